@@ -1,0 +1,100 @@
+//! The command line: one subcommand per task, each a struct with a `run`.
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::error::{Outcome, Unusable, EXIT_UNUSABLE};
+use crate::project::Project;
+use crate::toolchain::{self, Tool, Toolchain};
+use crate::{doctor, shell, suite};
+
+/// Task runner for the BSC yield-vault chaos layer.
+#[derive(Debug, Parser)]
+#[command(
+    name = "cargo xtask",
+    bin_name = "cargo xtask",
+    version,
+    about,
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the whole test suite: Rust tests, forge tests, and the end-to-end checks.
+    Test(suite::TestArgs),
+    /// Show every tool the project uses, where it comes from and what is missing.
+    Doctor(doctor::DoctorArgs),
+    /// Run the pinned forge with the project's compiler set-up (paths relative to the repository root).
+    Forge(PassthroughArgs),
+    /// Run the pinned anvil.
+    Anvil(PassthroughArgs),
+    /// Run the pinned cast.
+    Cast(PassthroughArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PassthroughArgs {
+    /// Arguments for the tool, after `--` (for example `cargo xtask forge -- build --sizes`).
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "ARGS"
+    )]
+    pub args: Vec<OsString>,
+}
+
+/// Parse the command line, run the command and turn the result into an exit code.
+pub fn main() -> ExitCode {
+    shell::init();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            // clap prints usage errors with exit code 2 and help/version with 0.
+            let _ = err.print();
+            return ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(EXIT_UNUSABLE));
+        }
+    };
+    let project = Project::locate();
+    match run(cli.command, &project) {
+        Ok(code) => code,
+        Err(err) => report_error(&err),
+    }
+}
+
+fn run(command: Command, project: &Project) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Test(args) => suite::run(args, project).map(Outcome::exit_code),
+        Command::Doctor(args) => doctor::run(args, project),
+        Command::Forge(args) => passthrough(project, Tool::Forge, args),
+        Command::Anvil(args) => passthrough(project, Tool::Anvil, args),
+        Command::Cast(args) => passthrough(project, Tool::Cast, args),
+    }
+}
+
+fn passthrough(project: &Project, tool: Tool, args: PassthroughArgs) -> anyhow::Result<ExitCode> {
+    let toolchain = Toolchain::ensure(project)?;
+    let code = toolchain::passthrough(&toolchain, tool, &args.args)?;
+    Ok(ExitCode::from(
+        u8::try_from(code.clamp(0, 255)).unwrap_or(1),
+    ))
+}
+
+/// Print an error that ended the run: the cause on one line, the fix on the next.
+/// Every such run exits with 2: it could not be done.
+pub fn report_error(err: &anyhow::Error) -> ExitCode {
+    if let Some(unusable) = err.downcast_ref::<Unusable>() {
+        shell::error(&unusable.cause);
+        if let Some(fix) = &unusable.fix {
+            shell::line(format!("  fix: {fix}"));
+        }
+    } else {
+        shell::error(format!("{err:#}"));
+    }
+    ExitCode::from(EXIT_UNUSABLE)
+}

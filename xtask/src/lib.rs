@@ -1,0 +1,15 @@
+//! The project's task runner. One module per concern, mirroring the design:
+//!
+//! - [`toolchain`]: finding (and installing) forge, anvil, cast and a Solidity compiler;
+//! - [`suite`]: the whole test suite behind `cargo xtask test`;
+//! - [`doctor`]: what the machine has and what is missing;
+//! - [`cli`]: the command line;
+//! - [`project`], [`shell`] and [`error`]: the repository layout, output and exit codes.
+
+pub mod cli;
+pub mod doctor;
+pub mod error;
+pub mod project;
+pub mod shell;
+pub mod suite;
+pub mod toolchain;
