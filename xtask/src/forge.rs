@@ -65,11 +65,11 @@ struct RawResult {
 pub fn parse_script_output(stdout: &str) -> Option<(bool, u64, Bytes, Vec<String>)> {
     stdout
         .lines()
+        .rev()
         .filter(|l| l.trim_start().starts_with('{'))
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .filter(|v| v.get("success").is_some() && v.get("gas_used").is_some())
-        .filter_map(|v| serde_json::from_value::<RawResult>(v).ok())
-        .last()
+        .find_map(|v| serde_json::from_value::<RawResult>(v).ok())
         .map(|r| {
             (
                 r.success,
