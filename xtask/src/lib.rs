@@ -14,6 +14,7 @@ pub mod doctor;
 pub mod error;
 pub mod forge;
 pub mod project;
+pub mod report;
 pub mod scenario;
 pub mod shell;
 pub mod suite;
