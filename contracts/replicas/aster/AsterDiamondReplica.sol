@@ -152,6 +152,8 @@ contract AsterDiamondReplica is IAsterReplica {
         if (tokenOut != usdt) revert UnsupportedToken(tokenOut);
         if (alpAmount == 0) revert ZeroAmount();
         uint256 unlocksAt = lastMintedTimestamp[msg.sender] + coolingDuration;
+        // The cooldown is defined in wall-clock time on Aster too.
+        // forge-lint: disable-next-line(block-timestamp)
         if (block.timestamp < unlocksAt) revert CoolingDown(msg.sender, unlocksAt);
 
         uint256 gross = alpAmount * alpPrice / ALP_PRICE_ONE; // rounds down: against the burner
@@ -204,8 +206,12 @@ contract AsterDiamondReplica is IAsterReplica {
 
         uint64 price = pairs[position.pairBase].markPrice;
         int256 pnl = _pnl(position, price);
-        uint96 closeFee = uint96(uint256(position.qty) * price * closeFeeBps / BPS);
-        int256 value = int256(uint256(position.margin)) + pnl - int256(uint256(closeFee));
+        uint256 closeFee = uint256(position.qty) * price * closeFeeBps / BPS;
+        // closeFee < 2^144 (qty 80 bits, price 64 bits) and margin < 2^96: both fit in int256;
+        // a positive value is a non-negative int256, so its uint256 cast is exact.
+        // forge-lint: disable-next-line(unsafe-typecast)
+        int256 value = int256(uint256(position.margin)) + pnl - int256(closeFee);
+        // forge-lint: disable-next-line(unsafe-typecast)
         uint256 payout = value > 0 ? uint256(value) : 0;
 
         uint256 available = poolBalance + position.margin;
@@ -269,6 +275,8 @@ contract AsterDiamondReplica is IAsterReplica {
             return false;
         }
 
+        // openFee < amountIn (a uint96) was checked above, so both fit in 96 bits.
+        // forge-lint: disable-next-line(unsafe-typecast)
         uint96 margin = uint96(data.amountIn - openFee);
         poolBalance += openFee;
         positions[tradeHash] = OpenPosition({
@@ -280,6 +288,7 @@ contract AsterDiamondReplica is IAsterReplica {
             entryPrice: price,
             stopLoss: data.stopLoss,
             takeProfit: data.takeProfit,
+            // forge-lint: disable-next-line(unsafe-typecast)
             openFee: uint96(openFee),
             timestamp: uint32(block.timestamp)
         });

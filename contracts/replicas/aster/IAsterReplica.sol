@@ -17,7 +17,7 @@ interface IAsterReplica is IAsterDiamond {
         bytes32 indexed tradeHash,
         uint64 closePrice,
         int256 pnl,
-        uint96 closeFee,
+        uint256 closeFee,
         uint256 payout
     );
     event AlpMinted(address indexed account, address tokenIn, uint256 amountIn, uint256 alpOut);

@@ -19,8 +19,8 @@ contract ChainlinkFeedReplica is AggregatorV3Interface {
 
     struct Round {
         int256 answer;
-        uint64 startedAt;
-        uint64 updatedAt;
+        uint256 startedAt;
+        uint256 updatedAt;
         uint80 answeredInRound;
     }
 
@@ -59,7 +59,7 @@ contract ChainlinkFeedReplica is AggregatorV3Interface {
     /// @notice Rewrites the latest round's `updatedAt` without a new round: the feed goes stale
     /// (or fresh) while its answer and round id stay the same.
     function setUpdatedAt(uint256 updatedAt) external onlyAdmin {
-        rounds[latestRound].updatedAt = uint64(updatedAt);
+        rounds[latestRound].updatedAt = updatedAt;
     }
 
     /// @notice Rewrites the latest round's `answeredInRound` (an answer carried over from an
@@ -101,12 +101,8 @@ contract ChainlinkFeedReplica is AggregatorV3Interface {
 
     function _newRound(int256 answer, uint256 startedAt, uint256 updatedAt) private {
         uint80 roundId = ++latestRound;
-        rounds[roundId] = Round({
-            answer: answer,
-            startedAt: uint64(startedAt),
-            updatedAt: uint64(updatedAt),
-            answeredInRound: roundId
-        });
+        rounds[roundId] =
+            Round({answer: answer, startedAt: startedAt, updatedAt: updatedAt, answeredInRound: roundId});
         emit NewRound(roundId, msg.sender, startedAt);
         emit AnswerUpdated(answer, roundId, updatedAt);
     }

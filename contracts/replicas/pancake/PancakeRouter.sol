@@ -116,6 +116,8 @@ contract PancakeRouter is IPancakeRouter02 {
     address public immutable WETH;
 
     modifier ensure(uint256 deadline) {
+        // The deadline is a timestamp by design: a transaction held back too long must fail.
+        // forge-lint: disable-next-line(block-timestamp)
         require(deadline >= block.timestamp, "PancakeRouter: EXPIRED");
         _;
     }
@@ -183,6 +185,8 @@ contract PancakeRouter is IPancakeRouter02 {
         uint256 deadline
     ) public ensure(deadline) returns (uint256 amountA, uint256 amountB) {
         address pair = PancakeLibrary.pairFor(factory, tokenA, tokenB);
+        // The LP token reverts instead of returning false, so the result needs no check.
+        // forge-lint: disable-next-line(erc20-unchecked-transfer)
         IPancakePair(pair).transferFrom(msg.sender, pair, liquidity); // LP tokens to the pair
         (uint256 amount0, uint256 amount1) = IPancakePair(pair).burn(to);
         (address token0,) = PancakeLibrary.sortTokens(tokenA, tokenB);
