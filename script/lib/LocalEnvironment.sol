@@ -135,8 +135,11 @@ library LocalEnvironment {
         uint256 amountA,
         uint256 amountB
     ) private returns (PancakePair pair) {
+        // A broadcast transaction lands in a later block than the simulation saw, so the deadline
+        // must leave room; an hour is plenty for a local chain.
+        uint256 deadline = block.timestamp + 1 hours;
         env.pancakeRouter
-            .addLiquidity(tokenA, tokenB, amountA, amountB, amountA, amountB, env.admin, block.timestamp);
+            .addLiquidity(tokenA, tokenB, amountA, amountB, amountA, amountB, env.admin, deadline);
         pair = PancakePair(env.pancakeFactory.getPair(tokenA, tokenB));
     }
 }
