@@ -39,7 +39,7 @@ contract FlashBorrower is IPancakeCallee {
                 }
             }
         }
-        if (repay0 != 0) IERC20(pair.token0()).transfer(address(pair), repay0);
-        if (repay1 != 0) IERC20(pair.token1()).transfer(address(pair), repay1);
+        if (repay0 != 0) require(IERC20(pair.token0()).transfer(address(pair), repay0), "repay0");
+        if (repay1 != 0) require(IERC20(pair.token1()).transfer(address(pair), repay1), "repay1");
     }
 }

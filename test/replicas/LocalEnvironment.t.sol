@@ -40,8 +40,8 @@ contract LocalEnvironmentTest is ReplicaFixture {
     function test_env_feedsAgreeWithThePools() public view {
         (, int256 bnb,,,) = env.bnbUsdFeed.latestRoundData();
         (, int256 btc,,,) = env.btcUsdFeed.latestRoundData();
-        assertEq(uint256(bnb), _price(env.flashPair, address(env.wbnb)) * 1e8);
-        assertEq(uint256(btc), _price(env.lpPair, address(env.btcb)) * 1e8);
+        assertEq(bnb, int256(_price(env.flashPair, address(env.wbnb)) * 1e8));
+        assertEq(btc, int256(_price(env.lpPair, address(env.btcb)) * 1e8));
     }
 
     function test_env_adminHoldsTheLpTokensAndAllRoles() public view {
