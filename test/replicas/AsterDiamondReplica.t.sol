@@ -43,7 +43,8 @@ contract AsterDiamondReplicaTest is ReplicaFixture {
             tokenIn: address(0), // set by _open
             amountIn: amountIn,
             qty: qty,
-            price: limit,
+            // 0 here means "any price": the worst price a long or short can name.
+            price: limit != 0 ? limit : (isLong ? type(uint64).max : 0),
             stopLoss: 0,
             takeProfit: 0,
             broker: 0
@@ -99,15 +100,26 @@ contract AsterDiamondReplicaTest is ReplicaFixture {
     function test_aster_mintAlpRevertsBelowMinAlp() public {
         aster.setAlpPrice(1.25e8);
         vm.prank(user);
-        vm.expectRevert(
-            abi.encodeWithSelector(AsterDiamondReplica.InsufficientAlpOut.selector, 800e18, 800e18 + 1)
-        );
+        vm.expectRevert("AlpManagerFacet: insufficient ALP output");
         aster.mintAlp(address(env.usdt), 1000e18, 800e18 + 1, false);
+    }
+
+    function test_aster_mintAlpEmitsAstersEvent() public {
+        vm.expectEmit(address(aster));
+        emit IAsterReplica.MintAlp(user, address(env.usdt), 10e18, 10e18);
+        vm.prank(user);
+        aster.mintAlp(address(env.usdt), 10e18, 0, false);
+    }
+
+    function test_aster_mintAlpRevertsForZeroAmount() public {
+        vm.prank(user);
+        vm.expectRevert("AlpManagerFacet: invalid amount");
+        aster.mintAlp(address(env.usdt), 0, 0, false);
     }
 
     function test_aster_mintAlpRevertsForATokenOtherThanUsdt() public {
         vm.prank(user);
-        vm.expectRevert(abi.encodeWithSelector(AsterDiamondReplica.UnsupportedToken.selector, btc));
+        vm.expectRevert("LibAlpManager: Token does not exist");
         aster.mintAlp(btc, 1e18, 0, false);
     }
 
@@ -123,7 +135,7 @@ contract AsterDiamondReplicaTest is ReplicaFixture {
         uint256 unlocksAt = block.timestamp + 48 hours;
         vm.warp(unlocksAt - 1);
         vm.prank(user);
-        vm.expectRevert(abi.encodeWithSelector(AsterDiamondReplica.CoolingDown.selector, user, unlocksAt));
+        vm.expectRevert("LibAlpManager: Cooling duration not yet passed");
         aster.burnAlp(address(env.usdt), 1e18, 0, user);
     }
 
@@ -145,9 +157,7 @@ contract AsterDiamondReplicaTest is ReplicaFixture {
         aster.mintAlp(address(env.usdt), 1e18, 0, false);
         vm.warp(block.timestamp + 2 hours); // 49 h after the first mint, 2 h after the second
         vm.prank(user);
-        vm.expectRevert(
-            abi.encodeWithSelector(AsterDiamondReplica.CoolingDown.selector, user, block.timestamp + 46 hours)
-        );
+        vm.expectRevert("LibAlpManager: Cooling duration not yet passed");
         aster.burnAlp(address(env.usdt), 1e18, 0, user);
     }
 
@@ -166,22 +176,15 @@ contract AsterDiamondReplicaTest is ReplicaFixture {
         aster.mintAlp(address(env.usdt), 1000e18, 0, false);
         vm.warp(block.timestamp + 48 hours);
         vm.prank(user);
-        vm.expectRevert(
-            abi.encodeWithSelector(AsterDiamondReplica.InsufficientAmountOut.selector, 1000e18, 1001e18)
-        );
+        vm.expectRevert("AlpManagerFacet: insufficient token output");
         aster.burnAlp(address(env.usdt), 1000e18, 1001e18, user);
     }
 
     function test_aster_burnAlpRevertsWhenThePoolCannotPay() public {
-        uint256 pool = aster.poolBalance();
         aster.setAlpPrice(2e8); // ALP claims twice the USDT the pool holds
         vm.warp(block.timestamp + 48 hours);
         uint256 alpAmount = env.alp.balanceOf(address(this));
-        vm.expectRevert(
-            abi.encodeWithSelector(
-                AsterDiamondReplica.InsufficientPoolLiquidity.selector, alpAmount * 2, pool
-            )
-        );
+        vm.expectRevert("LibAlpManager: tokenOut balance is insufficient");
         aster.burnAlp(address(env.usdt), alpAmount, 0, address(this));
     }
 
@@ -254,10 +257,44 @@ contract AsterDiamondReplicaTest is ReplicaFixture {
     function test_aster_executePendingTradeCancelsAndRefundsBeyondTheLimitPrice() public {
         bytes32 tradeHash = _open(user, _trade(btc, true, 9000e18, ONE_BTC, 90_500e8));
         aster.setMarkPrice(btc, 90_501e8); // worse than the long's limit
+        vm.expectEmit(address(aster));
+        emit IAsterReplica.PendingTradeRefund(user, tradeHash, IAsterReplica.Refund.USER_PRICE);
         assertFalse(aster.executePendingTrade(tradeHash));
         assertEq(env.usdt.balanceOf(user), 1_000_000e18);
         assertEq(aster.getPositionsV2(user, btc).length, 0);
         assertFalse(aster.isPending(tradeHash));
+    }
+
+    function test_aster_longWithPriceZeroIsAlwaysRefunded() public {
+        IAsterDiamond.OpenDataInput memory data = _trade(btc, true, 9000e18, ONE_BTC, 0);
+        data.price = 0; // Aster has no "no limit" value: a long at most 0 never fills
+        bytes32 tradeHash = _open(user, data);
+        vm.expectEmit(address(aster));
+        emit IAsterReplica.PendingTradeRefund(user, tradeHash, IAsterReplica.Refund.USER_PRICE);
+        assertFalse(aster.executePendingTrade(tradeHash));
+        assertEq(env.usdt.balanceOf(user), 1_000_000e18);
+    }
+
+    function test_aster_executionMoreThanFeedDelayBlocksLateIsRefunded() public {
+        bytes32 tradeHash = _open(user, _trade(btc, true, 9000e18, ONE_BTC, 0));
+        vm.roll(block.number + aster.feedDelayBlocks() + 1);
+        vm.expectEmit(address(aster));
+        emit IAsterReplica.PendingTradeRefund(user, tradeHash, IAsterReplica.Refund.FEED_DELAY);
+        assertFalse(aster.executePendingTrade(tradeHash));
+        assertEq(env.usdt.balanceOf(user), 1_000_000e18);
+    }
+
+    function test_aster_executionExactlyFeedDelayBlocksLateStillOpens() public {
+        bytes32 tradeHash = _open(user, _trade(btc, true, 9000e18, ONE_BTC, 0));
+        vm.roll(block.number + 100);
+        assertTrue(aster.executePendingTrade(tradeHash));
+    }
+
+    function test_aster_feedDelayCheckCanBeDisabled() public {
+        aster.setFeedDelayBlocks(0);
+        bytes32 tradeHash = _open(user, _trade(btc, true, 9000e18, ONE_BTC, 0));
+        vm.roll(block.number + 10_000);
+        assertTrue(aster.executePendingTrade(tradeHash));
     }
 
     function test_aster_executePendingTradesExecutesEveryPendingTrade() public {
@@ -346,16 +383,14 @@ contract AsterDiamondReplicaTest is ReplicaFixture {
     function test_aster_closeTradeRevertsForAnotherUsersPosition() public {
         bytes32 tradeHash = _openBtc(user, true);
         vm.prank(other);
-        vm.expectRevert(
-            abi.encodeWithSelector(AsterDiamondReplica.NotPositionOwner.selector, tradeHash, other)
-        );
+        vm.expectRevert("TradingPortalFacet: Can only be updated by yourself");
         aster.closeTrade(tradeHash);
     }
 
     function test_aster_closeTradeRevertsWhileTheTradeIsPending() public {
         bytes32 tradeHash = _open(user, _trade(btc, true, 9000e18, ONE_BTC, 0));
         vm.prank(user);
-        vm.expectRevert(abi.encodeWithSelector(AsterDiamondReplica.UnknownPosition.selector, tradeHash));
+        vm.expectRevert("TradingPortalFacet: Trade information does not exist");
         aster.closeTrade(tradeHash);
     }
 
