@@ -53,14 +53,14 @@ contract CycleModule is VaultCore {
             revert CycleTooSoon(uint256(last.timestamp) + _cfg.minCycleInterval);
         }
         // 1. observe
-        OracleReading memory o = oracle.update();
+        OracleReading memory o = _oracle.update();
         Ctx memory c = Ctx({price: o.price, regime: o.regime, actions: 0});
         _syncPendingHedge();
         Legs memory before = _legs(c.price);
         // 2. risk
         _evaluateRisk(o, _toAssets(ONE_SHARE, before.nav, false), last.sharePrice);
         // 3./4. act
-        if (riskMode == RiskMode.ONLY_UNWIND) {
+        if (_riskMode == RiskMode.ONLY_UNWIND) {
             _unwind(c);
         } else {
             _rebalance(c, before);
@@ -80,7 +80,7 @@ contract CycleModule is VaultCore {
             timestamp: uint64(block.timestamp),
             path: path,
             regime: c.regime,
-            mode: riskMode,
+            mode: _riskMode,
             actions: c.actions,
             navBefore: before.nav,
             navAfter: navAfter,
@@ -88,13 +88,13 @@ contract CycleModule is VaultCore {
             sharePrice: spAfter,
             gasUsed: gasStart - gasleft()
         });
-        emit Cycle(msg.sender, path, c.regime, riskMode, c.actions, before.nav, navAfter, bounty);
+        emit Cycle(msg.sender, path, c.regime, _riskMode, c.actions, before.nav, navAfter, bounty);
     }
 
     function _pathOf(uint32 a) private view returns (CyclePath) {
         if (a & ~NO_WORK == 0) return CyclePath.IDLE;
         if (
-            riskMode == RiskMode.ONLY_UNWIND
+            _riskMode == RiskMode.ONLY_UNWIND
                 && a & (A_LP_REMOVED | A_ALP_BURNED | A_HEDGE_CLOSED | A_BTC_SOLD) != 0
         ) {
             return CyclePath.UNWIND;
@@ -127,19 +127,19 @@ contract CycleModule is VaultCore {
             uint256 dropBps = (lastSharePrice - sharePriceNow).mulDiv(BPS, lastSharePrice);
             if (dropBps > _cfg.maxNavDropBps) (healthy, reason) = (false, RiskReason.NAV_DROP);
         }
-        RiskMode mode = riskMode;
+        RiskMode mode = _riskMode;
         if (!healthy) {
-            healthyCycleCount = 0;
+            _healthyCount = 0;
             if (mode != RiskMode.ONLY_UNWIND) {
-                riskMode = RiskMode.ONLY_UNWIND;
+                _riskMode = RiskMode.ONLY_UNWIND;
                 emit RiskModeChanged(mode, RiskMode.ONLY_UNWIND, reason);
             }
             return;
         }
-        uint256 count = healthyCycleCount + 1;
-        healthyCycleCount = count;
+        uint256 count = _healthyCount + 1;
+        _healthyCount = count;
         if (mode == RiskMode.ONLY_UNWIND && count >= _cfg.safeCycleThreshold) {
-            riskMode = RiskMode.NORMAL;
+            _riskMode = RiskMode.NORMAL;
             emit RiskModeChanged(mode, RiskMode.NORMAL, RiskReason.RECOVERED);
         }
     }
@@ -207,7 +207,7 @@ contract CycleModule is VaultCore {
         uint256 buf = _freeBuffer();
         uint256 avail = buf > t.buffer ? buf - t.buffer : 0;
         // No mint while claims wait for ALP: a mint restarts Aster's cooldown for the whole vault.
-        if (l.alp + t.minAct < t.alp && _epochs[currentEpoch].alpOwed == 0 && avail != 0) {
+        if (l.alp + t.minAct < t.alp && _epochs[_currentEpoch].alpOwed == 0 && avail != 0) {
             avail -= _mintAlp(c, VaultMath.min(t.alp - l.alp, avail));
         }
         if (t.lpLeg + t.minAct < t.lp && avail != 0) {
@@ -563,11 +563,11 @@ contract CycleModule is VaultCore {
     /// @dev Funds the open epoch when the buffer covers its USDT part and its ALP part could
     /// be burnt; otherwise tries again next cycle.
     function _fundClaims(Ctx memory c) private {
-        uint256 epoch = currentEpoch;
+        uint256 epoch = _currentEpoch;
         Epoch memory e = _epochs[epoch];
         if (e.usdtOwed == 0 && e.alpOwed == 0) return;
         uint256 bal = usdt.balanceOf(address(this));
-        uint256 free = bal > reservedUsdt ? bal - reservedUsdt : 0;
+        uint256 free = bal > _reservedUsdt ? bal - _reservedUsdt : 0;
         if (free < e.usdtOwed) {
             emit ClaimsFundingDeferred(epoch, e.usdtOwed, free);
             return;
@@ -576,8 +576,8 @@ contract CycleModule is VaultCore {
         if (!ok) return;
         _epochs[epoch].alpProceeds = uint128(proceeds);
         _epochs[epoch].funded = true;
-        reservedUsdt += e.usdtOwed + proceeds;
-        currentEpoch = epoch + 1;
+        _reservedUsdt += e.usdtOwed + proceeds;
+        _currentEpoch = epoch + 1;
         c.actions |= A_CLAIMS_FUNDED;
         emit ClaimsFunded(epoch, e.usdtOwed, e.alpOwed, proceeds);
     }
