@@ -53,14 +53,14 @@ contract CycleModule is VaultCore {
             revert CycleTooSoon(uint256(last.timestamp) + _cfg.minCycleInterval);
         }
         // 1. observe
-        OracleReading memory o = oracle.update();
+        OracleReading memory o = _oracle.update();
         Ctx memory c = Ctx({price: o.price, regime: o.regime, actions: 0});
         _syncPendingHedge();
         Legs memory before = _legs(c.price);
         // 2. risk
         _evaluateRisk(o, _toAssets(ONE_SHARE, before.nav, false), last.sharePrice);
         // 3./4. act
-        if (riskMode == RiskMode.ONLY_UNWIND) {
+        if (_riskMode == RiskMode.ONLY_UNWIND) {
             _unwind(c);
         } else {
             _rebalance(c, before);
@@ -80,7 +80,7 @@ contract CycleModule is VaultCore {
             timestamp: uint64(block.timestamp),
             path: path,
             regime: c.regime,
-            mode: riskMode,
+            mode: _riskMode,
             actions: c.actions,
             navBefore: before.nav,
             navAfter: navAfter,
@@ -88,13 +88,13 @@ contract CycleModule is VaultCore {
             sharePrice: spAfter,
             gasUsed: gasStart - gasleft()
         });
-        emit Cycle(msg.sender, path, c.regime, riskMode, c.actions, before.nav, navAfter, bounty);
+        emit Cycle(msg.sender, path, c.regime, _riskMode, c.actions, before.nav, navAfter, bounty);
     }
 
     function _pathOf(uint32 a) private view returns (CyclePath) {
         if (a & ~NO_WORK == 0) return CyclePath.IDLE;
         if (
-            riskMode == RiskMode.ONLY_UNWIND
+            _riskMode == RiskMode.ONLY_UNWIND
                 && a & (A_LP_REMOVED | A_ALP_BURNED | A_HEDGE_CLOSED | A_BTC_SOLD) != 0
         ) {
             return CyclePath.UNWIND;
@@ -127,19 +127,19 @@ contract CycleModule is VaultCore {
             uint256 dropBps = (lastSharePrice - sharePriceNow).mulDiv(BPS, lastSharePrice);
             if (dropBps > _cfg.maxNavDropBps) (healthy, reason) = (false, RiskReason.NAV_DROP);
         }
-        RiskMode mode = riskMode;
+        RiskMode mode = _riskMode;
         if (!healthy) {
-            healthyCycleCount = 0;
+            _healthyCount = 0;
             if (mode != RiskMode.ONLY_UNWIND) {
-                riskMode = RiskMode.ONLY_UNWIND;
+                _riskMode = RiskMode.ONLY_UNWIND;
                 emit RiskModeChanged(mode, RiskMode.ONLY_UNWIND, reason);
             }
             return;
         }
-        uint256 count = healthyCycleCount + 1;
-        healthyCycleCount = count;
+        uint256 count = _healthyCount + 1;
+        _healthyCount = count;
         if (mode == RiskMode.ONLY_UNWIND && count >= _cfg.safeCycleThreshold) {
-            riskMode = RiskMode.NORMAL;
+            _riskMode = RiskMode.NORMAL;
             emit RiskModeChanged(mode, RiskMode.NORMAL, RiskReason.RECOVERED);
         }
     }
@@ -162,39 +162,57 @@ contract CycleModule is VaultCore {
 
     /// @dev Moves the legs toward the regime's weights when the largest drift exceeds the
     /// threshold. In STORM the LP reduction goes through the flash path.
-    function _rebalance(Ctx memory c, Legs memory l) private {
+    struct Targets {
+        uint256 lp;
+        uint256 alp;
+        uint256 buffer;
+        /// @dev LP plus its hedge: the LP weight covers both.
+        uint256 lpLeg;
+        /// @dev Legs off by less than a quarter of the threshold are left alone (no dust).
+        uint256 minAct;
+        uint256 driftBps;
+    }
+
+    function _targets(Ctx memory c, Legs memory l) private view returns (Targets memory t) {
         Weights memory w =
             c.regime == Regime.CALM ? _cfg.calm : (c.regime == Regime.STORM ? _cfg.storm : _cfg.normal);
-        if (l.nav <= l.hedge) return;
-        uint256 base = l.nav - l.hedge;
-        uint256 tLp = base * w.lpBps / BPS;
-        uint256 tAlp = base * w.alpBps / BPS;
-        uint256 tBuf = base * w.bufferBps / BPS;
-        uint256 drift = VaultMath.absDiff(l.lp, tLp);
-        uint256 d = VaultMath.absDiff(l.alp, tAlp);
+        uint256 base = l.nav;
+        t.lpLeg = l.lp + l.hedge;
+        t.lp = base * w.lpBps / BPS;
+        t.alp = base * w.alpBps / BPS;
+        t.buffer = base * w.bufferBps / BPS;
+        uint256 drift = VaultMath.absDiff(t.lpLeg, t.lp);
+        uint256 d = VaultMath.absDiff(l.alp, t.alp);
         if (d > drift) drift = d;
-        d = VaultMath.absDiff(l.buffer, tBuf);
+        d = VaultMath.absDiff(l.buffer, t.buffer);
         if (d > drift) drift = d;
-        uint256 driftBps = drift * BPS / base;
-        if (driftBps <= _cfg.rebalanceThresholdBps) return;
-        emit Rebalanced(c.regime, driftBps, tLp, tAlp, tBuf);
-        // Legs off by less than a quarter of the threshold are left alone (no dust operations).
-        uint256 minAct = base * _cfg.rebalanceThresholdBps / (4 * BPS);
-        if (l.lp > tLp + minAct) {
-            if (c.regime == Regime.STORM) _flashDeleverage(c, l.lp - tLp);
-            else _reduceLp(c, l.lp - tLp);
+        t.driftBps = drift * BPS / base;
+        t.minAct = base * _cfg.rebalanceThresholdBps / (4 * BPS);
+    }
+
+    function _rebalance(Ctx memory c, Legs memory l) private {
+        if (l.nav == 0) return;
+        Targets memory t = _targets(c, l);
+        if (t.driftBps <= _cfg.rebalanceThresholdBps) return;
+        emit Rebalanced(c.regime, t.driftBps, t.lp, t.alp, t.buffer);
+        // LP value V carries V/2 of BTCB hedged with V/(2*leverage) of margin: moving the LP leg
+        // by X means moving LP by X * 2L/(2L+1).
+        uint256 lev2 = 2 * uint256(_cfg.hedgeLeverage);
+        if (t.lpLeg > t.lp + t.minAct) {
+            uint256 cut = (t.lpLeg - t.lp) * lev2 / (lev2 + 1);
+            if (c.regime == Regime.STORM) _flashDeleverage(c, cut);
+            else _reduceLp(c, cut);
         }
-        if (l.alp > tAlp + minAct) {
-            _burnAlp(c, (l.alp - tAlp).mulDiv(1e8, aster.alpPrice()));
-        }
+        if (l.alp > t.alp + t.minAct) _burnAlp(c, (l.alp - t.alp).mulDiv(1e8, aster.alpPrice()));
         uint256 buf = _freeBuffer();
-        uint256 avail = buf > tBuf ? buf - tBuf : 0;
+        uint256 avail = buf > t.buffer ? buf - t.buffer : 0;
         // No mint while claims wait for ALP: a mint restarts Aster's cooldown for the whole vault.
-        if (l.alp + minAct < tAlp && _epochs[currentEpoch].alpOwed == 0 && avail != 0) {
-            uint256 amt = VaultMath.min(tAlp - l.alp, avail);
-            avail -= _mintAlp(c, amt);
+        if (l.alp + t.minAct < t.alp && _epochs[_currentEpoch].alpOwed == 0 && avail != 0) {
+            avail -= _mintAlp(c, VaultMath.min(t.alp - l.alp, avail));
         }
-        if (l.lp + minAct < tLp && avail != 0) _addLiquidity(c, VaultMath.min(tLp - l.lp, avail));
+        if (t.lpLeg + t.minAct < t.lp && avail != 0) {
+            _addLiquidity(c, VaultMath.min((t.lp - t.lpLeg) * lev2 / (lev2 + 1), avail));
+        }
     }
 
     // ---------------------------------------------------------------------------- hedge
@@ -233,16 +251,20 @@ contract CycleModule is VaultCore {
         }
     }
 
+    /// @dev Closes whole positions, newest first, while the short exceeds target + band (Aster
+    /// closes a position only whole); an under-hedge left behind is reopened by `_rehedge`.
     function _closeDownTo(Ctx memory c, uint256 current, uint256 target, uint256 bandQty)
         private
         returns (uint256)
     {
         IAsterDiamond.Position[] memory ps = aster.getPositionsV2(address(this), hedgePairBase);
-        uint256 floor = target > bandQty ? target - bandQty : 0;
-        for (uint256 i = ps.length; i > 0 && current > target; --i) {
+        for (
+            uint256 i = ps.length;
+            i > 0 && (current > target + bandQty || (target == 0 && current != 0));
+            --i
+        ) {
             IAsterDiamond.Position memory p = ps[i - 1];
             if (p.isLong || p.qty == 0) continue;
-            if (target != 0 && current - p.qty < floor) continue;
             uint256 before = usdt.balanceOf(address(this));
             try aster.closeTrade(p.positionHash) {}
             catch (bytes memory reason) {
@@ -271,7 +293,8 @@ contract CycleModule is VaultCore {
             tokenIn: address(usdt),
             amountIn: uint96(margin),
             qty: uint80(qty),
-            price: uint64(mark),
+            // Worst acceptable price for a short: Aster cancels the trade if the market is lower.
+            price: uint64(mark * (BPS - _cfg.swapSlippageBps) / BPS),
             stopLoss: 0,
             takeProfit: 0,
             broker: 0
@@ -540,11 +563,11 @@ contract CycleModule is VaultCore {
     /// @dev Funds the open epoch when the buffer covers its USDT part and its ALP part could
     /// be burnt; otherwise tries again next cycle.
     function _fundClaims(Ctx memory c) private {
-        uint256 epoch = currentEpoch;
+        uint256 epoch = _currentEpoch;
         Epoch memory e = _epochs[epoch];
         if (e.usdtOwed == 0 && e.alpOwed == 0) return;
         uint256 bal = usdt.balanceOf(address(this));
-        uint256 free = bal > reservedUsdt ? bal - reservedUsdt : 0;
+        uint256 free = bal > _reservedUsdt ? bal - _reservedUsdt : 0;
         if (free < e.usdtOwed) {
             emit ClaimsFundingDeferred(epoch, e.usdtOwed, free);
             return;
@@ -553,8 +576,8 @@ contract CycleModule is VaultCore {
         if (!ok) return;
         _epochs[epoch].alpProceeds = uint128(proceeds);
         _epochs[epoch].funded = true;
-        reservedUsdt += e.usdtOwed + proceeds;
-        currentEpoch = epoch + 1;
+        _reservedUsdt += e.usdtOwed + proceeds;
+        _currentEpoch = epoch + 1;
         c.actions |= A_CLAIMS_FUNDED;
         emit ClaimsFunded(epoch, e.usdtOwed, e.alpOwed, proceeds);
     }

@@ -15,6 +15,8 @@ import {VaultMath} from "./VaultMath.sol";
 contract TwapOracle {
     uint256 public constant CARDINALITY = 16;
     uint256 private constant Q112 = 2 ** 112;
+    /// @notice Returns needed before the regime may leave NORMAL.
+    uint256 public constant MIN_VOL_SAMPLES = 3;
 
     struct Observation {
         uint32 timestamp;
@@ -157,17 +159,25 @@ contract TwapOracle {
         r.spot = spot();
         r.deviationBps =
             r.ready ? VaultMath.mulDiv(VaultMath.absDiff(r.spot, twap), 10_000, twap) : type(uint256).max;
-        r.volBps = realisedVolBps();
-        r.regime =
-            r.volBps >= stormVolBps ? Regime.STORM : (r.volBps <= calmVolBps ? Regime.CALM : Regime.NORMAL);
+        uint256 samples;
+        (r.volBps, samples) = _vol();
+        // Too few returns say nothing about the market: stay NORMAL until there are enough.
+        if (samples < MIN_VOL_SAMPLES) r.regime = Regime.NORMAL;
+        else if (r.volBps >= stormVolBps) r.regime = Regime.STORM;
+        else if (r.volBps <= calmVolBps) r.regime = Regime.CALM;
+        else r.regime = Regime.NORMAL;
         r.price = r.ready ? twap : lastTwap;
     }
 
     /// @notice Root mean square of the relative change, in bps, between the average prices of
     /// consecutive observation intervals (0 with fewer than three observations).
-    function realisedVolBps() public view returns (uint256) {
+    function realisedVolBps() external view returns (uint256 volBps) {
+        (volBps,) = _vol();
+    }
+
+    function _vol() private view returns (uint256, uint256) {
         uint256 n = count;
-        if (n < 3) return 0;
+        if (n < 3) return (0, 0);
         uint256 sumSq;
         uint256 prevPrice;
         uint256 returns_;
@@ -188,6 +198,6 @@ contract TwapOracle {
             prevPrice = p;
             newer = older;
         }
-        return returns_ == 0 ? 0 : VaultMath.sqrt(sumSq / returns_);
+        return (returns_ == 0 ? 0 : VaultMath.sqrt(sumSq / returns_), returns_);
     }
 }

@@ -207,18 +207,18 @@ abstract contract VaultCore is ShareStorage {
     // ----------------------------------------------------------------------------------------
 
     /// @notice The TWAP oracle the vault created and alone writes.
-    TwapOracle public oracle;
+    TwapOracle internal _oracle;
     Config internal _cfg;
-    RiskMode public riskMode;
-    uint256 public healthyCycleCount;
+    RiskMode internal _riskMode;
+    uint256 internal _healthyCount;
     CycleRecord internal _last;
     PendingHedge internal _pending;
     bool internal _flashActive;
     uint256 internal _flashBorrowed;
     /// @notice USDT held for funded, unclaimed withdrawal claims (not vault assets).
-    uint256 public reservedUsdt;
-    uint256 public currentEpoch;
-    uint256 public nextClaimId;
+    uint256 internal _reservedUsdt;
+    uint256 internal _currentEpoch;
+    uint256 internal _nextClaimId;
     mapping(uint256 => Epoch) internal _epochs;
     mapping(uint256 => Claim) internal _claims;
     uint256 internal _lock = 1;
@@ -336,8 +336,8 @@ abstract contract VaultCore is ShareStorage {
             l.hedgeQty += p.qty;
         }
         uint256 bal = usdt.balanceOf(address(this));
-        uint256 free = bal > reservedUsdt ? bal - reservedUsdt : 0;
-        uint256 owed = _epochs[currentEpoch].usdtOwed;
+        uint256 free = bal > _reservedUsdt ? bal - _reservedUsdt : 0;
+        uint256 owed = _epochs[_currentEpoch].usdtOwed;
         uint256 gross = l.lp + l.alp + l.hedge + free;
         l.buffer = free > owed ? free - owed : 0;
         l.nav = gross > owed ? gross - owed : 0;
@@ -345,14 +345,14 @@ abstract contract VaultCore is ShareStorage {
 
     function _alpFree() internal view returns (uint256) {
         uint256 bal = alp.balanceOf(address(this));
-        uint256 owed = _epochs[currentEpoch].alpOwed;
+        uint256 owed = _epochs[_currentEpoch].alpOwed;
         return bal > owed ? bal - owed : 0;
     }
 
     /// @dev USDT that belongs to the vault and is not owed to claimants.
     function _freeBuffer() internal view returns (uint256) {
         uint256 bal = usdt.balanceOf(address(this));
-        uint256 locked = reservedUsdt + _epochs[currentEpoch].usdtOwed;
+        uint256 locked = _reservedUsdt + _epochs[_currentEpoch].usdtOwed;
         return bal > locked ? bal - locked : 0;
     }
 

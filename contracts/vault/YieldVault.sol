@@ -48,7 +48,7 @@ contract YieldVault is VaultCore, ShareToken, IPancakeCallee {
         }
         cycleModule = module;
         _cfg = cfg;
-        oracle = new TwapOracle(
+        _oracle = new TwapOracle(
             IPancakePair(a.lpPair), a.btcb, cfg.twapWindow, cfg.maxTwapAge, cfg.calmVolBps, cfg.stormVolBps
         );
     }
@@ -117,7 +117,7 @@ contract YieldVault is VaultCore, ShareToken, IPancakeCallee {
 
     /// @notice NAV: every leg at manipulation-resistant prices, net of what claims are owed.
     function totalAssets() public view returns (uint256) {
-        return _legs(oracle.price()).nav;
+        return _legs(_oracle.price()).nav;
     }
 
     function convertToShares(uint256 assets) public view returns (uint256) {
@@ -130,11 +130,11 @@ contract YieldVault is VaultCore, ShareToken, IPancakeCallee {
 
     /// @notice 0 in ONLY_UNWIND: deposits are paused while the vault may only reduce risk.
     function maxDeposit(address) public view returns (uint256) {
-        return riskMode == RiskMode.ONLY_UNWIND ? 0 : type(uint256).max;
+        return _riskMode == RiskMode.ONLY_UNWIND ? 0 : type(uint256).max;
     }
 
     function maxMint(address) public view returns (uint256) {
-        return riskMode == RiskMode.ONLY_UNWIND ? 0 : type(uint256).max;
+        return _riskMode == RiskMode.ONLY_UNWIND ? 0 : type(uint256).max;
     }
 
     /// @notice The owner's pro-rata share of the liquid buffer, paid at NAV, in every mode.
@@ -142,7 +142,7 @@ contract YieldVault is VaultCore, ShareToken, IPancakeCallee {
     function maxWithdraw(address owner) public view returns (uint256) {
         uint256 supply = _totalSupply;
         if (supply == 0) return 0;
-        Legs memory l = _legs(oracle.price());
+        Legs memory l = _legs(_oracle.price());
         uint256 liquidShare = l.buffer.mulDiv(_balances[owner], supply);
         uint256 value = _toAssets(_balances[owner], l.nav, false);
         return liquidShare < value ? liquidShare : value;
@@ -230,15 +230,15 @@ contract YieldVault is VaultCore, ShareToken, IPancakeCallee {
     {
         if (shares == 0) revert ZeroShares();
         uint256 supply = _totalSupply;
-        Legs memory l = _legs(oracle.price());
+        Legs memory l = _legs(_oracle.price());
         if (msg.sender != owner) _spendAllowance(owner, msg.sender, shares);
         _burn(owner, shares);
         assetsNow = l.buffer.mulDiv(shares, supply);
         uint256 illiquid = l.nav - l.buffer - l.alp;
         uint256 usdtPart = illiquid.mulDiv(shares, supply);
         uint256 alpPart = _alpFree().mulDiv(shares, supply);
-        uint256 epoch = currentEpoch;
-        claimId = nextClaimId++;
+        uint256 epoch = _currentEpoch;
+        claimId = _nextClaimId++;
         if (usdtPart != 0 || alpPart != 0) {
             Epoch storage e = _epochs[epoch];
             e.usdtOwed += uint128(usdtPart);
@@ -258,7 +258,7 @@ contract YieldVault is VaultCore, ShareToken, IPancakeCallee {
         assets = c.usdt;
         if (e.alpOwed != 0) assets += uint256(c.alp).mulDiv(e.alpProceeds, e.alpOwed);
         delete _claims[claimId];
-        reservedUsdt -= assets;
+        _reservedUsdt -= assets;
         _push(c.receiver, assets);
         emit Claimed(claimId, c.receiver, assets);
     }
@@ -312,8 +312,8 @@ contract YieldVault is VaultCore, ShareToken, IPancakeCallee {
     /// @dev Deposits need NORMAL mode and a usable price whenever priced legs exist (a zero
     /// price would undervalue them and hand the depositor other holders' value).
     function _navForDeposit() private view returns (uint256) {
-        if (riskMode == RiskMode.ONLY_UNWIND) revert DepositsPaused();
-        uint256 price = oracle.price();
+        if (_riskMode == RiskMode.ONLY_UNWIND) revert DepositsPaused();
+        uint256 price = _oracle.price();
         if (price == 0 && (lpPair.balanceOf(address(this)) != 0 || btcb.balanceOf(address(this)) != 0)) {
             revert OracleUnavailable();
         }
@@ -323,6 +323,34 @@ contract YieldVault is VaultCore, ShareToken, IPancakeCallee {
     // ========================================================================================
     // Views for the chaos layer (S1-S8)
     // ========================================================================================
+
+    /// @notice NORMAL, or ONLY_UNWIND (deposits paused, risk may only go down).
+    function riskMode() external view returns (RiskMode) {
+        return _riskMode;
+    }
+
+    /// @notice Consecutive healthy cycles (reset by any unhealthy or unreadable signal).
+    function healthyCycleCount() external view returns (uint256) {
+        return _healthyCount;
+    }
+
+    /// @notice The TWAP oracle this vault created and alone writes.
+    function oracle() external view returns (TwapOracle) {
+        return _oracle;
+    }
+
+    /// @notice USDT held for funded, unclaimed withdrawal claims (not vault assets).
+    function reservedUsdt() external view returns (uint256) {
+        return _reservedUsdt;
+    }
+
+    function currentEpoch() external view returns (uint256) {
+        return _currentEpoch;
+    }
+
+    function nextClaimId() external view returns (uint256) {
+        return _nextClaimId;
+    }
 
     function nav() external view returns (uint256) {
         return totalAssets();
@@ -354,12 +382,12 @@ contract YieldVault is VaultCore, ShareToken, IPancakeCallee {
 
     /// @notice The legs at the oracle's price (see Legs).
     function legs() external view returns (Legs memory) {
-        return _legs(oracle.price());
+        return _legs(_oracle.price());
     }
 
     /// @notice Net delta of LP BTCB minus the short (pending counted once), in bps of NAV.
     function hedgeDeltaBps() external view returns (int256) {
-        Legs memory l = _legs(oracle.price());
+        Legs memory l = _legs(_oracle.price());
         if (l.nav == 0) return 0;
         int256 net = int256(l.btcExposure / 1e8) - int256(l.hedgeQty);
         return net * int256(l.price / 1e10) * int256(BPS) / int256(l.nav);
@@ -390,8 +418,8 @@ contract YieldVault is VaultCore, ShareToken, IPancakeCallee {
         view
         returns (uint256 epoch, uint256 usdtOwed, uint256 alpOwed, uint256 reserved)
     {
-        Epoch memory e = _epochs[currentEpoch];
-        return (currentEpoch, e.usdtOwed, e.alpOwed, reservedUsdt);
+        Epoch memory e = _epochs[_currentEpoch];
+        return (_currentEpoch, e.usdtOwed, e.alpOwed, _reservedUsdt);
     }
 
     /// @notice keccak of every piece of state that a reverted cycle must leave unchanged: all
@@ -399,15 +427,15 @@ contract YieldVault is VaultCore, ShareToken, IPancakeCallee {
     /// vault holds, and the oracle's storage.
     function stateDigest() external view returns (bytes32) {
         bytes32 config = keccak256(abi.encode(_cfg));
-        bytes32 cycleState = keccak256(abi.encode(riskMode, healthyCycleCount, _last, _pending));
+        bytes32 cycleState = keccak256(abi.encode(_riskMode, _healthyCount, _last, _pending));
         bytes32 books = keccak256(
             abi.encode(
                 _flashActive,
                 _flashBorrowed,
-                reservedUsdt,
-                currentEpoch,
-                nextClaimId,
-                _epochs[currentEpoch],
+                _reservedUsdt,
+                _currentEpoch,
+                _nextClaimId,
+                _epochs[_currentEpoch],
                 _totalSupply
             )
         );
@@ -419,7 +447,7 @@ contract YieldVault is VaultCore, ShareToken, IPancakeCallee {
                 alp.balanceOf(address(this))
             )
         );
-        return keccak256(abi.encode(config, cycleState, books, balances, oracle.digest()));
+        return keccak256(abi.encode(config, cycleState, books, balances, _oracle.digest()));
     }
 
     // ========================================================================================

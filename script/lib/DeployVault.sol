@@ -11,7 +11,7 @@ import {Config, VaultAddresses, Weights} from "../../contracts/vault/VaultTypes.
 library DeployVault {
     /// @notice Parameters for BSC: cycles every 10 minutes, a 30-minute TWAP, 2% guards.
     /// @dev Volatility thresholds are per observation interval (twapWindow / 4 = 7.5 minutes):
-    /// BTC at ~2%/day is ~14 bps per interval; 60 bps per interval is a storm.
+    /// BTC at ~2%/day is ~14 bps per interval; 100 bps per interval is a storm.
     function defaultConfig() internal pure returns (Config memory c) {
         c.minCycleInterval = 10 minutes;
         c.twapWindow = 30 minutes;
@@ -23,8 +23,8 @@ library DeployVault {
         c.maxDeviationBps = 200;
         c.maxNavDropBps = 300;
         c.safeCycleThreshold = 3;
-        c.calmVolBps = 10;
-        c.stormVolBps = 60;
+        c.calmVolBps = 15;
+        c.stormVolBps = 100;
         c.calm = Weights({lpBps: 6000, alpBps: 3000, bufferBps: 1000});
         c.normal = Weights({lpBps: 5000, alpBps: 3000, bufferBps: 2000});
         c.storm = Weights({lpBps: 2000, alpBps: 3000, bufferBps: 5000});
