@@ -76,6 +76,8 @@ contract CycleModule is VaultCore {
             spAfter = _toAssets(ONE_SHARE, navAfter, false);
         }
         path = _pathOf(c.actions);
+        _usdtAtCycleEnd = _usdt.balanceOf(address(this));
+        _userFlows = 0;
         _last = CycleRecord({
             timestamp: uint64(block.timestamp),
             path: path,
@@ -150,7 +152,7 @@ contract CycleModule is VaultCore {
     /// all), the hedge closed down to the remaining BTCB exposure, free ALP burnt when the
     /// cooldown allows. Never adds LP, mints ALP or opens a hedge.
     function _unwind(Ctx memory c) private {
-        uint256 lpBal = lpPair.balanceOf(address(this));
+        uint256 lpBal = _lpPair.balanceOf(address(this));
         if (lpBal != 0) _removeLiquidity(c, lpBal);
         _sellAllBtc(c);
         _rehedge(c, false);
@@ -203,7 +205,7 @@ contract CycleModule is VaultCore {
             if (c.regime == Regime.STORM) _flashDeleverage(c, cut);
             else _reduceLp(c, cut);
         }
-        if (l.alp > t.alp + t.minAct) _burnAlp(c, (l.alp - t.alp).mulDiv(1e8, aster.alpPrice()));
+        if (l.alp > t.alp + t.minAct) _burnAlp(c, (l.alp - t.alp).mulDiv(1e8, _aster.alpPrice()));
         uint256 buf = _freeBuffer();
         uint256 avail = buf > t.buffer ? buf - t.buffer : 0;
         // No mint while claims wait for ALP: a mint restarts Aster's cooldown for the whole vault.
@@ -228,6 +230,9 @@ contract CycleModule is VaultCore {
             delete _pending;
         } else if (block.timestamp > uint256(p.since) + _cfg.pendingHedgeTimeout) {
             emit HedgePendingExpired(p.qty, p.margin);
+            delete _pending;
+        } else if (_refunded(p)) {
+            emit HedgePendingRefunded(p.qty, p.margin);
             delete _pending;
         }
     }
@@ -257,7 +262,7 @@ contract CycleModule is VaultCore {
         private
         returns (uint256)
     {
-        IAsterDiamond.Position[] memory ps = aster.getPositionsV2(address(this), hedgePairBase);
+        IAsterDiamond.Position[] memory ps = _aster.getPositionsV2(address(this), _hedgePairBase);
         for (
             uint256 i = ps.length;
             i > 0 && (current > target + bandQty || (target == 0 && current != 0));
@@ -265,15 +270,15 @@ contract CycleModule is VaultCore {
         ) {
             IAsterDiamond.Position memory p = ps[i - 1];
             if (p.isLong || p.qty == 0) continue;
-            uint256 before = usdt.balanceOf(address(this));
-            try aster.closeTrade(p.positionHash) {}
+            uint256 before = _usdt.balanceOf(address(this));
+            try _aster.closeTrade(p.positionHash) {}
             catch (bytes memory reason) {
                 revert HedgeCloseFailed(reason);
             }
             current -= p.qty;
             if (_pending.qty != 0) _pending.baseQty -= p.qty;
             c.actions |= A_HEDGE_CLOSED;
-            emit HedgeClosed(p.positionHash, p.qty, usdt.balanceOf(address(this)) - before);
+            emit HedgeClosed(p.positionHash, p.qty, _usdt.balanceOf(address(this)) - before);
         }
         return current;
     }
@@ -288,9 +293,9 @@ contract CycleModule is VaultCore {
         if (qty == 0 || margin == 0) return;
         (,, uint256 executed) = _positions(0);
         IAsterDiamond.OpenDataInput memory d = IAsterDiamond.OpenDataInput({
-            pairBase: hedgePairBase,
+            pairBase: _hedgePairBase,
             isLong: false,
-            tokenIn: address(usdt),
+            tokenIn: address(_usdt),
             amountIn: uint96(margin),
             qty: uint80(qty),
             // Worst acceptable price for a short: Aster cancels the trade if the market is lower.
@@ -299,13 +304,13 @@ contract CycleModule is VaultCore {
             takeProfit: 0,
             broker: 0
         });
-        _approve(usdt, address(aster), margin);
-        try aster.openMarketTrade(d) {
+        _approve(_usdt, address(_aster), margin);
+        try _aster.openMarketTrade(d) {
             _pending = PendingHedge(uint80(qty), uint96(margin), uint64(block.timestamp), executed);
             c.actions |= A_HEDGE_OPENED;
             emit HedgeOpened(qty, margin, mark);
         } catch (bytes memory reason) {
-            _approve(usdt, address(aster), 0);
+            _approve(_usdt, address(_aster), 0);
             emit HedgeOpenFailed(qty, reason);
         }
     }
@@ -318,7 +323,7 @@ contract CycleModule is VaultCore {
     /// unwind's own proceeds inside `pancakeCall`, so the step either realises at least its
     /// TWAP value minus fee and slippage or reverts as a whole (then: the non-flash path).
     function _flashDeleverage(Ctx memory c, uint256 value) private {
-        (uint112 f0, uint112 f1,) = flashPair.getReserves();
+        (uint112 f0, uint112 f1,) = _flashPair.getReserves();
         uint256 cap = uint256(_flashUsdtIsToken0 ? f0 : f1) * _cfg.flashCapBps / BPS;
         uint256 factor = BPS - 2 * PANCAKE_FEE_BPS - _cfg.swapSlippageBps;
         uint256 borrow = value * factor / BPS;
@@ -347,13 +352,13 @@ contract CycleModule is VaultCore {
         bool ok;
         bytes memory reason;
         if (_flashUsdtIsToken0) {
-            try flashPair.swap(borrow, 0, address(this), data) {
+            try _flashPair.swap(borrow, 0, address(this), data) {
                 ok = true;
             } catch (bytes memory r) {
                 reason = r;
             }
         } else {
-            try flashPair.swap(0, borrow, address(this), data) {
+            try _flashPair.swap(0, borrow, address(this), data) {
                 ok = true;
             } catch (bytes memory r) {
                 reason = r;
@@ -377,7 +382,7 @@ contract CycleModule is VaultCore {
         external
         onlyDelegateCall
     {
-        if (msg.sender != address(flashPair)) revert FlashUnexpectedCaller();
+        if (msg.sender != address(_flashPair)) revert FlashUnexpectedCaller();
         if (sender != address(this)) revert FlashUnexpectedSender();
         if (!_flashActive) revert FlashNotActive();
         (uint256 liquidity, uint256 borrow, uint256 price) = abi.decode(data, (uint256, uint256, uint256));
@@ -385,14 +390,14 @@ contract CycleModule is VaultCore {
         if (got != _flashBorrowed || borrow != got || (_flashUsdtIsToken0 ? amount1 : amount0) != 0) {
             revert FlashAmountMismatch();
         }
-        uint256 before = usdt.balanceOf(address(this));
+        uint256 before = _usdt.balanceOf(address(this));
         Ctx memory c = Ctx({price: price, regime: Regime.STORM, actions: 0});
         _removeLiquidity(c, liquidity);
         _sellAllBtc(c);
-        uint256 proceeds = usdt.balanceOf(address(this)) - before;
+        uint256 proceeds = _usdt.balanceOf(address(this)) - before;
         uint256 repay = _flashRepay(borrow);
         if (proceeds < repay) revert FlashRepayShortfall(proceeds, repay);
-        _push(address(flashPair), repay);
+        _push(address(_flashPair), repay);
         _flashBorrowed = 0;
     }
 
@@ -412,19 +417,19 @@ contract CycleModule is VaultCore {
     function _removeLiquidity(Ctx memory c, uint256 liquidity) private {
         if (liquidity == 0) return;
         (uint256 rBtc, uint256 rUsdt) = _lpReserves();
-        uint256 supply = lpPair.totalSupply();
+        uint256 supply = _lpPair.totalSupply();
         uint256 minBtc = liquidity.mulDiv(rBtc, supply) * (BPS - _cfg.swapSlippageBps) / BPS;
         uint256 minUsdt = liquidity.mulDiv(rUsdt, supply) * (BPS - _cfg.swapSlippageBps) / BPS;
-        _approve(IERC20(address(lpPair)), address(router), liquidity);
-        try router.removeLiquidity(
-            address(btcb), address(usdt), liquidity, minBtc, minUsdt, address(this), block.timestamp
+        _approve(IERC20(address(_lpPair)), address(_router), liquidity);
+        try _router.removeLiquidity(
+            address(_btcb), address(_usdt), liquidity, minBtc, minUsdt, address(this), block.timestamp
         ) returns (
             uint256 outBtc, uint256 outUsdt
         ) {
             c.actions |= A_LP_REMOVED;
             emit LiquidityRemoved(liquidity, outBtc, outUsdt);
         } catch (bytes memory reason) {
-            _approve(IERC20(address(lpPair)), address(router), 0);
+            _approve(IERC20(address(_lpPair)), address(_router), 0);
             emit LiquidityOpFailed(false, reason);
         }
     }
@@ -433,18 +438,18 @@ contract CycleModule is VaultCore {
     /// ratio. Loose BTCB left over is valued and hedged like LP BTCB.
     function _addLiquidity(Ctx memory c, uint256 value) private {
         uint256 half = value / 2;
-        if (_swap(c, usdt, btcb, half) == 0) return;
-        uint256 btcAmt = btcb.balanceOf(address(this));
+        if (_swap(c, _usdt, _btcb, half) == 0) return;
+        uint256 btcAmt = _btcb.balanceOf(address(this));
         uint256 usdtAmt = value - half;
         (uint256 rBtc, uint256 rUsdt) = _lpReserves();
         uint256 usdtNeeded = btcAmt.mulDiv(rUsdt, rBtc);
         if (usdtNeeded <= usdtAmt) usdtAmt = usdtNeeded;
         else btcAmt = usdtAmt.mulDiv(rBtc, rUsdt);
-        _approve(btcb, address(router), btcAmt);
-        _approve(usdt, address(router), usdtAmt);
-        try router.addLiquidity(
-            address(btcb),
-            address(usdt),
+        _approve(_btcb, address(_router), btcAmt);
+        _approve(_usdt, address(_router), usdtAmt);
+        try _router.addLiquidity(
+            address(_btcb),
+            address(_usdt),
             btcAmt,
             usdtAmt,
             btcAmt * (BPS - _cfg.swapSlippageBps) / BPS,
@@ -459,13 +464,13 @@ contract CycleModule is VaultCore {
         } catch (bytes memory reason) {
             emit LiquidityOpFailed(true, reason);
         }
-        _approve(btcb, address(router), 0);
-        _approve(usdt, address(router), 0);
+        _approve(_btcb, address(_router), 0);
+        _approve(_usdt, address(_router), 0);
     }
 
     function _sellAllBtc(Ctx memory c) private {
-        uint256 bal = btcb.balanceOf(address(this));
-        if (bal != 0 && _swap(c, btcb, usdt, bal) != 0) c.actions |= A_BTC_SOLD;
+        uint256 bal = _btcb.balanceOf(address(this));
+        if (bal != 0 && _swap(c, _btcb, _usdt, bal) != 0) c.actions |= A_BTC_SOLD;
     }
 
     /// @dev Every swap: minimum output = TWAP value * (1 - Pancake fee) * (1 - swapSlippageBps).
@@ -477,7 +482,7 @@ contract CycleModule is VaultCore {
     {
         if (amountIn == 0) return 0;
         (uint256 rBtc, uint256 rUsdt) = _lpReserves();
-        bool sellBtc = tokenIn == btcb;
+        bool sellBtc = tokenIn == _btcb;
         (uint256 rIn, uint256 rOut) = sellBtc ? (rBtc, rUsdt) : (rUsdt, rBtc);
         uint256 minOut;
         if (c.price != 0) {
@@ -495,14 +500,14 @@ contract CycleModule is VaultCore {
         address[] memory path = new address[](2);
         path[0] = address(tokenIn);
         path[1] = address(tokenOut);
-        _approve(tokenIn, address(router), amountIn);
-        try router.swapExactTokensForTokens(amountIn, minOut, path, address(this), block.timestamp) returns (
+        _approve(tokenIn, address(_router), amountIn);
+        try _router.swapExactTokensForTokens(amountIn, minOut, path, address(this), block.timestamp) returns (
             uint256[] memory amounts
         ) {
             out = amounts[amounts.length - 1];
             emit Swapped(address(tokenIn), amountIn, out, minOut);
         } catch {
-            _approve(tokenIn, address(router), 0);
+            _approve(tokenIn, address(_router), 0);
             c.actions |= A_SWAP_REFUSED;
             emit SwapRefused(address(tokenIn), amountIn, quoted, minOut);
         }
@@ -511,43 +516,43 @@ contract CycleModule is VaultCore {
     // ---------------------------------------------------------------------------- ALP leg
 
     function _mintAlp(Ctx memory c, uint256 amount) private returns (uint256 spent) {
-        uint256 price = aster.alpPrice();
+        uint256 price = _aster.alpPrice();
         if (price == 0 || amount == 0) return 0;
         uint256 minAlp = amount.mulDiv(1e8, price) * (BPS - _cfg.swapSlippageBps) / BPS;
         uint256 alpBefore = alp.balanceOf(address(this));
-        uint256 usdtBefore = usdt.balanceOf(address(this));
-        _approve(usdt, address(aster), amount);
-        try aster.mintAlp(address(usdt), amount, minAlp, false) {
-            spent = usdtBefore - usdt.balanceOf(address(this));
+        uint256 usdtBefore = _usdt.balanceOf(address(this));
+        _approve(_usdt, address(_aster), amount);
+        try _aster.mintAlp(address(_usdt), amount, minAlp, false) {
+            spent = usdtBefore - _usdt.balanceOf(address(this));
             c.actions |= A_ALP_MINTED;
             emit AlpMinted(spent, alp.balanceOf(address(this)) - alpBefore);
         } catch (bytes memory reason) {
             emit AlpMintFailed(amount, reason);
         }
-        _approve(usdt, address(aster), 0);
+        _approve(_usdt, address(_aster), 0);
     }
 
     /// @dev Cooldown not elapsed or burnAlp reverting: the burn is skipped with AlpBurnSkipped,
     /// the rest of the cycle proceeds and the ALP stays in the vault and in NAV.
     function _burnAlp(Ctx memory c, uint256 amount) private returns (bool ok, uint256 out) {
         if (amount == 0) return (true, 0);
-        uint256 readyAt = aster.lastMintedTimestamp(address(this)) + aster.coolingDuration();
+        uint256 readyAt = _aster.lastMintedTimestamp(address(this)) + _aster.coolingDuration();
         if (block.timestamp < readyAt) {
             c.actions |= A_ALP_SKIPPED;
             emit AlpBurnSkipped(AlpSkipReason.COOLDOWN, amount, "");
             return (false, 0);
         }
-        uint256 price = aster.alpPrice();
+        uint256 price = _aster.alpPrice();
         if (price == 0) {
             c.actions |= A_ALP_SKIPPED;
             emit AlpBurnSkipped(AlpSkipReason.MIN_OUT_UNAVAILABLE, amount, "");
             return (false, 0);
         }
         uint256 minOut = amount.mulDiv(price, 1e8) * (BPS - _cfg.swapSlippageBps) / BPS;
-        uint256 before = usdt.balanceOf(address(this));
-        _approve(alp, address(aster), amount);
-        try aster.burnAlp(address(usdt), amount, minOut, address(this)) {
-            out = usdt.balanceOf(address(this)) - before;
+        uint256 before = _usdt.balanceOf(address(this));
+        _approve(alp, address(_aster), amount);
+        try _aster.burnAlp(address(_usdt), amount, minOut, address(this)) {
+            out = _usdt.balanceOf(address(this)) - before;
             ok = true;
             c.actions |= A_ALP_BURNED;
             emit AlpBurned(amount, out);
@@ -555,7 +560,7 @@ contract CycleModule is VaultCore {
             c.actions |= A_ALP_SKIPPED;
             emit AlpBurnSkipped(AlpSkipReason.BURN_REVERTED, amount, reason);
         }
-        _approve(alp, address(aster), 0);
+        _approve(alp, address(_aster), 0);
     }
 
     // ---------------------------------------------------------------------------- claims
@@ -566,7 +571,7 @@ contract CycleModule is VaultCore {
         uint256 epoch = _currentEpoch;
         Epoch memory e = _epochs[epoch];
         if (e.usdtOwed == 0 && e.alpOwed == 0) return;
-        uint256 bal = usdt.balanceOf(address(this));
+        uint256 bal = _usdt.balanceOf(address(this));
         uint256 free = bal > _reservedUsdt ? bal - _reservedUsdt : 0;
         if (free < e.usdtOwed) {
             emit ClaimsFundingDeferred(epoch, e.usdtOwed, free);

@@ -56,6 +56,7 @@ abstract contract VaultCore is ShareStorage {
     uint32 internal constant A_BTC_SOLD = 1024;
     uint32 internal constant A_SWAP_REFUSED = 2048;
     uint32 internal constant A_ALP_SKIPPED = 4096;
+    bytes4 internal constant CYCLE_SELECTOR = bytes4(keccak256("cycle()"));
     uint32 internal constant NO_WORK = A_SWAP_REFUSED | A_ALP_SKIPPED;
 
     // ----------------------------------------------------------------------------------------
@@ -155,8 +156,8 @@ abstract contract VaultCore is ShareStorage {
     event Rebalanced(
         Regime regime, uint256 driftBps, uint256 lpTarget, uint256 alpTarget, uint256 bufferTarget
     );
-    event LiquidityAdded(uint256 btc, uint256 usdt, uint256 liquidity);
-    event LiquidityRemoved(uint256 liquidity, uint256 btc, uint256 usdt);
+    event LiquidityAdded(uint256 btcAmount, uint256 usdtAmount, uint256 liquidity);
+    event LiquidityRemoved(uint256 liquidity, uint256 btcAmount, uint256 usdtAmount);
     event LiquidityOpFailed(bool add, bytes reason);
     event Swapped(address indexed tokenIn, uint256 amountIn, uint256 amountOut, uint256 minOut);
     event SwapRefused(address indexed tokenIn, uint256 amountIn, uint256 quotedOut, uint256 minOut);
@@ -168,6 +169,7 @@ abstract contract VaultCore is ShareStorage {
     event HedgeOpenFailed(uint256 qty, bytes reason);
     event HedgeExecuted(uint256 qty);
     event HedgePendingExpired(uint256 qty, uint256 margin);
+    event HedgePendingRefunded(uint256 qty, uint256 margin);
     event HedgeClosed(bytes32 indexed positionHash, uint256 qty, uint256 usdtReturned);
     event FlashDeleverage(uint256 borrowed, uint256 repaid, uint256 liquidity, bool partialStep);
     event FlashFallback(uint256 need, uint256 cap, bytes reason);
@@ -190,15 +192,15 @@ abstract contract VaultCore is ShareStorage {
     // Immutables
     // ----------------------------------------------------------------------------------------
 
-    IERC20 public immutable usdt;
-    IERC20 public immutable btcb;
-    IPancakePair public immutable lpPair;
-    IPancakePair public immutable flashPair;
-    IPancakeRouter02 public immutable router;
-    IAsterDiamond public immutable aster;
+    IERC20 internal immutable _usdt;
+    IERC20 internal immutable _btcb;
+    IPancakePair internal immutable _lpPair;
+    IPancakePair internal immutable _flashPair;
+    IPancakeRouter02 internal immutable _router;
+    IAsterDiamond internal immutable _aster;
     IERC20 public immutable alp;
-    AggregatorV3Interface public immutable bnbUsdFeed;
-    address public immutable hedgePairBase;
+    AggregatorV3Interface internal immutable _bnbUsdFeed;
+    address internal immutable _hedgePairBase;
     bool internal immutable _btcIsToken0;
     bool internal immutable _flashUsdtIsToken0;
 
@@ -222,6 +224,10 @@ abstract contract VaultCore is ShareStorage {
     mapping(uint256 => Epoch) internal _epochs;
     mapping(uint256 => Claim) internal _claims;
     uint256 internal _lock = 1;
+    /// @notice USDT balance when the last cycle ended, and the USDT users moved in (+) or out
+    /// (-) since: together they tell a refunded (cancelled) pending hedge from other inflows.
+    uint256 internal _usdtAtCycleEnd;
+    int256 internal _userFlows;
 
     modifier nonReentrant() {
         if (_lock != 1) revert Reentrancy();
@@ -231,15 +237,15 @@ abstract contract VaultCore is ShareStorage {
     }
 
     constructor(VaultAddresses memory a) {
-        usdt = IERC20(a.usdt);
-        btcb = IERC20(a.btcb);
-        lpPair = IPancakePair(a.lpPair);
-        flashPair = IPancakePair(a.flashPair);
-        router = IPancakeRouter02(a.router);
-        aster = IAsterDiamond(a.aster);
+        _usdt = IERC20(a.usdt);
+        _btcb = IERC20(a.btcb);
+        _lpPair = IPancakePair(a.lpPair);
+        _flashPair = IPancakePair(a.flashPair);
+        _router = IPancakeRouter02(a.router);
+        _aster = IAsterDiamond(a.aster);
         alp = IERC20(a.alpToken);
-        bnbUsdFeed = AggregatorV3Interface(a.bnbUsdFeed);
-        hedgePairBase = a.hedgePairBase;
+        _bnbUsdFeed = AggregatorV3Interface(a.bnbUsdFeed);
+        _hedgePairBase = a.hedgePairBase;
         _btcIsToken0 = IPancakePair(a.lpPair).token0() == a.btcb;
         _flashUsdtIsToken0 = IPancakePair(a.flashPair).token0() == a.usdt;
     }
@@ -247,15 +253,14 @@ abstract contract VaultCore is ShareStorage {
     /// @notice Identifies the dependencies this code was built for (YieldVault checks that its
     /// CycleModule was built for the same ones).
     function bindingHash() public view returns (bytes32) {
-        return
-            keccak256(
-                abi.encode(usdt, btcb, lpPair, flashPair, router, aster, alp, bnbUsdFeed, hedgePairBase)
-            );
+        return keccak256(
+            abi.encode(_usdt, _btcb, _lpPair, _flashPair, _router, _aster, alp, _bnbUsdFeed, _hedgePairBase)
+        );
     }
 
     /// @dev Short positions' value (margin + PnL at `mark`, fees deducted) and executed qty.
     function _positions(uint256 mark) internal view returns (uint256 value, uint256 count, uint256 qty) {
-        IAsterDiamond.Position[] memory ps = aster.getPositionsV2(address(this), hedgePairBase);
+        IAsterDiamond.Position[] memory ps = _aster.getPositionsV2(address(this), _hedgePairBase);
         for (uint256 i; i < ps.length; ++i) {
             IAsterDiamond.Position memory p = ps[i];
             if (p.isLong) continue;
@@ -281,10 +286,12 @@ abstract contract VaultCore is ShareStorage {
 
     /// @notice BNB/USD with 18 decimals, or 0 if the feed cannot be trusted right now.
     function _bnbUsdPrice() internal view returns (uint256) {
-        try bnbUsdFeed.latestRoundData() returns (uint80, int256 answer, uint256, uint256 updatedAt, uint80) {
+        try _bnbUsdFeed.latestRoundData() returns (
+            uint80, int256 answer, uint256, uint256 updatedAt, uint80
+        ) {
             if (answer <= 0 || updatedAt == 0 || updatedAt > block.timestamp) return 0;
             if (block.timestamp - updatedAt > _cfg.maxOracleAge) return 0;
-            try bnbUsdFeed.decimals() returns (uint8 dec) {
+            try _bnbUsdFeed.decimals() returns (uint8 dec) {
                 if (dec > 36) return 0;
                 return uint256(answer).mulDiv(1e18, 10 ** dec);
             } catch {
@@ -302,10 +309,10 @@ abstract contract VaultCore is ShareStorage {
     /// @dev LP tokens held, their value at fair reserves for `price` (2*sqrt(k*p), immune to
     /// spot manipulation of the reserves' ratio) and the BTCB they represent (sqrt(k/p)).
     function _lpPosition(uint256 price) internal view returns (uint256 lpBal, uint256 value, uint256 btc) {
-        lpBal = lpPair.balanceOf(address(this));
+        lpBal = _lpPair.balanceOf(address(this));
         if (lpBal == 0 || price == 0) return (lpBal, 0, 0);
-        uint256 supply = lpPair.totalSupply();
-        (uint112 r0, uint112 r1,) = lpPair.getReserves();
+        uint256 supply = _lpPair.totalSupply();
+        (uint112 r0, uint112 r1,) = _lpPair.getReserves();
         uint256 rootK = VaultMath.sqrt(uint256(r0) * r1);
         uint256 rootP = VaultMath.sqrt(price);
         if (supply == 0 || rootP == 0) return (lpBal, 0, 0);
@@ -318,29 +325,39 @@ abstract contract VaultCore is ShareStorage {
     function _legs(uint256 price) internal view returns (Legs memory l) {
         l.price = price;
         (, uint256 lpValue, uint256 lpBtc) = _lpPosition(price);
-        uint256 looseBtc = btcb.balanceOf(address(this));
+        uint256 looseBtc = _btcb.balanceOf(address(this));
         l.lp = lpValue + looseBtc.mulDiv(price, 1e18);
         l.btcExposure = lpBtc + looseBtc;
         uint256 freeAlp = _alpFree();
-        if (freeAlp != 0) l.alp = freeAlp.mulDiv(aster.alpPrice(), 1e8);
+        if (freeAlp != 0) l.alp = freeAlp.mulDiv(_aster.alpPrice(), 1e8);
         uint256 mark = price / 1e10;
         (uint256 hedgeValue,, uint256 executed) = _positions(mark);
         l.hedge = hedgeValue;
         l.hedgeQty = executed;
         PendingHedge memory p = _pending;
+        // Inside cycle() the pending trade was synced first; outside, a refund not yet synced
+        // must not be counted twice (margin at Aster and the same USDT back in the buffer).
         if (
             p.qty != 0 && executed <= p.baseQty
                 && block.timestamp <= uint256(p.since) + _cfg.pendingHedgeTimeout
+                && (msg.sig == CYCLE_SELECTOR || !_refunded(p))
         ) {
             l.hedge += p.margin;
             l.hedgeQty += p.qty;
         }
-        uint256 bal = usdt.balanceOf(address(this));
+        uint256 bal = _usdt.balanceOf(address(this));
         uint256 free = bal > _reservedUsdt ? bal - _reservedUsdt : 0;
         uint256 owed = _epochs[_currentEpoch].usdtOwed;
         uint256 gross = l.lp + l.alp + l.hedge + free;
         l.buffer = free > owed ? free - owed : 0;
         l.nav = gross > owed ? gross - owed : 0;
+    }
+
+    /// @dev USDT that neither the last cycle left nor users moved: at least the pending margin
+    /// means Aster cancelled the trade and refunded it.
+    function _refunded(PendingHedge memory p) internal view returns (bool) {
+        int256 unexplained = int256(_usdt.balanceOf(address(this))) - int256(_usdtAtCycleEnd) - _userFlows;
+        return unexplained >= int256(uint256(p.margin));
     }
 
     function _alpFree() internal view returns (uint256) {
@@ -351,13 +368,13 @@ abstract contract VaultCore is ShareStorage {
 
     /// @dev USDT that belongs to the vault and is not owed to claimants.
     function _freeBuffer() internal view returns (uint256) {
-        uint256 bal = usdt.balanceOf(address(this));
+        uint256 bal = _usdt.balanceOf(address(this));
         uint256 locked = _reservedUsdt + _epochs[_currentEpoch].usdtOwed;
         return bal > locked ? bal - locked : 0;
     }
 
     function _lpReserves() internal view returns (uint256 rBtc, uint256 rUsdt) {
-        (uint112 r0, uint112 r1,) = lpPair.getReserves();
+        (uint112 r0, uint112 r1,) = _lpPair.getReserves();
         (rBtc, rUsdt) = _btcIsToken0 ? (uint256(r0), uint256(r1)) : (uint256(r1), uint256(r0));
     }
 
@@ -374,7 +391,7 @@ abstract contract VaultCore is ShareStorage {
     }
 
     function _push(address to, uint256 amount) internal {
-        _call(address(usdt), abi.encodeCall(IERC20.transfer, (to, amount)));
+        _call(address(_usdt), abi.encodeCall(IERC20.transfer, (to, amount)));
     }
 
     function _approve(IERC20 token, address spender, uint256 amount) internal {

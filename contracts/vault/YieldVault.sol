@@ -112,7 +112,7 @@ contract YieldVault is VaultCore, ShareToken, IPancakeCallee {
     }
 
     function asset() external view returns (address) {
-        return address(usdt);
+        return address(_usdt);
     }
 
     /// @notice NAV: every leg at manipulation-resistant prices, net of what claims are owed.
@@ -179,6 +179,7 @@ contract YieldVault is VaultCore, ShareToken, IPancakeCallee {
         shares = _toShares(assets, nav, false);
         if (shares == 0) revert ZeroShares();
         _pull(assets);
+        _userFlows += int256(assets);
         _mint(receiver, shares);
         emit Deposit(msg.sender, receiver, assets, shares);
     }
@@ -188,6 +189,7 @@ contract YieldVault is VaultCore, ShareToken, IPancakeCallee {
         assets = _toAssets(shares, nav, true);
         if (assets == 0) revert ZeroAssets();
         _pull(assets);
+        _userFlows += int256(assets);
         _mint(receiver, shares);
         emit Deposit(msg.sender, receiver, assets, shares);
     }
@@ -245,6 +247,7 @@ contract YieldVault is VaultCore, ShareToken, IPancakeCallee {
             e.alpOwed += uint128(alpPart);
             _claims[claimId] = Claim(receiver, uint64(epoch), uint128(usdtPart), uint128(alpPart));
         }
+        _userFlows -= int256(assetsNow);
         if (assetsNow != 0) _push(receiver, assetsNow);
         emit RedeemRequested(claimId, owner, receiver, epoch, shares, assetsNow, usdtPart, alpPart);
     }
@@ -259,6 +262,7 @@ contract YieldVault is VaultCore, ShareToken, IPancakeCallee {
         if (e.alpOwed != 0) assets += uint256(c.alp).mulDiv(e.alpProceeds, e.alpOwed);
         delete _claims[claimId];
         _reservedUsdt -= assets;
+        _userFlows -= int256(assets);
         _push(c.receiver, assets);
         emit Claimed(claimId, c.receiver, assets);
     }
@@ -314,7 +318,7 @@ contract YieldVault is VaultCore, ShareToken, IPancakeCallee {
     function _navForDeposit() private view returns (uint256) {
         if (_riskMode == RiskMode.ONLY_UNWIND) revert DepositsPaused();
         uint256 price = _oracle.price();
-        if (price == 0 && (lpPair.balanceOf(address(this)) != 0 || btcb.balanceOf(address(this)) != 0)) {
+        if (price == 0 && (_lpPair.balanceOf(address(this)) != 0 || _btcb.balanceOf(address(this)) != 0)) {
             revert OracleUnavailable();
         }
         return _legs(price).nav;
@@ -323,6 +327,40 @@ contract YieldVault is VaultCore, ShareToken, IPancakeCallee {
     // ========================================================================================
     // Views for the chaos layer (S1-S8)
     // ========================================================================================
+
+    function usdt() external view returns (IERC20) {
+        return _usdt;
+    }
+
+    function btcb() external view returns (IERC20) {
+        return _btcb;
+    }
+
+    /// @notice The Pancake BTCB/USDT pair: the LP leg and the TWAP source.
+    function lpPair() external view returns (IPancakePair) {
+        return _lpPair;
+    }
+
+    /// @notice The different Pancake pair STORM flash borrows come from.
+    function flashPair() external view returns (IPancakePair) {
+        return _flashPair;
+    }
+
+    function router() external view returns (IPancakeRouter02) {
+        return _router;
+    }
+
+    function aster() external view returns (IAsterDiamond) {
+        return _aster;
+    }
+
+    function bnbUsdFeed() external view returns (AggregatorV3Interface) {
+        return _bnbUsdFeed;
+    }
+
+    function hedgePairBase() external view returns (address) {
+        return _hedgePairBase;
+    }
 
     /// @notice NORMAL, or ONLY_UNWIND (deposits paused, risk may only go down).
     function riskMode() external view returns (RiskMode) {
@@ -404,7 +442,7 @@ contract YieldVault is VaultCore, ShareToken, IPancakeCallee {
         view
         returns (bool active, uint256 borrowed, uint256 usdtAllowanceToFlashPair)
     {
-        return (_flashActive, _flashBorrowed, usdt.allowance(address(this), address(flashPair)));
+        return (_flashActive, _flashBorrowed, _usdt.allowance(address(this), address(_flashPair)));
     }
 
     /// @notice Free USDT (the buffer minus what unfunded claims are owed).
@@ -427,7 +465,8 @@ contract YieldVault is VaultCore, ShareToken, IPancakeCallee {
     /// vault holds, and the oracle's storage.
     function stateDigest() external view returns (bytes32) {
         bytes32 config = keccak256(abi.encode(_cfg));
-        bytes32 cycleState = keccak256(abi.encode(_riskMode, _healthyCount, _last, _pending));
+        bytes32 cycleState =
+            keccak256(abi.encode(_riskMode, _healthyCount, _last, _pending, _usdtAtCycleEnd, _userFlows));
         bytes32 books = keccak256(
             abi.encode(
                 _flashActive,
@@ -441,9 +480,9 @@ contract YieldVault is VaultCore, ShareToken, IPancakeCallee {
         );
         bytes32 balances = keccak256(
             abi.encode(
-                usdt.balanceOf(address(this)),
-                btcb.balanceOf(address(this)),
-                lpPair.balanceOf(address(this)),
+                _usdt.balanceOf(address(this)),
+                _btcb.balanceOf(address(this)),
+                _lpPair.balanceOf(address(this)),
                 alp.balanceOf(address(this))
             )
         );
@@ -457,11 +496,12 @@ contract YieldVault is VaultCore, ShareToken, IPancakeCallee {
     function _exit(address owner, address receiver, uint256 assets, uint256 shares) private {
         if (msg.sender != owner) _spendAllowance(owner, msg.sender, shares);
         _burn(owner, shares);
+        _userFlows -= int256(assets);
         _push(receiver, assets);
         emit Withdraw(msg.sender, receiver, owner, assets, shares);
     }
 
     function _pull(uint256 amount) private {
-        _call(address(usdt), abi.encodeCall(IERC20.transferFrom, (msg.sender, address(this), amount)));
+        _call(address(_usdt), abi.encodeCall(IERC20.transferFrom, (msg.sender, address(this), amount)));
     }
 }

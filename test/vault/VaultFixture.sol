@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {Test} from "forge-std/Test.sol";
+import {Test, Vm} from "forge-std/Test.sol";
 import {LocalEnvironment} from "../../script/lib/LocalEnvironment.sol";
 import {DeployVault} from "../../script/lib/DeployVault.sol";
 import {YieldVault} from "../../contracts/vault/YieldVault.sol";
@@ -33,9 +33,10 @@ abstract contract VaultFixture is Test {
         vm.roll(50_000_000);
         vm.deal(address(this), 10_000 ether);
         env = LocalEnvironment.deploy(address(this));
-        cfg = DeployVault.defaultConfig();
-        _tune(cfg);
-        vault = DeployVault.deploy(addresses(), cfg);
+        Config memory c = DeployVault.defaultConfig();
+        _tune(c);
+        cfg = c;
+        vault = DeployVault.deploy(addresses(), c);
     }
 
     /// @dev Hook for suites that need another configuration.
@@ -105,6 +106,64 @@ abstract contract VaultFixture is Test {
             _executeHedges();
             (CyclePath path,) = _nextCycle();
             if (path == CyclePath.IDLE) return;
+        }
+    }
+
+    uint256 internal constant BTC_PRICE = 90_000e18;
+
+    /// @dev Swaps through the pair until its spot is `bps` away from 90,000 USDT per BTCB.
+    function _moveSpotTo(int256 bps) internal {
+        uint256 target = uint256(int256(BTC_PRICE) * (10_000 + bps) / 10_000);
+        (uint112 r0, uint112 r1,) = env.lpPair.getReserves();
+        bool btc0 = env.lpPair.token0() == address(env.btcb);
+        (uint256 x, uint256 y) = btc0 ? (uint256(r0), uint256(r1)) : (uint256(r1), uint256(r0));
+        uint256 k = x * y;
+        uint256 spot = y * 1e18 / x;
+        if (target > spot) {
+            uint256 yNew = _sqrt(k / 1e18 * target);
+            _pushSpot(int256((yNew - y) * 10_000 / 9975));
+        } else if (target < spot) {
+            uint256 xNew = _sqrt(k * 1e18 / target);
+            uint256 btcIn = (xNew - x) * 10_000 / 9975;
+            _pushSpot(-int256(btcIn * spot / 1e18));
+        }
+    }
+
+    function _sqrt(uint256 v) internal pure returns (uint256 r) {
+        if (v == 0) return 0;
+        r = v;
+        uint256 n = (v >> 1) + 1;
+        while (n < r) {
+            r = n;
+            n = (v / n + n) >> 1;
+        }
+    }
+
+    /// @dev From an invested vault: one cycle with the spot 1.2% below 90,000, then the spot
+    /// 1.2% above and time for one more cycle. The oracle's realised volatility then says STORM
+    /// and the spot sits above the TWAP, so the next `_cycle()` deleverages with a flash swap.
+    function _enterStorm() internal {
+        _moveSpotTo(-120);
+        _syncMark();
+        _nextCycle();
+        _executeHedges();
+        _moveSpotTo(120);
+        _syncMark();
+        _warp(cfg.minCycleInterval);
+    }
+
+    /// @dev Logs recorded since vm.recordLogs(): whether `topic0` was emitted by the vault, and
+    /// the data of its last occurrence.
+    function _findLog(Vm.Log[] memory logs, bytes32 topic0)
+        internal
+        view
+        returns (bool found, bytes memory data)
+    {
+        for (uint256 i; i < logs.length; ++i) {
+            if (logs[i].emitter == address(vault) && logs[i].topics[0] == topic0) {
+                found = true;
+                data = logs[i].data;
+            }
         }
     }
 
