@@ -8,7 +8,10 @@
 //! - [`cli`]: the command line;
 //! - [`project`], [`shell`] and [`error`]: the repository layout, output and exit codes.
 
+pub mod addressbook;
+pub mod anvil;
 pub mod artifacts;
+pub mod chain;
 pub mod cli;
 pub mod doctor;
 pub mod error;
@@ -17,5 +20,6 @@ pub mod project;
 pub mod report;
 pub mod scenario;
 pub mod shell;
+pub mod signals;
 pub mod suite;
 pub mod toolchain;
