@@ -10,6 +10,7 @@ pub mod cli;
 pub mod doctor;
 pub mod error;
 pub mod project;
+pub mod rpc;
 pub mod shell;
 pub mod suite;
 pub mod toolchain;

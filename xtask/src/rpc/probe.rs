@@ -1,0 +1,1 @@
+//! `cargo xtask rpc-probe` (placeholder while the proxy compiles).
