@@ -6,6 +6,7 @@
 //! - [`cli`]: the command line;
 //! - [`project`], [`shell`] and [`error`]: the repository layout, output and exit codes.
 
+pub mod anvil;
 pub mod cli;
 pub mod doctor;
 pub mod error;
