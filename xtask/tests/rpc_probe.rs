@@ -539,3 +539,54 @@ fn rpc_proxy_never_prints_secrets_and_stops_on_sigterm() {
     assert_eq!(output.status.code(), Some(2));
     assert_no_secret(&output, "rpc-proxy (bad URL)");
 }
+
+/// Answers like a chain, but `eth_getBlockByNumber` gives a new hash on every read and
+/// `eth_chainId` sometimes answers something that is not JSON.
+fn shifty_endpoint(garbled_chain_id: bool) -> support::Scripted {
+    let reads = std::sync::atomic::AtomicU64::new(0);
+    support::Scripted::start(move |request| {
+        let answer = |call: &Value| {
+            let n = reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            support::chain_answer(call, 16, &format!("0x{n:064x}"))
+        };
+        if garbled_chain_id && request["method"] == "eth_chainId" {
+            return (200, "<html>upstream error</html>".to_owned());
+        }
+        match request {
+            Value::Array(calls) => (
+                200,
+                Value::Array(calls.iter().map(answer).collect()).to_string(),
+            ),
+            call => (200, answer(call).to_string()),
+        }
+    })
+}
+
+#[test]
+fn changing_block_hash_is_inconsistent_block() {
+    let shifty = shifty_endpoint(false);
+    let (report, _) = run_probe(&ProbeSettings {
+        fork_block: Some(BlockNumber(10)),
+        ..settings(&shifty.url(), Duration::from_secs(1))
+    });
+    let check = report.check(Check::PinnedBlock).unwrap();
+    assert_eq!(check.class, Class::InconsistentBlock, "{report:#?}");
+    assert!(
+        check.detail.contains("hash changed between reads"),
+        "{}",
+        check.detail
+    );
+    assert_eq!(report.verdict, Verdict::Unusable);
+}
+
+#[test]
+fn non_json_answer_is_malformed() {
+    let shifty = shifty_endpoint(true);
+    let (report, _) = run_probe(&settings(&shifty.url(), Duration::from_secs(1)));
+    assert_eq!(
+        class_of(&report, Check::ChainId),
+        Class::Malformed,
+        "{report:#?}"
+    );
+    assert_eq!(class_of(&report, Check::Reachability), Class::Ok);
+}

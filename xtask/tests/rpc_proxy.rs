@@ -427,3 +427,35 @@ fn anvil_guard_kills_anvil_on_drop() {
         "anvil {pid} reaped"
     );
 }
+
+#[test]
+fn a_client_giving_up_on_a_hang_frees_its_connection_slot() {
+    let anvil = anvil();
+    let config = ProxyConfig {
+        limits: Limits {
+            max_connections: 1,
+            ..Limits::default()
+        },
+        ..ProxyConfig::new(redacted(&anvil.url())).fault("hang@method=eth_call".parse().unwrap())
+    };
+    let proxy = Proxy::start(config).unwrap();
+    let raw = raw_post(
+        proxy.addr(),
+        &rpc_body("eth_call", json!([{}, "latest"])),
+        Duration::from_millis(300),
+    );
+    assert_eq!(raw.end, End::Deadline);
+    // raw_post dropped its socket: the only slot must come back for the next client.
+    let started = Instant::now();
+    let raw = raw_post(
+        proxy.addr(),
+        &rpc_body("eth_chainId", json!([])),
+        Duration::from_secs(5),
+    );
+    assert_eq!(raw.status, Some(200), "{raw:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+}

@@ -253,3 +253,99 @@ pub fn closed_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     listener.local_addr().expect("addr").port()
 }
+
+/// A scripted JSON-RPC endpoint: `answer` gets each call and returns (HTTP status, body).
+/// One request per connection, answered with `Connection: close`.
+pub struct Scripted {
+    addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Scripted {
+    pub fn start(answer: impl Fn(&Value) -> (u16, String) + Send + 'static) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let stop = Arc::new(AtomicBool::new(false));
+        let stop2 = Arc::clone(&stop);
+        let thread = std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                if stop2.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(mut stream) = stream else { continue };
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+                let Some(request) = read_request(&mut stream) else {
+                    continue;
+                };
+                let (status, body) = answer(&request);
+                let reply = format!(
+                    "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = stream.write_all(reply.as_bytes());
+            }
+        });
+        Self {
+            addr,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}/", self.addr)
+    }
+}
+
+impl Drop for Scripted {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(self.addr);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn read_request(stream: &mut TcpStream) -> Option<Value> {
+    let mut received = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = stream.read(&mut buf).ok()?;
+        if n == 0 {
+            return None;
+        }
+        received.extend_from_slice(&buf[..n]);
+        let at = received.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+        let head = String::from_utf8_lossy(&received[..at]).to_ascii_lowercase();
+        let length: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length:"))
+            .and_then(|v| v.trim().parse().ok())?;
+        if received.len() - at >= length {
+            return serde_json::from_slice(&received[at..at + length]).ok();
+        }
+    }
+}
+
+/// A plausible answer to `call` from a chain at `head` with chain id 56; blocks get `hash`.
+pub fn chain_answer(call: &Value, head: u64, hash: &str) -> Value {
+    let id = call["id"].clone();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let result = match call["method"].as_str().unwrap_or_default() {
+        "eth_blockNumber" => json!(format!("{head:#x}")),
+        "eth_chainId" => json!("0x38"),
+        "eth_getBlockByNumber" => {
+            let number = match call["params"][0].as_str() {
+                Some("latest") | None => format!("{head:#x}"),
+                Some(n) => n.to_owned(),
+            };
+            json!({"number": number, "hash": hash, "timestamp": format!("{now:#x}")})
+        }
+        _ => json!("0x0"),
+    };
+    json!({"jsonrpc": "2.0", "id": id, "result": result})
+}
