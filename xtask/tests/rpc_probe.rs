@@ -590,3 +590,35 @@ fn non_json_answer_is_malformed() {
     );
     assert_eq!(class_of(&report, Check::Reachability), Class::Ok);
 }
+
+#[test]
+fn https_to_a_plain_http_endpoint_fails_the_tls_handshake_without_leaking() {
+    let anvil = anvil();
+    let url = secret_url(anvil.port()).replacen("http://", "https://", 1);
+    let output = xtask()
+        .args(["rpc-probe", "--rpc-url", &url, "--json", "--timeout", "2s"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert_no_secret(&output, "rpc-probe (https)");
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["checks"][0]["class"], "unreachable", "{report}");
+    let detail = report["checks"][0]["detail"].as_str().unwrap();
+    assert!(detail.starts_with("TLS handshake failed"), "{detail}");
+    assert!(report["endpoint"]
+        .as_str()
+        .unwrap()
+        .starts_with("https://***:***@127.0.0.1:"));
+
+    // The proxy in front of the same "https" upstream answers 502, scrubbed.
+    let config = ProxyConfig::new(redacted(&url));
+    let proxy = Proxy::start(config).unwrap();
+    let raw = support::raw_post(
+        proxy.addr(),
+        &support::rpc_body("eth_chainId", json!([])),
+        Duration::from_secs(5),
+    );
+    assert_eq!(raw.status, Some(502));
+    let body = String::from_utf8_lossy(&raw.body).into_owned();
+    assert!(SECRETS.iter().all(|s| !body.contains(s)), "{body}");
+}

@@ -5,9 +5,13 @@
 //! A raw hyper connection is used rather than a pooled client because it tells apart what
 //! the probe must tell apart: refused (`unreachable`), reset or closed before an answer
 //! (`reset`), and a body shorter than its `Content-Length` (`partial_read`).
+//!
+//! `https://` goes through rustls (ring, Mozilla roots from webpki-roots); a failed TLS
+//! handshake is `unreachable`: no usable connection could be made.
 
 use std::error::Error as StdError;
 use std::io;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -17,6 +21,8 @@ use hyper::{Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use serde_json::{json, Value};
 use tokio::net::TcpStream;
+use tokio_rustls::rustls;
+use tokio_rustls::rustls::pki_types::ServerName;
 
 use super::{Class, Redacted, MAX_BODY_BYTES};
 
@@ -76,12 +82,49 @@ impl RpcClient {
             .await
             .map_err(|err| Failure::new(Class::Unreachable, format!("cannot connect: {err}")))?;
         let _ = stream.set_nodelay(true);
-        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        if !self.endpoint.is_https() {
+            return self.exchange(stream, &authority, body).await;
+        }
+        let server_name = match self.endpoint.host() {
+            Some(url::Host::Domain(name)) => ServerName::try_from(name.to_owned()).ok(),
+            Some(url::Host::Ipv4(ip)) => {
+                Some(ServerName::IpAddress(std::net::IpAddr::V4(ip).into()))
+            }
+            Some(url::Host::Ipv6(ip)) => {
+                Some(ServerName::IpAddress(std::net::IpAddr::V6(ip).into()))
+            }
+            None => None,
+        }
+        .ok_or_else(|| {
+            Failure::new(
+                Class::Unreachable,
+                "the host is not a valid TLS server name",
+            )
+        })?;
+        let config = tls_config().map_err(|err| Failure::new(Class::Unreachable, err))?;
+        let tls = tokio_rustls::TlsConnector::from(config)
+            .connect(server_name, stream)
+            .await
+            .map_err(|err| {
+                Failure::new(
+                    Class::Unreachable,
+                    format!("TLS handshake failed: {}", error_chain(&err)),
+                )
+            })?;
+        self.exchange(tls, &authority, body).await
+    }
+
+    /// One HTTP/1.1 request on a fresh connection.
+    async fn exchange<Io>(&self, io: Io, authority: &str, body: Bytes) -> Result<HttpReply, Failure>
+    where
+        Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(io))
             .await
             .map_err(|err| classify_hyper(&err, false))?;
         let connection = AbortOnDrop(tokio::spawn(connection));
         let mut request = Request::post(self.endpoint.path_and_query())
-            .header(HOST, &authority)
+            .header(HOST, authority)
             .header(CONTENT_TYPE, "application/json");
         if let Some(auth) = self.endpoint.basic_auth() {
             request = request.header(AUTHORIZATION, auth);
@@ -319,6 +362,26 @@ pub fn show_duration(d: Duration) -> String {
     } else {
         format!("{:.1}s", d.as_secs_f64())
     }
+}
+
+/// TLS for https endpoints: rustls on ring with the Mozilla roots (webpki-roots), HTTP/1.1
+/// only. Built once.
+pub fn tls_config() -> Result<Arc<rustls::ClientConfig>, String> {
+    static CONFIG: OnceLock<Result<Arc<rustls::ClientConfig>, String>> = OnceLock::new();
+    CONFIG
+        .get_or_init(|| {
+            let mut roots = rustls::RootCertStore::empty();
+            roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            let mut config = rustls::ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .map_err(|err| format!("TLS set-up failed: {err}"))?
+                .with_root_certificates(roots)
+                .with_no_client_auth();
+            config.alpn_protocols = vec![b"http/1.1".to_vec()];
+            Ok(Arc::new(config))
+        })
+        .clone()
 }
 
 /// Aborts a spawned task when dropped, so a connection never outlives its call.

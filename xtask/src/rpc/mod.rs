@@ -28,7 +28,7 @@ pub enum Class {
     Ok,
     /// No answer within the deadline.
     Timeout,
-    /// No connection (refused, no route, name not resolved).
+    /// No connection (refused, no route, name not resolved, TLS handshake failed).
     Unreachable,
     /// The connection was reset or closed before any answer.
     Reset,

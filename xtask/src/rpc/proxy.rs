@@ -257,7 +257,7 @@ struct Shared {
     upstream: Redacted,
     upstream_uri: Uri,
     limits: Limits,
-    client: Client<HttpConnector, Full<Bytes>>,
+    client: Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>,
     faults: Vec<FaultSpec>,
     state: Mutex<FaultState>,
     stats: Mutex<Counters>,
@@ -294,8 +294,13 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Shared {
     fn new(config: ProxyConfig) -> anyhow::Result<Self> {
+        let scheme = if config.upstream.is_https() {
+            "https"
+        } else {
+            "http"
+        };
         let upstream_uri: Uri = format!(
-            "http://{}{}",
+            "{scheme}://{}{}",
             config.upstream.authority(),
             config.upstream.path_and_query()
         )
@@ -303,12 +308,21 @@ impl Shared {
         .map_err(|_| {
             Unusable::with_fix(
                 format!("the upstream {} is not a usable HTTP URI", config.upstream),
-                "give --upstream as http://host:port/path",
+                "give --upstream as http(s)://host:port/path",
             )
         })?;
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
+        connector.enforce_http(false);
         connector.set_connect_timeout(Some(config.limits.upstream_timeout));
+        let mut tls = (*super::client::tls_config().map_err(anyhow::Error::msg)?).clone();
+        // hyper-rustls sets ALPN itself (HTTP/1.1 here).
+        tls.alpn_protocols.clear();
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(connector);
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(30))
             .pool_timer(TokioTimer::new())

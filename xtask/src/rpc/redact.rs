@@ -37,17 +37,11 @@ impl Redacted {
             )
         })?;
         match url.scheme() {
-            "http" => {}
-            "https" => {
-                return Err(Unusable::with_fix(
-                    format!("{what} uses https, which this build cannot speak yet"),
-                    "use an http:// endpoint, or put a local TLS-terminating proxy in front",
-                ))
-            }
+            "http" | "https" => {}
             other => {
                 return Err(Unusable::with_fix(
-                    format!("{what} has scheme `{other}`; only http:// is supported"),
-                    format!("give {what} as http://host:port/path"),
+                    format!("{what} has scheme `{other}`; only http:// and https:// are supported"),
+                    format!("give {what} as http(s)://host:port/path"),
                 ))
             }
         }
@@ -63,6 +57,15 @@ impl Redacted {
     /// The real URL, credentials included. Only for talking to the endpoint: never print it.
     pub fn expose_secret(&self) -> &Url {
         &self.url
+    }
+
+    pub fn is_https(&self) -> bool {
+        self.url.scheme() == "https"
+    }
+
+    /// The host name or address, for TLS server name indication.
+    pub fn host(&self) -> Option<url::Host<&str>> {
+        self.url.host()
     }
 
     /// `host:port`, for connecting and for the `Host` header.
@@ -304,7 +307,7 @@ mod tests {
         for bad in [
             "not a url SECRET",
             "ftp://h/SECRET",
-            "https://h/SECRET",
+            "ws://h/SECRET",
             "http://[bad/SECRET",
         ] {
             let err = Redacted::parse(bad, "--rpc-url").unwrap_err().to_string();
