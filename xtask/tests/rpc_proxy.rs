@@ -459,3 +459,67 @@ fn a_client_giving_up_on_a_hang_frees_its_connection_slot() {
         started.elapsed()
     );
 }
+
+const FUNDED: &str = "0x00000000000000000000000000000000c0ffee00";
+
+/// An upstream with 13 blocks where FUNDED holds 0x1234 wei at block 13.
+fn funded_upstream() -> Anvil {
+    let upstream = anvil();
+    mine(&upstream, 12);
+    call(
+        &upstream.url(),
+        "anvil_setBalance",
+        json!([FUNDED, "0x1234"]),
+    )
+    .unwrap();
+    mine(&upstream, 1);
+    upstream
+}
+
+fn fork_through(proxy: &ProxyHandle, block: u64) -> Anvil {
+    anvil_with(
+        Anvil::builder()
+            .arg("--fork-url")
+            .arg(proxy.url())
+            .arg("--fork-block-number")
+            .arg(block.to_string())
+            .arg("--no-storage-caching")
+            .arg("--fork-retry-backoff")
+            .arg("10"),
+    )
+}
+
+#[test]
+fn a_forking_anvil_reads_its_state_through_the_proxy() {
+    let upstream = funded_upstream();
+    let proxy = proxy(&upstream, &["latency:2ms~1ms"]);
+    let fork = fork_through(&proxy, 13);
+    let balance = call(&fork.url(), "eth_getBalance", json!([FUNDED, "latest"])).unwrap();
+    assert_eq!(balance, "0x1234");
+    let direct = call(&upstream.url(), "eth_getBalance", json!([FUNDED, "0xd"])).unwrap();
+    assert_eq!(balance, direct);
+    let stats = proxy.stats();
+    assert!(stats.calls >= 2, "{stats:#?}");
+    assert!(stats.distinct_state_keys >= 1, "{stats:#?}");
+    assert_eq!(stats.upstream_errors, 0);
+    eprintln!(
+        "fork through the proxy: {}",
+        xtask::rpc::serve::summary(&stats)
+    );
+    eprintln!("methods: {:?}", stats.methods);
+}
+
+#[test]
+fn a_forking_anvil_retries_through_rate_limits() {
+    let upstream = funded_upstream();
+    let proxy = proxy(&upstream, &["http:429,retry-after=0@first=2"]);
+    let fork = fork_through(&proxy, 13);
+    let balance = call(&fork.url(), "eth_getBalance", json!([FUNDED, "latest"])).unwrap();
+    assert_eq!(
+        balance, "0x1234",
+        "a rate-limited read must not come back different"
+    );
+    let stats = proxy.stats();
+    assert_eq!(stats.faults[0].injected, 2, "{stats:#?}");
+    eprintln!("fork through 429s: {}", xtask::rpc::serve::summary(&stats));
+}

@@ -35,7 +35,7 @@ use bytes::Bytes;
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Body, Frame, Incoming};
-use hyper::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
+use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
 use hyper::{Method, Request, Response, StatusCode, Uri};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
@@ -58,8 +58,11 @@ pub const STATS_PATH: &str = "/__proxy/stats";
 pub const MAX_TRACKED_KEYS: usize = 1_000_000;
 
 /// Methods whose (method, params) pairs are counted as distinct state keys.
-pub const STATE_METHODS: [&str; 12] = [
+pub const STATE_METHODS: [&str; 14] = [
     "eth_getBalance",
+    "eth_getAccount",
+    // What anvil's fork backend asks for (balance, nonce and code in one call).
+    "eth_getAccountInfo",
     "eth_getCode",
     "eth_getStorageAt",
     "eth_getTransactionCount",
@@ -130,7 +133,7 @@ impl ProxyConfig {
 /// Counters, as served on [`STATS_PATH`].
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct ProxyStats {
-    /// HTTP requests with a JSON-RPC body (admin requests excluded).
+    /// POST requests (admin requests excluded), whatever their body.
     pub http_requests: u64,
     /// Of those, batches.
     pub batches: u64,
@@ -561,6 +564,11 @@ impl Shared {
             })?;
             let status = response.status();
             let retry_after = response.headers().get(RETRY_AFTER).cloned();
+            let content_type = response
+                .headers()
+                .get(CONTENT_TYPE)
+                .cloned()
+                .unwrap_or_else(|| HeaderValue::from_static(JSON));
             let body = Limited::new(response.into_body(), limit)
                 .collect()
                 .await
@@ -574,6 +582,7 @@ impl Shared {
                 .to_bytes();
             Ok::<_, String>(Reply {
                 status,
+                content_type,
                 retry_after,
                 body,
             })
@@ -720,17 +729,22 @@ fn rewrite_latest(params: &mut Value, quantity: &str) {
     }
 }
 
+const JSON: &str = "application/json";
+
 /// An HTTP answer, before it is sent.
 struct Reply {
     status: StatusCode,
-    retry_after: Option<hyper::header::HeaderValue>,
+    content_type: HeaderValue,
+    retry_after: Option<HeaderValue>,
     body: Bytes,
 }
 
 impl Reply {
+    /// The proxy's own answer (admin, errors, injected statuses): plain text.
     fn text(status: StatusCode, message: &str) -> Self {
         Self {
             status,
+            content_type: HeaderValue::from_static("text/plain; charset=utf-8"),
             retry_after: None,
             body: Bytes::from(format!("{message}\n")),
         }
@@ -739,27 +753,18 @@ impl Reply {
     fn json(value: &Value) -> Self {
         Self {
             status: StatusCode::OK,
+            content_type: HeaderValue::from_static(JSON),
             retry_after: None,
             body: Bytes::from(value.to_string()),
         }
     }
 
-    fn is_text(&self) -> bool {
-        self.body.last() == Some(&b'\n')
-    }
-
     fn into_response(self) -> Response<ProxyBody> {
-        let content_type = if self.is_text() {
-            "text/plain; charset=utf-8"
-        } else {
-            "application/json"
-        };
         let mut response = Response::new(full(self.body));
         *response.status_mut() = self.status;
-        response.headers_mut().insert(
-            CONTENT_TYPE,
-            hyper::header::HeaderValue::from_static(content_type),
-        );
+        response
+            .headers_mut()
+            .insert(CONTENT_TYPE, self.content_type);
         if let Some(retry_after) = self.retry_after {
             response.headers_mut().insert(RETRY_AFTER, retry_after);
         }
@@ -971,7 +976,7 @@ async fn handle(
                     status.canonical_reason().unwrap_or("error")
                 ),
             );
-            reply.retry_after = retry_after.map(hyper::header::HeaderValue::from);
+            reply.retry_after = retry_after.map(HeaderValue::from);
             return reply.into_response();
         }
         None => {}
@@ -997,10 +1002,9 @@ fn truncated(reply: Reply, keep: f64, control: &Arc<ConnControl>) -> Response<Pr
         .min(full_length);
     let part = reply.body.slice(..cut);
     let mut response = reply.into_response();
-    response.headers_mut().insert(
-        CONTENT_LENGTH,
-        hyper::header::HeaderValue::from(full_length),
-    );
+    response
+        .headers_mut()
+        .insert(CONTENT_LENGTH, HeaderValue::from(full_length));
     let control = Arc::clone(control);
     response.map(move |_| {
         CutBody {
