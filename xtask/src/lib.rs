@@ -3,6 +3,8 @@
 //! - [`toolchain`]: finding (and installing) forge, anvil, cast and a Solidity compiler;
 //! - [`suite`]: the whole test suite behind `cargo xtask test`;
 //! - [`doctor`]: what the machine has and what is missing;
+//! - [`rpc`]: RPC degradation: the fault-injecting proxy and `rpc-probe`;
+//! - [`anvil`]: a local anvil owned by a guard that kills it on drop;
 //! - [`cli`]: the command line;
 //! - [`project`], [`shell`] and [`error`]: the repository layout, output and exit codes.
 

@@ -282,15 +282,17 @@ fn latency_with_jitter_stays_within_its_bounds() {
         let started = Instant::now();
         call(&proxy.url(), "eth_chainId", json!([])).unwrap();
         let took = started.elapsed();
+        // 200..=400 ms injected; the upper bound leaves room for a loaded machine.
         assert!(
-            took >= Duration::from_millis(200) && took < Duration::from_millis(700),
+            took >= Duration::from_millis(200) && took < Duration::from_millis(1500),
             "{took:?}"
         );
     }
-    let started = Instant::now();
     call(&proxy.url(), "eth_blockNumber", json!([])).unwrap();
-    assert!(
-        started.elapsed() < Duration::from_millis(150),
+    let fault = &proxy.stats().faults[0];
+    assert_eq!(
+        (fault.candidates, fault.injected),
+        (3, 3),
         "other methods are not delayed"
     );
 }
