@@ -37,6 +37,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::client::{classify_rpc_error, rpc_result, show_duration, Failure, RpcClient};
+use super::redact::UrlArg;
 use super::serve::duration_arg;
 use super::{parse_quantity, BlockNumber, Class, Redacted};
 use crate::error::Unusable;
@@ -61,7 +62,7 @@ pub struct ProbeArgs {
     /// Endpoint to probe (http://...) [default: $BSC_RPC_URL, else the local chain at
     /// http://127.0.0.1:8545]. Never printed unredacted.
     #[arg(long, value_name = "URL", env = "BSC_RPC_URL", hide_env_values = true)]
-    pub rpc_url: Option<String>,
+    pub rpc_url: Option<UrlArg>,
 
     /// The chain id the endpoint must serve.
     #[arg(long, value_name = "ID", default_value_t = 56)]
@@ -257,10 +258,10 @@ impl ProbeReport {
 pub fn run(args: ProbeArgs) -> anyhow::Result<ExitCode> {
     let url = args
         .rpc_url
-        .filter(|u| !u.trim().is_empty())
-        .unwrap_or_else(|| LOCAL_CHAIN_URL.to_owned());
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| UrlArg::new(LOCAL_CHAIN_URL));
     let settings = ProbeSettings {
-        endpoint: Redacted::parse(&url, "--rpc-url")?,
+        endpoint: url.parse("--rpc-url")?,
         expect_chain_id: args.expect_chain_id,
         fork_block: args.fork_block,
         samples: args.samples,

@@ -214,6 +214,40 @@ impl FromStr for Redacted {
     }
 }
 
+/// A URL as given on the command line or in the environment, before it is parsed into a
+/// [`Redacted`]. Its `Debug` shows nothing, so a debug print of the arguments cannot leak it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct UrlArg(String);
+
+impl UrlArg {
+    pub fn new(text: impl Into<String>) -> Self {
+        Self(text.into())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.trim().is_empty()
+    }
+
+    /// Parse into a [`Redacted`]; `what` names the option in the error.
+    pub fn parse(&self, what: &str) -> Result<Redacted, Unusable> {
+        Redacted::parse(&self.0, what)
+    }
+}
+
+impl fmt::Debug for UrlArg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "UrlArg({MASK})")
+    }
+}
+
+impl FromStr for UrlArg {
+    type Err = std::convert::Infallible;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self(s.to_owned()))
+    }
+}
+
 fn percent_decode(text: &str) -> String {
     fn hex(byte: u8) -> Option<u8> {
         char::from(byte)
@@ -313,6 +347,16 @@ mod tests {
             let err = Redacted::parse(bad, "--rpc-url").unwrap_err().to_string();
             assert!(!err.contains("SECRET"), "{err}");
         }
+    }
+
+    #[test]
+    fn url_args_debug_print_nothing() {
+        let arg: UrlArg = "http://h/v3/SECRET".parse().unwrap();
+        assert_eq!(format!("{arg:?}"), "UrlArg(***)");
+        assert_eq!(
+            arg.parse("--rpc-url").unwrap().to_string(),
+            "http://h/***/***"
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@ use anyhow::Context as _;
 
 use super::fault::FaultSpec;
 use super::proxy::{Limits, Proxy, ProxyConfig, ProxyStats};
-use super::Redacted;
+use super::redact::UrlArg;
 use crate::shell;
 
 const AFTER_HELP: &str = "\
@@ -29,7 +29,7 @@ Counters: GET /__proxy/stats on the proxy (loopback clients only).";
 pub struct ProxyArgs {
     /// The JSON-RPC endpoint to forward to (http://...); never printed unredacted.
     #[arg(long, value_name = "URL")]
-    pub upstream: String,
+    pub upstream: UrlArg,
 
     /// Address to listen on; port 0 picks a free port. The URL is printed on stdout.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
@@ -58,7 +58,7 @@ pub fn duration_arg(text: &str) -> Result<Duration, String> {
 }
 
 pub fn run(args: ProxyArgs) -> anyhow::Result<ExitCode> {
-    let upstream = Redacted::parse(&args.upstream, "--upstream")?;
+    let upstream = args.upstream.parse("--upstream")?;
     let config = ProxyConfig {
         upstream: upstream.clone(),
         listen: args.listen,
