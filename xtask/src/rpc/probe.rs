@@ -71,7 +71,7 @@ pub struct ProbeArgs {
     /// Block to check archive access and hash stability at (decimal or 0x hex)
     /// [default: $BSC_FORK_BLOCK, else the head].
     #[arg(long, value_name = "BLOCK", env = "BSC_FORK_BLOCK")]
-    pub fork_block: Option<BlockNumber>,
+    pub fork_block: Option<String>,
 
     /// Calls measured for the latency percentiles.
     #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
@@ -263,7 +263,7 @@ pub fn run(args: ProbeArgs) -> anyhow::Result<ExitCode> {
     let settings = ProbeSettings {
         endpoint: url.parse("--rpc-url")?,
         expect_chain_id: args.expect_chain_id,
-        fork_block: args.fork_block,
+        fork_block: fork_block(args.fork_block.as_deref())?,
         samples: args.samples,
         timeout: args.timeout,
         max_head_age: args.max_head_age,
@@ -293,6 +293,19 @@ pub fn run(args: ProbeArgs) -> anyhow::Result<ExitCode> {
         print_table(&report);
     }
     Ok(report.verdict.exit_code())
+}
+
+/// `--fork-block` / `BSC_FORK_BLOCK`; empty means unset.
+fn fork_block(text: Option<&str>) -> Result<Option<BlockNumber>, Unusable> {
+    match text.map(str::trim).filter(|t| !t.is_empty()) {
+        None => Ok(None),
+        Some(text) => text.parse().map(Some).map_err(|reason| {
+            Unusable::with_fix(
+                format!("--fork-block (or BSC_FORK_BLOCK): {reason}"),
+                "give a block number such as 45000000 or 0x2aea540",
+            )
+        }),
+    }
 }
 
 /// The table on stderr: one line per check, then the percentiles and the verdict.
