@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+/// @notice One steady-state check as the xtask reports it: `observed` compared with `bound` by
+/// `relation` ("<=", ">=", "==", "!="), and whether it held. Values are raw integers in the unit
+/// the name states (for example `S1_nav_loss_wei`, `S2_bounty_vs_gas_cap_wei`, `S6_share_price_jump_bps`).
+/// @dev This ABI is decoded by the xtask from forge's `returned` bytes with the artifact's ABI:
+/// change it only together with `xtask/src/scenario.rs`.
+struct Check {
+    string name;
+    int256 observed;
+    int256 bound;
+    string relation;
+    bool passed;
+}
+
+/// @notice The outcome of one scenario at one forked block.
+struct ScenarioResult {
+    /// Scenario id from the catalogue (`oracle_divergence`, ...).
+    string id;
+    /// The fault injected, in words, for the report.
+    string fault;
+    /// Every check held.
+    bool held;
+    Check[] checks;
+    /// `YieldVault.stateDigest()` before the fault and at the end of the scenario.
+    bytes32 digestBefore;
+    bytes32 digestAfter;
+    /// Gas used by the scenario's `cycle()` calls, summed.
+    uint256 cycleGas;
+    /// Number of `cycle()` calls the scenario made (successful or reverted).
+    uint256 cycles;
+}
