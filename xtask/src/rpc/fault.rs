@@ -144,7 +144,7 @@ impl Selector {
         if self.first.is_some_and(|n| count > n) {
             return false;
         }
-        if self.every.is_some_and(|k| count % k != 0) {
+        if self.every.is_some_and(|k| !count.is_multiple_of(k)) {
             return false;
         }
         match self.probability {
