@@ -56,10 +56,19 @@ const BURST: usize = 8;
 /// Reads of the pinned block in the hash-stability check.
 const PINNED_READS: usize = 3;
 
+const AFTER_HELP: &str = "\
+Checks (each within one --timeout): reachability, chain_id, head_freshness, latency, archive,
+pinned_block, batch, rate_limit. Each gets one class: ok, timeout, unreachable, reset,
+partial_read, malformed, rate_limited, http_error, rpc_error, wrong_chain, stale_head,
+not_archive, inconsistent_block.
+Exit: 0 healthy; 1 degraded (some check not ok); 2 unusable (reachability or chain_id not ok, or
+any unreachable, wrong_chain, not_archive, inconsistent_block) or bad input.";
+
 /// Arguments of `cargo xtask rpc-probe`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = AFTER_HELP)]
 pub struct ProbeArgs {
-    /// Endpoint to probe (http://...) [default: $BSC_RPC_URL, else the local chain at
+    /// Endpoint to probe (http:// or https://) [default: $BSC_RPC_URL, else the local chain at
     /// http://127.0.0.1:8545]. Never printed unredacted.
     #[arg(long, value_name = "URL", env = "BSC_RPC_URL", hide_env_values = true)]
     pub rpc_url: Option<UrlArg>,

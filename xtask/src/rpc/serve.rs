@@ -27,7 +27,7 @@ Counters: GET /__proxy/stats on the proxy (loopback clients only).";
 #[derive(Debug, clap::Args)]
 #[command(after_help = AFTER_HELP)]
 pub struct ProxyArgs {
-    /// The JSON-RPC endpoint to forward to (http://...); never printed unredacted.
+    /// The JSON-RPC endpoint to forward to (http:// or https://); never printed unredacted.
     #[arg(long, value_name = "URL")]
     pub upstream: UrlArg,
 
