@@ -8,7 +8,7 @@
 //!           | "p=" probability              with this probability (0..=1), seeded RNG
 //!           | "first=" n                    only the first n candidates
 //!           | "every=" k                    only every k-th candidate (k, 2k, ...)
-//! duration  = number unit                   unit: ms | s | m, number may have a fraction
+//! duration  = number unit                   unit: ms | s | m | h | d, number may have a fraction
 //! ```
 //!
 //! | kind | args | effect |
@@ -356,7 +356,8 @@ fn parse_positive(
     }
 }
 
-/// `500ms`, `5s`, `1.5s`, `2m`. Used by fault specs and by `--timeout`-style options.
+/// `500ms`, `5s`, `1.5s`, `2m`, `1h`, `400d`. Used by fault specs and by `--timeout`-style
+/// options.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let split = text
@@ -370,10 +371,12 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         "ms" => value / 1000.0,
         "s" => value,
         "m" | "min" => value * 60.0,
-        _ => return Err(format!("has unit `{unit}`; use ms, s or m")),
+        "h" => value * 3600.0,
+        "d" => value * 86_400.0,
+        _ => return Err(format!("has unit `{unit}`; use ms, s, m, h or d")),
     };
-    if !seconds.is_finite() || seconds > 86_400.0 {
-        return Err("is longer than a day".to_owned());
+    if !seconds.is_finite() || seconds > 3650.0 * 86_400.0 {
+        return Err("is longer than ten years".to_owned());
     }
     Ok(Duration::from_secs_f64(seconds))
 }
@@ -559,7 +562,10 @@ mod tests {
         assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
         assert_eq!(parse_duration("0.25s"), Ok(Duration::from_millis(250)));
         assert!(parse_duration("5").is_err());
-        assert!(parse_duration("5h").is_err());
+        assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
+        assert_eq!(parse_duration("400d"), Ok(Duration::from_secs(400 * 86_400)));
+        assert!(parse_duration("5w").is_err());
+        assert!(parse_duration("4000d").is_err());
         assert!(parse_duration("ms").is_err());
         assert!(parse_duration("1.2.3s").is_err());
     }
