@@ -563,7 +563,10 @@ mod tests {
         assert_eq!(parse_duration("0.25s"), Ok(Duration::from_millis(250)));
         assert!(parse_duration("5").is_err());
         assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
-        assert_eq!(parse_duration("400d"), Ok(Duration::from_secs(400 * 86_400)));
+        assert_eq!(
+            parse_duration("400d"),
+            Ok(Duration::from_secs(400 * 86_400))
+        );
         assert!(parse_duration("5w").is_err());
         assert!(parse_duration("4000d").is_err());
         assert!(parse_duration("ms").is_err());
