@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 use crate::error::{Outcome, Unusable, EXIT_UNUSABLE};
 use crate::project::Project;
 use crate::toolchain::{self, Tool, Toolchain};
-use crate::{chain, doctor, shell, suite};
+use crate::{chain, doctor, rpc, shell, suite};
 
 /// Task runner for the BSC yield-vault chaos layer.
 #[derive(Debug, Parser)]
@@ -38,6 +38,10 @@ pub enum Command {
     Anvil(PassthroughArgs),
     /// Run the pinned cast.
     Cast(PassthroughArgs),
+    /// Measure a JSON-RPC endpoint and classify what it does (exit 0 healthy, 1 degraded, 2 unusable).
+    RpcProbe(rpc::probe::ProbeArgs),
+    /// Serve a fault-injecting JSON-RPC proxy in front of an endpoint until Ctrl-C.
+    RpcProxy(rpc::serve::ProxyArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -90,6 +94,8 @@ fn run(command: Command, project: &Project) -> anyhow::Result<ExitCode> {
         Command::Forge(args) => passthrough(project, Tool::Forge, args),
         Command::Anvil(args) => passthrough(project, Tool::Anvil, args),
         Command::Cast(args) => passthrough(project, Tool::Cast, args),
+        Command::RpcProbe(args) => rpc::probe::run(args),
+        Command::RpcProxy(args) => rpc::serve::run(args),
     }
 }
 

@@ -3,6 +3,8 @@
 //! - [`toolchain`]: finding (and installing) forge, anvil, cast and a Solidity compiler;
 //! - [`suite`]: the whole test suite behind `cargo xtask test`;
 //! - [`doctor`]: what the machine has and what is missing;
+//! - [`rpc`]: RPC degradation: the fault-injecting proxy and `rpc-probe`;
+//! - [`anvil`]: a local anvil owned by a guard that kills it on drop;
 //! - [`artifacts`], [`forge`] and [`scenario`]: forge's artifacts, `forge script` runs and the
 //!   scenarios' typed results;
 //! - [`cli`]: the command line;
@@ -18,6 +20,7 @@ pub mod error;
 pub mod forge;
 pub mod project;
 pub mod report;
+pub mod rpc;
 pub mod scenario;
 pub mod shell;
 pub mod signals;
