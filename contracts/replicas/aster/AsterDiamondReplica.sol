@@ -1,0 +1,436 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {IERC20} from "../../interfaces/IERC20.sol";
+import {IAsterDiamond} from "../../interfaces/IAster.sol";
+import {IAsterReplica} from "./IAsterReplica.sol";
+import {AlpToken} from "./AlpToken.sol";
+
+/// @title AsterDiamondReplica
+/// @notice A single-contract stand-in for the Aster (formerly ApolloX) diamond on BSC
+/// (0x1b6F2d3844C6ae7D56ceb3C3643b9060ba28FEb0) with the facet signatures the vault calls, and
+/// the behaviour that matters to it:
+/// - ALP is minted with USDT at `alpPrice()` (8 decimals) and burnt back to USDT; a burn before
+///   `lastMintedTimestamp[account] + coolingDuration` reverts (48 hours by default);
+/// - `openMarketTrade` only records a *pending* trade and takes the margin; a keeper later
+///   executes it at its mark price (or cancels and refunds it when the price is beyond the
+///   trader's limit), exactly the asynchrony the vault must survive;
+/// - `closeTrade` settles at once at the mark price and pays margin + PnL - close fee in USDT;
+/// - `getPositionsV2` lists open positions (never pending trades), prices 8 and qty 10 decimals.
+/// @dev Choices where the real protocol differs or is unknown here, stated so nobody mistakes
+/// them for mainnet facts:
+/// - Only USDT is accepted for ALP and as margin, valued at exactly 1 USD. USDT and ALP both
+///   have 18 decimals: alpOut = netUsdt * 1e8 / alpPrice and usdtOut = alp * alpPrice / 1e8.
+/// - `alpPrice` is set by the keeper (the local market history drifts it); it is not derived
+///   from the pool, so the pool stays solvent by accounting instead: ALP burns and trader
+///   profits are paid only from `poolBalance` (USDT backing ALP, which also earns all fees and
+///   trader losses) and revert with `InsufficientPoolLiquidity` when it cannot pay.
+/// - `mintAlp(..., stake = true)` reverts (`StakeNotSupported`): the replica has no ALP staking,
+///   and silently ignoring the flag would hide a difference from BSC.
+/// - `closeTrade` settles synchronously (no close order queue); losses are capped at the margin
+///   (no negative payout, no liquidation engine); stop loss and take profit are recorded and
+///   reported but not triggered; funding and holding fees are zero.
+/// - Trade hashes are keccak256(user, input, salt, block.number, block.timestamp); a pending
+///   trade keeps its hash when it becomes a position, so callers can follow it.
+contract AsterDiamondReplica is IAsterReplica {
+    error NotAdmin(address caller);
+    error NotKeeper(address caller);
+    error ZeroAmount();
+    error UnsupportedToken(address token);
+    error StakeNotSupported();
+    error InsufficientAlpOut(uint256 alpOut, uint256 minAlp);
+    error InsufficientAmountOut(uint256 amountOut, uint256 minOut);
+    error CoolingDown(address account, uint256 unlocksAt);
+    error InsufficientPoolLiquidity(uint256 needed, uint256 available);
+    error PairNotListed(address pairBase);
+    error InvalidPrice();
+    error InvalidQty();
+    error LeverageTooHigh(uint256 notional, uint256 margin, uint256 maxLeverage);
+    error UnknownPendingTrade(bytes32 tradeHash);
+    error UnknownPosition(bytes32 tradeHash);
+    error NotPositionOwner(bytes32 tradeHash, address caller);
+    error FeeTooHigh(uint16 bps);
+
+    /// @dev qty has 10 decimals and prices 8, so qty * price is in 1e-18 USD: USDT wei.
+    uint256 private constant ALP_PRICE_ONE = 1e8;
+    uint256 private constant BPS = 10_000;
+
+    struct OpenPosition {
+        address user;
+        address pairBase;
+        bool isLong;
+        uint96 margin;
+        uint80 qty;
+        uint64 entryPrice;
+        uint64 stopLoss;
+        uint64 takeProfit;
+        uint96 openFee;
+        uint32 timestamp;
+    }
+
+    struct PairInfo {
+        string name;
+        uint64 markPrice;
+        bool listed;
+    }
+
+    address public immutable usdt;
+    address public immutable alp;
+    address public admin;
+    mapping(address account => bool) public isKeeper;
+
+    uint256 public alpPrice;
+    uint256 public coolingDuration = 48 hours;
+    mapping(address account => uint256) public lastMintedTimestamp;
+    /// @notice USDT owned by ALP holders: deposits, fees and trader losses in; burns and trader
+    /// profits out. Margins of pending and open trades are held apart from it.
+    uint256 public poolBalance;
+
+    uint16 public mintFeeBps;
+    uint16 public burnFeeBps;
+    uint16 public openFeeBps = 8; // 0.08% of notional
+    uint16 public closeFeeBps = 8;
+    uint256 public maxLeverage = 100;
+
+    mapping(address pairBase => PairInfo) private pairs;
+
+    uint256 private salt;
+    mapping(bytes32 tradeHash => PendingTrade) private pendings;
+    bytes32[] private pendingList; // FIFO order of submission, swap-and-pop on removal
+    mapping(bytes32 tradeHash => uint256) private pendingIndexPlusOne;
+
+    mapping(bytes32 tradeHash => OpenPosition) private positions;
+    mapping(address user => bytes32[]) private userPositions;
+    mapping(bytes32 tradeHash => uint256) private positionIndexPlusOne;
+
+    modifier onlyAdmin() {
+        if (msg.sender != admin) revert NotAdmin(msg.sender);
+        _;
+    }
+
+    modifier onlyKeeper() {
+        if (!isKeeper[msg.sender] && msg.sender != admin) revert NotKeeper(msg.sender);
+        _;
+    }
+
+    /// @param usdt_ the only pool and margin token.
+    /// @param admin_ admin and first keeper (the deployer of the local chain).
+    /// @param alpPrice_ initial ALP price, 8 decimals.
+    constructor(address usdt_, address admin_, uint256 alpPrice_) {
+        if (alpPrice_ == 0) revert InvalidPrice();
+        usdt = usdt_;
+        admin = admin_;
+        isKeeper[admin_] = true;
+        alpPrice = alpPrice_;
+        alp = address(new AlpToken(address(this)));
+        emit KeeperSet(admin_, true);
+        emit AlpPriceSet(alpPrice_);
+    }
+
+    // ------------------------------------------------------------------ ALP (AlpManagerFacet)
+
+    /// @inheritdoc IAsterDiamond
+    function mintAlp(address tokenIn, uint256 amount, uint256 minAlp, bool stake) external {
+        if (tokenIn != usdt) revert UnsupportedToken(tokenIn);
+        if (stake) revert StakeNotSupported();
+        if (amount == 0) revert ZeroAmount();
+        uint256 net = amount - amount * mintFeeBps / BPS;
+        uint256 alpOut = net * ALP_PRICE_ONE / alpPrice; // rounds down: against the minter
+        if (alpOut < minAlp || alpOut == 0) revert InsufficientAlpOut(alpOut, minAlp);
+
+        _pull(usdt, msg.sender, amount);
+        poolBalance += amount; // the mint fee stays with the ALP holders
+        lastMintedTimestamp[msg.sender] = block.timestamp;
+        AlpToken(alp).mint(msg.sender, alpOut);
+        emit AlpMinted(msg.sender, tokenIn, amount, alpOut);
+    }
+
+    /// @inheritdoc IAsterDiamond
+    /// @dev Reverts with `CoolingDown` until `lastMintedTimestamp + coolingDuration`: any mint
+    /// by the same account restarts the clock for all of its ALP, as on Aster.
+    function burnAlp(address tokenOut, uint256 alpAmount, uint256 minOut, address receiver) external {
+        if (tokenOut != usdt) revert UnsupportedToken(tokenOut);
+        if (alpAmount == 0) revert ZeroAmount();
+        uint256 unlocksAt = lastMintedTimestamp[msg.sender] + coolingDuration;
+        // The cooldown is defined in wall-clock time on Aster too.
+        // forge-lint: disable-next-line(block-timestamp)
+        if (block.timestamp < unlocksAt) revert CoolingDown(msg.sender, unlocksAt);
+
+        uint256 gross = alpAmount * alpPrice / ALP_PRICE_ONE; // rounds down: against the burner
+        uint256 amountOut = gross - gross * burnFeeBps / BPS;
+        if (amountOut < minOut) revert InsufficientAmountOut(amountOut, minOut);
+        if (amountOut > poolBalance) revert InsufficientPoolLiquidity(amountOut, poolBalance);
+
+        AlpToken(alp).burnFrom(msg.sender, alpAmount);
+        poolBalance -= amountOut;
+        _push(usdt, receiver, amountOut);
+        emit AlpBurned(msg.sender, receiver, alpAmount, amountOut);
+    }
+
+    // ------------------------------------------------------------ trading (TradingPortalFacet)
+
+    /// @inheritdoc IAsterDiamond
+    /// @dev Takes `amountIn` USDT now and records a pending trade; nothing is open until a keeper
+    /// calls `executePendingTrade`. `price` is the trader's worst acceptable price (0: none).
+    function openMarketTrade(OpenDataInput calldata data) external {
+        PairInfo storage pair = pairs[data.pairBase];
+        if (!pair.listed) revert PairNotListed(data.pairBase);
+        if (data.tokenIn != usdt) revert UnsupportedToken(data.tokenIn);
+        if (data.amountIn == 0) revert ZeroAmount();
+        if (data.qty == 0) revert InvalidQty();
+        uint256 notional = uint256(data.qty) * pair.markPrice;
+        if (notional > uint256(data.amountIn) * maxLeverage) {
+            revert LeverageTooHigh(notional, data.amountIn, maxLeverage);
+        }
+
+        _pull(usdt, msg.sender, data.amountIn);
+        bytes32 tradeHash = keccak256(abi.encode(msg.sender, data, salt++, block.number, block.timestamp));
+        pendings[tradeHash] = PendingTrade({
+            user: msg.sender,
+            blockNumber: uint64(block.number),
+            timestamp: uint32(block.timestamp),
+            data: data
+        });
+        pendingList.push(tradeHash);
+        pendingIndexPlusOne[tradeHash] = pendingList.length;
+        emit MarketPendingTrade(msg.sender, tradeHash, data);
+    }
+
+    /// @inheritdoc IAsterDiamond
+    /// @dev Settles synchronously at the current mark price: pays max(0, margin + PnL - close
+    /// fee) in USDT; the rest of the margin (a loss) goes to the pool, a profit comes from it.
+    function closeTrade(bytes32 tradeHash) external {
+        OpenPosition memory position = positions[tradeHash];
+        if (position.user == address(0)) revert UnknownPosition(tradeHash);
+        if (position.user != msg.sender) revert NotPositionOwner(tradeHash, msg.sender);
+
+        uint64 price = pairs[position.pairBase].markPrice;
+        int256 pnl = _pnl(position, price);
+        uint256 closeFee = uint256(position.qty) * price * closeFeeBps / BPS;
+        // closeFee < 2^144 (qty 80 bits, price 64 bits) and margin < 2^96: both fit in int256;
+        // a positive value is a non-negative int256, so its uint256 cast is exact.
+        // forge-lint: disable-next-line(unsafe-typecast)
+        int256 value = int256(uint256(position.margin)) + pnl - int256(closeFee);
+        // forge-lint: disable-next-line(unsafe-typecast)
+        uint256 payout = value > 0 ? uint256(value) : 0;
+
+        uint256 available = poolBalance + position.margin;
+        if (payout > available) revert InsufficientPoolLiquidity(payout, available);
+        poolBalance = available - payout;
+        _removePosition(tradeHash, position.user);
+        _push(usdt, position.user, payout);
+        emit TradeClosed(position.user, tradeHash, price, pnl, closeFee, payout);
+    }
+
+    // ----------------------------------------------------------- reading (TradingReaderFacet)
+
+    /// @inheritdoc IAsterDiamond
+    /// @dev `pairBase == address(0)` lists the user's positions on every pair.
+    function getPositionsV2(address user, address pairBase) external view returns (Position[] memory result) {
+        bytes32[] storage hashes = userPositions[user];
+        uint256 count;
+        for (uint256 i; i < hashes.length; i++) {
+            if (pairBase == address(0) || positions[hashes[i]].pairBase == pairBase) count++;
+        }
+        result = new Position[](count);
+        uint256 j;
+        for (uint256 i; i < hashes.length; i++) {
+            OpenPosition storage p = positions[hashes[i]];
+            if (pairBase != address(0) && p.pairBase != pairBase) continue;
+            Position memory out = result[j++];
+            out.positionHash = hashes[i];
+            out.pair = pairs[p.pairBase].name;
+            out.pairBase = p.pairBase;
+            out.marginToken = usdt;
+            out.isLong = p.isLong;
+            out.margin = p.margin;
+            out.qty = p.qty;
+            out.entryPrice = p.entryPrice;
+            out.stopLoss = p.stopLoss;
+            out.takeProfit = p.takeProfit;
+            out.openFee = p.openFee;
+            out.timestamp = p.timestamp;
+        }
+    }
+
+    // ------------------------------------------------------------------ keeper (replica only)
+
+    /// @notice Executes one pending trade at the pair's current mark price. A trade whose limit
+    /// price is beaten by the market, or that the open fee or leverage cap makes invalid at that
+    /// price, is cancelled and its margin refunded, as Aster's keepers do.
+    /// @return opened true when a position was opened, false when the trade was cancelled.
+    function executePendingTrade(bytes32 tradeHash) public onlyKeeper returns (bool opened) {
+        PendingTrade memory pending = pendings[tradeHash];
+        if (pending.user == address(0)) revert UnknownPendingTrade(tradeHash);
+        _removePending(tradeHash);
+
+        OpenDataInput memory data = pending.data;
+        uint64 price = pairs[data.pairBase].markPrice;
+        bool beyondLimit = data.price != 0 && (data.isLong ? price > data.price : price < data.price);
+        uint256 notional = uint256(data.qty) * price;
+        uint256 openFee = notional * openFeeBps / BPS;
+        if (beyondLimit || openFee >= data.amountIn || notional > (data.amountIn - openFee) * maxLeverage) {
+            _push(usdt, pending.user, data.amountIn);
+            emit PendingTradeCancelled(pending.user, tradeHash, price);
+            return false;
+        }
+
+        // openFee < amountIn (a uint96) was checked above, so both fit in 96 bits.
+        // forge-lint: disable-next-line(unsafe-typecast)
+        uint96 margin = uint96(data.amountIn - openFee);
+        poolBalance += openFee;
+        positions[tradeHash] = OpenPosition({
+            user: pending.user,
+            pairBase: data.pairBase,
+            isLong: data.isLong,
+            margin: margin,
+            qty: data.qty,
+            entryPrice: price,
+            stopLoss: data.stopLoss,
+            takeProfit: data.takeProfit,
+            // forge-lint: disable-next-line(unsafe-typecast)
+            openFee: uint96(openFee),
+            timestamp: uint32(block.timestamp)
+        });
+        userPositions[pending.user].push(tradeHash);
+        positionIndexPlusOne[tradeHash] = userPositions[pending.user].length;
+        emit PendingTradeExecuted(pending.user, tradeHash, price, margin);
+        return true;
+    }
+
+    /// @notice Executes every pending trade in submission order.
+    function executePendingTrades() external onlyKeeper returns (uint256 opened, uint256 cancelled) {
+        // Take a copy: executing removes from the list (swap-and-pop) while we iterate.
+        bytes32[] memory hashes = pendingList;
+        for (uint256 i; i < hashes.length; i++) {
+            if (executePendingTrade(hashes[i])) opened++;
+            else cancelled++;
+        }
+    }
+
+    /// @notice Drops a pending trade and refunds its margin (a keeper that gives up on it).
+    function cancelPendingTrade(bytes32 tradeHash) external onlyKeeper {
+        PendingTrade memory pending = pendings[tradeHash];
+        if (pending.user == address(0)) revert UnknownPendingTrade(tradeHash);
+        _removePending(tradeHash);
+        _push(usdt, pending.user, pending.data.amountIn);
+        emit PendingTradeCancelled(pending.user, tradeHash, pairs[pending.data.pairBase].markPrice);
+    }
+
+    function setMarkPrice(address pairBase, uint64 price) external onlyKeeper {
+        if (!pairs[pairBase].listed) revert PairNotListed(pairBase);
+        if (price == 0) revert InvalidPrice();
+        pairs[pairBase].markPrice = price;
+        emit MarkPriceSet(pairBase, price);
+    }
+
+    /// @notice Moves the ALP price (8 decimals), as the pool's AUM would on Aster.
+    function setAlpPrice(uint256 price) external onlyKeeper {
+        if (price == 0) revert InvalidPrice();
+        alpPrice = price;
+        emit AlpPriceSet(price);
+    }
+
+    // ------------------------------------------------------------------- admin (replica only)
+
+    function listPair(address pairBase, string calldata name, uint64 price) external onlyAdmin {
+        if (price == 0) revert InvalidPrice();
+        pairs[pairBase] = PairInfo({name: name, markPrice: price, listed: true});
+        emit PairListed(pairBase, name, price);
+    }
+
+    function setCoolingDuration(uint256 duration) external onlyAdmin {
+        coolingDuration = duration;
+        emit CoolingDurationSet(duration);
+    }
+
+    /// @notice Fees in basis points; each at most 10%.
+    function setFees(uint16 mintFee, uint16 burnFee, uint16 openFee, uint16 closeFee) external onlyAdmin {
+        if (mintFee > 1000) revert FeeTooHigh(mintFee);
+        if (burnFee > 1000) revert FeeTooHigh(burnFee);
+        if (openFee > 1000) revert FeeTooHigh(openFee);
+        if (closeFee > 1000) revert FeeTooHigh(closeFee);
+        (mintFeeBps, burnFeeBps, openFeeBps, closeFeeBps) = (mintFee, burnFee, openFee, closeFee);
+        emit FeesSet(mintFee, burnFee, openFee, closeFee);
+    }
+
+    function setMaxLeverage(uint256 leverage) external onlyAdmin {
+        maxLeverage = leverage;
+        emit MaxLeverageSet(leverage);
+    }
+
+    function setKeeper(address keeper, bool allowed) external onlyAdmin {
+        isKeeper[keeper] = allowed;
+        emit KeeperSet(keeper, allowed);
+    }
+
+    // ------------------------------------------------------------------- views (replica only)
+
+    function markPrice(address pairBase) external view returns (uint64) {
+        return pairs[pairBase].markPrice;
+    }
+
+    /// @notice PnL of an open position at the current mark price, before the close fee.
+    function unrealizedPnl(bytes32 tradeHash) external view returns (int256) {
+        OpenPosition memory position = positions[tradeHash];
+        if (position.user == address(0)) revert UnknownPosition(tradeHash);
+        return _pnl(position, pairs[position.pairBase].markPrice);
+    }
+
+    function pendingTrade(bytes32 tradeHash) external view returns (PendingTrade memory) {
+        return pendings[tradeHash];
+    }
+
+    function pendingTradeHashes() external view returns (bytes32[] memory) {
+        return pendingList;
+    }
+
+    function isPending(bytes32 tradeHash) external view returns (bool) {
+        return pendingIndexPlusOne[tradeHash] != 0;
+    }
+
+    function isOpen(bytes32 tradeHash) external view returns (bool) {
+        return positionIndexPlusOne[tradeHash] != 0;
+    }
+
+    // ---------------------------------------------------------------------------- internals
+
+    /// @dev (price - entry) * qty for a long, (entry - price) * qty for a short, in USDT wei.
+    function _pnl(OpenPosition memory position, uint64 price) private pure returns (int256) {
+        int256 move = int256(uint256(price)) - int256(uint256(position.entryPrice));
+        int256 pnl = move * int256(uint256(position.qty));
+        return position.isLong ? pnl : -pnl;
+    }
+
+    function _removePending(bytes32 tradeHash) private {
+        uint256 index = pendingIndexPlusOne[tradeHash] - 1;
+        bytes32 last = pendingList[pendingList.length - 1];
+        pendingList[index] = last;
+        pendingIndexPlusOne[last] = index + 1;
+        pendingList.pop();
+        delete pendingIndexPlusOne[tradeHash];
+        delete pendings[tradeHash];
+    }
+
+    function _removePosition(bytes32 tradeHash, address user) private {
+        bytes32[] storage list = userPositions[user];
+        uint256 index = positionIndexPlusOne[tradeHash] - 1;
+        bytes32 last = list[list.length - 1];
+        list[index] = last;
+        positionIndexPlusOne[last] = index + 1;
+        list.pop();
+        delete positionIndexPlusOne[tradeHash];
+        delete positions[tradeHash];
+    }
+
+    function _pull(address token, address from, uint256 amount) private {
+        bool ok = IERC20(token).transferFrom(from, address(this), amount);
+        require(ok, "Aster: TRANSFER_FROM_FAILED");
+    }
+
+    function _push(address token, address to, uint256 amount) private {
+        if (amount == 0) return;
+        bool ok = IERC20(token).transfer(to, amount);
+        require(ok, "Aster: TRANSFER_FAILED");
+    }
+}

@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {Vm} from "forge-std/Vm.sol";
+import {LocalEnvironment} from "./LocalEnvironment.sol";
+
+/// @title AddressBook
+/// @notice Reads and writes the address books in `deployments/` (layout: deployments/README.md),
+/// the one place that says where each dependency lives: `deployments/bsc.json` for real BSC,
+/// `deployments/local/bsc-replica.json` for the local replica (written by DeployLocal). The Rust
+/// xtask reads the same files.
+/// @dev Chain id cannot choose the book: the local upstream anvil also claims chain id 56. The
+/// caller names the file, or sets `ADDRESS_BOOK` (a path relative to the project root).
+library AddressBook {
+    Vm private constant vm = Vm(address(uint160(uint256(keccak256("hevm cheat code")))));
+
+    string internal constant BSC = "deployments/bsc.json";
+    string internal constant LOCAL = "deployments/local/bsc-replica.json";
+
+    /// @notice One book. A pair or the vault that a book does not name reads as address(0).
+    struct Book {
+        uint256 chainId;
+        string network;
+        address usdt;
+        address btcb;
+        address wbnb;
+        address pancakeFactory;
+        address pancakeRouter;
+        address lpPair; // BTCB/USDT: the vault's LP leg
+        address flashPair; // WBNB/USDT: flash borrows of USDT
+        address btcbWbnbPair;
+        address asterDiamond;
+        address alp;
+        address bnbUsdFeed;
+        address btcUsdFeed;
+        address vault;
+        string notes;
+    }
+
+    /// @notice The book named by `ADDRESS_BOOK`, or the local replica's when it is unset.
+    function load() internal view returns (Book memory) {
+        return read(vm.envOr("ADDRESS_BOOK", string(LOCAL)));
+    }
+
+    /// @param file a path relative to the project root, e.g. `AddressBook.BSC`.
+    function read(string memory file) internal view returns (Book memory book) {
+        string memory json = vm.readFile(_path(file));
+        book.chainId = vm.parseJsonUint(json, ".chainId");
+        book.network = vm.parseJsonString(json, ".network");
+        book.usdt = vm.parseJsonAddress(json, ".usdt");
+        book.btcb = vm.parseJsonAddress(json, ".btcb");
+        book.wbnb = vm.parseJsonAddress(json, ".wbnb");
+        book.pancakeFactory = vm.parseJsonAddress(json, ".pancakeFactory");
+        book.pancakeRouter = vm.parseJsonAddress(json, ".pancakeRouter");
+        book.lpPair = _optionalAddress(json, ".lpPair");
+        book.flashPair = _optionalAddress(json, ".flashPair");
+        book.btcbWbnbPair = _optionalAddress(json, ".btcbWbnbPair");
+        book.asterDiamond = vm.parseJsonAddress(json, ".asterDiamond");
+        book.alp = vm.parseJsonAddress(json, ".alp");
+        book.bnbUsdFeed = vm.parseJsonAddress(json, ".bnbUsdFeed");
+        book.btcUsdFeed = vm.parseJsonAddress(json, ".btcUsdFeed");
+        book.vault = _optionalAddress(json, ".vault");
+        book.notes = vm.keyExistsJson(json, ".notes") ? vm.parseJsonString(json, ".notes") : "";
+    }
+
+    /// @notice Writes `book` to `file` (relative to the project root), replacing it.
+    function write(Book memory book, string memory file) internal {
+        string memory obj = "addressBook";
+        vm.serializeUint(obj, "chainId", book.chainId);
+        vm.serializeString(obj, "network", book.network);
+        vm.serializeAddress(obj, "usdt", book.usdt);
+        vm.serializeAddress(obj, "btcb", book.btcb);
+        vm.serializeAddress(obj, "wbnb", book.wbnb);
+        vm.serializeAddress(obj, "pancakeFactory", book.pancakeFactory);
+        vm.serializeAddress(obj, "pancakeRouter", book.pancakeRouter);
+        vm.serializeAddress(obj, "lpPair", book.lpPair);
+        vm.serializeAddress(obj, "flashPair", book.flashPair);
+        vm.serializeAddress(obj, "btcbWbnbPair", book.btcbWbnbPair);
+        vm.serializeAddress(obj, "asterDiamond", book.asterDiamond);
+        vm.serializeAddress(obj, "alp", book.alp);
+        vm.serializeAddress(obj, "bnbUsdFeed", book.bnbUsdFeed);
+        vm.serializeAddress(obj, "btcUsdFeed", book.btcUsdFeed);
+        vm.serializeAddress(obj, "vault", book.vault);
+        string memory json = vm.serializeString(obj, "notes", book.notes);
+        vm.writeJson(json, _path(file));
+    }
+
+    /// @notice The book of a freshly deployed local environment (and its vault, or address(0)).
+    function fromEnvironment(LocalEnvironment.Environment memory env, address vault)
+        internal
+        view
+        returns (Book memory book)
+    {
+        book.chainId = block.chainid;
+        book.network = "bsc-replica";
+        book.usdt = address(env.usdt);
+        book.btcb = address(env.btcb);
+        book.wbnb = address(env.wbnb);
+        book.pancakeFactory = address(env.pancakeFactory);
+        book.pancakeRouter = address(env.pancakeRouter);
+        book.lpPair = address(env.lpPair);
+        book.flashPair = address(env.flashPair);
+        book.btcbWbnbPair = address(env.btcbWbnbPair);
+        book.asterDiamond = address(env.asterDiamond);
+        book.alp = address(env.alp);
+        book.bnbUsdFeed = address(env.bnbUsdFeed);
+        book.btcUsdFeed = address(env.btcUsdFeed);
+        book.vault = vault;
+        book.notes =
+        "Local BSC replica written by script/DeployLocal.s.sol; contracts from contracts/replicas/.";
+    }
+
+    function _optionalAddress(string memory json, string memory key) private view returns (address) {
+        return vm.keyExistsJson(json, key) ? vm.parseJsonAddress(json, key) : address(0);
+    }
+
+    function _path(string memory file) private view returns (string memory) {
+        return string.concat(vm.projectRoot(), "/", file);
+    }
+}
