@@ -35,6 +35,9 @@ library ChaosWorld {
     /// The address book to attach to on a fork, a path relative to the project root.
     string internal constant ADDRESS_BOOK_ENV = "CHAOS_ADDRESS_BOOK";
 
+    /// 2025-10-09, when a plain local run starts.
+    uint256 internal constant LOCAL_START_TIME = 1_760_000_000;
+
     error DependencyWithoutCode(string name, address at);
 
     /// @notice True when the caller asked for a fork run (an address book is named).
@@ -45,6 +48,9 @@ library ChaosWorld {
     /// @notice Deploys the local replicas. A helper contract owns them (it is their admin and
     /// Aster's keeper): forge refuses `address(this)` inside a script contract.
     function deployLocal() internal returns (World memory) {
+        // A plain run starts at timestamp 1; start at a realistic time instead, so that
+        // "older than maxOracleAge" and similar ages exist.
+        if (block.timestamp < LOCAL_START_TIME) VM.warp(LOCAL_START_TIME);
         LocalWorldDeployer deployer = new LocalWorldDeployer();
         VM.deal(address(deployer), 10_000 ether);
         return deployer.deploy();
