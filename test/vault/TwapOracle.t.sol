@@ -12,7 +12,9 @@ contract TwapOracleTest is VaultFixture {
 
     function setUp() public override {
         super.setUp();
-        oracle = new TwapOracle(IPancakePair(address(env.lpPair)), address(env.btcb), 30 minutes, 2 hours, 15, 100);
+        oracle = new TwapOracle(
+            IPancakePair(address(env.lpPair)), address(env.btcb), 30 minutes, 2 hours, 15, 100
+        );
     }
 
     function test_oracle_notReadyBeforeOneWindow() public {

@@ -32,26 +32,34 @@ contract VaultConfigTest is VaultFixture {
     function test_constructor_revertsWhenWeightsDoNotSumTo10000() public {
         Config memory c = DeployVault.defaultConfig();
         c.storm.lpBps += 1;
-        _expectDeployRevert(addresses(), c, abi.encodeWithSelector(VaultCore.InvalidWeights.selector, Regime.STORM));
+        _expectDeployRevert(
+            addresses(), c, abi.encodeWithSelector(VaultCore.InvalidWeights.selector, Regime.STORM)
+        );
     }
 
     function test_constructor_revertsWhenBufferWeightBelowTarget() public {
         Config memory c = DeployVault.defaultConfig();
         c.calm.bufferBps = 500;
         c.calm.lpBps = 6500;
-        _expectDeployRevert(addresses(), c, abi.encodeWithSelector(VaultCore.InvalidWeights.selector, Regime.CALM));
+        _expectDeployRevert(
+            addresses(), c, abi.encodeWithSelector(VaultCore.InvalidWeights.selector, Regime.CALM)
+        );
     }
 
     function test_constructor_revertsOnZeroAddress() public {
         VaultAddresses memory a = addresses();
         a.bnbUsdFeed = address(0);
-        _expectDeployRevert(a, DeployVault.defaultConfig(), abi.encodeWithSelector(VaultCore.ZeroAddress.selector));
+        _expectDeployRevert(
+            a, DeployVault.defaultConfig(), abi.encodeWithSelector(VaultCore.ZeroAddress.selector)
+        );
     }
 
     function test_constructor_revertsWhenFlashPairIsLpPair() public {
         VaultAddresses memory a = addresses();
         a.flashPair = a.lpPair;
-        _expectDeployRevert(a, DeployVault.defaultConfig(), abi.encodeWithSelector(VaultCore.PairMismatch.selector));
+        _expectDeployRevert(
+            a, DeployVault.defaultConfig(), abi.encodeWithSelector(VaultCore.PairMismatch.selector)
+        );
     }
 
     function test_constructor_revertsWhenNavDropGuardNotAboveBountyCap() public {
@@ -66,7 +74,9 @@ contract VaultConfigTest is VaultFixture {
         Config memory c = DeployVault.defaultConfig();
         c.minCycleInterval = 0;
         _expectDeployRevert(
-            addresses(), c, abi.encodeWithSelector(VaultCore.InvalidInterval.selector, bytes32("minCycleInterval"))
+            addresses(),
+            c,
+            abi.encodeWithSelector(VaultCore.InvalidInterval.selector, bytes32("minCycleInterval"))
         );
     }
 
