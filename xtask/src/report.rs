@@ -1,0 +1,317 @@
+//! The run report: `report.json` (schema in `schemas/report.schema.json`), `junit.xml` and
+//! `summary.md`, plus a resilience score per block and overall.
+//!
+//! Resilience score: the share of experiments whose hypothesis held, in percent, per block and
+//! over the whole run. An experiment that could not run (an error, not a disproved check)
+//! counts against the score: a run that tested nothing must not look resilient.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use serde::Serialize;
+
+use crate::scenario::Check;
+
+/// Bumped whenever a field changes meaning or disappears (additions keep the version).
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Which engine ran an experiment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Engine {
+    /// A scenario of ForkChaosScenarios.s.sol in forge's EVM on a fork.
+    InEvm,
+    /// The keeper against an anvil fork disturbed from outside.
+    LiveFork,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Every check held.
+    Held,
+    /// At least one check was disproved.
+    Disproved,
+    /// The experiment could not run to the end (tool, RPC or script failure).
+    Error,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Experiment {
+    pub id: String,
+    pub engine: Engine,
+    /// The fault injected, in words.
+    pub fault: String,
+    pub verdict: Verdict,
+    pub duration_ms: u64,
+    pub checks: Vec<Check>,
+    /// Gas of the experiment's `cycle()` calls.
+    pub gas: u64,
+    pub cycles: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest_before: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest_after: Option<String>,
+    /// Why the experiment could not run (for `error`), already free of secrets.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Block {
+    pub number: u64,
+    pub hash: String,
+    pub timestamp: u64,
+    /// Why this block was chosen (`calm`, `storm`, `crash`, `recovery`, `window`, `pinned`).
+    pub label: String,
+    pub experiments: Vec<Experiment>,
+    pub resilience: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Chain {
+    pub id: u64,
+    /// `local-replica` (the generated BSC replica chain) or `bsc` (a real endpoint).
+    pub kind: String,
+    /// The upstream, redacted (never a key).
+    pub endpoint: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub schema_version: u32,
+    pub run_id: String,
+    pub tool_version: String,
+    /// Unix seconds at the start of the run.
+    pub started_at: u64,
+    pub duration_ms: u64,
+    pub seed: u64,
+    pub chain: Chain,
+    pub blocks: Vec<Block>,
+    pub resilience: f64,
+    pub verdict: Verdict,
+    pub totals: Totals,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Totals {
+    pub experiments: u64,
+    pub held: u64,
+    pub disproved: u64,
+    pub errors: u64,
+    pub checks: u64,
+    pub checks_failed: u64,
+}
+
+/// Percentage of held experiments (0 when there are none).
+pub fn resilience<'a>(experiments: impl IntoIterator<Item = &'a Experiment>) -> f64 {
+    let (mut held, mut total) = (0u64, 0u64);
+    for e in experiments {
+        total += 1;
+        held += u64::from(e.verdict == Verdict::Held);
+    }
+    if total == 0 {
+        return 0.0;
+    }
+    (held as f64 * 10_000.0 / total as f64).round() / 100.0
+}
+
+impl Report {
+    /// Fill in the derived fields (scores, totals, verdict) from the blocks.
+    pub fn finish(mut self) -> Self {
+        let mut totals = Totals::default();
+        for block in &mut self.blocks {
+            block.resilience = resilience(&block.experiments);
+            for e in &block.experiments {
+                totals.experiments += 1;
+                match e.verdict {
+                    Verdict::Held => totals.held += 1,
+                    Verdict::Disproved => totals.disproved += 1,
+                    Verdict::Error => totals.errors += 1,
+                }
+                totals.checks += e.checks.len() as u64;
+                totals.checks_failed += e.checks.iter().filter(|c| !c.passed).count() as u64;
+            }
+        }
+        self.resilience = resilience(self.blocks.iter().flat_map(|b| &b.experiments));
+        self.verdict = if totals.errors > 0 {
+            Verdict::Error
+        } else if totals.disproved > 0 || totals.experiments == 0 {
+            Verdict::Disproved
+        } else {
+            Verdict::Held
+        };
+        self.totals = totals;
+        self
+    }
+
+    /// Write `report.json`, `junit.xml` and `summary.md` into `dir`; returns their paths.
+    pub fn write(&self, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        let files = [
+            ("report.json", serde_json::to_string_pretty(self)? + "\n"),
+            ("junit.xml", self.junit()?),
+            ("summary.md", self.summary_markdown()),
+        ];
+        let mut written = Vec::new();
+        for (name, text) in files {
+            let path = dir.join(name);
+            std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+            written.push(path);
+        }
+        Ok(written)
+    }
+
+    /// One JUnit suite per pinned block, one case per experiment; a disproved check is a
+    /// failure naming the check, an experiment that could not run is an error.
+    pub fn junit(&self) -> anyhow::Result<String> {
+        use quick_junit::{NonSuccessKind, Report as JReport, TestCase, TestCaseStatus, TestSuite};
+        let mut report = JReport::new(format!("chaos {}", self.run_id));
+        for block in &self.blocks {
+            let mut suite = TestSuite::new(format!("block {} ({})", block.number, block.label));
+            for e in &block.experiments {
+                let status = match e.verdict {
+                    Verdict::Held => TestCaseStatus::success(),
+                    Verdict::Disproved => {
+                        let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                        let failed: Vec<String> = e
+                            .checks
+                            .iter()
+                            .filter(|c| !c.passed)
+                            .map(describe_check)
+                            .collect();
+                        s.set_message(failed.join("; "));
+                        s.set_type("hypothesis disproved");
+                        s
+                    }
+                    Verdict::Error => {
+                        let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
+                        s.set_message(e.error.clone().unwrap_or_else(|| "could not run".into()));
+                        s
+                    }
+                };
+                let mut case =
+                    TestCase::new(format!("{} [{}]", e.id, engine_name(e.engine)), status);
+                case.set_classname(format!("chaos.block{}", block.number));
+                case.set_time(std::time::Duration::from_millis(e.duration_ms));
+                suite.add_test_case(case);
+            }
+            report.add_test_suite(suite);
+        }
+        report.to_string().context("serialising junit.xml")
+    }
+
+    /// The Markdown summary (also appended to `$GITHUB_STEP_SUMMARY`).
+    pub fn summary_markdown(&self) -> String {
+        let mut md = String::new();
+        let verdict = match self.verdict {
+            Verdict::Held => "every hypothesis held",
+            Verdict::Disproved => "a hypothesis was disproved",
+            Verdict::Error => "some experiments could not run",
+        };
+        let _ = writeln!(md, "## Chaos run `{}`: {verdict}\n", self.run_id);
+        let _ = writeln!(
+            md,
+            "Chain {} ({}), seed {}, {} experiments at {} blocks: {} held, {} disproved, {} errors. \
+             Resilience score **{:.2}%**.\n",
+            self.chain.id,
+            self.chain.kind,
+            self.seed,
+            self.totals.experiments,
+            self.blocks.len(),
+            self.totals.held,
+            self.totals.disproved,
+            self.totals.errors,
+            self.resilience
+        );
+        let _ = writeln!(
+            md,
+            "| block | label | time (unix) | experiments | held | resilience |"
+        );
+        let _ = writeln!(md, "| ---: | --- | ---: | ---: | ---: | ---: |");
+        for b in &self.blocks {
+            let held = b
+                .experiments
+                .iter()
+                .filter(|e| e.verdict == Verdict::Held)
+                .count();
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {} | {} | {:.2}% |",
+                b.number,
+                b.label,
+                b.timestamp,
+                b.experiments.len(),
+                held,
+                b.resilience
+            );
+        }
+        let failures: Vec<_> = self
+            .blocks
+            .iter()
+            .flat_map(|b| b.experiments.iter().map(move |e| (b, e)))
+            .filter(|(_, e)| e.verdict != Verdict::Held)
+            .collect();
+        if !failures.is_empty() {
+            let _ = writeln!(md, "\n### Not held\n");
+            for (b, e) in failures {
+                let why = match e.verdict {
+                    Verdict::Error => e.error.clone().unwrap_or_default(),
+                    _ => e
+                        .checks
+                        .iter()
+                        .filter(|c| !c.passed)
+                        .map(describe_check)
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                };
+                let _ = writeln!(
+                    md,
+                    "- block {} `{}` ({}): {}",
+                    b.number,
+                    e.id,
+                    engine_name(e.engine),
+                    why
+                );
+            }
+        }
+        md
+    }
+}
+
+fn engine_name(engine: Engine) -> &'static str {
+    match engine {
+        Engine::InEvm => "in-evm",
+        Engine::LiveFork => "live-fork",
+    }
+}
+
+/// `S2_bounty_wei: observed 12 > bound 10`.
+pub fn describe_check(c: &Check) -> String {
+    let shown = if c.passed {
+        c.relation.clone()
+    } else {
+        format!("not {}", c.relation)
+    };
+    format!(
+        "{}: observed {} {} bound {}",
+        c.name, c.observed, shown, c.bound
+    )
+}
+
+/// Append the summary to `$GITHUB_STEP_SUMMARY` when it is set.
+pub fn append_step_summary(markdown: &str) -> anyhow::Result<()> {
+    let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) else {
+        return Ok(());
+    };
+    use std::io::Write as _;
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .with_context(|| format!("opening {}", Path::new(&path).display()))?;
+    file.write_all(markdown.as_bytes())?;
+    file.write_all(b"\n")?;
+    Ok(())
+}

@@ -1,0 +1,173 @@
+//! report.json against the committed JSON Schema, junit.xml and summary.md from one report.
+
+use alloy::primitives::I256;
+use xtask::report::{Block, Chain, Engine, Experiment, Report, Totals, Verdict};
+use xtask::scenario::Check;
+
+fn check(name: &str, observed: i64, bound: i64, passed: bool) -> Check {
+    Check {
+        name: name.into(),
+        observed: I256::try_from(observed).unwrap(),
+        bound: I256::try_from(bound).unwrap(),
+        relation: "<=".into(),
+        passed,
+    }
+}
+
+fn experiment(id: &str, verdict: Verdict, checks: Vec<Check>) -> Experiment {
+    Experiment {
+        id: id.into(),
+        engine: Engine::InEvm,
+        fault: "a fault".into(),
+        verdict,
+        duration_ms: 12,
+        checks,
+        gas: 345_678,
+        cycles: 2,
+        digest_before: Some(format!("0x{}", "ab".repeat(32))),
+        digest_after: Some(format!("0x{}", "cd".repeat(32))),
+        error: (verdict == Verdict::Error)
+            .then(|| "forge script failed: <fork url> refused".into()),
+    }
+}
+
+fn sample() -> Report {
+    let block = |number: u64, experiments| Block {
+        number,
+        hash: format!("0x{:064x}", number),
+        timestamp: 1_700_000_000 + number,
+        label: "storm".into(),
+        experiments,
+        resilience: 0.0,
+    };
+    Report {
+        schema_version: xtask::report::SCHEMA_VERSION,
+        run_id: "20261125T140000Z-seed42".into(),
+        tool_version: "0.1.0".into(),
+        started_at: 1_764_079_200,
+        duration_ms: 5_000,
+        seed: 42,
+        chain: Chain {
+            id: 56,
+            kind: "local-replica".into(),
+            endpoint: "http://127.0.0.1:8545/".into(),
+        },
+        blocks: vec![
+            block(
+                100,
+                vec![
+                    experiment(
+                        "gas_spike",
+                        Verdict::Held,
+                        vec![check("S2_bounty_wei", 5, 10, true)],
+                    ),
+                    experiment(
+                        "oracle_divergence",
+                        Verdict::Disproved,
+                        vec![
+                            check("S4_mode", 0, 1, false),
+                            check("S7_liquid_paid_wei", 10, 10, true),
+                        ],
+                    ),
+                ],
+            ),
+            block(
+                200,
+                vec![
+                    experiment(
+                        "gas_spike",
+                        Verdict::Held,
+                        vec![check("S2_bounty_wei", 5, 10, true)],
+                    ),
+                    experiment("flash_shortfall", Verdict::Error, vec![]),
+                ],
+            ),
+        ],
+        resilience: 0.0,
+        verdict: Verdict::Held,
+        totals: Totals::default(),
+    }
+    .finish()
+}
+
+#[test]
+fn scores_totals_and_verdict_are_derived_from_the_experiments() {
+    let report = sample();
+    assert_eq!(report.blocks[0].resilience, 50.0);
+    assert_eq!(report.blocks[1].resilience, 50.0);
+    assert_eq!(report.resilience, 50.0);
+    assert_eq!(report.totals.experiments, 4);
+    assert_eq!(report.totals.held, 2);
+    assert_eq!(report.totals.disproved, 1);
+    assert_eq!(report.totals.errors, 1);
+    assert_eq!(report.totals.checks_failed, 1);
+    assert_eq!(
+        report.verdict,
+        Verdict::Error,
+        "an experiment that could not run makes the run an error"
+    );
+}
+
+#[test]
+fn an_empty_run_is_not_a_passing_run() {
+    let mut report = sample();
+    report.blocks.clear();
+    let report = report.finish();
+    assert_eq!(report.verdict, Verdict::Disproved);
+    assert_eq!(report.resilience, 0.0);
+}
+
+#[test]
+fn written_files_match_the_schema_junit_and_markdown() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = sample();
+    let written = report.write(dir.path()).unwrap();
+    assert_eq!(written.len(), 3);
+
+    let schema_path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas/report.schema.json");
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(schema_path).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap())
+            .unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&json)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    assert_eq!(
+        json["blocks"][0]["experiments"][1]["checks"][0]["observed"], "0",
+        "int256 values are strings"
+    );
+
+    // The schema is not vacuous: a report missing a check's bound is rejected.
+    let mut broken = json.clone();
+    broken["blocks"][0]["experiments"][0]["checks"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("bound");
+    assert!(!validator.is_valid(&broken));
+
+    let junit = std::fs::read_to_string(dir.path().join("junit.xml")).unwrap();
+    assert!(
+        junit.contains(r#"tests="2""#) && junit.contains("<failure") && junit.contains("<error"),
+        "{junit}"
+    );
+    assert!(
+        junit.contains("S4_mode: observed 0 not &lt;= bound 1"),
+        "{junit}"
+    );
+
+    let md = std::fs::read_to_string(dir.path().join("summary.md")).unwrap();
+    assert!(md.contains("Resilience score **50.00%**"), "{md}");
+    assert!(
+        md.contains("block 100 `oracle_divergence` (in-evm): S4_mode: observed 0 not <= bound 1"),
+        "{md}"
+    );
+    assert!(
+        md.contains("block 200 `flash_shortfall` (in-evm): forge script failed"),
+        "{md}"
+    );
+}
