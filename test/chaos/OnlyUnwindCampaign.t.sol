@@ -14,12 +14,12 @@ import {Legs, RiskMode} from "../../contracts/vault/VaultTypes.sol";
 /// and S1-S8 must hold after every call. Modest runs here; `FOUNDRY_PROFILE=chaos` runs deep.
 /// @dev Local replicas by default. With CHAOS_FORK_URL (and CHAOS_ADDRESS_BOOK naming that
 /// chain's book, optionally CHAOS_FORK_BLOCK) the same campaign runs on a fork of a pinned block.
-/// forge-config: default.invariant.runs = 16
+/// forge-config: default.invariant.runs = 32
 /// forge-config: default.invariant.depth = 32
-/// forge-config: ci.invariant.runs = 16
+/// forge-config: ci.invariant.runs = 32
 /// forge-config: ci.invariant.depth = 32
-/// forge-config: chaos.invariant.runs = 128
-/// forge-config: chaos.invariant.depth = 64
+/// forge-config: chaos.invariant.runs = 256
+/// forge-config: chaos.invariant.depth = 128
 contract OnlyUnwindCampaign is Test {
     OnlyUnwindHandler internal handler;
     YieldVault internal vault;
@@ -59,6 +59,19 @@ contract OnlyUnwindCampaign is Test {
         targetContract(address(handler));
     }
 
+    /// S1-S8 after every handler call. One invariant for all eight: forge runs a separate
+    /// campaign per invariant function, and the properties share every call sequence anyway.
+    function invariant_steadyState_S1_to_S8() public view {
+        _s1Value();
+        _s2Bounty();
+        _s3NoFlashDebt();
+        _s4RiskMode();
+        _s5Atomicity();
+        _s6SharePrice();
+        _s7ExitLiveness();
+        _s8Hedge();
+    }
+
     function _assertNone(string memory property) internal view {
         assertEq(
             handler.violations(property),
@@ -67,16 +80,16 @@ contract OnlyUnwindCampaign is Test {
         );
     }
 
-    function invariant_S1_value() public view {
+    function _s1Value() internal view {
         _assertNone("S1");
     }
 
-    function invariant_S2_bounty() public view {
+    function _s2Bounty() internal view {
         _assertNone("S2");
     }
 
     /// S3 directly as well: outside a cycle no flash state, debt or allowance exists.
-    function invariant_S3_noFlashDebt() public view {
+    function _s3NoFlashDebt() internal view {
         _assertNone("S3");
         (bool active, uint256 borrowed, uint256 allowance) = vault.flashState();
         assertFalse(active);
@@ -85,7 +98,7 @@ contract OnlyUnwindCampaign is Test {
     }
 
     /// S4 as a ghost state machine, and directly: ONLY_UNWIND pauses deposits.
-    function invariant_S4_riskMode() public view {
+    function _s4RiskMode() internal view {
         _assertNone("S4");
         if (vault.riskMode() == RiskMode.ONLY_UNWIND) assertEq(vault.maxDeposit(address(this)), 0);
         (RiskMode mode, uint256 healthy) = handler.ghost();
@@ -93,16 +106,16 @@ contract OnlyUnwindCampaign is Test {
         assertEq(healthy, vault.healthyCycleCount(), "ghost healthy count");
     }
 
-    function invariant_S5_atomicity() public view {
+    function _s5Atomicity() internal view {
         _assertNone("S5");
     }
 
-    function invariant_S6_sharePrice() public view {
+    function _s6SharePrice() internal view {
         _assertNone("S6");
     }
 
     /// S7 directly: every holder's maxWithdraw covers its pro-rata liquid share, in every mode.
-    function invariant_S7_exitLiveness() public view {
+    function _s7ExitLiveness() internal view {
         _assertNone("S7");
         uint256 supply = vault.totalSupply();
         if (supply == 0) return;
@@ -116,7 +129,7 @@ contract OnlyUnwindCampaign is Test {
         }
     }
 
-    function invariant_S8_hedge() public view {
+    function _s8Hedge() internal view {
         _assertNone("S8");
     }
 
