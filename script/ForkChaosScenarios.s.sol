@@ -37,7 +37,7 @@ contract ForkChaosScenarios is Script, ScenarioRunner {
     /// @notice One scenario by id; reverts with UnknownScenario(id) for an id not in the catalogue.
     function runScenario(string calldata id) external returns (ScenarioResult memory r) {
         _groupOf(id); // an unknown id fails before anything is deployed
-        r = _runAgainst(id, _factory());
+        r = runScenarioAgainst(id, _factory());
         console.log(describe(r));
     }
 

@@ -38,7 +38,7 @@ library ChaosWorld {
     /// 2025-10-09, when a plain local run starts.
     uint256 internal constant LOCAL_START_TIME = 1_760_000_000;
 
-    error DependencyWithoutCode(string name, address at);
+    error DependencyWithoutCode(string name, address where);
 
     /// @notice True when the caller asked for a fork run (an address book is named).
     function wantsAddressBook() internal view returns (bool) {
@@ -100,8 +100,8 @@ library ChaosWorld {
         });
     }
 
-    function _requireCode(string memory name, address at) private view {
-        if (at.code.length == 0) revert DependencyWithoutCode(name, at);
+    function _requireCode(string memory name, address where) private view {
+        if (where.code.length == 0) revert DependencyWithoutCode(name, where);
     }
 }
 

@@ -106,7 +106,10 @@ abstract contract ScenarioRunner {
 
     /// @notice Runs `id` against a vault from `factory` and leaves no trace: the state is
     /// restored afterwards.
-    function _runAgainst(string memory id, IVaultFactory factory) internal returns (ScenarioResult memory r) {
+    function runScenarioAgainst(string memory id, IVaultFactory factory)
+        internal
+        returns (ScenarioResult memory r)
+    {
         uint256 group = _groupOf(id); // unknown ids fail before anything runs
         _prepareWorld();
         uint256 snap = VM.snapshotState();
@@ -137,7 +140,7 @@ abstract contract ScenarioRunner {
         }
         out = new ScenarioResult[](ids.length);
         for (uint256 i; i < ids.length; ++i) {
-            out[i] = _runAgainst(ids[i], factory);
+            out[i] = runScenarioAgainst(ids[i], factory);
         }
     }
 }

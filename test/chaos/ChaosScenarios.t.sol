@@ -17,7 +17,7 @@ contract ChaosScenariosTest is Test, ScenarioRunner {
     }
 
     function _assertHeld(string memory id) internal {
-        ScenarioResult memory r = _runAgainst(id, _factory());
+        ScenarioResult memory r = runScenarioAgainst(id, _factory());
         assertEq(r.id, id);
         assertGt(r.checks.length, 0, "a scenario states its checks");
         assertGt(r.cycles, 0, "a scenario calls cycle()");
@@ -131,7 +131,7 @@ contract ChaosScenariosTest is Test, ScenarioRunner {
 contract BrokenVaultsTest is Test, ScenarioRunner {
     function _failed(string memory id, Defect d) internal returns (ScenarioResult memory r) {
         IVaultFactory broken = new BrokenVaultFactory(d);
-        r = _runAgainst(id, broken);
+        r = runScenarioAgainst(id, broken);
         assertFalse(r.held, string.concat(id, " must fail against the broken vault"));
     }
 

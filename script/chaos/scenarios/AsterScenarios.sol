@@ -305,8 +305,11 @@ contract AsterScenarios is ScenarioBase {
         }
         list.eq("S8_trades_sent", int256(sent), 1);
         list.eq("S8_pending_trades_on_aster", int256(_pendingOnAster()), 1);
-        return
-            _result("pending_trade_never_executed", "Aster's keepers never execute the vault's short", list);
+        return _result(
+            "pending_trade_never_executed",
+            "Aster's keepers never execute the vault's short (cycles up to pendingHedgeTimeout)",
+            list
+        );
     }
 
     /// |delta| in bps of NAV if `qty` of the hedge were not counted (as hedgeDeltaBps computes it).
