@@ -49,6 +49,8 @@ contract CycleModule is VaultCore {
     function cycle() external onlyDelegateCall returns (CyclePath path, uint256 bounty) {
         uint256 gasStart = gasleft();
         CycleRecord memory last = _last;
+        // rate limit in wall-clock seconds; a validator skew of seconds is harmless.
+        // forge-lint: disable-next-line(block-timestamp)
         if (last.timestamp != 0 && block.timestamp < uint256(last.timestamp) + _cfg.minCycleInterval) {
             revert CycleTooSoon(uint256(last.timestamp) + _cfg.minCycleInterval);
         }
@@ -228,6 +230,8 @@ contract CycleModule is VaultCore {
         if (executed > p.baseQty) {
             emit HedgeExecuted(p.qty);
             delete _pending;
+            // the pending timeout is wall-clock by nature (Aster keepers act in seconds).
+            // forge-lint: disable-next-line(block-timestamp)
         } else if (block.timestamp > uint256(p.since) + _cfg.pendingHedgeTimeout) {
             emit HedgePendingExpired(p.qty, p.margin);
             delete _pending;
@@ -296,9 +300,15 @@ contract CycleModule is VaultCore {
             pairBase: _hedgePairBase,
             isLong: false,
             tokenIn: address(_usdt),
+            // margin <= free USDT, far below 2**96 (7.9e28) for any real token supply.
+            // forge-lint: disable-next-line(unsafe-typecast)
             amountIn: uint96(margin),
+            // qty = BTCB / 1e8 < 2**80 for any BTCB supply (21e6 BTC = 2.1e17).
+            // forge-lint: disable-next-line(unsafe-typecast)
             qty: uint80(qty),
             // Worst acceptable price for a short: Aster cancels the trade if the market is lower.
+            // the TWAP mark in 8 decimals stays far below 2**64 (1.8e19 = 1.8e11 USD/BTC).
+            // forge-lint: disable-next-line(unsafe-typecast)
             price: uint64(mark * (BPS - _cfg.swapSlippageBps) / BPS),
             stopLoss: 0,
             takeProfit: 0,
@@ -306,6 +316,8 @@ contract CycleModule is VaultCore {
         });
         _approve(_usdt, address(_aster), margin);
         try _aster.openMarketTrade(d) {
+            // same bounds as the trade above; timestamps fit 64 bits.
+            // forge-lint: disable-next-line(unsafe-typecast)
             _pending = PendingHedge(uint80(qty), uint96(margin), uint64(block.timestamp), executed);
             c.actions |= A_HEDGE_OPENED;
             emit HedgeOpened(qty, margin, mark);
@@ -537,6 +549,8 @@ contract CycleModule is VaultCore {
     function _burnAlp(Ctx memory c, uint256 amount) private returns (bool ok, uint256 out) {
         if (amount == 0) return (true, 0);
         uint256 readyAt = _aster.lastMintedTimestamp(address(this)) + _aster.coolingDuration();
+        // Aster's cooldown is wall-clock; a burn attempted early only reverts at Aster.
+        // forge-lint: disable-next-line(block-timestamp)
         if (block.timestamp < readyAt) {
             c.actions |= A_ALP_SKIPPED;
             emit AlpBurnSkipped(AlpSkipReason.COOLDOWN, amount, "");
@@ -579,6 +593,8 @@ contract CycleModule is VaultCore {
         }
         (bool ok, uint256 proceeds) = _burnAlp(c, e.alpOwed);
         if (!ok) return;
+        // USDT received for at most 2**128 ALP units owed.
+        // forge-lint: disable-next-line(unsafe-typecast)
         _epochs[epoch].alpProceeds = uint128(proceeds);
         _epochs[epoch].funded = true;
         _reservedUsdt += e.usdtOwed + proceeds;

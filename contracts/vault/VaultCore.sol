@@ -269,8 +269,12 @@ abstract contract VaultCore is ShareStorage {
             if (mark == 0) continue;
             // qty (1e10) * price (1e8) = USD with 18 decimals; a short gains when mark < entry.
             int256 v = int256(uint256(p.margin)) + int256(uint256(p.qty))
+                // uint96/uint80/uint64 widened to int256: exact.
+                // forge-lint: disable-next-line(unsafe-typecast)
                 * (int256(uint256(p.entryPrice)) - int256(mark)) - int256(uint256(p.holdingFee))
                 - (p.fundingFee > 0 ? p.fundingFee : int256(0));
+            // v > 0 was checked.
+            // forge-lint: disable-next-line(unsafe-typecast)
             if (v > 0) value += uint256(v);
         }
     }
@@ -289,10 +293,16 @@ abstract contract VaultCore is ShareStorage {
         try _bnbUsdFeed.latestRoundData() returns (
             uint80, int256 answer, uint256, uint256 updatedAt, uint80
         ) {
+            // feed freshness is wall-clock by definition.
+            // forge-lint: disable-next-line(block-timestamp)
             if (answer <= 0 || updatedAt == 0 || updatedAt > block.timestamp) return 0;
+            // feed freshness is wall-clock by definition.
+            // forge-lint: disable-next-line(block-timestamp)
             if (block.timestamp - updatedAt > _cfg.maxOracleAge) return 0;
             try _bnbUsdFeed.decimals() returns (uint8 dec) {
                 if (dec > 36) return 0;
+                // answer > 0 was checked.
+                // forge-lint: disable-next-line(unsafe-typecast)
                 return uint256(answer).mulDiv(1e18, 10 ** dec);
             } catch {
                 return 0;
@@ -339,6 +349,8 @@ abstract contract VaultCore is ShareStorage {
         // must not be counted twice (margin at Aster and the same USDT back in the buffer).
         if (
             p.qty != 0 && executed <= p.baseQty
+                // the pending timeout is wall-clock by nature.
+                // forge-lint: disable-next-line(block-timestamp)
                 && block.timestamp <= uint256(p.since) + _cfg.pendingHedgeTimeout
                 && (msg.sig == CYCLE_SELECTOR || !_refunded(p))
         ) {
@@ -356,6 +368,8 @@ abstract contract VaultCore is ShareStorage {
     /// @dev USDT that neither the last cycle left nor users moved: at least the pending margin
     /// means Aster cancelled the trade and refunded it.
     function _refunded(PendingHedge memory p) internal view returns (bool) {
+        // token balances are far below 2**255.
+        // forge-lint: disable-next-line(unsafe-typecast)
         int256 unexplained = int256(_usdt.balanceOf(address(this))) - int256(_usdtAtCycleEnd) - _userFlows;
         return unexplained >= int256(uint256(p.margin));
     }

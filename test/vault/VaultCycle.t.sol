@@ -345,6 +345,8 @@ contract VaultCycleTest is VaultFixture {
         (bool fellBack, bytes memory data) = _findLog(vm.getRecordedLogs(), VaultCore.FlashFallback.selector);
         assertTrue(fellBack);
         (,, bytes memory reason) = abi.decode(data, (uint256, uint256, bytes));
+        // the selector is the first four bytes.
+        // forge-lint: disable-next-line(unsafe-typecast)
         assertEq(bytes4(reason), VaultCore.FlashRepayShortfall.selector);
         assertEq(uint256(path), uint256(CyclePath.DELEVERAGE_FALLBACK));
         (bool active, uint256 borrowed,) = vault.flashState();
@@ -374,6 +376,8 @@ contract VaultCycleTest is VaultFixture {
     function test_cycleModule_refusesDirectCalls() public {
         (bool ok, bytes memory ret) = vault.cycleModule().call(abi.encodeWithSignature("cycle()"));
         assertFalse(ok);
+        // the selector is the first four bytes.
+        // forge-lint: disable-next-line(unsafe-typecast)
         assertEq(bytes4(ret), bytes4(keccak256("OnlyDelegateCall()")));
     }
 }
