@@ -31,9 +31,13 @@ contract CycleModule is VaultCore {
     error OnlyDelegateCall();
 
     address private immutable _self;
+    /// @notice keccak of the VaultAddresses this module was built for; YieldVault refuses a
+    /// module built for other dependencies.
+    bytes32 public immutable binding;
 
     constructor(VaultAddresses memory a) VaultCore(a) {
         _self = address(this);
+        binding = keccak256(abi.encode(a));
     }
 
     modifier onlyDelegateCall() {
@@ -221,29 +225,36 @@ contract CycleModule is VaultCore {
 
     // ---------------------------------------------------------------------------- hedge
 
-    /// @dev Clears a pending trade once Aster executed it (executed short quantity grew) or
-    /// once it outlived `pendingHedgeTimeout` (Aster cancels and refunds unexecuted trades).
+    /// @dev Reduces the pending trades by what Aster executed (executed short quantity grew)
+    /// and drops them once they outlived `pendingHedgeTimeout` or their margin came back (Aster
+    /// cancels and refunds unexecuted trades).
     function _syncPendingHedge() private {
         PendingHedge memory p = _pending;
         if (p.qty == 0) return;
         (,, uint256 executed) = _positions(0);
-        if (executed > p.baseQty) {
-            emit HedgeExecuted(p.qty);
+        (uint256 qty, uint256 margin) = _outstanding(p, executed);
+        if (qty < p.qty) emit HedgeExecuted(p.qty - qty);
+        if (qty == 0) {
             delete _pending;
             // the pending timeout is wall-clock by nature (Aster keepers act in seconds).
             // forge-lint: disable-next-line(block-timestamp)
         } else if (block.timestamp > uint256(p.since) + _cfg.pendingHedgeTimeout) {
-            emit HedgePendingExpired(p.qty, p.margin);
+            emit HedgePendingExpired(qty, margin);
             delete _pending;
         } else if (_refunded(p)) {
-            emit HedgePendingRefunded(p.qty, p.margin);
+            emit HedgePendingRefunded(qty, margin);
             delete _pending;
+        } else if (qty < p.qty) {
+            // both shrink from values that fitted their types.
+            // forge-lint: disable-next-line(unsafe-typecast)
+            _pending = PendingHedge(uint80(qty), uint96(margin), p.since, executed);
         }
     }
 
-    /// @dev Brings the short to the BTCB exposure within `deltaBandBps` of NAV. Over-hedge:
-    /// whole positions are closed (a failing closeTrade reverts the cycle). Under-hedge: one
-    /// trade opened, unless one is already pending (it is counted, never sent twice).
+    /// @dev Brings the short to the BTCB exposure within `deltaBandBps` of NAV, pending trades
+    /// counted once. Over-hedge: whole positions are closed (a failing closeTrade reverts the
+    /// cycle). Under-hedge: one trade for what executed and pending trades do not cover; a
+    /// pending trade is never sent again.
     function _rehedge(Ctx memory c, bool allowOpen) private {
         if (c.price == 0) return;
         Legs memory l = _legs(c.price);
@@ -255,7 +266,7 @@ contract CycleModule is VaultCore {
         if (current > target + bandQty || (target == 0 && current != 0)) {
             current = _closeDownTo(c, current, target, bandQty);
         }
-        if (allowOpen && _pending.qty == 0 && target > current + bandQty) {
+        if (allowOpen && target > current + bandQty) {
             _openHedge(c, target - current, mark);
         }
     }
@@ -316,9 +327,13 @@ contract CycleModule is VaultCore {
         });
         _approve(_usdt, address(_aster), margin);
         try _aster.openMarketTrade(d) {
+            // Synced this cycle, so the pending trades' baseline is the executed qty now.
+            PendingHedge memory p = _pending;
             // same bounds as the trade above; timestamps fit 64 bits.
             // forge-lint: disable-next-line(unsafe-typecast)
-            _pending = PendingHedge(uint80(qty), uint96(margin), uint64(block.timestamp), executed);
+            _pending = PendingHedge(
+                uint80(p.qty + qty), uint96(p.margin + margin), uint64(block.timestamp), executed
+            );
             c.actions |= A_HEDGE_OPENED;
             emit HedgeOpened(qty, margin, mark);
         } catch (bytes memory reason) {

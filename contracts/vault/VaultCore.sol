@@ -72,12 +72,14 @@ abstract contract VaultCore is ShareStorage {
         NAV_DROP
     }
 
-    /// @notice A hedge trade sent to Aster and not seen executed yet: counted once, never re-sent.
+    /// @notice Hedge trades sent to Aster and not seen executed yet, aggregated: counted once,
+    /// never re-sent; a new trade only covers what they do not.
     struct PendingHedge {
         uint80 qty;
         uint96 margin;
+        /// @dev When the last of them was sent.
         uint64 since;
-        /// @dev Executed short quantity when it was sent; more than this means it executed.
+        /// @dev Executed short quantity when they were sent; growth beyond it fills them.
         uint256 baseQty;
     }
 
@@ -250,14 +252,6 @@ abstract contract VaultCore is ShareStorage {
         _flashUsdtIsToken0 = IPancakePair(a.flashPair).token0() == a.usdt;
     }
 
-    /// @notice Identifies the dependencies this code was built for (YieldVault checks that its
-    /// CycleModule was built for the same ones).
-    function bindingHash() public view returns (bytes32) {
-        return keccak256(
-            abi.encode(_usdt, _btcb, _lpPair, _flashPair, _router, _aster, alp, _bnbUsdFeed, _hedgePairBase)
-        );
-    }
-
     /// @dev Short positions' value (margin + PnL at `mark`, fees deducted) and executed qty.
     function _positions(uint256 mark) internal view returns (uint256 value, uint256 count, uint256 qty) {
         IAsterDiamond.Position[] memory ps = _aster.getPositionsV2(address(this), _hedgePairBase);
@@ -344,25 +338,43 @@ abstract contract VaultCore is ShareStorage {
         (uint256 hedgeValue,, uint256 executed) = _positions(mark);
         l.hedge = hedgeValue;
         l.hedgeQty = executed;
-        PendingHedge memory p = _pending;
-        // Inside cycle() the pending trade was synced first; outside, a refund not yet synced
-        // must not be counted twice (margin at Aster and the same USDT back in the buffer).
-        if (
-            p.qty != 0 && executed <= p.baseQty
-                // the pending timeout is wall-clock by nature.
-                // forge-lint: disable-next-line(block-timestamp)
-                && block.timestamp <= uint256(p.since) + _cfg.pendingHedgeTimeout
-                && (msg.sig == CYCLE_SELECTOR || !_refunded(p))
-        ) {
-            l.hedge += p.margin;
-            l.hedgeQty += p.qty;
-        }
+        _addPending(l, executed);
         uint256 bal = _usdt.balanceOf(address(this));
         uint256 free = bal > _reservedUsdt ? bal - _reservedUsdt : 0;
         uint256 owed = _epochs[_currentEpoch].usdtOwed;
         uint256 gross = l.lp + l.alp + l.hedge + free;
         l.buffer = free > owed ? free - owed : 0;
         l.nav = gross > owed ? gross - owed : 0;
+    }
+
+    /// @dev Adds the pending trades, once. Inside cycle() they were synced first; outside, a
+    /// refund not yet synced must not be counted twice (margin at Aster and back in the buffer).
+    function _addPending(Legs memory l, uint256 executed) internal view {
+        PendingHedge memory p = _pending;
+        (uint256 pendingQty, uint256 pendingMargin) = _outstanding(p, executed);
+        if (
+            pendingQty != 0
+                // the pending timeout is wall-clock by nature.
+                // forge-lint: disable-next-line(block-timestamp)
+                && block.timestamp <= uint256(p.since) + _cfg.pendingHedgeTimeout
+                && (msg.sig == CYCLE_SELECTOR || !_refunded(p))
+        ) {
+            l.hedge += pendingMargin;
+            l.hedgeQty += pendingQty;
+        }
+    }
+
+    /// @dev What is still pending of the trades sent: growth of the executed short quantity
+    /// since they were sent fills them first (Aster opens a position with the trade's qty).
+    function _outstanding(PendingHedge memory p, uint256 executed)
+        internal
+        pure
+        returns (uint256 qty, uint256 margin)
+    {
+        uint256 filled = executed > p.baseQty ? executed - p.baseQty : 0;
+        if (filled >= p.qty) return (0, 0);
+        qty = p.qty - filled;
+        margin = uint256(p.margin) * qty / p.qty;
     }
 
     /// @dev USDT that neither the last cycle left nor users moved: at least the pending margin

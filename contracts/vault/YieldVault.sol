@@ -44,7 +44,7 @@ contract YieldVault is VaultCore, ShareToken, IPancakeCallee {
         VaultCore(a)
     {
         _validate(a, cfg);
-        if (module == address(0) || CycleModule(module).bindingHash() != bindingHash()) {
+        if (module == address(0) || CycleModule(module).binding() != keccak256(abi.encode(a))) {
             revert ModuleMismatch();
         }
         cycleModule = module;
@@ -446,9 +446,13 @@ contract YieldVault is VaultCore, ShareToken, IPancakeCallee {
         return net * int256(l.price / 1e10) * int256(BPS) / int256(l.nav);
     }
 
+    /// @notice Hedge trades sent and not executed yet (what Aster executed since is deducted),
+    /// counted once in legs() and hedgeDeltaBps().
     function pendingHedge() external view returns (bool pending, uint256 qty, uint256 margin, uint256 since) {
         PendingHedge memory p = _pending;
-        return (p.qty != 0, p.qty, p.margin, p.since);
+        (,, uint256 executed) = _positions(0);
+        (qty, margin) = _outstanding(p, executed);
+        return (qty != 0, qty, margin, p.since);
     }
 
     /// @notice Must read (false, 0, 0) outside a cycle: no flash debt or borrowed USDT survives.

@@ -59,6 +59,27 @@ contract VaultCycleTest is VaultFixture {
         assertLe(delta < 0 ? -delta : delta, int256(uint256(cfg.deltaBandBps)));
     }
 
+    function test_cycle_coversOnlyUncoveredExposureWhileTradePending() public {
+        _deposit(alice, DEPOSIT);
+        _warp(cfg.twapWindow);
+        _cycle();
+        (, uint256 firstQty,,) = vault.pendingHedge();
+        // More exposure arrives while the first trade is still pending at Aster.
+        _deposit(bob, DEPOSIT);
+        _nextCycle();
+        (, uint256 totalQty,,) = vault.pendingHedge();
+        assertEq(env.asterDiamond.pendingTradeHashes().length, 2);
+        assertGt(totalQty, firstQty);
+        // The first trade was not sent again: the pending total covers the exposure once.
+        assertApproxEqRel(totalQty, vault.legs().btcExposure / 1e8, 0.03e18);
+        int256 delta = vault.hedgeDeltaBps();
+        assertLe(delta < 0 ? -delta : delta, int256(uint256(cfg.deltaBandBps)));
+        // One of them executes: the rest stays pending, counted once.
+        env.asterDiamond.executePendingTrade(env.asterDiamond.pendingTradeHashes()[0]);
+        (, uint256 left,,) = vault.pendingHedge();
+        assertEq(left, totalQty - firstQty);
+    }
+
     function test_cycle_clearsPendingHedgeOnceExecuted() public {
         _deposit(alice, DEPOSIT);
         _warp(cfg.twapWindow);
