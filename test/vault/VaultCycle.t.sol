@@ -307,6 +307,21 @@ contract VaultCycleTest is VaultFixture {
         assertGt(vault.legs().hedgeQty, 0);
     }
 
+    function test_swap_minOutDerivedFromTwapFeeAndSlippage() public {
+        _deposit(alice, DEPOSIT);
+        _warp(cfg.twapWindow);
+        vm.recordLogs();
+        _cycle();
+        (bool swapped, bytes memory data) = _findLog(vm.getRecordedLogs(), VaultCore.Swapped.selector);
+        assertTrue(swapped);
+        (uint256 amountIn, uint256 amountOut, uint256 minOut) = abi.decode(data, (uint256, uint256, uint256));
+        uint256 twap = vault.oracle().lastTwap();
+        // USDT -> BTCB at the TWAP, less Pancake's 0.25% and swapSlippageBps.
+        uint256 expected = amountIn * 1e18 / twap * 9975 / 10_000 * (10_000 - cfg.swapSlippageBps) / 10_000;
+        assertApproxEqRel(minOut, expected, 1e12);
+        assertGe(amountOut, minOut);
+    }
+
     function test_cycle_sameTimestampBlocksNeverFalseOnlyUnwind() public {
         _invest();
         // Several 0.45 s blocks share one timestamp: views and trades in them must not revert
