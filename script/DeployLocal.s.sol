@@ -4,10 +4,12 @@ pragma solidity ^0.8.24;
 import {Script} from "forge-std/Script.sol";
 import {LocalEnvironment} from "./lib/LocalEnvironment.sol";
 import {AddressBook} from "./lib/AddressBook.sol";
+import {DeployVault} from "./lib/DeployVault.sol";
 
 /// @title DeployLocal
-/// @notice Deploys the local BSC replica (LocalEnvironment) to a local anvil and writes its
-/// address book, `deployments/local/bsc-replica.json` (or `ADDRESS_BOOK_OUT`).
+/// @notice Deploys the local BSC replica (LocalEnvironment) and the vault on it (DeployVault with
+/// its default configuration) to a local anvil and writes the address book,
+/// `deployments/local/bsc-replica.json` (or `ADDRESS_BOOK_OUT`), with the vault under `vault`.
 ///
 ///   anvil --chain-id 56 &
 ///   forge script script/DeployLocal.s.sol:DeployLocal --rpc-url http://127.0.0.1:8545 --broadcast
@@ -34,9 +36,28 @@ contract DeployLocal is Script {
 
         vm.startBroadcast(key);
         LocalEnvironment.Environment memory env = LocalEnvironment.deploy(deployer);
+        address vault = deployVault(env);
         vm.stopBroadcast();
 
-        book = AddressBook.fromEnvironment(env, address(0));
+        book = AddressBook.fromEnvironment(env, vault);
         AddressBook.write(book, vm.envOr("ADDRESS_BOOK_OUT", string(AddressBook.LOCAL)));
+    }
+
+    /// @notice The vault on the local environment: LP leg and TWAP on BTCB/USDT, flash borrows
+    /// from WBNB/USDT, ALP and the BTC hedge on the Aster replica, gas bounty priced by BNB/USD.
+    function deployVault(LocalEnvironment.Environment memory env) internal returns (address) {
+        return address(
+            DeployVault.deploy(
+                address(env.usdt),
+                address(env.btcb),
+                address(env.lpPair),
+                address(env.flashPair),
+                address(env.pancakeRouter),
+                address(env.asterDiamond),
+                address(env.alp),
+                address(env.bnbUsdFeed),
+                DeployVault.defaultConfig()
+            )
+        );
     }
 }

@@ -4,49 +4,10 @@ pragma solidity ^0.8.24;
 import {ReplicaFixture} from "./ReplicaFixture.sol";
 import {StdStorage, stdStorage} from "forge-std/Test.sol";
 import {IERC20} from "../../contracts/interfaces/IERC20.sol";
-import {IPancakeCallee} from "../../contracts/interfaces/IPancake.sol";
+import {FlashBorrower} from "./FlashBorrower.sol";
 import {ReplicaToken} from "../../contracts/replicas/tokens/ReplicaToken.sol";
 import {PancakePair} from "../../contracts/replicas/pancake/PancakePair.sol";
 import {PancakeMath} from "../../contracts/replicas/pancake/PancakeMath.sol";
-
-/// @notice A flash borrower: repays `repay0`/`repay1` from its own balance inside the callback,
-/// or tries to re-enter the pair with `reentry` calldata.
-contract FlashBorrower is IPancakeCallee {
-    PancakePair public immutable pair;
-    uint256 public repay0;
-    uint256 public repay1;
-    bytes public reentry;
-    address public lastSender;
-    uint256 public lastAmount0;
-    uint256 public lastAmount1;
-
-    constructor(PancakePair pair_) {
-        pair = pair_;
-    }
-
-    function configure(uint256 repay0_, uint256 repay1_, bytes calldata reentry_) external {
-        (repay0, repay1, reentry) = (repay0_, repay1_, reentry_);
-    }
-
-    function borrow(uint256 amount0, uint256 amount1) external {
-        pair.swap(amount0, amount1, address(this), "flash");
-    }
-
-    function pancakeCall(address sender, uint256 amount0, uint256 amount1, bytes calldata) external {
-        require(msg.sender == address(pair), "not the pair");
-        (lastSender, lastAmount0, lastAmount1) = (sender, amount0, amount1);
-        if (reentry.length != 0) {
-            (bool ok, bytes memory data) = address(pair).call(reentry);
-            if (!ok) {
-                assembly {
-                    revert(add(data, 32), mload(data))
-                }
-            }
-        }
-        if (repay0 != 0) IERC20(pair.token0()).transfer(address(pair), repay0);
-        if (repay1 != 0) IERC20(pair.token1()).transfer(address(pair), repay1);
-    }
-}
 
 contract PancakePairTest is ReplicaFixture {
     using stdStorage for StdStorage;
@@ -87,10 +48,11 @@ contract PancakePairTest is ReplicaFixture {
     function test_pair_mintOfUnbalancedDepositCreditsTheSmallerShare() public {
         (uint256 r0, uint256 r1) = _reserves(pair);
         uint256 supply = pair.totalSupply();
-        _give(address(token0), address(pair), r0 / 100); // 1% of reserve0
+        uint256 deposit0 = r0 / 100; // 1% of reserve0
+        _give(address(token0), address(pair), deposit0);
         _give(address(token1), address(pair), r1 / 50); // 2% of reserve1
         uint256 liquidity = pair.mint(trader);
-        assertEq(liquidity, (r0 / 100) * supply / r0);
+        assertEq(liquidity, deposit0 * supply / r0);
     }
 
     function test_pair_mintRevertsWhenNothingWasDeposited() public {
@@ -103,7 +65,7 @@ contract PancakePairTest is ReplicaFixture {
         uint256 supply = pair.totalSupply();
         uint256 b0 = token0.balanceOf(address(pair));
         uint256 b1 = token1.balanceOf(address(pair));
-        pair.transfer(address(pair), lp);
+        assertTrue(pair.transfer(address(pair), lp));
         (uint256 amount0, uint256 amount1) = pair.burn(trader);
         assertEq(amount0, lp * b0 / supply);
         assertEq(amount1, lp * b1 / supply);
@@ -199,8 +161,6 @@ contract PancakePairTest is ReplicaFixture {
     function test_pair_syncSetsReservesToBalances() public {
         (uint256 r0,) = _reserves(pair);
         deal(address(token0), address(pair), r0 / 2); // a drained pool, as the chaos layer does
-        vm.expectEmit(address(pair));
-        emit PancakePair.Sync(uint112(r0 / 2), uint112(token1.balanceOf(address(pair))));
         pair.sync();
         (uint256 n0,) = _reserves(pair);
         assertEq(n0, r0 / 2);
@@ -334,7 +294,7 @@ contract PancakePairTest is ReplicaFixture {
         env.pancakeFactory.setFeeTo(feeTo);
         // A liquidity event records kLast while the fee is on.
         uint256 lp = pair.balanceOf(address(this)) / 10;
-        pair.transfer(address(pair), lp);
+        assertTrue(pair.transfer(address(pair), lp));
         pair.burn(address(this));
         uint256 kLast = pair.kLast();
         assertEq(kLast, _k(pair));
@@ -355,7 +315,7 @@ contract PancakePairTest is ReplicaFixture {
         uint256 expected = supply * (rootK - rootKLast) * 8 / (rootK * 17 + rootKLast * 8);
         assertGt(expected, 0);
         // The next liquidity event pays it out.
-        pair.transfer(address(pair), lp);
+        assertTrue(pair.transfer(address(pair), lp));
         pair.burn(address(this));
         assertEq(pair.balanceOf(feeTo), expected);
         // In value: feeTo owns 8/25 of the growth of sqrt(k) (to rounding).
@@ -370,7 +330,7 @@ contract PancakePairTest is ReplicaFixture {
         pair.mint(trader);
         assertGt(pair.kLast(), 0);
         env.pancakeFactory.setFeeTo(address(0));
-        pair.transfer(address(pair), 1e18);
+        assertTrue(pair.transfer(address(pair), 1e18));
         pair.burn(trader);
         assertEq(pair.kLast(), 0);
     }

@@ -13,10 +13,16 @@ import {AlpToken} from "./AlpToken.sol";
 /// - ALP is minted with USDT at `alpPrice()` (8 decimals) and burnt back to USDT; a burn before
 ///   `lastMintedTimestamp[account] + coolingDuration` reverts (48 hours by default);
 /// - `openMarketTrade` only records a *pending* trade and takes the margin; a keeper later
-///   executes it at its mark price (or cancels and refunds it when the price is beyond the
-///   trader's limit), exactly the asynchrony the vault must survive;
+///   executes it at its mark price, or refunds it as Aster's TradingCheckerFacet does: when the
+///   mark is worse than the trader's `price` (a long above it, a short below it; `price` is the
+///   worst acceptable price, there is no "no limit" value) or when more than
+///   `feedDelayBlocks` (Aster: FEED_DELAY_BLOCK = 100) blocks passed since submission. The
+///   pending trade keeps its hash when it becomes a position, as on Aster;
 /// - `closeTrade` settles at once at the mark price and pays margin + PnL - close fee in USDT;
 /// - `getPositionsV2` lists open positions (never pending trades), prices 8 and qty 10 decimals.
+/// Where Aster reverts with a string the replica uses the same string ("LibAlpManager: Cooling
+/// duration not yet passed", "TradingPortalFacet: Can only be updated by yourself", ...), so a
+/// scenario that matches on a revert reason behaves alike on the replica and on forked BSC.
 /// @dev Choices where the real protocol differs or is unknown here, stated so nobody mistakes
 /// them for mainnet facts:
 /// - Only USDT is accepted for ALP and as margin, valued at exactly 1 USD. USDT and ALP both
@@ -27,29 +33,40 @@ import {AlpToken} from "./AlpToken.sol";
 ///   trader losses) and revert with `InsufficientPoolLiquidity` when it cannot pay.
 /// - `mintAlp(..., stake = true)` reverts (`StakeNotSupported`): the replica has no ALP staking,
 ///   and silently ignoring the flag would hide a difference from BSC.
-/// - `closeTrade` settles synchronously (no close order queue); losses are capped at the margin
-///   (no negative payout, no liquidation engine); stop loss and take profit are recorded and
-///   reported but not triggered; funding and holding fees are zero.
-/// - Trade hashes are keccak256(user, input, salt, block.number, block.timestamp); a pending
-///   trade keeps its hash when it becomes a position, so callers can follow it.
+/// - `closeTrade` settles synchronously. On Aster it requests a price and a keeper closes in the
+///   price callback; a vault must not rely on either, since it sees the payout in the same
+///   transaction here and later there. Losses are capped at the margin (no negative payout, no
+///   liquidation engine); stop loss and take profit are recorded and reported but not
+///   triggered; funding, holding and execution fees are zero; the checks at submission are only
+///   listing, token, amounts and `maxLeverage` (Aster also checks notional limits, open
+///   interest, take profit).
+/// - Trade hashes are keccak256(abi.encode(user, input, salt, "trade", block.number,
+///   block.timestamp)), the same ingredients as Aster's, so two identical trades differ.
 contract AsterDiamondReplica is IAsterReplica {
     error NotAdmin(address caller);
     error NotKeeper(address caller);
+    // Replica-only conditions (Aster's own conditions revert with Aster's strings, below).
     error ZeroAmount();
     error UnsupportedToken(address token);
     error StakeNotSupported();
-    error InsufficientAlpOut(uint256 alpOut, uint256 minAlp);
-    error InsufficientAmountOut(uint256 amountOut, uint256 minOut);
-    error CoolingDown(address account, uint256 unlocksAt);
     error InsufficientPoolLiquidity(uint256 needed, uint256 available);
     error PairNotListed(address pairBase);
     error InvalidPrice();
     error InvalidQty();
     error LeverageTooHigh(uint256 notional, uint256 margin, uint256 maxLeverage);
     error UnknownPendingTrade(bytes32 tradeHash);
-    error UnknownPosition(bytes32 tradeHash);
-    error NotPositionOwner(bytes32 tradeHash, address caller);
     error FeeTooHigh(uint16 bps);
+
+    // Aster's revert strings (AlpManagerFacet, LibAlpManager, TradingPortalFacet).
+    string internal constant ERR_INVALID_AMOUNT = "AlpManagerFacet: invalid amount";
+    string internal constant ERR_INVALID_ALP_AMOUNT = "AlpManagerFacet: invalid alpAmount";
+    string internal constant ERR_ALP_OUTPUT = "AlpManagerFacet: insufficient ALP output";
+    string internal constant ERR_TOKEN_OUTPUT = "AlpManagerFacet: insufficient token output";
+    string internal constant ERR_TOKEN_MISSING = "LibAlpManager: Token does not exist";
+    string internal constant ERR_COOLING = "LibAlpManager: Cooling duration not yet passed";
+    string internal constant ERR_TOKEN_OUT_BALANCE = "LibAlpManager: tokenOut balance is insufficient";
+    string internal constant ERR_NO_TRADE = "TradingPortalFacet: Trade information does not exist";
+    string internal constant ERR_NOT_OWNER = "TradingPortalFacet: Can only be updated by yourself";
 
     /// @dev qty has 10 decimals and prices 8, so qty * price is in 1e-18 USD: USDT wei.
     uint256 private constant ALP_PRICE_ONE = 1e8;
@@ -91,6 +108,9 @@ contract AsterDiamondReplica is IAsterReplica {
     uint16 public openFeeBps = 8; // 0.08% of notional
     uint16 public closeFeeBps = 8;
     uint256 public maxLeverage = 100;
+    /// @notice A pending trade executed more than this many blocks after submission is refunded
+    /// (Aster's FEED_DELAY_BLOCK); 0 disables the check.
+    uint256 public feedDelayBlocks = 100;
 
     mapping(address pairBase => PairInfo) private pairs;
 
@@ -131,47 +151,47 @@ contract AsterDiamondReplica is IAsterReplica {
 
     /// @inheritdoc IAsterDiamond
     function mintAlp(address tokenIn, uint256 amount, uint256 minAlp, bool stake) external {
-        if (tokenIn != usdt) revert UnsupportedToken(tokenIn);
+        require(amount > 0, ERR_INVALID_AMOUNT);
+        require(tokenIn == usdt, ERR_TOKEN_MISSING);
         if (stake) revert StakeNotSupported();
-        if (amount == 0) revert ZeroAmount();
         uint256 net = amount - amount * mintFeeBps / BPS;
         uint256 alpOut = net * ALP_PRICE_ONE / alpPrice; // rounds down: against the minter
-        if (alpOut < minAlp || alpOut == 0) revert InsufficientAlpOut(alpOut, minAlp);
+        require(alpOut >= minAlp, ERR_ALP_OUTPUT);
 
         _pull(usdt, msg.sender, amount);
         poolBalance += amount; // the mint fee stays with the ALP holders
         lastMintedTimestamp[msg.sender] = block.timestamp;
         AlpToken(alp).mint(msg.sender, alpOut);
-        emit AlpMinted(msg.sender, tokenIn, amount, alpOut);
+        emit MintAlp(msg.sender, tokenIn, amount, alpOut);
     }
 
     /// @inheritdoc IAsterDiamond
-    /// @dev Reverts with `CoolingDown` until `lastMintedTimestamp + coolingDuration`: any mint
-    /// by the same account restarts the clock for all of its ALP, as on Aster.
+    /// @dev Reverts with "LibAlpManager: Cooling duration not yet passed" until
+    /// `lastMintedTimestamp + coolingDuration`: any mint by the same account restarts the clock
+    /// for all of its ALP, as on Aster. The pool check comes before the minimum, as there.
     function burnAlp(address tokenOut, uint256 alpAmount, uint256 minOut, address receiver) external {
-        if (tokenOut != usdt) revert UnsupportedToken(tokenOut);
-        if (alpAmount == 0) revert ZeroAmount();
-        uint256 unlocksAt = lastMintedTimestamp[msg.sender] + coolingDuration;
+        require(alpAmount > 0, ERR_INVALID_ALP_AMOUNT);
         // The cooldown is defined in wall-clock time on Aster too.
         // forge-lint: disable-next-line(block-timestamp)
-        if (block.timestamp < unlocksAt) revert CoolingDown(msg.sender, unlocksAt);
+        require(lastMintedTimestamp[msg.sender] + coolingDuration <= block.timestamp, ERR_COOLING);
+        require(tokenOut == usdt, ERR_TOKEN_MISSING);
 
         uint256 gross = alpAmount * alpPrice / ALP_PRICE_ONE; // rounds down: against the burner
+        require(gross <= poolBalance, ERR_TOKEN_OUT_BALANCE);
         uint256 amountOut = gross - gross * burnFeeBps / BPS;
-        if (amountOut < minOut) revert InsufficientAmountOut(amountOut, minOut);
-        if (amountOut > poolBalance) revert InsufficientPoolLiquidity(amountOut, poolBalance);
+        require(amountOut >= minOut, ERR_TOKEN_OUTPUT);
 
         AlpToken(alp).burnFrom(msg.sender, alpAmount);
         poolBalance -= amountOut;
         _push(usdt, receiver, amountOut);
-        emit AlpBurned(msg.sender, receiver, alpAmount, amountOut);
+        emit BurnAlp(msg.sender, receiver, tokenOut, alpAmount, amountOut);
     }
 
     // ------------------------------------------------------------ trading (TradingPortalFacet)
 
     /// @inheritdoc IAsterDiamond
     /// @dev Takes `amountIn` USDT now and records a pending trade; nothing is open until a keeper
-    /// calls `executePendingTrade`. `price` is the trader's worst acceptable price (0: none).
+    /// calls `executePendingTrade`. `price` is the trader's worst acceptable price.
     function openMarketTrade(OpenDataInput calldata data) external {
         PairInfo storage pair = pairs[data.pairBase];
         if (!pair.listed) revert PairNotListed(data.pairBase);
@@ -184,7 +204,8 @@ contract AsterDiamondReplica is IAsterReplica {
         }
 
         _pull(usdt, msg.sender, data.amountIn);
-        bytes32 tradeHash = keccak256(abi.encode(msg.sender, data, salt++, block.number, block.timestamp));
+        bytes32 tradeHash =
+            keccak256(abi.encode(msg.sender, data, salt++, "trade", block.number, block.timestamp));
         pendings[tradeHash] = PendingTrade({
             user: msg.sender,
             blockNumber: uint64(block.number),
@@ -201,8 +222,8 @@ contract AsterDiamondReplica is IAsterReplica {
     /// fee) in USDT; the rest of the margin (a loss) goes to the pool, a profit comes from it.
     function closeTrade(bytes32 tradeHash) external {
         OpenPosition memory position = positions[tradeHash];
-        if (position.user == address(0)) revert UnknownPosition(tradeHash);
-        if (position.user != msg.sender) revert NotPositionOwner(tradeHash, msg.sender);
+        require(position.user != address(0), ERR_NO_TRADE);
+        require(position.user == msg.sender, ERR_NOT_OWNER);
 
         uint64 price = pairs[position.pairBase].markPrice;
         int256 pnl = _pnl(position, price);
@@ -255,10 +276,10 @@ contract AsterDiamondReplica is IAsterReplica {
 
     // ------------------------------------------------------------------ keeper (replica only)
 
-    /// @notice Executes one pending trade at the pair's current mark price. A trade whose limit
-    /// price is beaten by the market, or that the open fee or leverage cap makes invalid at that
-    /// price, is cancelled and its margin refunded, as Aster's keepers do.
-    /// @return opened true when a position was opened, false when the trade was cancelled.
+    /// @notice Executes one pending trade at the pair's current mark price, or refunds its
+    /// margin, checking in Aster's order: feed delay, the trader's price, then leverage after
+    /// the open fee.
+    /// @return opened true when a position was opened, false when the trade was refunded.
     function executePendingTrade(bytes32 tradeHash) public onlyKeeper returns (bool opened) {
         PendingTrade memory pending = pendings[tradeHash];
         if (pending.user == address(0)) revert UnknownPendingTrade(tradeHash);
@@ -266,14 +287,28 @@ contract AsterDiamondReplica is IAsterReplica {
 
         OpenDataInput memory data = pending.data;
         uint64 price = pairs[data.pairBase].markPrice;
-        bool beyondLimit = data.price != 0 && (data.isLong ? price > data.price : price < data.price);
         uint256 notional = uint256(data.qty) * price;
         uint256 openFee = notional * openFeeBps / BPS;
-        if (beyondLimit || openFee >= data.amountIn || notional > (data.amountIn - openFee) * maxLeverage) {
-            _push(usdt, pending.user, data.amountIn);
-            emit PendingTradeCancelled(pending.user, tradeHash, price);
-            return false;
+        Refund refund;
+        if (feedDelayBlocks != 0 && pending.blockNumber + feedDelayBlocks < block.number) {
+            refund = Refund.FEED_DELAY;
+        } else if (data.isLong ? price > data.price : price < data.price) {
+            refund = Refund.USER_PRICE;
+        } else if (openFee >= data.amountIn || notional > (data.amountIn - openFee) * maxLeverage) {
+            refund = Refund.MAX_LEVERAGE;
+        } else {
+            _openPosition(tradeHash, pending, price, openFee);
+            return true;
         }
+        _push(usdt, pending.user, data.amountIn);
+        emit PendingTradeRefund(pending.user, tradeHash, refund);
+        return false;
+    }
+
+    function _openPosition(bytes32 tradeHash, PendingTrade memory pending, uint64 price, uint256 openFee)
+        private
+    {
+        OpenDataInput memory data = pending.data;
 
         // openFee < amountIn (a uint96) was checked above, so both fit in 96 bits.
         // forge-lint: disable-next-line(unsafe-typecast)
@@ -295,7 +330,6 @@ contract AsterDiamondReplica is IAsterReplica {
         userPositions[pending.user].push(tradeHash);
         positionIndexPlusOne[tradeHash] = userPositions[pending.user].length;
         emit PendingTradeExecuted(pending.user, tradeHash, price, margin);
-        return true;
     }
 
     /// @notice Executes every pending trade in submission order.
@@ -314,7 +348,7 @@ contract AsterDiamondReplica is IAsterReplica {
         if (pending.user == address(0)) revert UnknownPendingTrade(tradeHash);
         _removePending(tradeHash);
         _push(usdt, pending.user, pending.data.amountIn);
-        emit PendingTradeCancelled(pending.user, tradeHash, pairs[pending.data.pairBase].markPrice);
+        emit PendingTradeRefund(pending.user, tradeHash, Refund.KEEPER);
     }
 
     function setMarkPrice(address pairBase, uint64 price) external onlyKeeper {
@@ -359,12 +393,22 @@ contract AsterDiamondReplica is IAsterReplica {
         emit MaxLeverageSet(leverage);
     }
 
+    function setFeedDelayBlocks(uint256 blocks) external onlyAdmin {
+        feedDelayBlocks = blocks;
+        emit FeedDelayBlocksSet(blocks);
+    }
+
     function setKeeper(address keeper, bool allowed) external onlyAdmin {
         isKeeper[keeper] = allowed;
         emit KeeperSet(keeper, allowed);
     }
 
     // ------------------------------------------------------------------- views (replica only)
+
+    /// @notice Aster's name for the ALP token getter.
+    function ALP() external view returns (address) {
+        return alp;
+    }
 
     function markPrice(address pairBase) external view returns (uint64) {
         return pairs[pairBase].markPrice;
@@ -373,7 +417,7 @@ contract AsterDiamondReplica is IAsterReplica {
     /// @notice PnL of an open position at the current mark price, before the close fee.
     function unrealizedPnl(bytes32 tradeHash) external view returns (int256) {
         OpenPosition memory position = positions[tradeHash];
-        if (position.user == address(0)) revert UnknownPosition(tradeHash);
+        require(position.user != address(0), ERR_NO_TRADE);
         return _pnl(position, pairs[position.pairBase].markPrice);
     }
 

@@ -11,7 +11,16 @@ interface IAsterReplica is IAsterDiamond {
     event PendingTradeExecuted(
         address indexed user, bytes32 indexed tradeHash, uint64 entryPrice, uint96 margin
     );
-    event PendingTradeCancelled(address indexed user, bytes32 indexed tradeHash, uint64 markPrice);
+    /// @notice Why a pending trade was refunded instead of opened (a subset of Aster's
+    /// ITradingChecker.Refund, plus KEEPER for an explicit cancellation).
+    enum Refund {
+        USER_PRICE, // the mark price is worse than the trader's `price`
+        FEED_DELAY, // executed more than `feedDelayBlocks` blocks after submission
+        MAX_LEVERAGE, // the open fee leaves too little margin for the notional
+        KEEPER // cancelled by a keeper
+    }
+
+    event PendingTradeRefund(address indexed user, bytes32 indexed tradeHash, Refund refund);
     event TradeClosed(
         address indexed user,
         bytes32 indexed tradeHash,
@@ -20,14 +29,22 @@ interface IAsterReplica is IAsterDiamond {
         uint256 closeFee,
         uint256 payout
     );
-    event AlpMinted(address indexed account, address tokenIn, uint256 amountIn, uint256 alpOut);
-    event AlpBurned(address indexed account, address indexed receiver, uint256 alpAmount, uint256 amountOut);
+    // Aster's own ALP events (IAlpManager).
+    event MintAlp(address indexed account, address indexed tokenIn, uint256 amountIn, uint256 alpOut);
+    event BurnAlp(
+        address indexed account,
+        address indexed receiver,
+        address indexed tokenOut,
+        uint256 alpAmount,
+        uint256 amountOut
+    );
     event AlpPriceSet(uint256 price);
     event MarkPriceSet(address indexed pairBase, uint64 price);
     event PairListed(address indexed pairBase, string name, uint64 markPrice);
     event CoolingDurationSet(uint256 duration);
     event FeesSet(uint16 mintFeeBps, uint16 burnFeeBps, uint16 openFeeBps, uint16 closeFeeBps);
     event MaxLeverageSet(uint256 maxLeverage);
+    event FeedDelayBlocksSet(uint256 blocks);
     event KeeperSet(address indexed keeper, bool allowed);
 
     /// @notice A market trade waiting for a keeper, as recorded by `openMarketTrade`.
@@ -50,10 +67,12 @@ interface IAsterReplica is IAsterDiamond {
     function setCoolingDuration(uint256 duration) external;
     function setFees(uint16 mintFeeBps, uint16 burnFeeBps, uint16 openFeeBps, uint16 closeFeeBps) external;
     function setMaxLeverage(uint256 maxLeverage) external;
+    function setFeedDelayBlocks(uint256 blocks) external;
     function setKeeper(address keeper, bool allowed) external;
 
     // views
     function alp() external view returns (address);
+    function ALP() external view returns (address);
     function usdt() external view returns (address);
     function markPrice(address pairBase) external view returns (uint64);
     function unrealizedPnl(bytes32 tradeHash) external view returns (int256);

@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
+import {IPancakePair} from "../../interfaces/IPancake.sol";
+
 /// @title PancakeERC20
 /// @notice The LP token of a PancakeSwap V2 pair ("Pancake LPs", "Cake-LP", 18 decimals).
 /// @dev Arithmetic errors surface as Solidity 0.8 panics where the 0.5 original used SafeMath
 /// strings ("ds-math-sub-underflow"); an infinite allowance is not spent, as in the original.
-/// EIP-2612 `permit` is not part of the interface the project uses and is left out.
-abstract contract PancakeERC20 {
+/// EIP-2612 `permit` is not part of the interface the project uses and is left out. It
+/// declares the full `IPancakePair` so the compiler checks the pair against the real ABI.
+abstract contract PancakeERC20 is IPancakePair {
     event Approval(address indexed owner, address indexed spender, uint256 value);
     event Transfer(address indexed from, address indexed to, uint256 value);
 

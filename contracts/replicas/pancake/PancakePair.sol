@@ -17,18 +17,6 @@ import {PancakeMath, UQ112x112} from "./PancakeMath.sol";
 contract PancakePair is PancakeERC20 {
     using UQ112x112 for uint224;
 
-    event Mint(address indexed sender, uint256 amount0, uint256 amount1);
-    event Burn(address indexed sender, uint256 amount0, uint256 amount1, address indexed to);
-    event Swap(
-        address indexed sender,
-        uint256 amount0In,
-        uint256 amount1In,
-        uint256 amount0Out,
-        uint256 amount1Out,
-        address indexed to
-    );
-    event Sync(uint112 reserve0, uint112 reserve1);
-
     /// @notice LP tokens burnt to address(0) on the first mint, so the share price can never be
     /// driven to a value where one wei of LP is worth a fortune (first-depositor inflation).
     uint256 public constant MINIMUM_LIQUIDITY = 10 ** 3;
