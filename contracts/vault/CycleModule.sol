@@ -206,7 +206,10 @@ contract CycleModule is VaultCore {
         // LP value V carries V/2 of BTCB hedged with V/(2*leverage) of margin: moving the LP leg
         // by X means moving LP by X * 2L/(2L+1).
         uint256 lev2 = 2 * uint256(_cfg.hedgeLeverage);
-        if (t.lpLeg > t.lp + t.minAct) {
+        // Pending trades cannot be cancelled: while some are pending the LP leg does not shrink
+        // (Aster executes within seconds; the cut follows next cycle), or the short would
+        // outgrow the BTCB it hedges.
+        if (_pending.qty == 0 && t.lpLeg > t.lp + t.minAct) {
             uint256 cut = (t.lpLeg - t.lp) * lev2 / (lev2 + 1);
             if (c.regime == Regime.STORM) _flashDeleverage(c, cut);
             else _reduceLp(c, cut);
