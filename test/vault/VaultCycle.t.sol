@@ -80,6 +80,26 @@ contract VaultCycleTest is VaultFixture {
         assertEq(left, totalQty - firstQty);
     }
 
+    function test_cycle_lpLegWaitsWhileHedgeTradesArePending() public {
+        _deposit(alice, DEPOSIT);
+        _warp(cfg.twapWindow);
+        _cycle();
+        // Half the vault leaves: the LP leg is now too large, but the pending short cannot be
+        // cancelled, so cutting LP now would leave the vault net short.
+        vm.startPrank(alice);
+        vault.requestRedeem(vault.balanceOf(alice) / 2, alice, alice);
+        vm.stopPrank();
+        uint256 lp = env.lpPair.balanceOf(address(vault));
+        _nextCycle();
+        assertEq(env.lpPair.balanceOf(address(vault)), lp);
+        // Once Aster executed the trade, the cut goes ahead and the hedge follows.
+        _executeHedges();
+        _nextCycle();
+        assertLt(env.lpPair.balanceOf(address(vault)), lp);
+        int256 delta = vault.hedgeDeltaBps();
+        assertLe(delta < 0 ? -delta : delta, int256(uint256(cfg.deltaBandBps)));
+    }
+
     function test_cycle_clearsPendingHedgeOnceExecuted() public {
         _deposit(alice, DEPOSIT);
         _warp(cfg.twapWindow);
