@@ -93,6 +93,8 @@ abstract contract SteadyState {
     /// @notice S8 hedge: |delta| within deltaBandBps (a pending trade counted once).
     function s8Hedge(YieldVault vault, uint256 bandBps) internal view returns (bool) {
         int256 d = vault.hedgeDeltaBps();
+        // bps values are tiny.
+        // forge-lint: disable-next-line(unsafe-typecast)
         return (d < 0 ? -d : d) <= int256(bandBps);
     }
 

@@ -66,7 +66,11 @@ contract VaultConfigTest is VaultFixture {
         Config memory c = DeployVault.defaultConfig();
         c.maxNavDropBps = c.maxBountyBps;
         _expectDeployRevert(
-            addresses(), c, abi.encodeWithSelector(VaultCore.InvalidBps.selector, bytes32("maxNavDropBps"))
+            addresses(),
+            c,
+            // a short literal fits bytes32.
+            // forge-lint: disable-next-line(unsafe-typecast)
+            abi.encodeWithSelector(VaultCore.InvalidBps.selector, bytes32("maxNavDropBps"))
         );
     }
 
@@ -76,6 +80,8 @@ contract VaultConfigTest is VaultFixture {
         _expectDeployRevert(
             addresses(),
             c,
+            // a short literal fits bytes32.
+            // forge-lint: disable-next-line(unsafe-typecast)
             abi.encodeWithSelector(VaultCore.InvalidInterval.selector, bytes32("minCycleInterval"))
         );
     }
@@ -84,7 +90,11 @@ contract VaultConfigTest is VaultFixture {
         Config memory c = DeployVault.defaultConfig();
         c.calmVolBps = c.stormVolBps;
         _expectDeployRevert(
-            addresses(), c, abi.encodeWithSelector(VaultCore.InvalidBps.selector, bytes32("calmVolBps"))
+            addresses(),
+            c,
+            // a short literal fits bytes32.
+            // forge-lint: disable-next-line(unsafe-typecast)
+            abi.encodeWithSelector(VaultCore.InvalidBps.selector, bytes32("calmVolBps"))
         );
     }
 

@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 use crate::error::{Outcome, Unusable, EXIT_UNUSABLE};
 use crate::project::Project;
 use crate::toolchain::{self, Tool, Toolchain};
-use crate::{doctor, shell, suite};
+use crate::{chain, doctor, rpc, shell, suite};
 
 /// Task runner for the BSC yield-vault chaos layer.
 #[derive(Debug, Parser)]
@@ -28,6 +28,8 @@ pub struct Cli {
 pub enum Command {
     /// Run the whole test suite: Rust tests, forge tests, and the end-to-end checks.
     Test(suite::TestArgs),
+    /// Start the local BSC replica chain (deployed environment and market history) and keep it running.
+    Chain(ChainArgs),
     /// Show every tool the project uses, where it comes from and what is missing.
     Doctor(doctor::DoctorArgs),
     /// Run the pinned forge with the project's compiler set-up (paths relative to the repository root).
@@ -36,6 +38,23 @@ pub enum Command {
     Anvil(PassthroughArgs),
     /// Run the pinned cast.
     Cast(PassthroughArgs),
+    /// Measure a JSON-RPC endpoint and classify what it does (exit 0 healthy, 1 degraded, 2 unusable).
+    RpcProbe(rpc::probe::ProbeArgs),
+    /// Serve a fault-injecting JSON-RPC proxy in front of an endpoint until Ctrl-C.
+    RpcProxy(rpc::serve::ProxyArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ChainArgs {
+    /// Seed of the market history: the same seed gives the same state at the same block.
+    #[arg(long, default_value_t = chain::DEFAULT_SEED)]
+    pub seed: u64,
+    /// Days of market history to play.
+    #[arg(long, default_value_t = chain::DEFAULT_DAYS, value_parser = clap::value_parser!(u32).range(1..=30))]
+    pub days: u32,
+    /// Where the address book and chain.json are written.
+    #[arg(long, value_name = "DIR", default_value = "reports/chain")]
+    pub out: std::path::PathBuf,
 }
 
 #[derive(Debug, clap::Args)]
@@ -71,9 +90,12 @@ fn run(command: Command, project: &Project) -> anyhow::Result<ExitCode> {
     match command {
         Command::Test(args) => suite::run(args, project).map(Outcome::exit_code),
         Command::Doctor(args) => doctor::run(args, project),
+        Command::Chain(args) => run_chain(args, project),
         Command::Forge(args) => passthrough(project, Tool::Forge, args),
         Command::Anvil(args) => passthrough(project, Tool::Anvil, args),
         Command::Cast(args) => passthrough(project, Tool::Cast, args),
+        Command::RpcProbe(args) => rpc::probe::run(args),
+        Command::RpcProxy(args) => rpc::serve::run(args),
     }
 }
 
@@ -83,6 +105,39 @@ fn passthrough(project: &Project, tool: Tool, args: PassthroughArgs) -> anyhow::
     Ok(ExitCode::from(
         u8::try_from(code.clamp(0, 255)).unwrap_or(1),
     ))
+}
+
+fn run_chain(args: ChainArgs, project: &Project) -> anyhow::Result<ExitCode> {
+    let toolchain = Toolchain::ensure(project)?;
+    let out_dir = project.root().join(&args.out);
+    let local = chain::build(
+        &toolchain,
+        &chain::ChainOptions {
+            seed: args.seed,
+            days: args.days,
+            out_dir,
+        },
+    )?;
+    println!("{}", local.info.url);
+    shell::status(
+        "Serving",
+        format!("the local BSC replica at {} (chain id 56)", local.info.url),
+    );
+    shell::line(format!(
+        "  address book: {}",
+        local.info.address_book.display()
+    ));
+    for mark in &local.info.landmarks {
+        shell::line(format!(
+            "  {:<9} block {:>6}  time {}",
+            mark.label, mark.block, mark.timestamp
+        ));
+    }
+    shell::line("  Ctrl-C stops it.");
+    crate::signals::wait_for_termination()?;
+    shell::status("Stopping", "the local chain");
+    drop(local);
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Print an error that ended the run: the cause on one line, the fix on the next.

@@ -19,7 +19,7 @@ use crate::toolchain::{Tool, Toolchain};
 pub enum Target {
     Local,
     Fork {
-        /// Handed to forge through `ETH_RPC_URL`, never on the command line, where it would be
+        /// Handed to forge through `FOUNDRY_ETH_RPC_URL` (foundry.toml's `eth_rpc_url`), never on the command line, where it would be
         /// visible to every user of the machine (RPC URLs carry API keys).
         url: String,
         block: Option<u64>,
@@ -100,14 +100,14 @@ pub fn run_script(toolchain: &Toolchain, call: &ScriptCall) -> anyhow::Result<Sc
     let mut secret = None;
     match &call.on {
         Target::Local => {
-            cmd.env_remove("ETH_RPC_URL");
+            cmd.env_remove("FOUNDRY_ETH_RPC_URL");
         }
         Target::Fork {
             url,
             block,
             no_storage_caching,
         } => {
-            cmd.env("ETH_RPC_URL", url);
+            cmd.env("FOUNDRY_ETH_RPC_URL", url);
             secret = Some(url.as_str());
             if let Some(block) = block {
                 cmd.arg("--fork-block-number").arg(block.to_string());

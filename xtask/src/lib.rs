@@ -3,19 +3,26 @@
 //! - [`toolchain`]: finding (and installing) forge, anvil, cast and a Solidity compiler;
 //! - [`suite`]: the whole test suite behind `cargo xtask test`;
 //! - [`doctor`]: what the machine has and what is missing;
+//! - [`rpc`]: RPC degradation: the fault-injecting proxy and `rpc-probe`;
+//! - [`anvil`]: a local anvil owned by a guard that kills it on drop;
 //! - [`artifacts`], [`forge`] and [`scenario`]: forge's artifacts, `forge script` runs and the
 //!   scenarios' typed results;
 //! - [`cli`]: the command line;
 //! - [`project`], [`shell`] and [`error`]: the repository layout, output and exit codes.
 
+pub mod addressbook;
+pub mod anvil;
 pub mod artifacts;
+pub mod chain;
 pub mod cli;
 pub mod doctor;
 pub mod error;
 pub mod forge;
 pub mod project;
 pub mod report;
+pub mod rpc;
 pub mod scenario;
 pub mod shell;
+pub mod signals;
 pub mod suite;
 pub mod toolchain;

@@ -1,0 +1,156 @@
+//! A local anvil owned by a guard: started on a free port, ready when it says it listens,
+//! killed when the guard is dropped (on success, failure and panic alike).
+
+use std::ffi::OsString;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+
+use crate::error::Unusable;
+use crate::toolchain::{Tool, Toolchain};
+
+/// How to start an anvil.
+#[derive(Debug, Clone)]
+pub struct AnvilBuilder {
+    chain_id: Option<u64>,
+    timestamp: Option<u64>,
+    args: Vec<OsString>,
+    startup_timeout: Duration,
+}
+
+impl Default for AnvilBuilder {
+    fn default() -> Self {
+        Self {
+            chain_id: None,
+            timestamp: None,
+            args: Vec::new(),
+            startup_timeout: Duration::from_secs(20),
+        }
+    }
+}
+
+impl AnvilBuilder {
+    pub fn chain_id(mut self, chain_id: u64) -> Self {
+        self.chain_id = Some(chain_id);
+        self
+    }
+
+    /// Genesis timestamp (seconds since the epoch).
+    pub fn timestamp(mut self, timestamp: u64) -> Self {
+        self.timestamp = Some(timestamp);
+        self
+    }
+
+    /// Any other anvil flag.
+    pub fn arg(mut self, arg: impl Into<OsString>) -> Self {
+        self.args.push(arg.into());
+        self
+    }
+
+    pub fn startup_timeout(mut self, timeout: Duration) -> Self {
+        self.startup_timeout = timeout;
+        self
+    }
+
+    /// Start the toolchain's anvil on 127.0.0.1 and a port the kernel picks; wait until it
+    /// listens.
+    pub fn spawn(self, toolchain: &Toolchain) -> anyhow::Result<Anvil> {
+        let mut command = toolchain.command(Tool::Anvil);
+        command
+            .args(["--host", "127.0.0.1", "--port", "0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        if let Some(chain_id) = self.chain_id {
+            command.args(["--chain-id", &chain_id.to_string()]);
+        }
+        if let Some(timestamp) = self.timestamp {
+            command.args(["--timestamp", &timestamp.to_string()]);
+        }
+        command.args(&self.args);
+        let mut child = command
+            .spawn()
+            .with_context(|| format!("starting {}", toolchain.anvil.path.display()))?;
+        let Some(stdout) = child.stdout.take() else {
+            let _ = child.kill();
+            let _ = child.wait();
+            anyhow::bail!("anvil's stdout was not captured");
+        };
+        // A thread reads anvil's output for as long as it runs, so anvil never blocks on a
+        // full pipe; the first "Listening on" line gives the address.
+        let (lines_tx, lines_rx) = mpsc::channel::<String>();
+        std::thread::Builder::new()
+            .name("anvil-stdout".into())
+            .spawn(move || {
+                let mut announced = false;
+                for line in BufReader::new(stdout).lines() {
+                    let Ok(line) = line else { break };
+                    if !announced && line.contains("Listening on ") {
+                        announced = true;
+                        let _ = lines_tx.send(line);
+                    }
+                }
+            })
+            .context("starting the anvil output reader")?;
+        let mut anvil = Anvil { child, port: 0 };
+        let line = match lines_rx.recv_timeout(self.startup_timeout) {
+            Ok(line) => line,
+            Err(_) => {
+                let status = anvil.child.try_wait().ok().flatten();
+                return Err(Unusable::with_fix(
+                    match status {
+                        Some(status) => format!("anvil exited before listening ({status})"),
+                        None => format!(
+                            "anvil did not start listening within {}s",
+                            self.startup_timeout.as_secs()
+                        ),
+                    },
+                    "run `cargo xtask anvil -- --port 0` to see why",
+                )
+                .into());
+            }
+        };
+        anvil.port = line
+            .rsplit(':')
+            .next()
+            .and_then(|port| port.trim().parse().ok())
+            .with_context(|| format!("anvil announced an address without a port: {line}"))?;
+        Ok(anvil)
+    }
+}
+
+/// A running anvil. Dropping it kills the process and reaps it.
+#[derive(Debug)]
+pub struct Anvil {
+    child: Child,
+    port: u16,
+}
+
+impl Anvil {
+    pub fn builder() -> AnvilBuilder {
+        AnvilBuilder::default()
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `http://127.0.0.1:PORT/`.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/", self.port)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Anvil {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

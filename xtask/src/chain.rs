@@ -1,0 +1,724 @@
+//! The local BSC replica chain: an anvil that claims chain id 56, the whole environment
+//! deployed by `script/DeployLocal.s.sol`, then a seeded multi-day market history played on it
+//! with real transactions, so that pinned blocks and block windows see different reserves,
+//! oracle snapshots and vault states.
+//!
+//! Determinism: the genesis time is fixed, every block's timestamp is set explicitly, and every
+//! random draw comes from one seeded generator, so the same seed gives the same state at the
+//! same block number.
+//!
+//! Block spacing: BSC makes a block every 0.45 s, so two or three consecutive blocks share a
+//! timestamp; the history does the same inside each 10-minute market tick (its transactions land
+//! in blocks 0.45 s apart, rounded down to whole seconds). Between ticks, time jumps to the next
+//! tick in one block: mining every empty 0.45 s block of three days (about 576,000 blocks) would
+//! take anvil over an hour here, and forks only see the state that transactions wrote anyway.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use alloy::network::TransactionBuilder as _;
+use alloy::primitives::{Address, U256};
+use alloy::providers::ext::AnvilApi as _;
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::rpc::types::TransactionRequest;
+use alloy::sol;
+use anyhow::Context as _;
+use serde::Serialize;
+
+use crate::addressbook::AddressBook;
+use crate::anvil::Anvil;
+use crate::shell;
+use crate::toolchain::{Tool, Toolchain};
+
+/// 2026-01-01T00:00:00Z: the local chain's genesis, whatever the wall clock says.
+pub const GENESIS_TIMESTAMP: u64 = 1_767_225_600;
+/// One market tick: the vault's default `minCycleInterval`, so the keeper can cycle every tick.
+pub const TICK_SECONDS: u64 = 600;
+pub const DEFAULT_DAYS: u32 = 3;
+pub const DEFAULT_SEED: u64 = 42;
+
+/// anvil's well-known dev accounts ("test test ... junk"): public keys of public test keys.
+pub mod accounts {
+    use alloy::primitives::{address, Address};
+    /// Deployer: owner and minter of the tokens, Aster keeper, feed admin.
+    pub const ADMIN: Address = address!("f39Fd6e51aad88F6F4ce6aB8827279cffFb92266");
+    /// Moves the market with swaps.
+    pub const TRADER: Address = address!("70997970C51812dc3A010C7d01b50e0d17dc79C8");
+    /// Calls `cycle()` and collects the bounty.
+    pub const KEEPER: Address = address!("3C44CdDdB6a900fa2b585dd299e03d12FA4293BC");
+    pub const DEPOSITOR_A: Address = address!("90F79bf6EB2c4f870365E785982E1f101E93b906");
+    pub const DEPOSITOR_B: Address = address!("15d34AAf54267DB7D7c367839AAf71A00a2C6A65");
+}
+
+sol! {
+    #[sol(rpc)]
+    interface IReplicaToken {
+        function mint(address to, uint256 amount) external;
+        function approve(address spender, uint256 amount) external returns (bool);
+    }
+
+    #[sol(rpc)]
+    interface IRouter {
+        function swapExactTokensForTokens(uint256 amountIn, uint256 amountOutMin, address[] calldata path, address to, uint256 deadline)
+            external returns (uint256[] memory amounts);
+    }
+
+    #[sol(rpc)]
+    interface IPair {
+        function getReserves() external view returns (uint112 reserve0, uint112 reserve1, uint32 blockTimestampLast);
+        function token0() external view returns (address);
+    }
+
+    #[sol(rpc)]
+    interface IAsterKeeper {
+        function setMarkPrice(address pairBase, uint64 price) external;
+        function setAlpPrice(uint256 price) external;
+        function executePendingTrades() external returns (uint256 opened, uint256 cancelled);
+    }
+
+    #[sol(rpc)]
+    interface IFeed {
+        function updateAnswer(int256 answer) external;
+    }
+
+    #[sol(rpc)]
+    interface IVault {
+        function deposit(uint256 assets, address receiver) external returns (uint256 shares);
+        function cycle() external returns (uint8 path, uint256 bounty);
+        function nav() external view returns (uint256);
+        function sharePrice() external view returns (uint256);
+        function riskMode() external view returns (uint8);
+    }
+}
+
+/// The market regimes of the generated history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    Calm,
+    Normal,
+    Storm,
+    Crash,
+    Recovery,
+}
+
+impl Phase {
+    /// Standard deviation of one tick's log return, in basis points.
+    fn sigma_bps(self) -> f64 {
+        match self {
+            Phase::Calm => 8.0,
+            Phase::Normal => 35.0,
+            Phase::Storm => 140.0,
+            Phase::Crash => 60.0,
+            Phase::Recovery => 45.0,
+        }
+    }
+}
+
+/// Which phase tick `i` of `n` is in, and the deterministic crash drift.
+fn phase_of(i: u64, n: u64) -> Phase {
+    let f = i as f64 / n as f64;
+    match f {
+        f if f < 0.30 => Phase::Calm,
+        f if f < 0.55 => Phase::Normal,
+        f if f < 0.65 => Phase::Storm,
+        f if f < 0.65 + 6.0 / n as f64 => Phase::Crash,
+        f if f < 0.80 => Phase::Storm,
+        _ => Phase::Recovery,
+    }
+}
+
+/// SplitMix64: a small, well-known generator; enough for a reproducible price path and
+/// dependency-free.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Self(seed ^ 0x5eed_c4a0_5eed_c4a0)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in (0, 1].
+    pub fn unit(&mut self) -> f64 {
+        ((self.next_u64() >> 11) as f64 + 1.0) / (1u64 << 53) as f64
+    }
+
+    /// Standard normal (Box-Muller).
+    pub fn normal(&mut self) -> f64 {
+        let (u1, u2) = (self.unit(), self.unit());
+        (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+    }
+}
+
+/// The BTC price path, in USD per BTC, one value per tick.
+pub fn price_path(seed: u64, ticks: u64, start_usd: f64) -> Vec<(Phase, f64)> {
+    let mut rng = Rng::new(seed);
+    let mut price = start_usd;
+    (0..ticks)
+        .map(|i| {
+            let phase = phase_of(i, ticks);
+            let drift_bps = match phase {
+                // -18% over the six crash ticks (one hour).
+                Phase::Crash => -330.0,
+                Phase::Recovery => 12.0,
+                _ => 0.0,
+            };
+            let r = (drift_bps + phase.sigma_bps() * rng.normal()) / 10_000.0;
+            price *= r.exp();
+            (phase, price)
+        })
+        .collect()
+}
+
+/// One point of the vault's history, recorded after each tick.
+#[derive(Debug, Clone, Serialize)]
+pub struct Sample {
+    pub block: u64,
+    pub timestamp: u64,
+    pub phase: Phase,
+    /// BTC/USD the market was moved to (whole USD).
+    pub btc_usd: f64,
+    /// The vault's NAV and share price (USDT with 18 decimals, as decimal strings).
+    pub nav: String,
+    pub share_price: String,
+    /// 0 NORMAL, 1 ONLY_UNWIND.
+    pub risk_mode: u8,
+    /// Whether the keeper's `cycle()` of this tick went through.
+    pub cycled: bool,
+}
+
+/// A block of the history worth forking, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct Landmark {
+    pub label: String,
+    pub block: u64,
+    pub timestamp: u64,
+}
+
+/// What `cargo xtask chain` and `cargo xtask chaos` know about a built local chain.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChainInfo {
+    pub url: String,
+    pub seed: u64,
+    pub days: u32,
+    pub address_book: PathBuf,
+    pub head: u64,
+    pub landmarks: Vec<Landmark>,
+    pub samples: Vec<Sample>,
+}
+
+/// A running local chain: the anvil stays up as long as this value lives.
+pub struct LocalChain {
+    pub anvil: Anvil,
+    pub book: AddressBook,
+    pub info: ChainInfo,
+}
+
+#[derive(Debug, Clone)]
+pub struct ChainOptions {
+    pub seed: u64,
+    pub days: u32,
+    /// Where the address book and chain.json go.
+    pub out_dir: PathBuf,
+}
+
+/// Start the upstream anvil, deploy the environment and play the history.
+pub fn build(toolchain: &Toolchain, options: &ChainOptions) -> anyhow::Result<LocalChain> {
+    std::fs::create_dir_all(&options.out_dir)
+        .with_context(|| format!("creating {}", options.out_dir.display()))?;
+    let anvil = Anvil::builder()
+        .chain_id(56)
+        .timestamp(GENESIS_TIMESTAMP)
+        // Room for three days of history with several transactions per tick.
+        .arg("--gas-limit")
+        .arg("100000000")
+        .spawn(toolchain)?;
+    let url = anvil.url();
+    shell::status(
+        "Deploying",
+        format!("the BSC replica environment and the vault on {url}"),
+    );
+    let started = Instant::now();
+    let book_path = deploy(toolchain, &url, &options.out_dir)?;
+    let book = AddressBook::read(&book_path)?;
+    shell::status(
+        "Deployed",
+        format!(
+            "in {:.1?}; address book {}",
+            started.elapsed(),
+            book_path.display()
+        ),
+    );
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let started = Instant::now();
+    let (samples, landmarks, head) = runtime.block_on(play_history(&url, &book, options))?;
+    shell::status(
+        "Played",
+        format!(
+            "{} days of market history ({} ticks, head block {head}) in {:.1?}",
+            options.days,
+            samples.len(),
+            started.elapsed()
+        ),
+    );
+    let info = ChainInfo {
+        url,
+        seed: options.seed,
+        days: options.days,
+        address_book: book_path,
+        head,
+        landmarks,
+        samples,
+    };
+    std::fs::write(
+        options.out_dir.join("chain.json"),
+        serde_json::to_string_pretty(&info)? + "\n",
+    )?;
+    Ok(LocalChain { anvil, book, info })
+}
+
+/// Run `script/DeployLocal.s.sol` against the anvil, one block per transaction, one second apart
+/// from genesis, so the deployment is the same on every run. Returns the address book path.
+fn deploy(toolchain: &Toolchain, url: &str, out_dir: &Path) -> anyhow::Result<PathBuf> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let provider = connect(url)?;
+    runtime.block_on(provider.anvil_set_block_timestamp_interval(1))?;
+    // The script may only write under deployments/local (foundry.toml fs_permissions); the book
+    // is moved into the run directory afterwards.
+    let scratch = format!("deployments/local/run-{}.json", std::process::id());
+    let output = toolchain
+        .command(Tool::Forge)
+        .args([
+            "script",
+            "script/DeployLocal.s.sol:DeployLocal",
+            "--broadcast",
+            "--slow",
+        ])
+        .env("FOUNDRY_ETH_RPC_URL", url)
+        .env("ADDRESS_BOOK_OUT", &scratch)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .context("starting forge script DeployLocal")?;
+    let scratch_path = toolchain.project.root().join(&scratch);
+    if !output.status.success() {
+        let _ = std::fs::remove_file(&scratch_path);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        anyhow::bail!(
+            "DeployLocal failed ({}):\n{}{}",
+            output.status,
+            tail(&stdout, 15),
+            tail(&stderr, 15)
+        );
+    }
+    runtime.block_on(provider.anvil_remove_block_timestamp_interval())?;
+    let book = out_dir.join("address-book.json");
+    std::fs::copy(&scratch_path, &book)
+        .with_context(|| format!("copying {}", scratch_path.display()))?;
+    std::fs::remove_file(&scratch_path)?;
+    Ok(book)
+}
+
+fn tail(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n") + "\n"
+}
+
+pub fn connect(url: &str) -> anyhow::Result<DynProvider> {
+    let url = url.parse().with_context(|| format!("not a URL: {url}"))?;
+    Ok(ProviderBuilder::new()
+        .disable_recommended_fillers()
+        .connect_http(url)
+        .erased())
+}
+
+/// Sends transactions from anvil's unlocked dev accounts with explicit block timestamps.
+struct Sender {
+    provider: DynProvider,
+    /// Timestamp of the next block, in milliseconds (blocks are 450 ms apart).
+    clock_ms: u64,
+}
+
+impl Sender {
+    /// Mine `request` from `from` in its own block; fail when it reverts.
+    async fn send(
+        &mut self,
+        from: Address,
+        request: TransactionRequest,
+        what: &str,
+    ) -> anyhow::Result<()> {
+        if !self.try_send(from, request).await? {
+            anyhow::bail!("history transaction reverted: {what}");
+        }
+        Ok(())
+    }
+
+    /// Like `send`, but a revert is an answer (`false`), not an error.
+    async fn try_send(
+        &mut self,
+        from: Address,
+        request: TransactionRequest,
+    ) -> anyhow::Result<bool> {
+        self.provider
+            .anvil_set_next_block_timestamp(self.clock_ms / 1000)
+            .await?;
+        self.clock_ms += 450;
+        let request = request.with_from(from).with_gas_limit(8_000_000);
+        let receipt = self.provider.eth_send_transaction_sync(request).await?;
+        Ok(receipt.status())
+    }
+
+    /// Jump to the start of the next tick (never backwards).
+    fn advance_to(&mut self, timestamp: u64) {
+        self.clock_ms = self.clock_ms.max(timestamp * 1000);
+    }
+}
+
+const E18: u128 = 1_000_000_000_000_000_000;
+
+fn usd(amount: f64) -> U256 {
+    // Whole cents are plenty for amounts of test money.
+    U256::from((amount * 100.0).round() as u128) * U256::from(E18 / 100)
+}
+
+async fn play_history(
+    url: &str,
+    book: &AddressBook,
+    options: &ChainOptions,
+) -> anyhow::Result<(Vec<Sample>, Vec<Landmark>, u64)> {
+    let provider = connect(url)?;
+    let head = provider.get_block_number().await?;
+    let latest = provider
+        .get_block_by_number(head.into())
+        .await?
+        .context("the deployed chain has no head block")?;
+    let mut sender = Sender {
+        provider: provider.clone(),
+        clock_ms: (latest.header.timestamp + 1) * 1000,
+    };
+
+    let usdt = IReplicaToken::new(book.usdt, provider.clone());
+    let btcb = IReplicaToken::new(book.btcb, provider.clone());
+    let router = IRouter::new(book.pancake_router, provider.clone());
+    let pair = IPair::new(book.lp_pair, provider.clone());
+    let aster = IAsterKeeper::new(book.aster_diamond, provider.clone());
+    let btc_feed = IFeed::new(book.btc_usd_feed, provider.clone());
+    let bnb_feed = IFeed::new(book.bnb_usd_feed, provider.clone());
+    let vault = IVault::new(book.vault, provider.clone());
+    anyhow::ensure!(book.vault != Address::ZERO, "the address book has no vault");
+
+    // Money for the trader and the depositors, and their approvals.
+    use accounts::*;
+    sender
+        .send(
+            ADMIN,
+            usdt.mint(TRADER, usd(200_000_000.0))
+                .into_transaction_request(),
+            "mint trader USDT",
+        )
+        .await?;
+    sender
+        .send(
+            ADMIN,
+            btcb.mint(TRADER, U256::from(2_000u64) * U256::from(E18))
+                .into_transaction_request(),
+            "mint trader BTCB",
+        )
+        .await?;
+    for token in [&usdt, &btcb] {
+        sender
+            .send(
+                TRADER,
+                token
+                    .approve(book.pancake_router, U256::MAX)
+                    .into_transaction_request(),
+                "trader approval",
+            )
+            .await?;
+    }
+    for (depositor, amount) in [(DEPOSITOR_A, 600_000.0), (DEPOSITOR_B, 400_000.0)] {
+        sender
+            .send(
+                ADMIN,
+                usdt.mint(depositor, usd(amount)).into_transaction_request(),
+                "mint depositor USDT",
+            )
+            .await?;
+        sender
+            .send(
+                depositor,
+                usdt.approve(book.vault, U256::MAX)
+                    .into_transaction_request(),
+                "depositor approval",
+            )
+            .await?;
+        sender
+            .send(
+                depositor,
+                vault
+                    .deposit(usd(amount), depositor)
+                    .into_transaction_request(),
+                "deposit",
+            )
+            .await?;
+    }
+
+    let token0 = pair.token0().call().await?;
+    let btc_is_token0 = token0 == book.btcb;
+    let ticks = u64::from(options.days) * 86_400 / TICK_SECONDS;
+    let path = price_path(options.seed, ticks, 90_000.0);
+    let mut rng = Rng::new(options.seed.rotate_left(17));
+    let mut bnb_usd = 900.0_f64;
+    let mut alp_price = 1.0_f64;
+    let start = sender.clock_ms / 1000;
+    let mut samples = Vec::with_capacity(path.len());
+
+    for (i, (phase, btc_usd)) in path.iter().copied().enumerate() {
+        sender.advance_to(start + i as u64 * TICK_SECONDS);
+
+        // Move the pool to the path's price with one real swap.
+        let (r0, r1, _) = {
+            let r = pair.getReserves().call().await?;
+            (
+                U256::from(r.reserve0),
+                U256::from(r.reserve1),
+                r.blockTimestampLast,
+            )
+        };
+        let (r_btc, r_usdt) = if btc_is_token0 { (r0, r1) } else { (r1, r0) };
+        if let Some((token_in, amount_in)) = swap_to_price(r_btc, r_usdt, btc_usd, book) {
+            let token_out = if token_in == book.btcb {
+                book.usdt
+            } else {
+                book.btcb
+            };
+            let deadline = U256::from(sender.clock_ms / 1000 + 3600);
+            let swap = router.swapExactTokensForTokens(
+                amount_in,
+                U256::ZERO,
+                vec![token_in, token_out],
+                TRADER,
+                deadline,
+            );
+            sender
+                .send(TRADER, swap.into_transaction_request(), "market swap")
+                .await?;
+        }
+
+        // Oracles and Aster follow the market; Aster's keeper executes pending trades.
+        bnb_usd *= ((phase.sigma_bps() * 0.6 * rng.normal()) / 10_000.0).exp();
+        alp_price *= ((2.0 * rng.normal()) / 10_000.0).exp();
+        let btc_8 = (btc_usd * 1e8).round() as u64;
+        sender
+            .send(
+                ADMIN,
+                btc_feed
+                    .updateAnswer(alloy::primitives::I256::try_from(btc_8)?)
+                    .into_transaction_request(),
+                "BTC feed",
+            )
+            .await?;
+        let bnb_8 = (bnb_usd * 1e8).round() as u64;
+        sender
+            .send(
+                ADMIN,
+                bnb_feed
+                    .updateAnswer(alloy::primitives::I256::try_from(bnb_8)?)
+                    .into_transaction_request(),
+                "BNB feed",
+            )
+            .await?;
+        sender
+            .send(
+                ADMIN,
+                aster
+                    .setMarkPrice(book.btcb, btc_8)
+                    .into_transaction_request(),
+                "mark price",
+            )
+            .await?;
+        let alp_8 = U256::from((alp_price * 1e8).round() as u64);
+        sender
+            .send(
+                ADMIN,
+                aster.setAlpPrice(alp_8).into_transaction_request(),
+                "ALP price",
+            )
+            .await?;
+        sender
+            .send(
+                ADMIN,
+                aster.executePendingTrades().into_transaction_request(),
+                "execute pending trades",
+            )
+            .await?;
+
+        // The keeper's cycle; a revert (rate limit, a typed failure) is part of the history.
+        let cycled = sender
+            .try_send(KEEPER, vault.cycle().into_transaction_request())
+            .await?;
+
+        let block = provider.get_block_number().await?;
+        samples.push(Sample {
+            block,
+            timestamp: sender.clock_ms.saturating_sub(450) / 1000,
+            phase,
+            btc_usd: (btc_usd * 100.0).round() / 100.0,
+            nav: vault.nav().call().await?.to_string(),
+            share_price: vault.sharePrice().call().await?.to_string(),
+            risk_mode: vault.riskMode().call().await?,
+            cycled,
+        });
+        if (i + 1) % 144 == 0 {
+            shell::note(
+                "History",
+                format!(
+                    "day {} of {}: block {block}, BTC {btc_usd:.0}",
+                    (i + 1) / 144,
+                    options.days
+                ),
+            );
+        }
+    }
+    let head = provider.get_block_number().await?;
+    Ok((samples.clone(), landmarks(&samples), head))
+}
+
+/// The swap that moves a constant-product pool (0.25% fee) from its reserves to `price` USDT
+/// per BTC, if it moves it by more than a basis point.
+fn swap_to_price(
+    r_btc: U256,
+    r_usdt: U256,
+    price: f64,
+    book: &AddressBook,
+) -> Option<(Address, U256)> {
+    let x = u256_f64(r_btc);
+    let y = u256_f64(r_usdt);
+    let k = x * y;
+    let target_x = (k / price).sqrt();
+    let current = y / x;
+    if (current / price - 1.0).abs() < 1e-4 {
+        return None;
+    }
+    if target_x > x {
+        // Sell BTC: the pool gets (target_x - x) BTC, of which 99.75% counts.
+        let amount = (target_x - x) / 0.9975;
+        Some((book.btcb, f64_u256(amount)))
+    } else {
+        let target_y = (k * price).sqrt();
+        let amount = (target_y - y) / 0.9975;
+        Some((book.usdt, f64_u256(amount)))
+    }
+}
+
+fn u256_f64(v: U256) -> f64 {
+    v.to_string().parse::<f64>().unwrap_or(0.0)
+}
+
+fn f64_u256(v: f64) -> U256 {
+    U256::from(v.max(0.0) as u128)
+}
+
+/// Calm, storm, crash and recovery blocks: the last sample of the calm phase, the middle of
+/// the storm before the crash, the bottom of the crash, and the end of the history.
+pub fn landmarks(samples: &[Sample]) -> Vec<Landmark> {
+    let mut out = Vec::new();
+    let mut push = |label: &str, s: Option<&Sample>| {
+        if let Some(s) = s {
+            out.push(Landmark {
+                label: label.into(),
+                block: s.block,
+                timestamp: s.timestamp,
+            });
+        }
+    };
+    push(
+        "calm",
+        samples.iter().rev().find(|s| s.phase == Phase::Calm),
+    );
+    let first_crash = samples.iter().position(|s| s.phase == Phase::Crash);
+    let storm_before =
+        first_crash.and_then(|c| samples[..c].iter().rev().find(|s| s.phase == Phase::Storm));
+    push("storm", storm_before);
+    push(
+        "crash",
+        samples.iter().rev().find(|s| s.phase == Phase::Crash),
+    );
+    push("recovery", samples.last());
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_price_path_is_a_function_of_the_seed() {
+        let a = price_path(7, 432, 90_000.0);
+        let b = price_path(7, 432, 90_000.0);
+        let c = price_path(8, 432, 90_000.0);
+        assert_eq!(
+            a.iter().map(|p| p.1.to_bits()).collect::<Vec<_>>(),
+            b.iter().map(|p| p.1.to_bits()).collect::<Vec<_>>()
+        );
+        assert_ne!(a[100].1, c[100].1);
+    }
+
+    #[test]
+    fn the_path_has_every_phase_and_a_real_crash() {
+        let path = price_path(42, 432, 90_000.0);
+        for phase in [
+            Phase::Calm,
+            Phase::Normal,
+            Phase::Storm,
+            Phase::Crash,
+            Phase::Recovery,
+        ] {
+            assert!(path.iter().any(|p| p.0 == phase), "{phase:?} missing");
+        }
+        let crash: Vec<f64> = path
+            .iter()
+            .filter(|p| p.0 == Phase::Crash)
+            .map(|p| p.1)
+            .collect();
+        let before = path[path.iter().position(|p| p.0 == Phase::Crash).unwrap() - 1].1;
+        let drop = 1.0 - crash.last().unwrap() / before;
+        assert!(drop > 0.10, "the crash lost only {:.1}%", drop * 100.0);
+    }
+
+    #[test]
+    fn landmarks_are_in_history_order() {
+        let path = price_path(1, 432, 90_000.0);
+        let samples: Vec<Sample> = path
+            .iter()
+            .enumerate()
+            .map(|(i, (phase, p))| Sample {
+                block: 100 + i as u64 * 9,
+                timestamp: GENESIS_TIMESTAMP + i as u64 * TICK_SECONDS,
+                phase: *phase,
+                btc_usd: *p,
+                nav: "0".into(),
+                share_price: "0".into(),
+                risk_mode: 0,
+                cycled: true,
+            })
+            .collect();
+        let marks = landmarks(&samples);
+        let labels: Vec<&str> = marks.iter().map(|m| m.label.as_str()).collect();
+        assert_eq!(labels, ["calm", "storm", "crash", "recovery"]);
+        assert!(marks.windows(2).all(|w| w[0].block < w[1].block));
+    }
+}

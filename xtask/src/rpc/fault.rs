@@ -1,0 +1,601 @@
+//! Fault specs: what the proxy does to which requests.
+//!
+//! # Grammar
+//!
+//! ```text
+//! spec      = kind [ ":" args ] { "@" selector }
+//! selector  = "method=" name { "|" name }   only these JSON-RPC methods
+//!           | "p=" probability              with this probability (0..=1), seeded RNG
+//!           | "first=" n                    only the first n candidates
+//!           | "every=" k                    only every k-th candidate (k, 2k, ...)
+//! duration  = number unit                   unit: ms | s | m | h | d, number may have a fraction
+//! ```
+//!
+//! | kind | args | effect |
+//! | --- | --- | --- |
+//! | `latency` | `DUR[~JITTER]` | wait DUR ± JITTER (uniform) before forwarding |
+//! | `hang` | `[MAX]` (default 300s) | never answer; hold the connection until the client gives up (or MAX) |
+//! | `reset` | | close the connection with a TCP reset instead of answering |
+//! | `truncate` | `[FRACTION]` (default 0.5) | send the first FRACTION of the body, declare the full Content-Length, close |
+//! | `http` | `STATUS[,retry-after=SECS]` | answer HTTP STATUS (400..=599); 429 carries `Retry-After` (default 1) |
+//! | `rpc-error` | `CODE[,message=TEXT]` | answer the call with a JSON-RPC error |
+//! | `stale-head` | `N` | freeze the head N blocks behind the head first seen (`eth_blockNumber`, `latest`) |
+//! | `regress-head` | `N` | the k-th head read reports head − min(k, N): the head walks backwards |
+//! | `wrong-chain` | `ID` | answer `eth_chainId` and `net_version` with chain ID |
+//!
+//! Examples: `latency:200ms~50ms@method=eth_call`, `truncate@p=0.1`,
+//! `http:429,retry-after=2@first=3`, `rpc-error:-32005@every=5`, `stale-head:12`,
+//! `wrong-chain:97`, `hang`, `reset@method=eth_getStorageAt|eth_getCode`.
+//!
+//! # Which requests are candidates
+//!
+//! Transport faults (`latency`, `hang`, `reset`, `truncate`, `http`) act on a whole HTTP
+//! request; `method=` matches a batch when any call in it has one of the methods. Call faults
+//! act on single JSON-RPC calls, also inside batches: `rpc-error` on any call, `wrong-chain`
+//! on `eth_chainId`/`net_version`, the head faults on `eth_blockNumber` and on calls with a
+//! `latest` block tag (which is rewritten to the reported head).
+//!
+//! All selectors of a spec must match. `first`/`every` count the candidates that passed
+//! `method=`; `p` draws from the proxy's seeded RNG only for candidates that passed the rest,
+//! so a given seed and request sequence always faults the same requests.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// One parsed `--fault` spec.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FaultSpec {
+    pub kind: FaultKind,
+    pub selector: Selector,
+    /// The spec as written, for counters and messages.
+    text: String,
+}
+
+/// What a fault does.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FaultKind {
+    Latency {
+        base: Duration,
+        jitter: Duration,
+    },
+    Hang {
+        max: Duration,
+    },
+    Reset,
+    Truncate {
+        keep: f64,
+    },
+    Http {
+        status: u16,
+        retry_after: Option<u64>,
+    },
+    RpcError {
+        code: i64,
+        message: String,
+    },
+    StaleHead {
+        blocks: u64,
+    },
+    RegressHead {
+        max_blocks: u64,
+    },
+    WrongChain {
+        chain_id: u64,
+    },
+}
+
+/// Where a fault acts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// A whole HTTP request (batch or single call).
+    Transport,
+    /// One JSON-RPC call.
+    Call,
+}
+
+impl FaultKind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            FaultKind::Latency { .. } => "latency",
+            FaultKind::Hang { .. } => "hang",
+            FaultKind::Reset => "reset",
+            FaultKind::Truncate { .. } => "truncate",
+            FaultKind::Http { .. } => "http",
+            FaultKind::RpcError { .. } => "rpc-error",
+            FaultKind::StaleHead { .. } => "stale-head",
+            FaultKind::RegressHead { .. } => "regress-head",
+            FaultKind::WrongChain { .. } => "wrong-chain",
+        }
+    }
+
+    pub fn scope(&self) -> Scope {
+        match self {
+            FaultKind::Latency { .. }
+            | FaultKind::Hang { .. }
+            | FaultKind::Reset
+            | FaultKind::Truncate { .. }
+            | FaultKind::Http { .. } => Scope::Transport,
+            FaultKind::RpcError { .. }
+            | FaultKind::StaleHead { .. }
+            | FaultKind::RegressHead { .. }
+            | FaultKind::WrongChain { .. } => Scope::Call,
+        }
+    }
+}
+
+/// Which candidates a fault hits. Empty means all.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Selector {
+    pub methods: Vec<String>,
+    pub probability: Option<f64>,
+    pub first: Option<u64>,
+    pub every: Option<u64>,
+}
+
+impl Selector {
+    pub fn matches_method(&self, method: &str) -> bool {
+        self.methods.is_empty() || self.methods.iter().any(|m| m == method)
+    }
+
+    /// Whether the `count`-th candidate (1-based, already past `method=`) is hit, drawing
+    /// from `rng` only when the count selectors let it through.
+    pub fn hits(&self, count: u64, rng: &mut SplitMix64) -> bool {
+        if self.first.is_some_and(|n| count > n) {
+            return false;
+        }
+        if self.every.is_some_and(|k| !count.is_multiple_of(k)) {
+            return false;
+        }
+        match self.probability {
+            Some(p) => rng.next_f64() < p,
+            None => true,
+        }
+    }
+}
+
+impl FaultSpec {
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+}
+
+impl fmt::Display for FaultSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// A spec that does not parse: which part is wrong and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("bad fault spec `{spec}`: `{part}` {reason}")]
+pub struct SpecError {
+    pub spec: String,
+    pub part: String,
+    pub reason: String,
+}
+
+impl FromStr for FaultSpec {
+    type Err = SpecError;
+
+    fn from_str(spec: &str) -> Result<Self, SpecError> {
+        let err = |part: &str, reason: &str| SpecError {
+            spec: spec.to_owned(),
+            part: part.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let mut pieces = spec.trim().split('@');
+        let head = pieces.next().unwrap_or_default();
+        let (name, args) = match head.split_once(':') {
+            Some((name, args)) => (name, Some(args)),
+            None => (head, None),
+        };
+        let need_args = |what: &str| {
+            args.filter(|a| !a.is_empty())
+                .ok_or_else(|| err(head, what))
+        };
+        let kind = match name {
+            "latency" => {
+                let args = need_args("needs a duration, e.g. latency:200ms or latency:200ms~50ms")?;
+                let (base, jitter) = match args.split_once('~') {
+                    Some((base, jitter)) => (base, Some(jitter)),
+                    None => (args, None),
+                };
+                let base = parse_duration(base).map_err(|reason| err(base, &reason))?;
+                let jitter = match jitter {
+                    Some(j) => parse_duration(j).map_err(|reason| err(j, &reason))?,
+                    None => Duration::ZERO,
+                };
+                FaultKind::Latency { base, jitter }
+            }
+            "hang" => FaultKind::Hang {
+                max: match args {
+                    Some(max) => parse_duration(max).map_err(|reason| err(max, &reason))?,
+                    None => Duration::from_secs(300),
+                },
+            },
+            "reset" => {
+                if args.is_some() {
+                    return Err(err(head, "takes no arguments"));
+                }
+                FaultKind::Reset
+            }
+            "truncate" => FaultKind::Truncate {
+                keep: match args {
+                    Some(keep) => match keep.parse::<f64>() {
+                        Ok(f) if f > 0.0 && f < 1.0 => f,
+                        _ => return Err(err(keep, "is not a fraction strictly between 0 and 1")),
+                    },
+                    None => 0.5,
+                },
+            },
+            "http" => {
+                let args = need_args("needs a status, e.g. http:503 or http:429,retry-after=2")?;
+                let mut parts = args.split(',');
+                let status_text = parts.next().unwrap_or_default();
+                let status = match status_text.parse::<u16>() {
+                    Ok(s) if (400..=599).contains(&s) => s,
+                    _ => return Err(err(status_text, "is not an HTTP error status (400..=599)")),
+                };
+                let mut retry_after = (status == 429).then_some(1);
+                for part in parts {
+                    match part.split_once('=') {
+                        Some(("retry-after", secs)) => {
+                            retry_after = Some(secs.parse::<u64>().map_err(|_| {
+                                err(part, "needs whole seconds, e.g. retry-after=2")
+                            })?);
+                        }
+                        _ => return Err(err(part, "is not an http option (retry-after=SECS)")),
+                    }
+                }
+                FaultKind::Http {
+                    status,
+                    retry_after,
+                }
+            }
+            "rpc-error" => {
+                let args = need_args("needs a JSON-RPC error code, e.g. rpc-error:-32005")?;
+                let (code_text, rest) = match args.split_once(',') {
+                    Some((code, rest)) => (code, Some(rest)),
+                    None => (args, None),
+                };
+                let code = code_text
+                    .parse::<i64>()
+                    .map_err(|_| err(code_text, "is not an integer error code"))?;
+                let message = match rest {
+                    Some(rest) => match rest.split_once('=') {
+                        Some(("message", text)) if !text.is_empty() => text.to_owned(),
+                        _ => return Err(err(rest, "is not an rpc-error option (message=TEXT)")),
+                    },
+                    None => default_message(code).to_owned(),
+                };
+                FaultKind::RpcError { code, message }
+            }
+            "stale-head" => FaultKind::StaleHead {
+                blocks: parse_count(need_args("needs a block count, e.g. stale-head:12")?, &err)?,
+            },
+            "regress-head" => FaultKind::RegressHead {
+                max_blocks: parse_count(
+                    need_args("needs a block count, e.g. regress-head:3")?,
+                    &err,
+                )?,
+            },
+            "wrong-chain" => {
+                let args = need_args("needs a chain id, e.g. wrong-chain:97")?;
+                FaultKind::WrongChain {
+                    chain_id: args
+                        .parse::<u64>()
+                        .map_err(|_| err(args, "is not a chain id (a decimal number)"))?,
+                }
+            }
+            "" => return Err(err(spec, "is empty; expected e.g. latency:200ms or reset")),
+            _ => {
+                return Err(err(
+                    name,
+                    "is not a fault kind (latency, hang, reset, truncate, http, rpc-error, \
+                     stale-head, regress-head, wrong-chain)",
+                ))
+            }
+        };
+        let mut selector = Selector::default();
+        for piece in pieces {
+            let (key, value) = piece
+                .split_once('=')
+                .ok_or_else(|| err(piece, "is not a selector (method=, p=, first=, every=)"))?;
+            match key {
+                "method" => {
+                    if !selector.methods.is_empty() {
+                        return Err(err(piece, "repeats method=; list methods as a|b"));
+                    }
+                    for method in value.split('|') {
+                        if method.is_empty() {
+                            return Err(err(piece, "has an empty method name"));
+                        }
+                        selector.methods.push(method.to_owned());
+                    }
+                }
+                "p" => match value.parse::<f64>() {
+                    Ok(p) if (0.0..=1.0).contains(&p) => selector.probability = Some(p),
+                    _ => return Err(err(piece, "needs a probability between 0 and 1")),
+                },
+                "first" => selector.first = Some(parse_positive(piece, value, &err)?),
+                "every" => selector.every = Some(parse_positive(piece, value, &err)?),
+                _ => return Err(err(key, "is not a selector (method=, p=, first=, every=)")),
+            }
+        }
+        Ok(FaultSpec {
+            kind,
+            selector,
+            text: spec.trim().to_owned(),
+        })
+    }
+}
+
+fn default_message(code: i64) -> &'static str {
+    match code {
+        -32005 => "limit exceeded (injected)",
+        -32700 => "parse error (injected)",
+        -32601 => "method not found (injected)",
+        _ => "injected error",
+    }
+}
+
+fn parse_count(text: &str, err: &dyn Fn(&str, &str) -> SpecError) -> Result<u64, SpecError> {
+    text.parse::<u64>()
+        .map_err(|_| err(text, "is not a block count (a whole number)"))
+}
+
+fn parse_positive(
+    piece: &str,
+    value: &str,
+    err: &dyn Fn(&str, &str) -> SpecError,
+) -> Result<u64, SpecError> {
+    match value.parse::<u64>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(err(piece, "needs a whole number of at least 1")),
+    }
+}
+
+/// `500ms`, `5s`, `1.5s`, `2m`, `1h`, `400d`. Used by fault specs and by `--timeout`-style
+/// options.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .ok_or_else(|| format!("has no unit; write e.g. {text}ms or {text}s"))?;
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| "is not a duration (e.g. 500ms, 5s, 2m)".to_owned())?;
+    let seconds = match unit {
+        "ms" => value / 1000.0,
+        "s" => value,
+        "m" | "min" => value * 60.0,
+        "h" => value * 3600.0,
+        "d" => value * 86_400.0,
+        _ => return Err(format!("has unit `{unit}`; use ms, s, m, h or d")),
+    };
+    if !seconds.is_finite() || seconds > 3650.0 * 86_400.0 {
+        return Err("is longer than ten years".to_owned());
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+/// A tiny seeded PRNG (SplitMix64): deterministic for a seed, good enough to pick requests.
+#[derive(Debug, Clone)]
+pub struct SplitMix64(u64);
+
+impl SplitMix64 {
+    pub fn new(seed: u64) -> Self {
+        Self(seed)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1).
+    pub fn next_f64(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(spec: &str) -> FaultSpec {
+        spec.parse().unwrap_or_else(|e| panic!("{spec}: {e}"))
+    }
+
+    fn bad(spec: &str) -> SpecError {
+        spec.parse::<FaultSpec>().unwrap_err()
+    }
+
+    #[test]
+    fn every_kind_parses() {
+        assert_eq!(
+            parse("latency:200ms~50ms@method=eth_call").kind,
+            FaultKind::Latency {
+                base: Duration::from_millis(200),
+                jitter: Duration::from_millis(50)
+            }
+        );
+        assert_eq!(
+            parse("latency:1.5s").kind,
+            FaultKind::Latency {
+                base: Duration::from_millis(1500),
+                jitter: Duration::ZERO
+            }
+        );
+        assert_eq!(
+            parse("hang").kind,
+            FaultKind::Hang {
+                max: Duration::from_secs(300)
+            }
+        );
+        assert_eq!(
+            parse("hang:2s").kind,
+            FaultKind::Hang {
+                max: Duration::from_secs(2)
+            }
+        );
+        assert_eq!(parse("reset").kind, FaultKind::Reset);
+        assert_eq!(parse("truncate").kind, FaultKind::Truncate { keep: 0.5 });
+        assert_eq!(
+            parse("truncate:0.25").kind,
+            FaultKind::Truncate { keep: 0.25 }
+        );
+        assert_eq!(
+            parse("http:429,retry-after=2@first=3").kind,
+            FaultKind::Http {
+                status: 429,
+                retry_after: Some(2)
+            }
+        );
+        assert_eq!(
+            parse("http:429").kind,
+            FaultKind::Http {
+                status: 429,
+                retry_after: Some(1)
+            }
+        );
+        assert_eq!(
+            parse("http:503").kind,
+            FaultKind::Http {
+                status: 503,
+                retry_after: None
+            }
+        );
+        assert_eq!(
+            parse("rpc-error:-32005@every=5").kind,
+            FaultKind::RpcError {
+                code: -32005,
+                message: "limit exceeded (injected)".into()
+            }
+        );
+        assert_eq!(
+            parse("rpc-error:-32000,message=missing trie node").kind,
+            FaultKind::RpcError {
+                code: -32000,
+                message: "missing trie node".into()
+            }
+        );
+        assert_eq!(
+            parse("stale-head:12").kind,
+            FaultKind::StaleHead { blocks: 12 }
+        );
+        assert_eq!(
+            parse("regress-head:3").kind,
+            FaultKind::RegressHead { max_blocks: 3 }
+        );
+        assert_eq!(
+            parse("wrong-chain:97").kind,
+            FaultKind::WrongChain { chain_id: 97 }
+        );
+    }
+
+    #[test]
+    fn selectors_parse_and_combine() {
+        let spec = parse("reset@method=eth_getStorageAt|eth_getCode@p=0.25@first=10@every=2");
+        assert_eq!(
+            spec.selector,
+            Selector {
+                methods: vec!["eth_getStorageAt".into(), "eth_getCode".into()],
+                probability: Some(0.25),
+                first: Some(10),
+                every: Some(2),
+            }
+        );
+        assert_eq!(
+            spec.text(),
+            "reset@method=eth_getStorageAt|eth_getCode@p=0.25@first=10@every=2"
+        );
+        assert_eq!(parse("truncate@p=0.1").selector.probability, Some(0.1));
+    }
+
+    #[test]
+    fn errors_name_the_bad_part() {
+        let cases = [
+            ("lag:200ms", "lag"),
+            ("latency", "latency"),
+            ("latency:200", "200"),
+            ("latency:200ms~5x", "5x"),
+            ("latency:fast", "fast"),
+            ("reset:now", "reset:now"),
+            ("truncate:1.5", "1.5"),
+            ("http:200", "200"),
+            ("http:429,retry=2", "retry=2"),
+            ("http:429,retry-after=soon", "retry-after=soon"),
+            ("rpc-error:abc", "abc"),
+            ("rpc-error:-32000,msg=x", "msg=x"),
+            ("stale-head:-1", "-1"),
+            ("wrong-chain:bsc", "bsc"),
+            ("reset@p=2", "p=2"),
+            ("reset@first=0", "first=0"),
+            ("reset@every=x", "every=x"),
+            ("reset@methods=eth_call", "methods"),
+            ("reset@eth_call", "eth_call"),
+            ("reset@method=", "method="),
+            ("reset@method=a@method=b", "method=b"),
+            ("", ""),
+        ];
+        for (spec, part) in cases {
+            let err = bad(spec);
+            assert_eq!(err.part, part, "{spec}: {err}");
+            assert!(
+                err.to_string()
+                    .starts_with(&format!("bad fault spec `{spec}`")),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("5s"), Ok(Duration::from_secs(5)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("0.25s"), Ok(Duration::from_millis(250)));
+        assert!(parse_duration("5").is_err());
+        assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
+        assert_eq!(
+            parse_duration("400d"),
+            Ok(Duration::from_secs(400 * 86_400))
+        );
+        assert!(parse_duration("5w").is_err());
+        assert!(parse_duration("4000d").is_err());
+        assert!(parse_duration("ms").is_err());
+        assert!(parse_duration("1.2.3s").is_err());
+    }
+
+    #[test]
+    fn count_selectors_pick_the_right_candidates() {
+        let mut rng = SplitMix64::new(1);
+        let first = parse("reset@first=3").selector;
+        let hits: Vec<u64> = (1..=6).filter(|&n| first.hits(n, &mut rng)).collect();
+        assert_eq!(hits, [1, 2, 3]);
+        let every = parse("reset@every=2").selector;
+        let hits: Vec<u64> = (1..=6).filter(|&n| every.hits(n, &mut rng)).collect();
+        assert_eq!(hits, [2, 4, 6]);
+    }
+
+    #[test]
+    fn probability_is_deterministic_for_a_seed_and_close_to_p() {
+        let selector = parse("truncate@p=0.1").selector;
+        let run = |seed| {
+            let mut rng = SplitMix64::new(seed);
+            (1..=10_000)
+                .filter(|&n| selector.hits(n, &mut rng))
+                .collect::<Vec<u64>>()
+        };
+        assert_eq!(run(7), run(7));
+        assert_ne!(run(7), run(8));
+        let hits = run(7).len();
+        assert!((900..1100).contains(&hits), "{hits}");
+    }
+}

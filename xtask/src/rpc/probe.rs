@@ -1,0 +1,855 @@
+//! `cargo xtask rpc-probe`: measure an endpoint and classify what it does.
+//!
+//! Eight checks run in order, each with a hard budget of one `--timeout` (a check that makes
+//! several calls shares that budget), so the whole probe ends within 8 × timeout plus start-up,
+//! even against an endpoint that accepts connections and never answers. When reachability
+//! fails with `timeout` or `unreachable`, the other checks are not run and carry the same
+//! class (with "not run" in their detail).
+//!
+//! | check | calls | fails with |
+//! | --- | --- | --- |
+//! | `reachability` | `eth_blockNumber` | any transport class |
+//! | `chain_id` | `eth_chainId` | `wrong_chain` |
+//! | `head_freshness` | `eth_blockNumber`, `eth_getBlockByNumber(latest)` | `stale_head` (too old, or went back) |
+//! | `latency` | `--samples` × `eth_blockNumber` | the first failure's class |
+//! | `archive` | `eth_getBalance`/`eth_getCode`/`eth_getStorageAt` at the pinned block | `not_archive` |
+//! | `pinned_block` | 3 × `eth_getBlockByNumber(pinned)` | `inconsistent_block` (missing, or hash changes) |
+//! | `batch` | a 2-call batch | `rpc_error` (refused), `malformed` |
+//! | `rate_limit` | 8 concurrent `eth_chainId` | `rate_limited` (HTTP 429, -32005) |
+//!
+//! The pinned block is `--fork-block` (a block beyond the head is bad input: exit 2), else
+//! the head seen by `reachability`.
+//!
+//! Verdict: `unusable` (exit 2) when `reachability` or `chain_id` is not `ok`, or any check is
+//! `unreachable`, `wrong_chain`, `not_archive` or `inconsistent_block`: experiments against
+//! such an endpoint cannot run or cannot be trusted. Otherwise `degraded` (exit 1) when any
+//! check is not `ok` (`timeout`, `reset`, `partial_read`, `malformed`, `rate_limited`,
+//! `http_error`, `rpc_error`, `stale_head`): experiments can run, and are expected to meet
+//! these faults. `healthy` (exit 0) when every check is `ok`.
+
+use std::future::Future;
+use std::io::Write as _;
+use std::process::ExitCode;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context as _;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use super::client::{classify_rpc_error, rpc_result, show_duration, Failure, RpcClient};
+use super::redact::UrlArg;
+use super::serve::duration_arg;
+use super::{parse_quantity, BlockNumber, Class, Redacted};
+use crate::error::Unusable;
+use crate::shell;
+
+/// The endpoint used when neither `--rpc-url` nor `BSC_RPC_URL` is given: the local chain
+/// that `cargo xtask chain` serves.
+pub const LOCAL_CHAIN_URL: &str = "http://127.0.0.1:8545";
+
+/// WBNB on BSC: state that every archive node has at any block since 2020.
+const PROBE_ACCOUNT: &str = "0xbb4CdB9CBd36B01bD1cBaEBF2De08d9173bc095c";
+
+/// Concurrent calls in the rate-limit check.
+const BURST: usize = 8;
+
+/// Reads of the pinned block in the hash-stability check.
+const PINNED_READS: usize = 3;
+
+const AFTER_HELP: &str = "\
+Checks (each within one --timeout): reachability, chain_id, head_freshness, latency, archive,
+pinned_block, batch, rate_limit. Each gets one class: ok, timeout, unreachable, reset,
+partial_read, malformed, rate_limited, http_error, rpc_error, wrong_chain, stale_head,
+not_archive, inconsistent_block.
+Exit: 0 healthy; 1 degraded (some check not ok); 2 unusable (reachability or chain_id not ok, or
+any unreachable, wrong_chain, not_archive, inconsistent_block) or bad input.";
+
+/// Arguments of `cargo xtask rpc-probe`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = AFTER_HELP)]
+pub struct ProbeArgs {
+    /// Endpoint to probe (http:// or https://) [default: $BSC_RPC_URL, else the local chain at
+    /// http://127.0.0.1:8545]. Never printed unredacted.
+    #[arg(long, value_name = "URL", env = "BSC_RPC_URL", hide_env_values = true)]
+    pub rpc_url: Option<UrlArg>,
+
+    /// The chain id the endpoint must serve.
+    #[arg(long, value_name = "ID", default_value_t = 56)]
+    pub expect_chain_id: u64,
+
+    /// Block to check archive access and hash stability at (decimal or 0x hex)
+    /// [default: $BSC_FORK_BLOCK, else the head].
+    #[arg(long, value_name = "BLOCK", env = "BSC_FORK_BLOCK")]
+    pub fork_block: Option<String>,
+
+    /// Calls measured for the latency percentiles.
+    #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub samples: u32,
+
+    /// Hard deadline of each call, and budget of each check (e.g. 500ms, 5s).
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = duration_arg)]
+    pub timeout: Duration,
+
+    /// Oldest acceptable head block (by its timestamp against this machine's clock).
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = duration_arg)]
+    pub max_head_age: Duration,
+
+    /// Print the report as JSON on stdout instead of the table on stderr.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What to probe and how.
+#[derive(Debug, Clone)]
+pub struct ProbeSettings {
+    pub endpoint: Redacted,
+    pub expect_chain_id: u64,
+    pub fork_block: Option<BlockNumber>,
+    pub samples: u32,
+    pub timeout: Duration,
+    pub max_head_age: Duration,
+}
+
+/// The checks, in the order they run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Check {
+    Reachability,
+    ChainId,
+    HeadFreshness,
+    Latency,
+    Archive,
+    PinnedBlock,
+    Batch,
+    RateLimit,
+}
+
+impl Check {
+    pub const ALL: [Check; 8] = [
+        Check::Reachability,
+        Check::ChainId,
+        Check::HeadFreshness,
+        Check::Latency,
+        Check::Archive,
+        Check::PinnedBlock,
+        Check::Batch,
+        Check::RateLimit,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Check::Reachability => "reachability",
+            Check::ChainId => "chain_id",
+            Check::HeadFreshness => "head_freshness",
+            Check::Latency => "latency",
+            Check::Archive => "archive",
+            Check::PinnedBlock => "pinned_block",
+            Check::Batch => "batch",
+            Check::RateLimit => "rate_limit",
+        }
+    }
+
+    /// Without these the endpoint's identity is unknown: anything else is moot.
+    fn is_critical(self) -> bool {
+        matches!(self, Check::Reachability | Check::ChainId)
+    }
+}
+
+/// Classes that make an endpoint unusable wherever they appear.
+pub const UNUSABLE_CLASSES: [Class; 4] = [
+    Class::Unreachable,
+    Class::WrongChain,
+    Class::NotArchive,
+    Class::InconsistentBlock,
+];
+
+/// One check's outcome.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckResult {
+    pub name: Check,
+    pub class: Class,
+    pub detail: String,
+    /// Wall time of the check; null when it was not run.
+    pub latency_ms: Option<f64>,
+}
+
+/// Latency percentiles over the successful samples (nearest rank).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct LatencySummary {
+    pub samples: usize,
+    pub p50_ms: Option<f64>,
+    pub p95_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
+    pub max_ms: Option<f64>,
+}
+
+impl LatencySummary {
+    pub fn from_samples(samples: &[Duration]) -> Self {
+        let mut ms: Vec<f64> = samples.iter().map(|d| d.as_secs_f64() * 1000.0).collect();
+        ms.sort_by(f64::total_cmp);
+        let rank = |p: f64| -> Option<f64> {
+            if ms.is_empty() {
+                return None;
+            }
+            let index = ((p / 100.0) * ms.len() as f64).ceil() as usize;
+            Some(round_ms(ms[index.clamp(1, ms.len()) - 1]))
+        };
+        Self {
+            samples: ms.len(),
+            p50_ms: rank(50.0),
+            p95_ms: rank(95.0),
+            p99_ms: rank(99.0),
+            max_ms: ms.last().copied().map(round_ms),
+        }
+    }
+}
+
+/// How usable the endpoint is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Healthy,
+    Degraded,
+    Unusable,
+}
+
+impl Verdict {
+    pub fn exit_code(self) -> ExitCode {
+        match self {
+            Verdict::Healthy => ExitCode::SUCCESS,
+            Verdict::Degraded => ExitCode::from(1),
+            Verdict::Unusable => ExitCode::from(crate::error::EXIT_UNUSABLE),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Healthy => "healthy",
+            Verdict::Degraded => "degraded",
+            Verdict::Unusable => "unusable",
+        }
+    }
+
+    /// See the module docs for the rule.
+    pub fn of(checks: &[CheckResult]) -> Self {
+        let unusable = checks.iter().any(|c| {
+            UNUSABLE_CLASSES.contains(&c.class) || (c.name.is_critical() && c.class != Class::Ok)
+        });
+        if unusable {
+            Verdict::Unusable
+        } else if checks.iter().any(|c| c.class != Class::Ok) {
+            Verdict::Degraded
+        } else {
+            Verdict::Healthy
+        }
+    }
+}
+
+/// The probe's report, as printed by `--json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProbeReport {
+    pub endpoint: Redacted,
+    pub expected_chain_id: u64,
+    pub pinned_block: Option<BlockNumber>,
+    pub timeout_ms: u64,
+    pub checks: Vec<CheckResult>,
+    pub latency: LatencySummary,
+    pub verdict: Verdict,
+    pub duration_ms: f64,
+}
+
+impl ProbeReport {
+    pub fn check(&self, name: Check) -> Option<&CheckResult> {
+        self.checks.iter().find(|c| c.name == name)
+    }
+}
+
+pub fn run(args: ProbeArgs) -> anyhow::Result<ExitCode> {
+    let url = args
+        .rpc_url
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| UrlArg::new(LOCAL_CHAIN_URL));
+    let settings = ProbeSettings {
+        endpoint: url.parse("--rpc-url")?,
+        expect_chain_id: args.expect_chain_id,
+        fork_block: fork_block(args.fork_block.as_deref())?,
+        samples: args.samples,
+        timeout: args.timeout,
+        max_head_age: args.max_head_age,
+    };
+    if !args.json {
+        shell::status(
+            "Probing",
+            format!(
+                "{} (chain {} expected, timeout {}, {} samples)",
+                settings.endpoint,
+                settings.expect_chain_id,
+                show_duration(settings.timeout),
+                settings.samples
+            ),
+        );
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the probe's runtime")?;
+    let report = runtime.block_on(probe(&settings))?;
+    if args.json {
+        let mut stdout = std::io::stdout().lock();
+        serde_json::to_writer_pretty(&mut stdout, &report)?;
+        writeln!(stdout)?;
+    } else {
+        print_table(&report);
+    }
+    Ok(report.verdict.exit_code())
+}
+
+/// `--fork-block` / `BSC_FORK_BLOCK`; empty means unset.
+fn fork_block(text: Option<&str>) -> Result<Option<BlockNumber>, Unusable> {
+    match text.map(str::trim).filter(|t| !t.is_empty()) {
+        None => Ok(None),
+        Some(text) => text.parse().map(Some).map_err(|reason| {
+            Unusable::with_fix(
+                format!("--fork-block (or BSC_FORK_BLOCK): {reason}"),
+                "give a block number such as 45000000 or 0x2aea540",
+            )
+        }),
+    }
+}
+
+/// The table on stderr: one line per check, then the percentiles and the verdict.
+pub fn print_table(report: &ProbeReport) {
+    shell::line(format!(
+        "  {:<15} {:<19} {:>9}  detail",
+        "check", "class", "time"
+    ));
+    for check in &report.checks {
+        let time = check
+            .latency_ms
+            .map_or_else(|| "-".to_owned(), |ms| format!("{ms:.1}ms"));
+        shell::line(format!(
+            "  {:<15} {:<19} {:>9}  {}",
+            check.name.as_str(),
+            check.class.as_str(),
+            time,
+            check.detail
+        ));
+    }
+    let l = &report.latency;
+    let ms = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| format!("{v:.1}ms"));
+    shell::line(format!(
+        "  latency: p50 {}  p95 {}  p99 {}  max {}  ({} samples)",
+        ms(l.p50_ms),
+        ms(l.p95_ms),
+        ms(l.p99_ms),
+        ms(l.max_ms),
+        l.samples
+    ));
+    let failing: Vec<&str> = report
+        .checks
+        .iter()
+        .filter(|c| c.class != Class::Ok)
+        .map(|c| c.name.as_str())
+        .collect();
+    let took = format!("in {:.2}s", report.duration_ms / 1000.0);
+    match report.verdict {
+        Verdict::Healthy => shell::status("Healthy", format!("every check ok {took}")),
+        Verdict::Degraded => shell::warn(format!("degraded: {} {took}", failing.join(", "))),
+        Verdict::Unusable => shell::error(format!("unusable: {} {took}", failing.join(", "))),
+    }
+}
+
+/// Run every check. `Err` only for bad input (a pinned block beyond the head).
+pub async fn probe(settings: &ProbeSettings) -> Result<ProbeReport, Unusable> {
+    let started = Instant::now();
+    let client = RpcClient::new(settings.endpoint.clone());
+    let t = settings.timeout;
+    let mut checks = Vec::with_capacity(Check::ALL.len());
+    let mut latency = LatencySummary::default();
+
+    let (reach, took) = bounded(t, client.call("eth_blockNumber", json!([]), t)).await;
+    let head = reach.and_then(|v| quantity(&v, "eth_blockNumber"));
+    checks.push(result(Check::Reachability, &head, took, |h| {
+        format!("head block {h}")
+    }));
+    if let Err(failure) = &head {
+        if matches!(failure.class, Class::Timeout | Class::Unreachable) {
+            for check in &Check::ALL[1..] {
+                checks.push(CheckResult {
+                    name: *check,
+                    class: failure.class,
+                    detail: format!("not run: reachability failed ({})", failure.class),
+                    latency_ms: None,
+                });
+            }
+            return Ok(finish(settings, None, checks, latency, started));
+        }
+    }
+    let head = head.ok().map(BlockNumber);
+    let pinned = match (settings.fork_block, head) {
+        (Some(fork), Some(head)) if fork > head => {
+            return Err(Unusable::with_fix(
+                format!("--fork-block {fork} is beyond the endpoint's head {head}"),
+                "pin a block at or below the head (or unset BSC_FORK_BLOCK)",
+            ));
+        }
+        (Some(fork), _) => Some(fork),
+        (None, head) => head,
+    };
+
+    let (chain, took) = bounded(t, client.call("eth_chainId", json!([]), t)).await;
+    let chain = chain
+        .and_then(|v| quantity(&v, "eth_chainId"))
+        .and_then(|id| {
+            if id == settings.expect_chain_id {
+                Ok(id)
+            } else {
+                Err(Failure::new(
+                    Class::WrongChain,
+                    format!("chain id {id}, expected {}", settings.expect_chain_id),
+                ))
+            }
+        });
+    checks.push(result(Check::ChainId, &chain, took, |id| {
+        format!("chain id {id}")
+    }));
+
+    let (fresh, took) = bounded(t, head_freshness(&client, head, settings)).await;
+    checks.push(result(Check::HeadFreshness, &fresh, took, Clone::clone));
+
+    let (sampled, took) = bounded(t, sample_latency(&client, settings, &mut latency)).await;
+    checks.push(result(Check::Latency, &sampled, took, Clone::clone));
+
+    match pinned {
+        Some(block) => {
+            let (archive, took) = bounded(t, archive_access(&client, block, t)).await;
+            checks.push(result(Check::Archive, &archive, took, Clone::clone));
+            let (stable, took) = bounded(t, pinned_block(&client, block, head, t)).await;
+            checks.push(result(Check::PinnedBlock, &stable, took, Clone::clone));
+        }
+        None => {
+            // No head and no --fork-block: reachability failed; say so rather than guess.
+            for check in [Check::Archive, Check::PinnedBlock] {
+                let class = checks[0].class;
+                checks.push(CheckResult {
+                    name: check,
+                    class,
+                    detail: format!("not run: no block to pin (reachability: {class})"),
+                    latency_ms: None,
+                });
+            }
+        }
+    }
+
+    let (batch, took) = bounded(t, batch_support(&client, t)).await;
+    checks.push(result(Check::Batch, &batch, took, Clone::clone));
+
+    let (burst, took) = bounded(t, rate_limit(&client, t)).await;
+    checks.push(result(Check::RateLimit, &burst, took, Clone::clone));
+
+    Ok(finish(settings, pinned, checks, latency, started))
+}
+
+fn finish(
+    settings: &ProbeSettings,
+    pinned: Option<BlockNumber>,
+    checks: Vec<CheckResult>,
+    latency: LatencySummary,
+    started: Instant,
+) -> ProbeReport {
+    ProbeReport {
+        endpoint: settings.endpoint.clone(),
+        expected_chain_id: settings.expect_chain_id,
+        pinned_block: pinned,
+        timeout_ms: u64::try_from(settings.timeout.as_millis()).unwrap_or(u64::MAX),
+        verdict: Verdict::of(&checks),
+        checks,
+        latency,
+        duration_ms: round_ms(started.elapsed().as_secs_f64() * 1000.0),
+    }
+}
+
+/// Run `check` within `budget`; the elapsed time comes back with the outcome.
+async fn bounded<T>(
+    budget: Duration,
+    check: impl Future<Output = Result<T, Failure>>,
+) -> (Result<T, Failure>, Duration) {
+    let started = Instant::now();
+    let outcome = match tokio::time::timeout(budget, check).await {
+        Ok(outcome) => outcome,
+        Err(_) => Err(Failure::new(
+            Class::Timeout,
+            format!("check did not finish within {}", show_duration(budget)),
+        )),
+    };
+    (outcome, started.elapsed())
+}
+
+fn result<T>(
+    name: Check,
+    outcome: &Result<T, Failure>,
+    took: Duration,
+    describe: impl Fn(&T) -> String,
+) -> CheckResult {
+    let (class, detail) = match outcome {
+        Ok(value) => (Class::Ok, describe(value)),
+        Err(failure) => (failure.class, failure.detail.clone()),
+    };
+    CheckResult {
+        name,
+        class,
+        detail,
+        latency_ms: Some(round_ms(took.as_secs_f64() * 1000.0)),
+    }
+}
+
+fn round_ms(ms: f64) -> f64 {
+    (ms * 10.0).round() / 10.0
+}
+
+fn quantity(value: &Value, method: &str) -> Result<u64, Failure> {
+    value.as_str().and_then(parse_quantity).ok_or_else(|| {
+        Failure::new(
+            Class::Malformed,
+            format!(
+                "{method} answered {} instead of a hex quantity",
+                short(value)
+            ),
+        )
+    })
+}
+
+fn short(value: &Value) -> String {
+    let text = value.to_string();
+    if text.len() > 60 {
+        format!("{}...", text.chars().take(60).collect::<String>())
+    } else {
+        text
+    }
+}
+
+async fn head_freshness(
+    client: &RpcClient,
+    first_head: Option<BlockNumber>,
+    settings: &ProbeSettings,
+) -> Result<String, Failure> {
+    let t = settings.timeout;
+    let now_head = quantity(
+        &client.call("eth_blockNumber", json!([]), t).await?,
+        "eth_blockNumber",
+    )?;
+    if let Some(BlockNumber(first)) = first_head {
+        if now_head < first {
+            return Err(Failure::new(
+                Class::StaleHead,
+                format!("head went back from block {first} to {now_head}"),
+            ));
+        }
+    }
+    let block = client
+        .call("eth_getBlockByNumber", json!(["latest", false]), t)
+        .await?;
+    let number = quantity(
+        block.get("number").unwrap_or(&Value::Null),
+        "eth_getBlockByNumber",
+    )?;
+    let timestamp = quantity(
+        block.get("timestamp").unwrap_or(&Value::Null),
+        "eth_getBlockByNumber",
+    )?;
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let age = Duration::from_secs(now.saturating_sub(timestamp));
+    if age > settings.max_head_age {
+        return Err(Failure::new(
+            Class::StaleHead,
+            format!(
+                "head block {number} is {} old (max {})",
+                show_age(age),
+                show_age(settings.max_head_age)
+            ),
+        ));
+    }
+    Ok(format!("head block {number}, {} old", show_age(age)))
+}
+
+fn show_age(age: Duration) -> String {
+    let secs = age.as_secs();
+    match secs {
+        0..=119 => format!("{secs}s"),
+        120..=7199 => format!("{}m{}s", secs / 60, secs % 60),
+        _ => format!("{}h{}m", secs / 3600, (secs % 3600) / 60),
+    }
+}
+
+async fn sample_latency(
+    client: &RpcClient,
+    settings: &ProbeSettings,
+    summary: &mut LatencySummary,
+) -> Result<String, Failure> {
+    let budget_end = Instant::now() + settings.timeout;
+    let mut samples = Vec::new();
+    for _ in 0..settings.samples {
+        let remaining = budget_end.saturating_duration_since(Instant::now());
+        let deadline = remaining.min(settings.timeout);
+        let started = Instant::now();
+        let outcome = client.call("eth_blockNumber", json!([]), deadline).await;
+        let took = started.elapsed();
+        match outcome {
+            Ok(_) => samples.push(took),
+            // The check's budget ran out, not a call's own deadline: keep what was measured.
+            Err(failure)
+                if failure.class == Class::Timeout
+                    && !samples.is_empty()
+                    && deadline < settings.timeout =>
+            {
+                break
+            }
+            Err(failure) => {
+                *summary = LatencySummary::from_samples(&samples);
+                return Err(Failure::new(
+                    failure.class,
+                    format!("sample {}: {}", samples.len() + 1, failure.detail),
+                ));
+            }
+        }
+    }
+    *summary = LatencySummary::from_samples(&samples);
+    let p50 = summary.p50_ms.unwrap_or_default();
+    let max = summary.max_ms.unwrap_or_default();
+    if samples.len() < settings.samples as usize {
+        Ok(format!(
+            "{} of {} samples fit in the {} budget; p50 {p50:.1}ms, max {max:.1}ms",
+            samples.len(),
+            settings.samples,
+            show_duration(settings.timeout)
+        ))
+    } else {
+        Ok(format!(
+            "{} samples, p50 {p50:.1}ms, max {max:.1}ms",
+            samples.len()
+        ))
+    }
+}
+
+async fn archive_access(
+    client: &RpcClient,
+    block: BlockNumber,
+    t: Duration,
+) -> Result<String, Failure> {
+    let tag = block.to_quantity();
+    let (balance, code, storage) = tokio::join!(
+        client.call("eth_getBalance", json!([PROBE_ACCOUNT, tag]), t),
+        client.call("eth_getCode", json!([PROBE_ACCOUNT, tag]), t),
+        client.call("eth_getStorageAt", json!([PROBE_ACCOUNT, "0x0", tag]), t),
+    );
+    let failures: Vec<Failure> = [balance, code, storage]
+        .into_iter()
+        .filter_map(Result::err)
+        .collect();
+    // "missing trie node" is the answer this check exists for: it wins over the others.
+    if let Some(failure) = failures
+        .iter()
+        .find(|f| f.class == Class::NotArchive)
+        .or(failures.first())
+    {
+        return Err(Failure::new(
+            failure.class,
+            format!("state at block {block}: {}", failure.detail),
+        ));
+    }
+    Ok(format!(
+        "balance, code and storage readable at block {block}"
+    ))
+}
+
+async fn pinned_block(
+    client: &RpcClient,
+    block: BlockNumber,
+    head: Option<BlockNumber>,
+    t: Duration,
+) -> Result<String, Failure> {
+    let mut hashes: Vec<String> = Vec::with_capacity(PINNED_READS);
+    for _ in 0..PINNED_READS {
+        let answer = client
+            .call(
+                "eth_getBlockByNumber",
+                json!([block.to_quantity(), false]),
+                t,
+            )
+            .await?;
+        if answer.is_null() {
+            let head = head.map_or_else(String::new, |h| format!(" although the head is {h}"));
+            return Err(Failure::new(
+                Class::InconsistentBlock,
+                format!("block {block} not served{head}"),
+            ));
+        }
+        let number = quantity(
+            answer.get("number").unwrap_or(&Value::Null),
+            "eth_getBlockByNumber",
+        )?;
+        if number != block.0 {
+            return Err(Failure::new(
+                Class::InconsistentBlock,
+                format!("asked for block {block}, got block {number}"),
+            ));
+        }
+        let hash = answer
+            .get("hash")
+            .and_then(Value::as_str)
+            .ok_or_else(|| Failure::new(Class::Malformed, "block without a hash"))?
+            .to_owned();
+        if let Some(first) = hashes.first() {
+            if *first != hash {
+                return Err(Failure::new(
+                    Class::InconsistentBlock,
+                    format!("block {block} hash changed between reads: {first} then {hash}"),
+                ));
+            }
+        }
+        hashes.push(hash);
+    }
+    let hash = hashes.first().cloned().unwrap_or_default();
+    Ok(format!("block {block} hash {hash} on {PINNED_READS} reads"))
+}
+
+async fn batch_support(client: &RpcClient, t: Duration) -> Result<String, Failure> {
+    let answer = client
+        .batch(
+            &[("eth_chainId", json!([])), ("eth_blockNumber", json!([]))],
+            t,
+        )
+        .await?;
+    let items = match answer {
+        Value::Array(items) => items,
+        Value::Object(ref object) if object.contains_key("error") => {
+            let error = &object["error"];
+            let failure = classify_rpc_error(
+                error.get("code").and_then(Value::as_i64),
+                error
+                    .get("message")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default(),
+            );
+            return Err(Failure::new(
+                failure.class,
+                format!("batch refused: {}", failure.detail),
+            ));
+        }
+        other => {
+            return Err(Failure::new(
+                Class::Malformed,
+                format!("batch answered {} instead of an array", short(&other)),
+            ))
+        }
+    };
+    for id in [1, 2] {
+        let item = items
+            .iter()
+            .find(|item| item.get("id") == Some(&json!(id)))
+            .ok_or_else(|| {
+                Failure::new(
+                    Class::Malformed,
+                    format!("batch answer lacks call {id} of 2"),
+                )
+            })?;
+        rpc_result(item, &json!(id))
+            .map_err(|f| Failure::new(f.class, format!("batch call {id}: {}", f.detail)))?;
+    }
+    Ok("2-call batch answered".to_owned())
+}
+
+async fn rate_limit(client: &RpcClient, t: Duration) -> Result<String, Failure> {
+    let mut calls = tokio::task::JoinSet::new();
+    for _ in 0..BURST {
+        let client = client.clone();
+        calls.spawn(async move { client.call("eth_chainId", json!([]), t).await });
+    }
+    let mut limited = Vec::new();
+    let mut other = Vec::new();
+    while let Some(joined) = calls.join_next().await {
+        match joined {
+            Ok(Ok(_)) => {}
+            Ok(Err(failure)) if failure.class == Class::RateLimited => limited.push(failure),
+            Ok(Err(failure)) => other.push(failure),
+            Err(err) => other.push(Failure::new(
+                Class::Malformed,
+                format!("probe task failed: {err}"),
+            )),
+        }
+    }
+    if let Some(first) = limited.first() {
+        return Err(Failure::new(
+            Class::RateLimited,
+            format!(
+                "{} of {BURST} concurrent calls rate limited ({})",
+                limited.len(),
+                first.detail
+            ),
+        ));
+    }
+    if let Some(first) = other.first() {
+        return Err(Failure::new(
+            first.class,
+            format!(
+                "{} of {BURST} concurrent calls failed: {}",
+                other.len(),
+                first.detail
+            ),
+        ));
+    }
+    Ok(format!(
+        "{BURST} concurrent calls answered, none rate limited"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(name: Check, class: Class) -> CheckResult {
+        CheckResult {
+            name,
+            class,
+            detail: String::new(),
+            latency_ms: None,
+        }
+    }
+
+    #[test]
+    fn verdicts() {
+        let all_ok: Vec<CheckResult> = Check::ALL.iter().map(|c| check(*c, Class::Ok)).collect();
+        assert_eq!(Verdict::of(&all_ok), Verdict::Healthy);
+        let mut slow = all_ok.clone();
+        slow[3] = check(Check::Latency, Class::Timeout);
+        assert_eq!(Verdict::of(&slow), Verdict::Degraded);
+        let mut limited = all_ok.clone();
+        limited[7] = check(Check::RateLimit, Class::RateLimited);
+        assert_eq!(Verdict::of(&limited), Verdict::Degraded);
+        let mut pruned = all_ok.clone();
+        pruned[4] = check(Check::Archive, Class::NotArchive);
+        assert_eq!(Verdict::of(&pruned), Verdict::Unusable);
+        let mut silent = all_ok.clone();
+        silent[0] = check(Check::Reachability, Class::Reset);
+        assert_eq!(Verdict::of(&silent), Verdict::Unusable);
+        let mut wrong = all_ok;
+        wrong[1] = check(Check::ChainId, Class::WrongChain);
+        assert_eq!(Verdict::of(&wrong), Verdict::Unusable);
+    }
+
+    #[test]
+    fn percentiles_use_nearest_rank() {
+        let samples: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
+        let summary = LatencySummary::from_samples(&samples);
+        assert_eq!(summary.samples, 100);
+        assert_eq!(summary.p50_ms, Some(50.0));
+        assert_eq!(summary.p95_ms, Some(95.0));
+        assert_eq!(summary.p99_ms, Some(99.0));
+        assert_eq!(summary.max_ms, Some(100.0));
+        let one = LatencySummary::from_samples(&[Duration::from_millis(7)]);
+        assert_eq!((one.p50_ms, one.p99_ms), (Some(7.0), Some(7.0)));
+        assert_eq!(LatencySummary::from_samples(&[]).p50_ms, None);
+    }
+}
