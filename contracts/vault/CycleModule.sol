@@ -31,9 +31,13 @@ contract CycleModule is VaultCore {
     error OnlyDelegateCall();
 
     address private immutable _self;
+    /// @notice keccak of the VaultAddresses this module was built for; YieldVault refuses a
+    /// module built for other dependencies.
+    bytes32 public immutable binding;
 
     constructor(VaultAddresses memory a) VaultCore(a) {
         _self = address(this);
+        binding = keccak256(abi.encode(a));
     }
 
     modifier onlyDelegateCall() {
@@ -49,6 +53,8 @@ contract CycleModule is VaultCore {
     function cycle() external onlyDelegateCall returns (CyclePath path, uint256 bounty) {
         uint256 gasStart = gasleft();
         CycleRecord memory last = _last;
+        // rate limit in wall-clock seconds; a validator skew of seconds is harmless.
+        // forge-lint: disable-next-line(block-timestamp)
         if (last.timestamp != 0 && block.timestamp < uint256(last.timestamp) + _cfg.minCycleInterval) {
             revert CycleTooSoon(uint256(last.timestamp) + _cfg.minCycleInterval);
         }
@@ -200,7 +206,10 @@ contract CycleModule is VaultCore {
         // LP value V carries V/2 of BTCB hedged with V/(2*leverage) of margin: moving the LP leg
         // by X means moving LP by X * 2L/(2L+1).
         uint256 lev2 = 2 * uint256(_cfg.hedgeLeverage);
-        if (t.lpLeg > t.lp + t.minAct) {
+        // Pending trades cannot be cancelled: while some are pending the LP leg does not shrink
+        // (Aster executes within seconds; the cut follows next cycle), or the short would
+        // outgrow the BTCB it hedges.
+        if (_pending.qty == 0 && t.lpLeg > t.lp + t.minAct) {
             uint256 cut = (t.lpLeg - t.lp) * lev2 / (lev2 + 1);
             if (c.regime == Regime.STORM) _flashDeleverage(c, cut);
             else _reduceLp(c, cut);
@@ -219,27 +228,36 @@ contract CycleModule is VaultCore {
 
     // ---------------------------------------------------------------------------- hedge
 
-    /// @dev Clears a pending trade once Aster executed it (executed short quantity grew) or
-    /// once it outlived `pendingHedgeTimeout` (Aster cancels and refunds unexecuted trades).
+    /// @dev Reduces the pending trades by what Aster executed (executed short quantity grew)
+    /// and drops them once they outlived `pendingHedgeTimeout` or their margin came back (Aster
+    /// cancels and refunds unexecuted trades).
     function _syncPendingHedge() private {
         PendingHedge memory p = _pending;
         if (p.qty == 0) return;
         (,, uint256 executed) = _positions(0);
-        if (executed > p.baseQty) {
-            emit HedgeExecuted(p.qty);
+        (uint256 qty, uint256 margin) = _outstanding(p, executed);
+        if (qty < p.qty) emit HedgeExecuted(p.qty - qty);
+        if (qty == 0) {
             delete _pending;
+            // the pending timeout is wall-clock by nature (Aster keepers act in seconds).
+            // forge-lint: disable-next-line(block-timestamp)
         } else if (block.timestamp > uint256(p.since) + _cfg.pendingHedgeTimeout) {
-            emit HedgePendingExpired(p.qty, p.margin);
+            emit HedgePendingExpired(qty, margin);
             delete _pending;
         } else if (_refunded(p)) {
-            emit HedgePendingRefunded(p.qty, p.margin);
+            emit HedgePendingRefunded(qty, margin);
             delete _pending;
+        } else if (qty < p.qty) {
+            // both shrink from values that fitted their types.
+            // forge-lint: disable-next-line(unsafe-typecast)
+            _pending = PendingHedge(uint80(qty), uint96(margin), p.since, executed);
         }
     }
 
-    /// @dev Brings the short to the BTCB exposure within `deltaBandBps` of NAV. Over-hedge:
-    /// whole positions are closed (a failing closeTrade reverts the cycle). Under-hedge: one
-    /// trade opened, unless one is already pending (it is counted, never sent twice).
+    /// @dev Brings the short to the BTCB exposure within `deltaBandBps` of NAV, pending trades
+    /// counted once. Over-hedge: whole positions are closed (a failing closeTrade reverts the
+    /// cycle). Under-hedge: one trade for what executed and pending trades do not cover; a
+    /// pending trade is never sent again.
     function _rehedge(Ctx memory c, bool allowOpen) private {
         if (c.price == 0) return;
         Legs memory l = _legs(c.price);
@@ -251,7 +269,7 @@ contract CycleModule is VaultCore {
         if (current > target + bandQty || (target == 0 && current != 0)) {
             current = _closeDownTo(c, current, target, bandQty);
         }
-        if (allowOpen && _pending.qty == 0 && target > current + bandQty) {
+        if (allowOpen && target > current + bandQty) {
             _openHedge(c, target - current, mark);
         }
     }
@@ -296,9 +314,15 @@ contract CycleModule is VaultCore {
             pairBase: _hedgePairBase,
             isLong: false,
             tokenIn: address(_usdt),
+            // margin <= free USDT, far below 2**96 (7.9e28) for any real token supply.
+            // forge-lint: disable-next-line(unsafe-typecast)
             amountIn: uint96(margin),
+            // qty = BTCB / 1e8 < 2**80 for any BTCB supply (21e6 BTC = 2.1e17).
+            // forge-lint: disable-next-line(unsafe-typecast)
             qty: uint80(qty),
             // Worst acceptable price for a short: Aster cancels the trade if the market is lower.
+            // the TWAP mark in 8 decimals stays far below 2**64 (1.8e19 = 1.8e11 USD/BTC).
+            // forge-lint: disable-next-line(unsafe-typecast)
             price: uint64(mark * (BPS - _cfg.swapSlippageBps) / BPS),
             stopLoss: 0,
             takeProfit: 0,
@@ -306,7 +330,13 @@ contract CycleModule is VaultCore {
         });
         _approve(_usdt, address(_aster), margin);
         try _aster.openMarketTrade(d) {
-            _pending = PendingHedge(uint80(qty), uint96(margin), uint64(block.timestamp), executed);
+            // Synced this cycle, so the pending trades' baseline is the executed qty now.
+            PendingHedge memory p = _pending;
+            // same bounds as the trade above; timestamps fit 64 bits.
+            // forge-lint: disable-next-line(unsafe-typecast)
+            _pending = PendingHedge(
+                uint80(p.qty + qty), uint96(p.margin + margin), uint64(block.timestamp), executed
+            );
             c.actions |= A_HEDGE_OPENED;
             emit HedgeOpened(qty, margin, mark);
         } catch (bytes memory reason) {
@@ -537,6 +567,8 @@ contract CycleModule is VaultCore {
     function _burnAlp(Ctx memory c, uint256 amount) private returns (bool ok, uint256 out) {
         if (amount == 0) return (true, 0);
         uint256 readyAt = _aster.lastMintedTimestamp(address(this)) + _aster.coolingDuration();
+        // Aster's cooldown is wall-clock; a burn attempted early only reverts at Aster.
+        // forge-lint: disable-next-line(block-timestamp)
         if (block.timestamp < readyAt) {
             c.actions |= A_ALP_SKIPPED;
             emit AlpBurnSkipped(AlpSkipReason.COOLDOWN, amount, "");
@@ -579,6 +611,8 @@ contract CycleModule is VaultCore {
         }
         (bool ok, uint256 proceeds) = _burnAlp(c, e.alpOwed);
         if (!ok) return;
+        // USDT received for at most 2**128 ALP units owed.
+        // forge-lint: disable-next-line(unsafe-typecast)
         _epochs[epoch].alpProceeds = uint128(proceeds);
         _epochs[epoch].funded = true;
         _reservedUsdt += e.usdtOwed + proceeds;

@@ -76,6 +76,8 @@ contract TwapOracle {
         uint32 now32 = uint32(block.timestamp);
         Observation memory newest = _observations[head];
         if (now32 - newest.timestamp >= spacing) {
+            // (head + 1) % 16 fits 8 bits.
+            // forge-lint: disable-next-line(unsafe-typecast)
             uint8 next = uint8((uint256(head) + 1) % CARDINALITY);
             _write(now32, cumNow, next);
             head = next;
@@ -128,7 +130,11 @@ contract TwapOracle {
     }
 
     function _write(uint32 timestamp, uint256 cumulative, uint8 index) private {
+        // cumulatives are kept modulo 2**224 on purpose (differences stay exact).
+        // forge-lint: disable-next-line(unsafe-typecast)
         _observations[index] = Observation(timestamp, uint224(cumulative));
+        // cumulatives are kept modulo 2**224 on purpose.
+        // forge-lint: disable-next-line(unsafe-typecast)
         emit Observed(timestamp, uint224(cumulative), index);
     }
 
@@ -142,6 +148,8 @@ contract TwapOracle {
             if (elapsed >= window) {
                 uint224 delta;
                 unchecked {
+                    // modulo 2**224 on purpose: the subtraction wraps like the pair's own.
+                    // forge-lint: disable-next-line(unsafe-typecast)
                     delta = uint224(cumNow) - o.cumulative;
                 }
                 // elapsed >= window >= 4: never a division by zero.

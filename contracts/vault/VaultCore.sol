@@ -72,12 +72,14 @@ abstract contract VaultCore is ShareStorage {
         NAV_DROP
     }
 
-    /// @notice A hedge trade sent to Aster and not seen executed yet: counted once, never re-sent.
+    /// @notice Hedge trades sent to Aster and not seen executed yet, aggregated: counted once,
+    /// never re-sent; a new trade only covers what they do not.
     struct PendingHedge {
         uint80 qty;
         uint96 margin;
+        /// @dev When the last of them was sent.
         uint64 since;
-        /// @dev Executed short quantity when it was sent; more than this means it executed.
+        /// @dev Executed short quantity when they were sent; growth beyond it fills them.
         uint256 baseQty;
     }
 
@@ -250,14 +252,6 @@ abstract contract VaultCore is ShareStorage {
         _flashUsdtIsToken0 = IPancakePair(a.flashPair).token0() == a.usdt;
     }
 
-    /// @notice Identifies the dependencies this code was built for (YieldVault checks that its
-    /// CycleModule was built for the same ones).
-    function bindingHash() public view returns (bytes32) {
-        return keccak256(
-            abi.encode(_usdt, _btcb, _lpPair, _flashPair, _router, _aster, alp, _bnbUsdFeed, _hedgePairBase)
-        );
-    }
-
     /// @dev Short positions' value (margin + PnL at `mark`, fees deducted) and executed qty.
     function _positions(uint256 mark) internal view returns (uint256 value, uint256 count, uint256 qty) {
         IAsterDiamond.Position[] memory ps = _aster.getPositionsV2(address(this), _hedgePairBase);
@@ -269,8 +263,12 @@ abstract contract VaultCore is ShareStorage {
             if (mark == 0) continue;
             // qty (1e10) * price (1e8) = USD with 18 decimals; a short gains when mark < entry.
             int256 v = int256(uint256(p.margin)) + int256(uint256(p.qty))
+                // uint96/uint80/uint64 widened to int256: exact.
+                // forge-lint: disable-next-line(unsafe-typecast)
                 * (int256(uint256(p.entryPrice)) - int256(mark)) - int256(uint256(p.holdingFee))
                 - (p.fundingFee > 0 ? p.fundingFee : int256(0));
+            // v > 0 was checked.
+            // forge-lint: disable-next-line(unsafe-typecast)
             if (v > 0) value += uint256(v);
         }
     }
@@ -289,10 +287,16 @@ abstract contract VaultCore is ShareStorage {
         try _bnbUsdFeed.latestRoundData() returns (
             uint80, int256 answer, uint256, uint256 updatedAt, uint80
         ) {
+            // feed freshness is wall-clock by definition.
+            // forge-lint: disable-next-line(block-timestamp)
             if (answer <= 0 || updatedAt == 0 || updatedAt > block.timestamp) return 0;
+            // feed freshness is wall-clock by definition.
+            // forge-lint: disable-next-line(block-timestamp)
             if (block.timestamp - updatedAt > _cfg.maxOracleAge) return 0;
             try _bnbUsdFeed.decimals() returns (uint8 dec) {
                 if (dec > 36) return 0;
+                // answer > 0 was checked.
+                // forge-lint: disable-next-line(unsafe-typecast)
                 return uint256(answer).mulDiv(1e18, 10 ** dec);
             } catch {
                 return 0;
@@ -334,17 +338,7 @@ abstract contract VaultCore is ShareStorage {
         (uint256 hedgeValue,, uint256 executed) = _positions(mark);
         l.hedge = hedgeValue;
         l.hedgeQty = executed;
-        PendingHedge memory p = _pending;
-        // Inside cycle() the pending trade was synced first; outside, a refund not yet synced
-        // must not be counted twice (margin at Aster and the same USDT back in the buffer).
-        if (
-            p.qty != 0 && executed <= p.baseQty
-                && block.timestamp <= uint256(p.since) + _cfg.pendingHedgeTimeout
-                && (msg.sig == CYCLE_SELECTOR || !_refunded(p))
-        ) {
-            l.hedge += p.margin;
-            l.hedgeQty += p.qty;
-        }
+        _addPending(l, executed);
         uint256 bal = _usdt.balanceOf(address(this));
         uint256 free = bal > _reservedUsdt ? bal - _reservedUsdt : 0;
         uint256 owed = _epochs[_currentEpoch].usdtOwed;
@@ -353,9 +347,41 @@ abstract contract VaultCore is ShareStorage {
         l.nav = gross > owed ? gross - owed : 0;
     }
 
+    /// @dev Adds the pending trades, once. Inside cycle() they were synced first; outside, a
+    /// refund not yet synced must not be counted twice (margin at Aster and back in the buffer).
+    function _addPending(Legs memory l, uint256 executed) internal view {
+        PendingHedge memory p = _pending;
+        (uint256 pendingQty, uint256 pendingMargin) = _outstanding(p, executed);
+        if (
+            pendingQty != 0
+                // the pending timeout is wall-clock by nature.
+                // forge-lint: disable-next-line(block-timestamp)
+                && block.timestamp <= uint256(p.since) + _cfg.pendingHedgeTimeout
+                && (msg.sig == CYCLE_SELECTOR || !_refunded(p))
+        ) {
+            l.hedge += pendingMargin;
+            l.hedgeQty += pendingQty;
+        }
+    }
+
+    /// @dev What is still pending of the trades sent: growth of the executed short quantity
+    /// since they were sent fills them first (Aster opens a position with the trade's qty).
+    function _outstanding(PendingHedge memory p, uint256 executed)
+        internal
+        pure
+        returns (uint256 qty, uint256 margin)
+    {
+        uint256 filled = executed > p.baseQty ? executed - p.baseQty : 0;
+        if (filled >= p.qty) return (0, 0);
+        qty = p.qty - filled;
+        margin = uint256(p.margin) * qty / p.qty;
+    }
+
     /// @dev USDT that neither the last cycle left nor users moved: at least the pending margin
     /// means Aster cancelled the trade and refunded it.
     function _refunded(PendingHedge memory p) internal view returns (bool) {
+        // token balances are far below 2**255.
+        // forge-lint: disable-next-line(unsafe-typecast)
         int256 unexplained = int256(_usdt.balanceOf(address(this))) - int256(_usdtAtCycleEnd) - _userFlows;
         return unexplained >= int256(uint256(p.margin));
     }

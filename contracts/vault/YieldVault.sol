@@ -34,6 +34,7 @@ contract YieldVault is VaultCore, ShareToken, IPancakeCallee {
     using VaultMath for uint256;
 
     error ModuleMismatch();
+    error AmountTooLarge(uint256 amount);
 
     /// @notice The keeper logic, run by delegatecall (see CycleModule).
     address public immutable cycleModule;
@@ -43,7 +44,7 @@ contract YieldVault is VaultCore, ShareToken, IPancakeCallee {
         VaultCore(a)
     {
         _validate(a, cfg);
-        if (module == address(0) || CycleModule(module).bindingHash() != bindingHash()) {
+        if (module == address(0) || CycleModule(module).binding() != keccak256(abi.encode(a))) {
             revert ModuleMismatch();
         }
         cycleModule = module;
@@ -179,6 +180,8 @@ contract YieldVault is VaultCore, ShareToken, IPancakeCallee {
         shares = _toShares(assets, nav, false);
         if (shares == 0) revert ZeroShares();
         _pull(assets);
+        // an ERC-20 amount is far below 2**255.
+        // forge-lint: disable-next-line(unsafe-typecast)
         _userFlows += int256(assets);
         _mint(receiver, shares);
         emit Deposit(msg.sender, receiver, assets, shares);
@@ -189,6 +192,8 @@ contract YieldVault is VaultCore, ShareToken, IPancakeCallee {
         assets = _toAssets(shares, nav, true);
         if (assets == 0) revert ZeroAssets();
         _pull(assets);
+        // an ERC-20 amount is far below 2**255.
+        // forge-lint: disable-next-line(unsafe-typecast)
         _userFlows += int256(assets);
         _mint(receiver, shares);
         emit Deposit(msg.sender, receiver, assets, shares);
@@ -243,10 +248,16 @@ contract YieldVault is VaultCore, ShareToken, IPancakeCallee {
         claimId = _nextClaimId++;
         if (usdtPart != 0 || alpPart != 0) {
             Epoch storage e = _epochs[epoch];
-            e.usdtOwed += uint128(usdtPart);
-            e.alpOwed += uint128(alpPart);
-            _claims[claimId] = Claim(receiver, uint64(epoch), uint128(usdtPart), uint128(alpPart));
+            uint128 u = _u128(usdtPart);
+            uint128 a = _u128(alpPart);
+            e.usdtOwed += u;
+            e.alpOwed += a;
+            // one epoch per funded cycle: 2**64 epochs is beyond any chain's lifetime.
+            // forge-lint: disable-next-line(unsafe-typecast)
+            _claims[claimId] = Claim(receiver, uint64(epoch), u, a);
         }
+        // an ERC-20 amount is far below 2**255.
+        // forge-lint: disable-next-line(unsafe-typecast)
         _userFlows -= int256(assetsNow);
         if (assetsNow != 0) _push(receiver, assetsNow);
         emit RedeemRequested(claimId, owner, receiver, epoch, shares, assetsNow, usdtPart, alpPart);
@@ -262,6 +273,8 @@ contract YieldVault is VaultCore, ShareToken, IPancakeCallee {
         if (e.alpOwed != 0) assets += uint256(c.alp).mulDiv(e.alpProceeds, e.alpOwed);
         delete _claims[claimId];
         _reservedUsdt -= assets;
+        // an ERC-20 amount is far below 2**255.
+        // forge-lint: disable-next-line(unsafe-typecast)
         _userFlows -= int256(assets);
         _push(c.receiver, assets);
         emit Claimed(claimId, c.receiver, assets);
@@ -428,12 +441,18 @@ contract YieldVault is VaultCore, ShareToken, IPancakeCallee {
         Legs memory l = _legs(_oracle.price());
         if (l.nav == 0) return 0;
         int256 net = int256(l.btcExposure / 1e8) - int256(l.hedgeQty);
+        // BTCB qty, a price and NAV are far below 2**255.
+        // forge-lint: disable-next-line(unsafe-typecast)
         return net * int256(l.price / 1e10) * int256(BPS) / int256(l.nav);
     }
 
+    /// @notice Hedge trades sent and not executed yet (what Aster executed since is deducted),
+    /// counted once in legs() and hedgeDeltaBps().
     function pendingHedge() external view returns (bool pending, uint256 qty, uint256 margin, uint256 since) {
         PendingHedge memory p = _pending;
-        return (p.qty != 0, p.qty, p.margin, p.since);
+        (,, uint256 executed) = _positions(0);
+        (qty, margin) = _outstanding(p, executed);
+        return (qty != 0, qty, margin, p.since);
     }
 
     /// @notice Must read (false, 0, 0) outside a cycle: no flash debt or borrowed USDT survives.
@@ -496,9 +515,19 @@ contract YieldVault is VaultCore, ShareToken, IPancakeCallee {
     function _exit(address owner, address receiver, uint256 assets, uint256 shares) private {
         if (msg.sender != owner) _spendAllowance(owner, msg.sender, shares);
         _burn(owner, shares);
+        // an ERC-20 amount is far below 2**255.
+        // forge-lint: disable-next-line(unsafe-typecast)
         _userFlows -= int256(assets);
         _push(receiver, assets);
         emit Withdraw(msg.sender, receiver, owner, assets, shares);
+    }
+
+    /// @dev Checked narrowing for the claim book (reverts instead of truncating).
+    function _u128(uint256 x) private pure returns (uint128) {
+        if (x > type(uint128).max) revert AmountTooLarge(x);
+        // checked on the line above.
+        // forge-lint: disable-next-line(unsafe-typecast)
+        return uint128(x);
     }
 
     function _pull(uint256 amount) private {

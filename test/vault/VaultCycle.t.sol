@@ -59,6 +59,47 @@ contract VaultCycleTest is VaultFixture {
         assertLe(delta < 0 ? -delta : delta, int256(uint256(cfg.deltaBandBps)));
     }
 
+    function test_cycle_coversOnlyUncoveredExposureWhileTradePending() public {
+        _deposit(alice, DEPOSIT);
+        _warp(cfg.twapWindow);
+        _cycle();
+        (, uint256 firstQty,,) = vault.pendingHedge();
+        // More exposure arrives while the first trade is still pending at Aster.
+        _deposit(bob, DEPOSIT);
+        _nextCycle();
+        (, uint256 totalQty,,) = vault.pendingHedge();
+        assertEq(env.asterDiamond.pendingTradeHashes().length, 2);
+        assertGt(totalQty, firstQty);
+        // The first trade was not sent again: the pending total covers the exposure once.
+        assertApproxEqRel(totalQty, vault.legs().btcExposure / 1e8, 0.03e18);
+        int256 delta = vault.hedgeDeltaBps();
+        assertLe(delta < 0 ? -delta : delta, int256(uint256(cfg.deltaBandBps)));
+        // One of them executes: the rest stays pending, counted once.
+        env.asterDiamond.executePendingTrade(env.asterDiamond.pendingTradeHashes()[0]);
+        (, uint256 left,,) = vault.pendingHedge();
+        assertEq(left, totalQty - firstQty);
+    }
+
+    function test_cycle_lpLegWaitsWhileHedgeTradesArePending() public {
+        _deposit(alice, DEPOSIT);
+        _warp(cfg.twapWindow);
+        _cycle();
+        // Half the vault leaves: the LP leg is now too large, but the pending short cannot be
+        // cancelled, so cutting LP now would leave the vault net short.
+        vm.startPrank(alice);
+        vault.requestRedeem(vault.balanceOf(alice) / 2, alice, alice);
+        vm.stopPrank();
+        uint256 lp = env.lpPair.balanceOf(address(vault));
+        _nextCycle();
+        assertEq(env.lpPair.balanceOf(address(vault)), lp);
+        // Once Aster executed the trade, the cut goes ahead and the hedge follows.
+        _executeHedges();
+        _nextCycle();
+        assertLt(env.lpPair.balanceOf(address(vault)), lp);
+        int256 delta = vault.hedgeDeltaBps();
+        assertLe(delta < 0 ? -delta : delta, int256(uint256(cfg.deltaBandBps)));
+    }
+
     function test_cycle_clearsPendingHedgeOnceExecuted() public {
         _deposit(alice, DEPOSIT);
         _warp(cfg.twapWindow);
@@ -286,6 +327,21 @@ contract VaultCycleTest is VaultFixture {
         assertGt(vault.legs().hedgeQty, 0);
     }
 
+    function test_swap_minOutDerivedFromTwapFeeAndSlippage() public {
+        _deposit(alice, DEPOSIT);
+        _warp(cfg.twapWindow);
+        vm.recordLogs();
+        _cycle();
+        (bool swapped, bytes memory data) = _findLog(vm.getRecordedLogs(), VaultCore.Swapped.selector);
+        assertTrue(swapped);
+        (uint256 amountIn, uint256 amountOut, uint256 minOut) = abi.decode(data, (uint256, uint256, uint256));
+        uint256 twap = vault.oracle().lastTwap();
+        // USDT -> BTCB at the TWAP, less Pancake's 0.25% and swapSlippageBps.
+        uint256 expected = amountIn * 1e18 / twap * 9975 / 10_000 * (10_000 - cfg.swapSlippageBps) / 10_000;
+        assertApproxEqRel(minOut, expected, 1e12);
+        assertGe(amountOut, minOut);
+    }
+
     function test_cycle_sameTimestampBlocksNeverFalseOnlyUnwind() public {
         _invest();
         // Several 0.45 s blocks share one timestamp: views and trades in them must not revert
@@ -345,6 +401,8 @@ contract VaultCycleTest is VaultFixture {
         (bool fellBack, bytes memory data) = _findLog(vm.getRecordedLogs(), VaultCore.FlashFallback.selector);
         assertTrue(fellBack);
         (,, bytes memory reason) = abi.decode(data, (uint256, uint256, bytes));
+        // the selector is the first four bytes.
+        // forge-lint: disable-next-line(unsafe-typecast)
         assertEq(bytes4(reason), VaultCore.FlashRepayShortfall.selector);
         assertEq(uint256(path), uint256(CyclePath.DELEVERAGE_FALLBACK));
         (bool active, uint256 borrowed,) = vault.flashState();
@@ -374,6 +432,8 @@ contract VaultCycleTest is VaultFixture {
     function test_cycleModule_refusesDirectCalls() public {
         (bool ok, bytes memory ret) = vault.cycleModule().call(abi.encodeWithSignature("cycle()"));
         assertFalse(ok);
+        // the selector is the first four bytes.
+        // forge-lint: disable-next-line(unsafe-typecast)
         assertEq(bytes4(ret), bytes4(keccak256("OnlyDelegateCall()")));
     }
 }

@@ -113,6 +113,8 @@ abstract contract VaultFixture is Test {
 
     /// @dev Swaps through the pair until its spot is `bps` away from 90,000 USDT per BTCB.
     function _moveSpotTo(int256 bps) internal {
+        // test prices are positive and small.
+        // forge-lint: disable-next-line(unsafe-typecast)
         uint256 target = uint256(int256(BTC_PRICE) * (10_000 + bps) / 10_000);
         (uint112 r0, uint112 r1,) = env.lpPair.getReserves();
         bool btc0 = env.lpPair.token0() == address(env.btcb);
@@ -125,6 +127,8 @@ abstract contract VaultFixture is Test {
         } else if (target < spot) {
             uint256 xNew = _sqrt(k * 1e18 / target);
             uint256 btcIn = (xNew - x) * 10_000 / 9975;
+            // test amounts are small.
+            // forge-lint: disable-next-line(unsafe-typecast)
             _pushSpot(-int256(btcIn * spot / 1e18));
         }
     }
@@ -174,10 +178,14 @@ abstract contract VaultFixture is Test {
         address[] memory path = new address[](2);
         uint256 amountIn;
         if (usdtIn > 0) {
+            // usdtIn > 0 here.
+            // forge-lint: disable-next-line(unsafe-typecast)
             amountIn = uint256(usdtIn);
             env.usdt.mint(whale, amountIn);
             (path[0], path[1]) = (address(env.usdt), address(env.btcb));
         } else {
+            // usdtIn < 0 here.
+            // forge-lint: disable-next-line(unsafe-typecast)
             amountIn = uint256(-usdtIn) * 1e18 / _spot();
             env.btcb.mint(whale, amountIn);
             (path[0], path[1]) = (address(env.btcb), address(env.usdt));

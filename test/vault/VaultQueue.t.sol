@@ -43,6 +43,8 @@ contract VaultQueueTest is VaultFixture {
         uint256 readyAt =
             env.asterDiamond.lastMintedTimestamp(address(vault)) + env.asterDiamond.coolingDuration();
         // Keepers cycle every hour through the cooldown: the claim is deferred, never lost.
+        // the test walks wall-clock time on purpose.
+        // forge-lint: disable-next-line(block-timestamp)
         while (block.timestamp + 1 hours < readyAt) {
             _warp(1 hours);
             _cycle();

@@ -105,7 +105,7 @@ contract VaultSharesTest is VaultFixture {
     function test_transfer_movesShares() public {
         uint256 shares = _deposit(alice, DEPOSIT);
         vm.prank(alice);
-        vault.transfer(bob, shares / 4);
+        assertTrue(vault.transfer(bob, shares / 4));
         assertEq(vault.balanceOf(bob), shares / 4);
         assertEq(vault.balanceOf(alice), shares - shares / 4);
     }

@@ -1,0 +1,361 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {Vm} from "forge-std/Vm.sol";
+import {StdStorage, stdStorage} from "forge-std/StdStorage.sol";
+import {Check, ScenarioResult} from "./ScenarioTypes.sol";
+import {World} from "./ChaosWorld.sol";
+import {SteadyState, Snapshot, CheckList} from "./SteadyState.sol";
+import {YieldVault} from "../../contracts/vault/YieldVault.sol";
+import {VaultCore} from "../../contracts/vault/VaultCore.sol";
+import {Config, CyclePath, RiskMode} from "../../contracts/vault/VaultTypes.sol";
+import {IERC20} from "../../contracts/interfaces/IERC20.sol";
+import {IPancakePair, IPancakeRouter02} from "../../contracts/interfaces/IPancake.sol";
+import {AggregatorV3Interface} from "../../contracts/interfaces/IChainlink.sol";
+import {FaultInjection} from "./FaultProxy.sol";
+
+/// @notice What one `cycle()` call did, as seen from outside.
+struct CycleOutcome {
+    bool ok;
+    bytes revertData;
+    CyclePath path;
+    uint256 bounty;
+    /// USDT the keeper received during the call.
+    uint256 keeperGain;
+    Vm.Log[] logs;
+}
+
+/// @title ScenarioBase
+/// @notice Building blocks shared by the scenario groups: the actors, the baseline every
+/// scenario starts from, real-market faults (swaps that move spot, deal + sync that drain a
+/// pair), cycles with gas accounting and log capture, and the steady-state checks.
+/// @dev A scenario group is deployed fresh for each scenario, inside the runner's snapshot, so
+/// its storage (counters, check list) starts empty every time.
+abstract contract ScenarioBase {
+    using stdStorage for StdStorage;
+    using SteadyState for CheckList;
+
+    Vm internal constant vm = Vm(address(uint160(uint256(keccak256("hevm cheat code")))));
+    uint256 internal constant BPS = 10_000;
+
+    address internal constant ALICE = address(uint160(uint256(keccak256("chaos.alice"))));
+    address internal constant BOB = address(uint160(uint256(keccak256("chaos.bob"))));
+    address internal constant CAROL = address(uint160(uint256(keccak256("chaos.carol"))));
+    address internal constant KEEPER = address(uint160(uint256(keccak256("chaos.keeper"))));
+    /// Trades against the pools to move prices (a market participant, not the vault).
+    address internal constant MARKET = address(uint160(uint256(keccak256("chaos.market"))));
+
+    /// Each of Alice and Bob deposits this much at the baseline: a vault of 120k USDT.
+    uint256 internal constant BASE_DEPOSIT = 60_000e18;
+
+    error UnknownScenario(string id);
+
+    StdStorage private _store;
+    World internal w;
+    YieldVault internal vault;
+    Config internal cfg;
+    uint256 internal cycleGas;
+    uint256 internal cycles;
+    bytes32 internal digestBefore;
+
+    constructor(World memory world, YieldVault v) {
+        w = world;
+        vault = v;
+        cfg = v.getConfig();
+    }
+
+    /// @notice The ids this group implements.
+    function ids() external pure virtual returns (string[] memory);
+
+    /// @notice Runs one scenario of this group from the baseline.
+    function run(string calldata id) external virtual returns (ScenarioResult memory);
+
+    // ------------------------------------------------------------------------------ baseline
+
+    /// @notice Two depositors fund the vault; after one TWAP window the first cycle invests
+    /// (LP, ALP, a pending short); with `executeHedge` on the replicas Aster's keeper executes
+    /// the short and a second cycle sees it. Ends in NORMAL, cycle allowed again.
+    function _baseline(bool executeHedge) internal {
+        _baselineSized(BASE_DEPOSIT, executeHedge);
+    }
+
+    /// @notice The baseline with `deposit` from each of Alice and Bob.
+    function _baselineSized(uint256 deposit, bool executeHedge) internal {
+        _fund(ALICE, deposit);
+        _fund(BOB, deposit);
+        _fund(CAROL, 200_000e18);
+        _deposit(ALICE, deposit);
+        _deposit(BOB, deposit);
+        uint256 fair = _spot();
+        _advance(cfg.twapWindow);
+        _mustCycle();
+        // Arbitrageurs take back the vault's own price impact within the block, as on BSC;
+        // otherwise the one-off move of the vault's first buy reads as a STORM of volatility.
+        _setSpot(fair);
+        if (executeHedge) _executePendingHedges();
+        _advance(cfg.minCycleInterval);
+        _mustCycle();
+        _setSpot(fair);
+        _advance(cfg.minCycleInterval);
+        digestBefore = vault.stateDigest();
+    }
+
+    /// @notice On the replicas, Aster's keeper executes every pending trade. On a real BSC fork
+    /// nothing executes pending trades (Aster's keepers are off-chain), so this does nothing.
+    function _executePendingHedges() internal returns (bool executed) {
+        if (!w.isReplica) return false;
+        vm.prank(w.asterKeeper);
+        (bool ok,) = w.aster.call(abi.encodeWithSignature("executePendingTrades()"));
+        return ok;
+    }
+
+    /// @notice A fresh BNB/USD round at the current answer, as Chainlink's heartbeat would post.
+    /// Replica: its admin posts the round. Real BSC fork: nobody posts rounds on a fork, so the
+    /// feed is put behind a fault proxy that replays its last answer stamped now.
+    function _refreshFeed() internal {
+        AggregatorV3Interface feed = AggregatorV3Interface(w.bnbUsdFeed);
+        (uint80 id, int256 answer,,,) = feed.latestRoundData();
+        if (w.isReplica) {
+            (bool okAdmin, bytes memory ret) = w.bnbUsdFeed.staticcall(abi.encodeWithSignature("admin()"));
+            if (okAdmin && ret.length == 32) {
+                vm.prank(abi.decode(ret, (address)));
+                (bool ok,) = w.bnbUsdFeed.call(abi.encodeWithSignature("updateAnswer(int256)", answer));
+                if (ok) return;
+            }
+        }
+        if (!FaultInjection.isInstalled(w.bnbUsdFeed)) FaultInjection.install(w.bnbUsdFeed);
+        FaultInjection.returnData(
+            w.bnbUsdFeed,
+            AggregatorV3Interface.latestRoundData.selector,
+            abi.encode(id + 1, answer, block.timestamp, block.timestamp, id + 1)
+        );
+    }
+
+    // ------------------------------------------------------------------------------ actors
+
+    function _fund(address who, uint256 amount) internal {
+        _setBalance(w.usdt, who, IERC20(w.usdt).balanceOf(who) + amount);
+    }
+
+    function _deposit(address who, uint256 amount) internal returns (uint256 shares) {
+        vm.startPrank(who);
+        IERC20(w.usdt).approve(address(vault), amount);
+        shares = vault.deposit(amount, who);
+        vm.stopPrank();
+    }
+
+    /// @notice A deposit attempt; returns its revert data (empty when it succeeded).
+    function _tryDeposit(address who, uint256 amount) internal returns (bool ok, bytes memory reason) {
+        vm.prank(who);
+        IERC20(w.usdt).approve(address(vault), amount);
+        vm.prank(who);
+        try vault.deposit(amount, who) {
+            ok = true;
+        } catch (bytes memory r) {
+            reason = r;
+        }
+    }
+
+    /// @notice S7: `who` withdraws `maxWithdraw` at once; it must be at least its pro-rata share
+    /// of the liquid buffer (capped by its position's value), non-zero, and paid in full.
+    function _checkExit(CheckList memory list, address who, string memory tag) internal {
+        uint256 bal = vault.balanceOf(who);
+        uint256 supply = vault.totalSupply();
+        uint256 buffer = vault.legs().buffer;
+        uint256 liquid = supply == 0 ? 0 : buffer * bal / supply;
+        uint256 value = vault.convertToAssets(bal);
+        uint256 expected = liquid < value ? liquid : value;
+        uint256 max = vault.maxWithdraw(who);
+        // One wei of rounding in the vault's favour is allowed (mulDiv rounds down).
+        list.ge(string.concat("S7_max_withdraw_vs_liquid_share_wei", tag), int256(max) + 1, int256(expected));
+        list.gt(string.concat("S7_max_withdraw_wei", tag), int256(max), 0);
+        uint256 before = IERC20(w.usdt).balanceOf(who);
+        vm.prank(who);
+        try vault.withdraw(max, who, who) {} catch {}
+        list.eq(
+            string.concat("S7_withdrawn_wei", tag),
+            int256(IERC20(w.usdt).balanceOf(who) - before),
+            int256(max)
+        );
+    }
+
+    /// @notice S4 in ONLY_UNWIND: deposits revert with exactly DepositsPaused() and
+    /// maxDeposit reads 0.
+    function _checkDepositsPaused(CheckList memory list, string memory tag) internal {
+        (bool ok, bytes memory reason) = _tryDeposit(CAROL, 1000e18);
+        list.eq(string.concat("S4_deposit_succeeded", tag), ok ? int256(1) : int256(0), 0);
+        list.isTrue(
+            string.concat("S4_deposit_reverted_DepositsPaused", tag),
+            keccak256(reason) == keccak256(abi.encodeWithSelector(VaultCore.DepositsPaused.selector))
+        );
+        list.eq(string.concat("S4_max_deposit", tag), int256(vault.maxDeposit(CAROL)), 0);
+    }
+
+    // ------------------------------------------------------------------------------ cycles
+
+    function _advance(uint256 secs) internal {
+        vm.warp(block.timestamp + secs);
+        vm.roll(block.number + (secs == 0 ? 1 : secs * 20 / 9 + 1)); // 0.45 s blocks
+    }
+
+    /// @notice One `cycle()` by the keeper, its logs captured; never reverts.
+    function _cycle() internal returns (CycleOutcome memory o) {
+        uint256 keeperBefore = IERC20(w.usdt).balanceOf(KEEPER);
+        vm.recordLogs();
+        uint256 g = gasleft();
+        vm.prank(KEEPER);
+        try vault.cycle() returns (CyclePath path, uint256 bounty) {
+            o.ok = true;
+            o.path = path;
+            o.bounty = bounty;
+        } catch (bytes memory r) {
+            o.revertData = r;
+        }
+        cycleGas += g - gasleft();
+        cycles += 1;
+        o.logs = vm.getRecordedLogs();
+        o.keeperGain = IERC20(w.usdt).balanceOf(KEEPER) - keeperBefore;
+    }
+
+    error SetupCycleFailed(bytes reason);
+
+    function _mustCycle() internal returns (CycleOutcome memory o) {
+        o = _cycle();
+        if (!o.ok) revert SetupCycleFailed(o.revertData);
+    }
+
+    /// @notice Checks shared by every successful cycle: it succeeded, paid what it reports,
+    /// S1 value, S2 caps at the current gas price, S3 flash, S6 share price.
+    function _checkCycle(
+        CheckList memory list,
+        string memory tag,
+        Snapshot memory a,
+        Snapshot memory b,
+        CycleOutcome memory o
+    ) internal view {
+        list.isTrue(string.concat("cycle_succeeded", tag), o.ok);
+        list.eq(string.concat("S2_bounty_paid_vs_reported_wei", tag), int256(o.keeperGain), int256(o.bounty));
+        list.s1Value(tag, a, b, o.bounty, cfg);
+        uint256 bnb = SteadyState.trustedBnbUsd(w.bnbUsdFeed, cfg.maxOracleAge);
+        list.s2Bounty(tag, o.bounty, b.nav + o.bounty, SteadyState.gasCap(cfg, tx.gasprice, bnb), cfg);
+        list.s3Flash(tag, a, b);
+        list.s6SharePrice(tag, a, b, cfg.maxNavDropBps);
+    }
+
+    // ------------------------------------------------------------------------------ market
+
+    /// @notice Moves the LP pair's spot price by `bps` (positive: BTCB up) with one real swap.
+    function _moveSpot(int256 bps) internal {
+        (uint256 rBtc, uint256 rUsdt) = _lpReserves();
+        uint256 f = uint256(int256(BPS) + bps) * 1e14; // price factor, 18 decimals
+        uint256 rootF = _sqrt(f * 1e18); // 18 decimals
+        if (bps > 0) {
+            uint256 amountIn = (rUsdt * rootF / 1e18 - rUsdt) * BPS / (BPS - 25);
+            _swap(w.usdt, w.btcb, amountIn);
+        } else if (bps < 0) {
+            uint256 amountIn = (rBtc * 1e18 / rootF - rBtc) * BPS / (BPS - 25);
+            _swap(w.btcb, w.usdt, amountIn);
+        }
+    }
+
+    /// @notice Moves the LP pair's spot price to `price` (USDT per BTCB, 18 decimals).
+    function _setSpot(uint256 price) internal {
+        uint256 s = _spot();
+        if (s == price) return;
+        int256 bps = (int256(price) - int256(s)) * int256(BPS) / int256(s);
+        _moveSpot(bps);
+    }
+
+    function _spot() internal view returns (uint256) {
+        (uint256 rBtc, uint256 rUsdt) = _lpReserves();
+        return rUsdt * 1e18 / rBtc;
+    }
+
+    function _swap(address tokenIn, address tokenOut, uint256 amountIn) internal {
+        if (amountIn == 0) return;
+        _setBalance(tokenIn, MARKET, IERC20(tokenIn).balanceOf(MARKET) + amountIn);
+        address[] memory path = new address[](2);
+        path[0] = tokenIn;
+        path[1] = tokenOut;
+        vm.startPrank(MARKET);
+        IERC20(tokenIn).approve(w.router, amountIn);
+        IPancakeRouter02(w.router).swapExactTokensForTokens(amountIn, 0, path, MARKET, block.timestamp);
+        vm.stopPrank();
+    }
+
+    function _lpReserves() internal view returns (uint256 rBtc, uint256 rUsdt) {
+        (uint112 r0, uint112 r1,) = IPancakePair(w.lpPair).getReserves();
+        (rBtc, rUsdt) = IPancakePair(w.lpPair).token0() == w.btcb
+            ? (uint256(r0), uint256(r1))
+            : (uint256(r1), uint256(r0));
+    }
+
+    /// @notice Drains `pair` to `keepBps` of its reserves, both sides alike (the price stays):
+    /// its token balances are set with `deal`, then `sync()` makes them the reserves.
+    function _drainPair(address pair, uint256 keepBps) internal {
+        (uint112 r0, uint112 r1,) = IPancakePair(pair).getReserves();
+        _setBalance(IPancakePair(pair).token0(), pair, uint256(r0) * keepBps / BPS);
+        _setBalance(IPancakePair(pair).token1(), pair, uint256(r1) * keepBps / BPS);
+        IPancakePair(pair).sync();
+    }
+
+    /// @notice `deal` for any ERC-20 whose balance is a plain mapping (replicas and BSC USDT).
+    function _setBalance(address token, address who, uint256 amount) internal {
+        _store.target(token).sig(IERC20.balanceOf.selector).with_key(who).checked_write(amount);
+    }
+
+    // ------------------------------------------------------------------------------ logs
+
+    function _countLogs(Vm.Log[] memory logs, address emitter, bytes32 topic0)
+        internal
+        pure
+        returns (uint256 n)
+    {
+        for (uint256 i; i < logs.length; ++i) {
+            if (logs[i].emitter == emitter && logs[i].topics.length != 0 && logs[i].topics[0] == topic0) n++;
+        }
+    }
+
+    /// @notice Data of the first log of `topic0` from `emitter`; empty when there is none.
+    function _firstLog(Vm.Log[] memory logs, address emitter, bytes32 topic0)
+        internal
+        pure
+        returns (bool found, bytes memory data)
+    {
+        for (uint256 i; i < logs.length; ++i) {
+            if (logs[i].emitter == emitter && logs[i].topics.length != 0 && logs[i].topics[0] == topic0) {
+                return (true, logs[i].data);
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------------------ result
+
+    function _result(string memory id, string memory fault, CheckList memory list)
+        internal
+        view
+        returns (ScenarioResult memory r)
+    {
+        r.id = id;
+        r.fault = fault;
+        (r.checks, r.held) = SteadyState.finish(list);
+        r.digestBefore = digestBefore;
+        r.digestAfter = vault.stateDigest();
+        r.cycleGas = cycleGas;
+        r.cycles = cycles;
+    }
+
+    function _is(string calldata id, string memory name) internal pure returns (bool) {
+        return keccak256(bytes(id)) == keccak256(bytes(name));
+    }
+
+    function _sqrt(uint256 x) internal pure returns (uint256 z) {
+        if (x == 0) return 0;
+        z = x;
+        uint256 y = x / 2 + 1;
+        while (y < z) {
+            z = y;
+            y = (x / y + y) / 2;
+        }
+    }
+}

@@ -1,0 +1,337 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {Vm} from "forge-std/Vm.sol";
+import {ScenarioResult} from "../ScenarioTypes.sol";
+import {World} from "../ChaosWorld.sol";
+import {ScenarioBase, CycleOutcome} from "../ScenarioBase.sol";
+import {SteadyState, Snapshot, CheckList} from "../SteadyState.sol";
+import {FaultInjection} from "../FaultProxy.sol";
+import {YieldVault} from "../../../contracts/vault/YieldVault.sol";
+import {VaultCore} from "../../../contracts/vault/VaultCore.sol";
+import {AlpSkipReason, RiskMode} from "../../../contracts/vault/VaultTypes.sol";
+import {IAsterDiamond} from "../../../contracts/interfaces/IAster.sol";
+
+/// @title AsterScenarios
+/// @notice Aster failures, injected with the fault proxy on the (replica or real) diamond:
+/// closeTrade reverting, burnAlp reverting, the ALP cooldown, a hedge trade left pending.
+contract AsterScenarios is ScenarioBase {
+    using SteadyState for CheckList;
+
+    string internal constant CLOSE_REASON = "ASTER: trading paused";
+    uint256 internal constant WORK_DEPOSIT = 30_000e18;
+
+    constructor(World memory world, YieldVault v) ScenarioBase(world, v) {}
+
+    function ids() external pure override returns (string[] memory list) {
+        list = new string[](4);
+        list[0] = "close_trade_blocked";
+        list[1] = "burn_alp_reverts";
+        list[2] = "cooldown_active";
+        list[3] = "pending_trade_never_executed";
+    }
+
+    function run(string calldata id) external override returns (ScenarioResult memory) {
+        if (_is(id, "close_trade_blocked")) return _closeTradeBlocked();
+        if (_is(id, "burn_alp_reverts")) return _burnAlpReverts();
+        if (_is(id, "cooldown_active")) return _cooldownActive();
+        if (_is(id, "pending_trade_never_executed")) return _pendingNeverExecuted();
+        revert UnknownScenario(id);
+    }
+
+    function _shorts() internal view returns (uint256 n) {
+        IAsterDiamond.Position[] memory ps = IAsterDiamond(w.aster).getPositionsV2(address(vault), w.btcb);
+        for (uint256 i; i < ps.length; ++i) {
+            if (!ps[i].isLong) n++;
+        }
+    }
+
+    function _executedShortQty() internal view returns (uint256 q) {
+        IAsterDiamond.Position[] memory ps = IAsterDiamond(w.aster).getPositionsV2(address(vault), w.btcb);
+        for (uint256 i; i < ps.length; ++i) {
+            if (!ps[i].isLong) q += ps[i].qty;
+        }
+    }
+
+    /// Spot pushed beyond the guard: the next cycle is an ONLY_UNWIND cycle, which must close the
+    /// hedge and burn free ALP.
+    function _forceUnwindNextCycle() internal {
+        _moveSpot(int256(uint256(cfg.maxDeviationBps) * 3));
+    }
+
+    // ---------------------------------------------------------------- close_trade_blocked
+
+    /// closeTrade reverts on Aster while an unwind must close the short: cycle() reverts with
+    /// exactly HedgeCloseFailed(Error(reason)); nothing changed (digest, balances, position),
+    /// holders can still take their liquid share; once Aster recovers the hedge is closed (S5).
+    function _closeTradeBlocked() internal returns (ScenarioResult memory) {
+        CheckList memory list;
+        _baseline(true);
+        uint256 shorts = _shorts();
+        if (!w.isReplica && shorts == 0) {
+            // On a BSC fork Aster's keepers never execute the vault's trade, so there is no
+            // position for closeTrade to fail on: the hypothesis cannot be exercised here.
+            list.eq("precondition_skipped_no_executed_short_on_fork", 0, 0);
+            return _result("close_trade_blocked", "skipped: no executed short on a BSC fork", list);
+        }
+        list.ge("precondition_executed_shorts", int256(shorts), 1);
+        FaultInjection.install(w.aster);
+        FaultInjection.revertWith(w.aster, IAsterDiamond.closeTrade.selector, CLOSE_REASON);
+        _forceUnwindNextCycle();
+        bytes memory expected = abi.encodeWithSelector(
+            VaultCore.HedgeCloseFailed.selector, abi.encodeWithSignature("Error(string)", CLOSE_REASON)
+        );
+        for (uint256 attempt; attempt < 3; ++attempt) {
+            string memory tag = string.concat("_attempt", vm.toString(attempt + 1));
+            Snapshot memory a = SteadyState.measure(vault);
+            CycleOutcome memory o = _cycle();
+            Snapshot memory b = SteadyState.measure(vault);
+            list.eq(string.concat("cycle_succeeded", tag), o.ok ? int256(1) : int256(0), 0);
+            list.isTrue(
+                string.concat("S5_reverted_HedgeCloseFailed", tag),
+                keccak256(o.revertData) == keccak256(expected)
+            );
+            list.s5Unchanged(tag, a, b);
+            list.eq(string.concat("S5_open_shorts", tag), int256(_shorts()), int256(shorts));
+            list.s4Mode(tag, b, RiskMode.NORMAL);
+            // The keeper retries a few blocks later (a reverted cycle does not start the
+            // interval); the divergence is still there.
+            vm.warp(block.timestamp + 3);
+            vm.roll(block.number + 7);
+        }
+        _checkExit(list, ALICE, "_during_fault");
+        FaultInjection.disarm(w.aster, IAsterDiamond.closeTrade.selector);
+        Snapshot memory c = SteadyState.measure(vault);
+        CycleOutcome memory r = _cycle();
+        Snapshot memory d = SteadyState.measure(vault);
+        list.isTrue("cycle_succeeded_recovered", r.ok);
+        list.eq("open_shorts_recovered", int256(_shorts()), 0);
+        list.eq(
+            "hedge_closed_events_recovered",
+            int256(_countLogs(r.logs, address(vault), VaultCore.HedgeClosed.selector)),
+            int256(shorts)
+        );
+        list.s1Value("_recovered", c, d, r.bounty, cfg);
+        return _result("close_trade_blocked", "Aster closeTrade reverts with a reason during an unwind", list);
+    }
+
+    // ---------------------------------------------------------------- burn_alp_reverts
+
+    /// burnAlp reverts (a custom error) when the cooldown is over and the vault unwinds: the burn
+    /// is skipped with AlpBurnSkipped(BURN_REVERTED, amount, exact revert data), the LP and hedge
+    /// legs still unwind, the ALP stays held and valued, value is conserved and holders can exit
+    /// (S1, S5, S7). Once Aster recovers the ALP is burnt.
+    function _burnAlpReverts() internal returns (ScenarioResult memory) {
+        CheckList memory list;
+        _baseline(true);
+        uint256 readyAt = IAsterDiamond(w.aster).lastMintedTimestamp(address(vault))
+            + IAsterDiamond(w.aster).coolingDuration();
+        _advance(readyAt > block.timestamp ? readyAt - block.timestamp : 0);
+        bytes memory burnError = abi.encodeWithSignature("AlpPoolPaused(uint256)", uint256(7));
+        FaultInjection.install(w.aster);
+        FaultInjection.revertRaw(w.aster, IAsterDiamond.burnAlp.selector, burnError);
+        _forceUnwindNextCycle();
+        Snapshot memory a = SteadyState.measure(vault);
+        list.gt("precondition_vault_alp", int256(a.vaultAlp), 0);
+        CycleOutcome memory o = _cycle();
+        Snapshot memory b = SteadyState.measure(vault);
+        _checkCycle(list, "", a, b, o);
+        (bool found, bytes memory data) = _firstLog(o.logs, address(vault), VaultCore.AlpBurnSkipped.selector);
+        list.isTrue("S5_burn_skipped_event", found);
+        if (found) {
+            (AlpSkipReason reason, uint256 amount, bytes memory revertData) =
+                abi.decode(data, (AlpSkipReason, uint256, bytes));
+            list.eq("S5_skip_reason", int256(uint256(reason)), int256(uint256(AlpSkipReason.BURN_REVERTED)));
+            list.eq("S5_skip_amount_wei", int256(amount), int256(a.vaultAlp));
+            list.isTrue("S5_skip_revert_data_exact", keccak256(revertData) == keccak256(burnError));
+        }
+        list.eq("S5_alp_held_wei", int256(b.vaultAlp), int256(a.vaultAlp));
+        list.eq("S5_alp_valued_wei", int256(b.legs.alp), int256(a.legs.alp));
+        list.eq("S5_lp_unwound_wei", int256(b.vaultLp), 0);
+        list.eq("S5_open_shorts", int256(_shorts()), 0);
+        _checkExit(list, ALICE, "");
+        FaultInjection.disarm(w.aster, IAsterDiamond.burnAlp.selector);
+        _advance(cfg.minCycleInterval);
+        o = _cycle();
+        list.isTrue("cycle_succeeded_recovered", o.ok);
+        list.eq("alp_after_recovery_wei", int256(vault.alp().balanceOf(address(vault))), 0);
+        return _result("burn_alp_reverts", "Aster burnAlp reverts with a custom error during an unwind", list);
+    }
+
+    // ---------------------------------------------------------------- cooldown_active
+
+    /// An unwind and a full exit while the ALP cooldown runs: nothing is burnt (the skip says
+    /// COOLDOWN), the liquid share is paid at once, the rest is owed by a claim that is not
+    /// funded before the cooldown ends and is funded by the first cycle after it (S7).
+    function _cooldownActive() internal returns (ScenarioResult memory) {
+        CheckList memory list;
+        _baseline(true);
+        _forceUnwindNextCycle();
+        Snapshot memory a = SteadyState.measure(vault);
+        CycleOutcome memory o = _cycle();
+        Snapshot memory b = SteadyState.measure(vault);
+        list.isTrue("cycle_succeeded", o.ok);
+        list.s4Mode("", b, RiskMode.ONLY_UNWIND);
+        list.eq(
+            "S7_alp_burned_events",
+            int256(_countLogs(o.logs, address(vault), VaultCore.AlpBurned.selector)),
+            0
+        );
+        (bool found, bytes memory data) = _firstLog(o.logs, address(vault), VaultCore.AlpBurnSkipped.selector);
+        list.isTrue("S7_burn_skipped_event", found);
+        if (found) {
+            (AlpSkipReason reason,,) = abi.decode(data, (AlpSkipReason, uint256, bytes));
+            list.eq("S7_skip_reason", int256(uint256(reason)), int256(uint256(AlpSkipReason.COOLDOWN)));
+        }
+        list.eq("S7_alp_held_wei", int256(b.vaultAlp), int256(a.vaultAlp));
+        ExitRequest memory req = _exitDuringCooldown(list, b);
+        _fundAfterCooldown(list, req);
+        return _result("cooldown_active", "unwind and full exit inside Aster's ALP cooldown", list);
+    }
+
+    struct ExitRequest {
+        uint256 claimId;
+        uint256 usdtBefore;
+        uint256 valueAtRequest;
+    }
+
+    /// Alice exits completely during the cooldown: the liquid share now, a claim for the rest
+    /// that cannot be claimed yet (ClaimNotFunded) and that cycles inside the cooldown leave
+    /// unfunded.
+    function _exitDuringCooldown(CheckList memory list, Snapshot memory b)
+        internal
+        returns (ExitRequest memory req)
+    {
+        uint256 shares = vault.balanceOf(ALICE);
+        uint256 liquidShare = b.legs.buffer * shares / b.totalSupply;
+        req.valueAtRequest = vault.convertToAssets(shares);
+        req.usdtBefore = vault.usdt().balanceOf(ALICE);
+        vm.prank(ALICE);
+        (uint256 assetsNow, uint256 claimId) = vault.requestRedeem(shares, ALICE, ALICE);
+        req.claimId = claimId;
+        list.eq("S7_paid_now_wei", int256(vault.usdt().balanceOf(ALICE) - req.usdtBefore), int256(assetsNow));
+        list.ge("S7_paid_now_vs_liquid_share_wei", int256(assetsNow) + 1, int256(liquidShare));
+        list.eq("S7_claimable_during_cooldown_wei", int256(vault.claimable(claimId)), 0);
+        (bool ok, bytes memory reason) = _tryClaim(claimId);
+        list.eq("S7_claim_during_cooldown_succeeded", ok ? int256(1) : int256(0), 0);
+        list.isTrue(
+            "S7_claim_reverted_ClaimNotFunded",
+            keccak256(reason) == keccak256(abi.encodeWithSelector(VaultCore.ClaimNotFunded.selector, claimId))
+        );
+        _advance(cfg.minCycleInterval);
+        CycleOutcome memory o = _cycle();
+        list.isTrue("cycle_succeeded_in_cooldown", o.ok);
+        list.eq("S7_claimable_in_cooldown_wei", int256(vault.claimable(claimId)), 0);
+        list.eq(
+            "S7_alp_burned_events_in_cooldown",
+            int256(_countLogs(o.logs, address(vault), VaultCore.AlpBurned.selector)),
+            0
+        );
+    }
+
+    /// The first cycle after the cooldown funds the claim, which then pays; in all, Alice gets
+    /// what her shares were worth at the request, within the slippage and fee budget.
+    function _fundAfterCooldown(CheckList memory list, ExitRequest memory req) internal {
+        uint256 readyAt = IAsterDiamond(w.aster).lastMintedTimestamp(address(vault))
+            + IAsterDiamond(w.aster).coolingDuration();
+        if (readyAt > block.timestamp) _advance(readyAt - block.timestamp);
+        CycleOutcome memory o = _cycle();
+        list.isTrue("cycle_succeeded_after_cooldown", o.ok);
+        list.gt("S7_claimable_after_cooldown_plus_one_cycle_wei", int256(vault.claimable(req.claimId)), 0);
+        (bool ok,) = _tryClaim(req.claimId);
+        list.isTrue("S7_claim_succeeded", ok);
+        uint256 total = vault.usdt().balanceOf(ALICE) - req.usdtBefore;
+        uint256 budget = req.valueAtRequest * (cfg.swapSlippageBps + 2 * SteadyState.PANCAKE_FEE_BPS) / BPS;
+        list.ge("S7_total_received_wei", int256(total + budget), int256(req.valueAtRequest));
+    }
+
+    function _tryClaim(uint256 claimId) internal returns (bool ok, bytes memory reason) {
+        vm.prank(ALICE);
+        try vault.claim(claimId) {
+            ok = true;
+        } catch (bytes memory r) {
+            reason = r;
+        }
+    }
+
+    // ---------------------------------------------------------------- pending_trade_never_executed
+
+    /// Aster never executes the vault's short: over several quiet cycles, up to the vault's
+    /// pendingHedgeTimeout, the vault sends exactly one trade, counts it once in the hedge
+    /// quantity and stays within the delta band counting it; without the pending trade it would
+    /// be out of the band, so the count is what keeps it from sending a second one (S8).
+    function _pendingNeverExecuted() internal returns (ScenarioResult memory) {
+        CheckList memory list;
+        _baseline(true);
+        // Let the regime settle with every trade executed, then a deposit grows the LP leg and
+        // the vault sends one more short, which Aster never executes.
+        for (uint256 i; i < 3; ++i) {
+            _mustCycle();
+            _executePendingHedges();
+            _advance(cfg.minCycleInterval);
+        }
+        uint256 sentBefore = _pendingOnAster();
+        _deposit(CAROL, WORK_DEPOSIT);
+        CycleOutcome memory first = _mustCycle();
+        _advance(cfg.minCycleInterval);
+        (bool pending, uint256 qty,,) = vault.pendingHedge();
+        list.isTrue("precondition_pending_hedge", pending);
+        uint256 sent = _pendingOnAster() - sentBefore;
+        list.eq(
+            "precondition_trade_sent_by_deposit_cycle",
+            int256(_countLogs(first.logs, w.aster, IAsterDiamond.MarketPendingTrade.selector)),
+            1
+        );
+        uint256 rounds = cfg.pendingHedgeTimeout / cfg.minCycleInterval - 1;
+        for (uint256 i; i < rounds; ++i) {
+            string memory tag = string.concat("_c", vm.toString(i + 1));
+            _moveSpot(i % 2 == 0 ? int256(5) : int256(-5));
+            CycleOutcome memory o = _cycle();
+            sent += _countLogs(o.logs, w.aster, IAsterDiamond.MarketPendingTrade.selector);
+            Snapshot memory s = SteadyState.measure(vault);
+            list.isTrue(string.concat("cycle_succeeded", tag), o.ok);
+            list.eq(
+                string.concat("S8_hedge_qty_counts_pending_once", tag),
+                int256(s.legs.hedgeQty),
+                int256(_executedShortQty() + qty)
+            );
+            list.s8Hedge(tag, s, cfg);
+            list.gt(
+                string.concat("S8_abs_delta_without_pending_bps", tag),
+                _absDeltaWithout(s, qty),
+                int256(uint256(cfg.deltaBandBps))
+            );
+            _advance(cfg.minCycleInterval);
+        }
+        list.eq("S8_trades_sent", int256(sent), 1);
+        list.eq("S8_pending_trades_on_aster", int256(_pendingOnAster()), 1);
+        return _result(
+            "pending_trade_never_executed",
+            "Aster's keepers never execute the vault's short (cycles up to pendingHedgeTimeout)",
+            list
+        );
+    }
+
+    /// |delta| in bps of NAV if `qty` of the hedge were not counted (as hedgeDeltaBps computes it).
+    function _absDeltaWithout(Snapshot memory s, uint256 qty) internal pure returns (int256) {
+        if (s.legs.nav == 0) return 0;
+        int256 net = int256(s.legs.btcExposure / 1e8) - int256(s.legs.hedgeQty - qty);
+        int256 d = net * int256(s.legs.price / 1e10) * int256(BPS) / int256(s.legs.nav);
+        return d < 0 ? -d : d;
+    }
+
+    function _pendingOnAster() internal view returns (uint256 n) {
+        if (!w.isReplica) {
+            (bool pending,,,) = vault.pendingHedge();
+            return pending ? 1 : 0;
+        }
+        (bool ok, bytes memory ret) = w.aster.staticcall(abi.encodeWithSignature("pendingTradeHashes()"));
+        if (!ok) return 0;
+        bytes32[] memory hashes = abi.decode(ret, (bytes32[]));
+        for (uint256 i; i < hashes.length; ++i) {
+            (bool ok2, bytes memory t) =
+                w.aster.staticcall(abi.encodeWithSignature("pendingTrade(bytes32)", hashes[i]));
+            if (ok2 && abi.decode(t, (address)) == address(vault)) n++;
+        }
+    }
+}

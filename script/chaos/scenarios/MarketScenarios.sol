@@ -1,0 +1,277 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {ScenarioResult} from "../ScenarioTypes.sol";
+import {World} from "../ChaosWorld.sol";
+import {ScenarioBase, CycleOutcome} from "../ScenarioBase.sol";
+import {SteadyState, Snapshot, CheckList} from "../SteadyState.sol";
+import {FaultInjection} from "../FaultProxy.sol";
+import {YieldVault} from "../../../contracts/vault/YieldVault.sol";
+import {VaultCore} from "../../../contracts/vault/VaultCore.sol";
+import {Regime, RiskMode} from "../../../contracts/vault/VaultTypes.sol";
+import {IERC20} from "../../../contracts/interfaces/IERC20.sol";
+import {IPancakePair, IPancakeRouter02} from "../../../contracts/interfaces/IPancake.sol";
+import {AggregatorV3Interface} from "../../../contracts/interfaces/IChainlink.sol";
+
+/// @title MarketScenarios
+/// @notice Liquidity, gas and price-feed faults: a drained flash pair, gas price spikes, a
+/// stale / zero / negative BNB feed, and a thinned LP pool.
+contract MarketScenarios is ScenarioBase {
+    using SteadyState for CheckList;
+
+    /// Work for a cycle: a deposit that pushes the buffer beyond the rebalance threshold.
+    uint256 internal constant WORK_DEPOSIT = 30_000e18;
+
+    constructor(World memory world, YieldVault v) ScenarioBase(world, v) {}
+
+    function ids() external pure override returns (string[] memory list) {
+        list = new string[](4);
+        list[0] = "flash_shortfall";
+        list[1] = "gas_spike";
+        list[2] = "stale_bnb_feed";
+        list[3] = "thin_liquidity_slippage";
+    }
+
+    function run(string calldata id) external override returns (ScenarioResult memory) {
+        if (_is(id, "flash_shortfall")) return _flashShortfall();
+        if (_is(id, "gas_spike")) return _gasSpike();
+        if (_is(id, "stale_bnb_feed")) return _staleBnbFeed();
+        if (_is(id, "thin_liquidity_slippage")) return _thinLiquidity();
+        revert UnknownScenario(id);
+    }
+
+    // ---------------------------------------------------------------- flash_shortfall
+
+    struct FlashRun {
+        bool storm;
+        uint256 cap;
+        Snapshot a;
+        Snapshot b;
+        CycleOutcome o;
+    }
+
+    /// The flash pair drained to 50%, 10% and 1% of its reserves (deal + sync), then the market
+    /// turns stormy and the vault deleverages: the borrow never exceeds flashCapBps of the
+    /// drained reserve, it is capped (partial step) when the need is larger and falls back to
+    /// the non-flash path when even a capped step is too small; no debt, no allowance, the flash
+    /// pair's K holds (S3, S1).
+    function _flashShortfall() internal returns (ScenarioResult memory) {
+        CheckList memory list;
+        _baseline(true);
+        uint16[3] memory keeps = [uint16(5000), 1000, 100];
+        string[3] memory tags = ["_50pct", "_10pct", "_1pct"];
+        for (uint256 i; i < 3; ++i) {
+            uint256 snap = vm.snapshotState();
+            _drainPair(w.flashPair, keeps[i]);
+            FlashRun memory f = _driveToStorm();
+            string memory tag = tags[i];
+            list.isTrue(string.concat("precondition_storm_cycle", tag), f.storm);
+            _checkCycle(list, tag, f.a, f.b, f.o);
+            _checkFlash(list, tag, f, i);
+            vm.revertToState(snap);
+        }
+        return _result("flash_shortfall", "flash pair reserves drained to 50%, 10%, 1% before a storm", list);
+    }
+
+    function _checkFlash(CheckList memory list, string memory tag, FlashRun memory f, uint256 level)
+        internal
+        view
+    {
+        (bool flashed, bytes memory data) =
+            _firstLog(f.o.logs, address(vault), VaultCore.FlashDeleverage.selector);
+        (bool fellBack, bytes memory fb) =
+            _firstLog(f.o.logs, address(vault), VaultCore.FlashFallback.selector);
+        uint256 borrowed;
+        bool partialStep;
+        if (flashed) (borrowed,,, partialStep) = abi.decode(data, (uint256, uint256, uint256, bool));
+        list.le(string.concat("S3_borrowed_vs_cap_wei", tag), int256(borrowed), int256(f.cap));
+        if (level == 0) {
+            // Plenty of liquidity: one full flash step.
+            list.isTrue(string.concat("flash_full_step", tag), flashed && !partialStep);
+        } else if (level == 1) {
+            // The need exceeds the cap: a capped step that borrows exactly the cap.
+            list.isTrue(string.concat("flash_partial_step", tag), flashed && partialStep);
+            list.eq(string.concat("S3_borrowed_is_cap_wei", tag), int256(borrowed), int256(f.cap));
+        } else {
+            // Even a capped step is too small: the non-flash fallback, nothing borrowed.
+            list.isTrue(string.concat("flash_fallback", tag), fellBack && !flashed);
+            if (fellBack) {
+                (uint256 need, uint256 cap,) = abi.decode(fb, (uint256, uint256, bytes));
+                list.gt(string.concat("S3_need_exceeds_cap_wei", tag), int256(need), int256(cap));
+                list.eq(string.concat("S3_reported_cap_wei", tag), int256(cap), int256(f.cap));
+            }
+            list.eq(
+                string.concat("S3_flash_pair_k_unchanged", tag),
+                f.b.flashK == f.a.flashK ? int256(1) : int256(0),
+                1
+            );
+        }
+    }
+
+    /// Spot alternates +1.2% / back every interval (real swaps) until the realised volatility
+    /// makes a cycle STORM; returns that cycle.
+    function _driveToStorm() internal returns (FlashRun memory f) {
+        for (uint256 step; step < 8; ++step) {
+            _moveSpot(step % 2 == 0 ? int256(120) : int256(-119));
+            f.a = SteadyState.measure(vault);
+            f.cap = SteadyState.usdtReserve(w.flashPair, w.usdt) * cfg.flashCapBps / BPS;
+            f.o = _cycle();
+            f.b = SteadyState.measure(vault);
+            if (f.o.ok && vault.lastCycle().regime == Regime.STORM) {
+                f.storm = true;
+                return f;
+            }
+            _advance(cfg.minCycleInterval);
+        }
+    }
+
+    // ---------------------------------------------------------------- gas_spike
+
+    /// tx.gasprice at 1, 5, 50 and 1,000 gwei on a cycle that does work: the bounty never
+    /// exceeds 1.5 x bountyGasUnits x min(gasprice, maxGasPrice) x BNB/USD nor maxBountyBps of
+    /// NAV. Both caps bind: above maxGasPrice the uncapped refund is far larger than the gas cap
+    /// (120k vault), and in a 5k vault the NAV cap is below the gas cap (S2).
+    function _gasSpike() internal returns (ScenarioResult memory) {
+        CheckList memory list;
+        uint256 fresh = vm.snapshotState();
+        // A small vault: the NAV cap binds.
+        _baselineSized(2500e18, true);
+        _refreshFeed();
+        _deposit(CAROL, 1000e18);
+        vm.txGasPrice(cfg.maxGasPrice);
+        {
+            Snapshot memory a = SteadyState.measure(vault);
+            CycleOutcome memory o = _cycle();
+            Snapshot memory b = SteadyState.measure(vault);
+            _checkCycle(list, "_small_vault", a, b, o);
+            uint256 navCap = (b.nav + o.bounty) * cfg.maxBountyBps / BPS;
+            uint256 bnb = SteadyState.trustedBnbUsd(w.bnbUsdFeed, cfg.maxOracleAge);
+            list.gt(
+                "S2_gas_cap_exceeds_nav_cap_wei_small_vault",
+                int256(SteadyState.gasCap(cfg, tx.gasprice, bnb)),
+                int256(navCap)
+            );
+            list.eq("S2_bounty_is_nav_cap_wei_small_vault", int256(o.bounty), int256(navCap));
+        }
+        vm.txGasPrice(0);
+        vm.revertToState(fresh);
+
+        _baseline(true);
+        uint256[4] memory prices = [uint256(1 gwei), 5 gwei, 50 gwei, 1000 gwei];
+        string[4] memory tags = ["_1gwei", "_5gwei", "_50gwei", "_1000gwei"];
+        for (uint256 i; i < 4; ++i) {
+            uint256 snap = vm.snapshotState();
+            _refreshFeed();
+            _deposit(CAROL, WORK_DEPOSIT);
+            vm.txGasPrice(prices[i]);
+            Snapshot memory a = SteadyState.measure(vault);
+            CycleOutcome memory o = _cycle();
+            Snapshot memory b = SteadyState.measure(vault);
+            _checkCycle(list, tags[i], a, b, o);
+            list.gt(string.concat("S2_bounty_paid_wei", tags[i]), int256(o.bounty), 0);
+            if (prices[i] > cfg.maxGasPrice) {
+                uint256 bnb = SteadyState.trustedBnbUsd(w.bnbUsdFeed, cfg.maxOracleAge);
+                list.gt(
+                    string.concat("S2_uncapped_refund_exceeds_gas_cap_wei", tags[i]),
+                    int256(SteadyState.uncappedGasBounty(cfg, prices[i], bnb)),
+                    int256(SteadyState.gasCap(cfg, prices[i], bnb))
+                );
+            }
+            vm.txGasPrice(0);
+            vm.revertToState(snap);
+        }
+        return _result("gas_spike", "tx.gasprice 1, 5, 50, 1000 gwei on a working cycle", list);
+    }
+
+    // ---------------------------------------------------------------- stale_bnb_feed
+
+    /// The BNB/USD feed answers stale (older than maxOracleAge), zero or negative: the cycle still
+    /// works and stays NORMAL, and pays no gas-based bounty (the bounty is 0), while the same
+    /// cycle with a fresh feed does pay one (S2).
+    function _staleBnbFeed() internal returns (ScenarioResult memory) {
+        CheckList memory list;
+        _baseline(true);
+        vm.txGasPrice(cfg.maxGasPrice);
+        for (uint256 i; i < 4; ++i) {
+            string memory tag = i == 0 ? "_fresh" : (i == 1 ? "_stale" : (i == 2 ? "_zero" : "_negative"));
+            uint256 snap = vm.snapshotState();
+            _refreshFeed();
+            if (i != 0) _breakFeed(i);
+            _deposit(CAROL, WORK_DEPOSIT);
+            Snapshot memory a = SteadyState.measure(vault);
+            CycleOutcome memory o = _cycle();
+            Snapshot memory b = SteadyState.measure(vault);
+            _checkCycle(list, tag, a, b, o);
+            list.s4Mode(tag, b, RiskMode.NORMAL);
+            if (i == 0) list.gt("S2_bounty_with_fresh_feed_wei", int256(o.bounty), 0);
+            else list.eq(string.concat("S2_bounty_wei", tag), int256(o.bounty), 0);
+            vm.revertToState(snap);
+        }
+        vm.txGasPrice(0);
+        return _result("stale_bnb_feed", "Chainlink BNB/USD stale, zero, negative", list);
+    }
+
+    function _breakFeed(uint256 kind) internal {
+        (uint80 id, int256 answer,,,) = AggregatorV3Interface(w.bnbUsdFeed).latestRoundData();
+        uint256 updatedAt = block.timestamp;
+        if (kind == 1) updatedAt = block.timestamp - cfg.maxOracleAge - 1;
+        else if (kind == 2) answer = 0;
+        else answer = -answer;
+        if (!FaultInjection.isInstalled(w.bnbUsdFeed)) FaultInjection.install(w.bnbUsdFeed);
+        FaultInjection.returnData(
+            w.bnbUsdFeed,
+            AggregatorV3Interface.latestRoundData.selector,
+            abi.encode(id + 1, answer, updatedAt, updatedAt, id + 1)
+        );
+    }
+
+    // ---------------------------------------------------------------- thin_liquidity_slippage
+
+    /// The other LPs leave the BTCB/USDT pool (97% of its liquidity removed through the router,
+    /// price unchanged), then a large deposit makes the vault rebalance: the buy of BTCB would
+    /// lose more than swapSlippageBps at the thin reserves, so it is refused (SwapRefused with
+    /// quote < minOut), nothing is swapped, no BTCB or LP appears, and no value is lost (S1).
+    function _checkRefusal(CheckList memory list, CycleOutcome memory o) internal view {
+        (bool refused, bytes memory data) = _firstLog(o.logs, address(vault), VaultCore.SwapRefused.selector);
+        list.isTrue("S1_swap_refused_event", refused);
+        if (!refused) return;
+        (uint256 amountIn, uint256 quoted, uint256 minOut) = abi.decode(data, (uint256, uint256, uint256));
+        list.gt("S1_refused_amount_in_wei", int256(amountIn), 0);
+        // The slippage bound binds: the quote is below the minimum the vault accepts.
+        list.lt("S1_refused_quote_vs_min_out_wei", int256(quoted), int256(minOut));
+    }
+
+    function _thinLiquidity() internal returns (ScenarioResult memory) {
+        CheckList memory list;
+        _baseline(true);
+        uint256 spotBefore = _spot();
+        uint256 supply = IERC20(w.lpPair).totalSupply();
+        uint256 vaultLp = IERC20(w.lpPair).balanceOf(address(vault));
+        uint256 liquidity = (supply - vaultLp) * 9700 / BPS;
+        _setBalance(w.lpPair, MARKET, liquidity);
+        vm.startPrank(MARKET);
+        IERC20(w.lpPair).approve(w.router, liquidity);
+        IPancakeRouter02(w.router).removeLiquidity(w.btcb, w.usdt, liquidity, 0, 0, MARKET, block.timestamp);
+        vm.stopPrank();
+        uint256 spotAfter = _spot();
+        uint256 drift = spotAfter > spotBefore ? spotAfter - spotBefore : spotBefore - spotAfter;
+        list.le("precondition_spot_unchanged_bps", int256(drift * BPS / spotBefore), 1);
+
+        _deposit(CAROL, 100_000e18);
+        Snapshot memory a = SteadyState.measure(vault);
+        CycleOutcome memory o = _cycle();
+        Snapshot memory b = SteadyState.measure(vault);
+        _checkCycle(list, "", a, b, o);
+        _checkRefusal(list, o);
+        list.eq(
+            "S1_swaps_executed", int256(_countLogs(o.logs, address(vault), VaultCore.Swapped.selector)), 0
+        );
+        list.eq("S1_vault_btcb_wei", int256(b.vaultBtcb), int256(a.vaultBtcb));
+        list.eq("S1_vault_lp_wei", int256(b.vaultLp), int256(a.vaultLp));
+        list.s4Mode("", b, RiskMode.NORMAL);
+        _checkExit(list, CAROL, "");
+        return _result(
+            "thin_liquidity_slippage", "97% of the LP pool's liquidity withdrawn before a rebalance", list
+        );
+    }
+}

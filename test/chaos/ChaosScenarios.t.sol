@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {Test} from "forge-std/Test.sol";
+import {Check, ScenarioResult} from "../../script/chaos/ScenarioTypes.sol";
+import {ScenarioRunner, IVaultFactory} from "../../script/chaos/ScenarioRunner.sol";
+import {ForkChaosScenarios} from "../../script/ForkChaosScenarios.s.sol";
+import {BrokenVaultFactory, Defect} from "./broken/BrokenModules.sol";
+
+/// @notice Every scenario of the catalogue holds against the vault as shipped (DeployVault), on
+/// the local replicas; the runner's entry points behave as the xtask expects.
+contract ChaosScenariosTest is Test, ScenarioRunner {
+    ForkChaosScenarios internal script;
+
+    function setUp() public {
+        script = new ForkChaosScenarios();
+    }
+
+    function _assertHeld(string memory id) internal {
+        ScenarioResult memory r = runScenarioAgainst(id, _factory());
+        assertEq(r.id, id);
+        assertGt(r.checks.length, 0, "a scenario states its checks");
+        assertGt(r.cycles, 0, "a scenario calls cycle()");
+        assertTrue(r.held, script.describe(r));
+    }
+
+    function test_oracleDivergence_holds() public {
+        _assertHeld("oracle_divergence");
+    }
+
+    function test_oracleRecovery_holds() public {
+        _assertHeld("oracle_recovery");
+    }
+
+    function test_closeTradeBlocked_holds() public {
+        _assertHeld("close_trade_blocked");
+    }
+
+    function test_burnAlpReverts_holds() public {
+        _assertHeld("burn_alp_reverts");
+    }
+
+    function test_cooldownActive_holds() public {
+        _assertHeld("cooldown_active");
+    }
+
+    function test_pendingTradeNeverExecuted_holds() public {
+        _assertHeld("pending_trade_never_executed");
+    }
+
+    function test_flashShortfall_holds() public {
+        _assertHeld("flash_shortfall");
+    }
+
+    function test_gasSpike_holds() public {
+        _assertHeld("gas_spike");
+    }
+
+    function test_staleBnbFeed_holds() public {
+        _assertHeld("stale_bnb_feed");
+    }
+
+    function test_callDelay_holds() public {
+        _assertHeld("call_delay");
+    }
+
+    function test_sameTimestampBlocks_holds() public {
+        _assertHeld("same_timestamp_blocks");
+    }
+
+    function test_thinLiquiditySlippage_holds() public {
+        _assertHeld("thin_liquidity_slippage");
+    }
+
+    function test_repeatedCycleStress_holds() public {
+        _assertHeld("repeated_cycle_stress");
+    }
+
+    function test_catalogue_hasThirteenDistinctIds() public pure {
+        string[] memory ids = scenarioIds();
+        assertEq(ids.length, 13);
+        for (uint256 i; i < ids.length; ++i) {
+            _groupOf(ids[i]); // every id is dispatched
+            for (uint256 j = i + 1; j < ids.length; ++j) {
+                assertTrue(keccak256(bytes(ids[i])) != keccak256(bytes(ids[j])));
+            }
+        }
+    }
+
+    function test_runScenario_revertsOnUnknownId() public {
+        vm.expectRevert(abi.encodeWithSelector(ScenarioRunner.UnknownScenario.selector, "no_such_fault"));
+        script.runScenario("no_such_fault");
+    }
+
+    function test_runScenarios_rejectsAnUnknownIdBeforeRunningAny() public {
+        string[] memory ids = new string[](2);
+        ids[0] = "gas_spike";
+        ids[1] = "oracle_divergenc";
+        vm.expectRevert(abi.encodeWithSelector(ScenarioRunner.UnknownScenario.selector, "oracle_divergenc"));
+        script.runScenarios(ids);
+    }
+
+    /// Scenarios batched on one chain are isolated: the same scenario twice gives the same
+    /// result, and the chain is left as it was.
+    function test_runScenarios_isolatesScenarios() public {
+        string[] memory ids = new string[](3);
+        ids[0] = "oracle_divergence";
+        ids[1] = "gas_spike";
+        ids[2] = "oracle_divergence";
+        ScenarioResult[] memory rs = script.runScenarios(ids);
+        assertEq(rs.length, 3);
+        assertEq(keccak256(abi.encode(rs[0])), keccak256(abi.encode(rs[2])));
+        assertTrue(rs[0].held && rs[1].held);
+    }
+
+    function test_describe_namesEveryFailedCheck() public view {
+        ScenarioResult memory r;
+        r.id = "x";
+        r.checks = new Check[](3);
+        r.checks[0] = Check("S1_nav_loss_wei", 5, 3, "<=", false);
+        r.checks[1] = Check("S2_bounty_vs_gas_cap_wei", 1, 2, "<=", true);
+        r.checks[2] = Check("S4_risk_mode", 0, 1, "==", false);
+        assertEq(script.describe(r), "FAIL x: S1_nav_loss_wei = 5 (want <= 3), S4_risk_mode = 0 (want == 1)");
+        r.held = true;
+        assertEq(script.describe(r), "PASS x");
+    }
+}
+
+/// @notice The suite catches real defects: each deliberately broken vault makes the matching
+/// scenario fail, on the checks that describe its defect.
+contract BrokenVaultsTest is Test, ScenarioRunner {
+    function _failed(string memory id, Defect d) internal returns (ScenarioResult memory r) {
+        IVaultFactory broken = new BrokenVaultFactory(d);
+        r = runScenarioAgainst(id, broken);
+        assertFalse(r.held, string.concat(id, " must fail against the broken vault"));
+    }
+
+    function _assertCheckFailed(ScenarioResult memory r, string memory name) internal pure {
+        for (uint256 i; i < r.checks.length; ++i) {
+            if (keccak256(bytes(r.checks[i].name)) == keccak256(bytes(name))) {
+                assertFalse(r.checks[i].passed, name);
+                return;
+            }
+        }
+        revert(string.concat("no check named ", name));
+    }
+
+    function test_guardDisabled_failsOracleDivergence() public {
+        ScenarioResult memory r = _failed("oracle_divergence", Defect.GUARD_DISABLED);
+        _assertCheckFailed(r, "S4_risk_mode");
+        _assertCheckFailed(r, "S4_deposit_reverted_DepositsPaused");
+    }
+
+    function test_bountyIgnoringMaxGasPrice_failsGasSpike() public {
+        ScenarioResult memory r = _failed("gas_spike", Defect.BOUNTY_IGNORES_MAX_GAS_PRICE);
+        _assertCheckFailed(r, "S2_bounty_vs_gas_cap_wei_1000gwei");
+        _assertCheckFailed(r, "S2_bounty_vs_gas_cap_wei_50gwei");
+    }
+
+    function test_flashCapIgnored_failsFlashShortfall() public {
+        ScenarioResult memory r = _failed("flash_shortfall", Defect.FLASH_CAP_IGNORED);
+        _assertCheckFailed(r, "S3_borrowed_vs_cap_wei_10pct");
+    }
+
+    function test_cooldownIgnored_failsCooldownActive() public {
+        ScenarioResult memory r = _failed("cooldown_active", Defect.COOLDOWN_IGNORED);
+        _assertCheckFailed(r, "cycle_succeeded");
+    }
+
+    function test_closeTradeFailureSwallowed_failsCloseTradeBlocked() public {
+        ScenarioResult memory r = _failed("close_trade_blocked", Defect.CLOSE_FAILURE_SWALLOWED);
+        _assertCheckFailed(r, "S5_reverted_HedgeCloseFailed_attempt1");
+        _assertCheckFailed(r, "S5_digest_changed_attempt1");
+    }
+
+    function test_secondHedgeOpened_failsPendingTradeNeverExecuted() public {
+        ScenarioResult memory r = _failed("pending_trade_never_executed", Defect.SECOND_HEDGE_OPENED);
+        _assertCheckFailed(r, "S8_trades_sent");
+    }
+}
