@@ -91,7 +91,8 @@ impl AnvilBuilder {
         // full pipe; the first "Listening on" line gives the address.
         let mut log = match &self.log {
             Some(path) => Some(std::io::BufWriter::new(
-                std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
+                std::fs::File::create(path)
+                    .with_context(|| format!("creating {}", path.display()))?,
             )),
             None => None,
         };
