@@ -115,6 +115,7 @@ impl AnvilBuilder {
                 }
             })
             .context("starting the anvil output reader")?;
+        crate::signals::track(child.id());
         let mut anvil = Anvil { child, port: 0 };
         let line = match lines_rx.recv_timeout(self.startup_timeout) {
             Ok(line) => line,
@@ -172,5 +173,6 @@ impl Drop for Anvil {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        crate::signals::untrack(self.child.id());
     }
 }

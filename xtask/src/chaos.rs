@@ -228,6 +228,7 @@ pub fn run(args: ChaosArgs, project: &Project) -> anyhow::Result<ExitCode> {
     if let Some(ChaosCommand::Merge { dirs, out }) = args.command {
         return merge(&dirs, &project.root().join(out));
     }
+    crate::signals::install();
     let started = Instant::now();
     let started_at = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -434,11 +435,12 @@ fn print_catalogue(catalogue: &Catalogue) {
 }
 
 fn build_contracts(toolchain: &Toolchain) -> anyhow::Result<()> {
-    let output = toolchain
-        .command(Tool::Forge)
-        .arg("build")
-        .stdin(std::process::Stdio::null())
-        .output()?;
+    let output = crate::signals::output(
+        toolchain
+            .command(Tool::Forge)
+            .arg("build")
+            .stdin(std::process::Stdio::null()),
+    )?;
     if !output.status.success() {
         shell::line(String::from_utf8_lossy(&output.stdout));
         shell::line(String::from_utf8_lossy(&output.stderr));

@@ -121,10 +121,8 @@ pub fn run_script(toolchain: &Toolchain, call: &ScriptCall) -> anyhow::Result<Sc
         cmd.env(key, value);
     }
     let started = Instant::now();
-    let output = cmd
-        .stdin(Stdio::null())
-        .output()
-        .context("starting forge script")?;
+    let output =
+        crate::signals::output(cmd.stdin(Stdio::null())).context("starting forge script")?;
     let duration = started.elapsed();
     let stdout = String::from_utf8_lossy(&output.stdout);
     match parse_script_output(&stdout) {
