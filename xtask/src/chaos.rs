@@ -34,6 +34,21 @@ use crate::vault::VaultReader;
 
 const SCENARIO_SCRIPT: &str = "script/ForkChaosScenarios.s.sol:ForkChaosScenarios";
 
+/// `path/File.sol:Contract` -> (`File.sol`, `Contract`), as forge lays out `out/`.
+fn artifact_of(script: &str) -> Result<(String, String), Unusable> {
+    let (path, contract) = script.rsplit_once(':').ok_or_else(|| {
+        Unusable::with_fix(
+            format!("`{script}` is not PATH:CONTRACT"),
+            "write e.g. script/ForkChaosScenarios.s.sol:ForkChaosScenarios",
+        )
+    })?;
+    let file = Path::new(path)
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Ok((file, contract.to_owned()))
+}
+
 #[derive(Debug, clap::Args)]
 #[command(args_conflicts_with_subcommands = true)]
 pub struct ChaosArgs {
@@ -87,6 +102,11 @@ pub struct ChaosArgs {
     /// Which engines run.
     #[arg(long, value_enum, default_value = "all")]
     pub engine: EngineChoice,
+
+    /// The scenario script (PATH:CONTRACT); another one must keep ForkChaosScenarios' entry
+    /// points. The xtask's own tests point it at a deliberately broken vault.
+    #[arg(long, value_name = "PATH:CONTRACT", default_value = SCENARIO_SCRIPT, hide = true)]
+    pub scenario_script: String,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -149,9 +169,9 @@ pub struct Catalogue {
 }
 
 impl Catalogue {
-    pub fn load(toolchain: &Toolchain, artifact: &Artifact) -> anyhow::Result<Self> {
+    pub fn load(toolchain: &Toolchain, artifact: &Artifact, script: &str) -> anyhow::Result<Self> {
         let call = ScriptCall {
-            target: SCENARIO_SCRIPT.into(),
+            target: script.into(),
             calldata: artifact.encode_call("scenarioIds", &[])?,
             on: Target::Local,
             env: vec![],
@@ -236,12 +256,9 @@ pub fn run(args: ChaosArgs, project: &Project) -> anyhow::Result<ExitCode> {
         .unwrap_or_default();
     let toolchain = Toolchain::ensure(project)?;
     build_contracts(&toolchain)?;
-    let artifact = Artifact::load(
-        &project.forge_out(),
-        "ForkChaosScenarios.s.sol",
-        "ForkChaosScenarios",
-    )?;
-    let catalogue = Catalogue::load(&toolchain, &artifact)?;
+    let (file, contract) = artifact_of(&args.scenario_script)?;
+    let artifact = Artifact::load(&project.forge_out(), &file, &contract)?;
+    let catalogue = Catalogue::load(&toolchain, &artifact, &args.scenario_script)?;
     if args.list {
         print_catalogue(&catalogue);
         return Ok(ExitCode::SUCCESS);
@@ -324,6 +341,7 @@ pub fn run(args: ChaosArgs, project: &Project) -> anyhow::Result<ExitCode> {
             experiments.extend(run_in_evm(
                 &toolchain,
                 &artifact,
+                &args.scenario_script,
                 &upstream,
                 &pinned,
                 &scenario_ids,
@@ -575,6 +593,7 @@ fn fork_target(upstream: &Upstream, pinned: &PinnedBlock) -> Target {
 fn run_in_evm(
     toolchain: &Toolchain,
     artifact: &Artifact,
+    script: &str,
     upstream: &Upstream,
     pinned: &PinnedBlock,
     ids: &[String],
@@ -587,7 +606,7 @@ fn run_in_evm(
                 .collect(),
         );
         let call = ScriptCall {
-            target: SCENARIO_SCRIPT.into(),
+            target: script.into(),
             calldata: artifact.encode_call("runScenarios", &[list])?,
             on: fork_target(upstream, pinned),
             // The scripts read the book relative to the project root.

@@ -35,6 +35,9 @@ pub enum Part {
     Rust,
     /// `forge test` over contracts/, test/ and script/.
     Forge,
+    /// A short end-to-end `cargo xtask chaos` (one day of local history, its landmark blocks,
+    /// every experiment): each experiment that held counts as passed.
+    Chaos,
 }
 
 /// Counts of one part or of the whole suite.
@@ -89,6 +92,21 @@ pub fn run(args: TestArgs, project: &Project) -> anyhow::Result<Outcome> {
             "Finished",
             format!(
                 "forge: {} in {:.1?}",
+                tally.summary_line(),
+                started.elapsed()
+            ),
+        );
+        total.add(tally);
+    }
+
+    if wants(Part::Chaos) {
+        let started = Instant::now();
+        shell::status("Testing", "end to end: cargo xtask chaos --days 1");
+        let tally = chaos_run(project)?;
+        shell::status(
+            "Finished",
+            format!(
+                "chaos: {} in {:.1?}",
                 tally.summary_line(),
                 started.elapsed()
             ),
@@ -288,6 +306,48 @@ fn forge_tests(toolchain: &Toolchain, match_test: Option<&str>) -> anyhow::Resul
             failed: tally.failed + 1,
             ..tally
         });
+    }
+    Ok(tally)
+}
+
+/// Run the real `chaos` command of this binary and count its report's experiments.
+fn chaos_run(project: &Project) -> anyhow::Result<Tally> {
+    let report_dir = project.root().join("reports").join("test-e2e");
+    let exe = std::env::current_exe().context("locating the xtask binary")?;
+    let status = Command::new(exe)
+        .args(["chaos", "--days", "1", "--report-dir"])
+        .arg(&report_dir)
+        .stdin(Stdio::null())
+        .status()
+        .context("starting cargo xtask chaos")?;
+    let path = report_dir.join("report.json");
+    let report: serde_json::Value = match std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+    {
+        Some(report) => report,
+        None => {
+            shell::error(format!(
+                "cargo xtask chaos exited with {status} and wrote no report"
+            ));
+            return Ok(Tally {
+                failed: 1,
+                ..Tally::default()
+            });
+        }
+    };
+    let totals = &report["totals"];
+    let count = |key: &str| totals[key].as_u64().unwrap_or_default();
+    let tally = Tally {
+        passed: count("held"),
+        failed: count("disproved") + count("errors"),
+        skipped: 0,
+    };
+    if !status.success() && tally.failed == 0 {
+        shell::error(format!(
+            "cargo xtask chaos exited with {status} although every experiment held"
+        ));
+        return Ok(Tally { failed: 1, ..tally });
     }
     Ok(tally)
 }

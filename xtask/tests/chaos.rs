@@ -331,3 +331,51 @@ fn sigint_during_a_run_leaves_no_child_running() {
         "children still running after SIGINT: {described:?}"
     );
 }
+
+#[test]
+fn a_broken_vault_exits_1_and_the_report_names_the_disproved_check() {
+    let dir = "reports/test-broken-guard";
+    let (code, text) = run(
+        &[
+            "--days",
+            "1",
+            "--fork-block",
+            "700",
+            "--engine",
+            "in-evm",
+            "--scenario",
+            "oracle_divergence",
+            "--scenario-script",
+            "test/chaos/broken/BrokenForkChaosScenarios.sol:BrokenForkChaosScenarios",
+            "--report-dir",
+            dir,
+        ],
+        // Defect 0: the divergence guard is disabled.
+        &[("CHAOS_BROKEN_DEFECT", "0")],
+    );
+    assert_eq!(code, Some(1), "{text}");
+    let root = xtask::project::Project::locate().root().to_path_buf();
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join(dir).join("report.json")).unwrap())
+            .unwrap();
+    assert_eq!(report["verdict"], "disproved");
+    let experiment = &report["blocks"][0]["experiments"][0];
+    assert_eq!(experiment["id"], "oracle_divergence");
+    assert_eq!(experiment["verdict"], "disproved");
+    let failed: Vec<&str> = experiment["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["passed"] == false)
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        failed.iter().any(|n| n.starts_with("S4")),
+        "no S4 check failed: {failed:?}"
+    );
+    let summary = std::fs::read_to_string(root.join(dir).join("summary.md")).unwrap();
+    assert!(
+        summary.contains("`oracle_divergence`") && summary.contains(failed[0]),
+        "{summary}"
+    );
+}
