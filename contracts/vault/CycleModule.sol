@@ -26,6 +26,8 @@ contract CycleModule is VaultCore {
 
     error OnlyDelegateCall();
 
+    uint256 private constant MAX_POSITIONS = 8;
+
     address private immutable _self;
     /// @notice keccak of the VaultAddresses this module was built for; YieldVault refuses a
     /// module built for other dependencies.
@@ -266,6 +268,10 @@ contract CycleModule is VaultCore {
             current = _closeDownTo(c, current, target, bandQty);
         }
         if (allowOpen && target > current + bandQty) {
+            (, uint256 count,) = _positions(0);
+            // Every trade becomes a position and each cycle reads them all: past
+            // MAX_POSITIONS they are merged (closed, then reopened as one) to bound the gas.
+            if (count >= MAX_POSITIONS) current = _closeDownTo(c, current, 0, 0);
             _openHedge(c, target - current, mark);
         }
     }

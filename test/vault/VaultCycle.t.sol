@@ -100,6 +100,22 @@ contract VaultCycleTest is VaultFixture {
         assertLe(delta < 0 ? -delta : delta, int256(uint256(cfg.deltaBandBps)));
     }
 
+    function test_cycle_mergesHedgePositionsPastTheCap() public {
+        _invest();
+        uint256 most;
+        for (uint256 i; i < 12; ++i) {
+            _deposit(bob, 15_000e18); // each one needs a little more short
+            _nextCycle();
+            _syncMark(); // Aster's mark follows the market the vault's buys move
+            _executeHedges();
+            uint256 n = env.asterDiamond.getPositionsV2(address(vault), address(env.btcb)).length;
+            if (n > most) most = n;
+        }
+        assertLe(most, 8);
+        int256 delta = vault.hedgeDeltaBps();
+        assertLe(delta < 0 ? -delta : delta, int256(uint256(cfg.deltaBandBps)));
+    }
+
     function test_cycle_clearsPendingHedgeOnceExecuted() public {
         _deposit(alice, DEPOSIT);
         _warp(cfg.twapWindow);
