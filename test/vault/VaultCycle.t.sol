@@ -258,8 +258,14 @@ contract VaultCycleTest is VaultFixture {
         uint256 alpBefore = env.alp.balanceOf(address(vault));
         _moveSpotTo(400);
         _syncMark();
+        vm.recordLogs();
         (CyclePath path,) = _nextCycle();
+        Vm.Log[] memory logs = vm.getRecordedLogs();
         assertEq(uint256(path), uint256(CyclePath.UNWIND));
+        (bool added,) = _findLog(logs, VaultCore.LiquidityAdded.selector);
+        (bool minted,) = _findLog(logs, VaultCore.AlpMinted.selector);
+        (bool opened,) = _findLog(logs, VaultCore.HedgeOpened.selector);
+        assertFalse(added || minted || opened);
         assertEq(env.lpPair.balanceOf(address(vault)), 0);
         // Spot above the TWAP: BTCB sells within the bound, so the hedge is closed too.
         assertEq(env.btcb.balanceOf(address(vault)), 0);
