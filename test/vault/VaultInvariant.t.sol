@@ -5,7 +5,7 @@ import {Test} from "forge-std/Test.sol";
 import {VaultFixture} from "./VaultFixture.sol";
 import {YieldVault} from "../../contracts/vault/YieldVault.sol";
 import {LocalEnvironment} from "../../script/lib/LocalEnvironment.sol";
-import {Config, CycleRecord, RiskMode} from "../../contracts/vault/VaultTypes.sol";
+import {Config, CyclePath, CycleRecord, RiskMode} from "../../contracts/vault/VaultTypes.sol";
 
 interface ISpotMover {
     function moveSpotTo(int256 bps) external;
@@ -27,6 +27,9 @@ contract VaultHandler is Test {
     uint256 public gasCapBreaches;
     uint256 public hedgeBandBreaches;
     uint256 public sharePriceJumps;
+    uint256 public exitFailures;
+    uint256 public revertedCycleChanges;
+    uint256 public revertedCycles;
 
     constructor(YieldVault vault_, LocalEnvironment.Environment memory env_, Config memory cfg_) {
         fixture = ISpotMover(msg.sender);
@@ -46,12 +49,32 @@ contract VaultHandler is Test {
         vm.stopPrank();
     }
 
+    /// @dev S7: the pro-rata liquid share is withdrawable whatever the mode and the faults.
     function withdrawLiquid(uint256 who) external {
         address u = users[who % 3];
         uint256 max = vault.maxWithdraw(u);
         if (max == 0) return;
         vm.prank(u);
-        vault.withdraw(max, u, u);
+        try vault.withdraw(max, u, u) {}
+        catch {
+            exitFailures++;
+        }
+    }
+
+    /// @dev Aster faults on or off: closeTrade and burnAlp revert.
+    function asterFaults(bool on) external {
+        if (on) {
+            vm.mockCallRevert(
+                address(env.asterDiamond), abi.encodeWithSignature("closeTrade(bytes32)"), "down"
+            );
+            vm.mockCallRevert(
+                address(env.asterDiamond),
+                abi.encodeWithSignature("burnAlp(address,uint256,uint256,address)"),
+                "down"
+            );
+        } else {
+            vm.clearMockedCalls();
+        }
     }
 
     function requestRedeem(uint256 who, uint256 fraction) external {
@@ -83,6 +106,8 @@ contract VaultHandler is Test {
     function alpDrift(int256 bps) external {
         bps = bound(bps, -200, 300);
         uint256 p = env.asterDiamond.alpPrice();
+        // a positive price moved by at most -2%: stays positive.
+        // forge-lint: disable-next-line(unsafe-typecast)
         env.asterDiamond.setAlpPrice(uint256(int256(p) * (10_000 + bps) / 10_000));
     }
 
@@ -93,8 +118,17 @@ contract VaultHandler is Test {
         uint256 gasPrice = bound(gasPriceGwei, 0, 1000) * 1 gwei;
         vm.txGasPrice(gasPrice);
         uint256 spBefore = vault.sharePrice();
+        bytes32 digest = vault.stateDigest();
         vm.prank(address(0xBEEF), address(0xBEEF));
-        (, uint256 bounty) = vault.cycle();
+        uint256 bounty;
+        try vault.cycle() returns (CyclePath, uint256 b) {
+            bounty = b;
+        } catch {
+            // S5: a reverted cycle changes nothing.
+            revertedCycles++;
+            if (vault.stateDigest() != digest) revertedCycleChanges++;
+            return;
+        }
         uint256 spAfter = vault.sharePrice();
         uint256 jump = spAfter > spBefore ? spAfter - spBefore : spBefore - spAfter;
         if (jump * 10_000 > spBefore * cfg.maxNavDropBps) sharePriceJumps++;
@@ -160,6 +194,16 @@ contract VaultInvariantTest is VaultFixture {
     /// @notice S6 over random sequences: no cycle moves the share price beyond maxNavDropBps.
     function invariant_noSharePriceJumpWithinACycle() public view {
         assertEq(handler.sharePriceJumps(), 0);
+    }
+
+    /// @notice S7 over random sequences, Aster faults included.
+    function invariant_liquidShareAlwaysWithdrawable() public view {
+        assertEq(handler.exitFailures(), 0);
+    }
+
+    /// @notice S5 over random sequences: cycles reverted by faults left the digest unchanged.
+    function invariant_revertedCyclesChangeNothing() public view {
+        assertEq(handler.revertedCycleChanges(), 0);
     }
 
     function invariant_fundedClaimsStayPayable() public view {
