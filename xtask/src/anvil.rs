@@ -19,6 +19,7 @@ pub struct AnvilBuilder {
     timestamp: Option<u64>,
     args: Vec<OsString>,
     startup_timeout: Duration,
+    log: Option<std::path::PathBuf>,
 }
 
 impl Default for AnvilBuilder {
@@ -28,6 +29,7 @@ impl Default for AnvilBuilder {
             timestamp: None,
             args: Vec::new(),
             startup_timeout: Duration::from_secs(20),
+            log: None,
         }
     }
 }
@@ -47,6 +49,12 @@ impl AnvilBuilder {
     /// Any other anvil flag.
     pub fn arg(mut self, arg: impl Into<OsString>) -> Self {
         self.args.push(arg.into());
+        self
+    }
+
+    /// Keep anvil's output in this file (kept in the report directory).
+    pub fn log_to(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.log = Some(path.into());
         self
     }
 
@@ -81,6 +89,12 @@ impl AnvilBuilder {
         };
         // A thread reads anvil's output for as long as it runs, so anvil never blocks on a
         // full pipe; the first "Listening on" line gives the address.
+        let mut log = match &self.log {
+            Some(path) => Some(std::io::BufWriter::new(
+                std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
+            )),
+            None => None,
+        };
         let (lines_tx, lines_rx) = mpsc::channel::<String>();
         std::thread::Builder::new()
             .name("anvil-stdout".into())
@@ -88,6 +102,11 @@ impl AnvilBuilder {
                 let mut announced = false;
                 for line in BufReader::new(stdout).lines() {
                     let Ok(line) = line else { break };
+                    if let Some(log) = log.as_mut() {
+                        use std::io::Write as _;
+                        let _ = writeln!(log, "{line}");
+                        let _ = log.flush();
+                    }
                     if !announced && line.contains("Listening on ") {
                         announced = true;
                         let _ = lines_tx.send(line);

@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 use crate::error::{Outcome, Unusable, EXIT_UNUSABLE};
 use crate::project::Project;
 use crate::toolchain::{self, Tool, Toolchain};
-use crate::{chain, doctor, rpc, shell, suite};
+use crate::{chain, chaos, doctor, rpc, shell, suite};
 
 /// Task runner for the BSC yield-vault chaos layer.
 #[derive(Debug, Parser)]
@@ -28,6 +28,8 @@ pub struct Cli {
 pub enum Command {
     /// Run the whole test suite: Rust tests, forge tests, and the end-to-end checks.
     Test(suite::TestArgs),
+    /// Run the chaos experiments on forks of pinned blocks (the local BSC replica chain, or real BSC with BSC_RPC_URL).
+    Chaos(chaos::ChaosArgs),
     /// Start the local BSC replica chain (deployed environment and market history) and keep it running.
     Chain(ChainArgs),
     /// Show every tool the project uses, where it comes from and what is missing.
@@ -91,6 +93,7 @@ fn run(command: Command, project: &Project) -> anyhow::Result<ExitCode> {
         Command::Test(args) => suite::run(args, project).map(Outcome::exit_code),
         Command::Doctor(args) => doctor::run(args, project),
         Command::Chain(args) => run_chain(args, project),
+        Command::Chaos(args) => chaos::run(args, project),
         Command::Forge(args) => passthrough(project, Tool::Forge, args),
         Command::Anvil(args) => passthrough(project, Tool::Anvil, args),
         Command::Cast(args) => passthrough(project, Tool::Cast, args),

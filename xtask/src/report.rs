@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::scenario::Check;
 
@@ -17,7 +17,7 @@ use crate::scenario::Check;
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// Which engine ran an experiment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Engine {
     /// A scenario of ForkChaosScenarios.s.sol in forge's EVM on a fork.
@@ -26,7 +26,7 @@ pub enum Engine {
     LiveFork,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     /// Every check held.
@@ -37,7 +37,7 @@ pub enum Verdict {
     Error,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Experiment {
     pub id: String,
     pub engine: Engine,
@@ -58,7 +58,7 @@ pub struct Experiment {
     pub error: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Block {
     pub number: u64,
     pub hash: String,
@@ -69,7 +69,7 @@ pub struct Block {
     pub resilience: f64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Chain {
     pub id: u64,
     /// `local-replica` (the generated BSC replica chain) or `bsc` (a real endpoint).
@@ -78,7 +78,7 @@ pub struct Chain {
     pub endpoint: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
     pub schema_version: u32,
     pub run_id: String,
@@ -94,7 +94,7 @@ pub struct Report {
     pub totals: Totals,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Totals {
     pub experiments: u64,
     pub held: u64,

@@ -5,7 +5,7 @@ use std::fmt;
 use alloy::dyn_abi::DynSolValue;
 use alloy::primitives::{B256, I256};
 use anyhow::Context as _;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A scenario id from the catalogue (`oracle_divergence`, ...).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -19,12 +19,12 @@ impl fmt::Display for ScenarioId {
 }
 
 /// One steady-state check (`Check` in ScenarioTypes.sol).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Check {
     pub name: String,
-    #[serde(serialize_with = "as_decimal")]
+    #[serde(serialize_with = "as_decimal", deserialize_with = "from_decimal")]
     pub observed: I256,
-    #[serde(serialize_with = "as_decimal")]
+    #[serde(serialize_with = "as_decimal", deserialize_with = "from_decimal")]
     pub bound: I256,
     pub relation: String,
     pub passed: bool,
@@ -46,6 +46,11 @@ pub struct ScenarioResult {
 /// Integers beyond 2^53 lose precision in JSON numbers: they are written as decimal strings.
 fn as_decimal<S: serde::Serializer>(value: &I256, serializer: S) -> Result<S::Ok, S::Error> {
     serializer.serialize_str(&value.to_string())
+}
+
+fn from_decimal<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<I256, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    text.parse().map_err(|e| serde::de::Error::custom(format!("`{text}` is not an int256: {e}")))
 }
 
 fn fields<'a>(value: &'a DynSolValue, what: &str, n: usize) -> anyhow::Result<&'a [DynSolValue]> {
