@@ -2,14 +2,10 @@
 pragma solidity ^0.8.24;
 
 import {IERC20} from "../interfaces/IERC20.sol";
-import {IPancakePair, IPancakeRouter02, IPancakeCallee} from "../interfaces/IPancake.sol";
 import {IAsterDiamond} from "../interfaces/IAster.sol";
-import {AggregatorV3Interface} from "../interfaces/IChainlink.sol";
-import {TwapOracle} from "./TwapOracle.sol";
 import {VaultMath} from "./VaultMath.sol";
 import {
     AlpSkipReason,
-    Config,
     CyclePath,
     CycleRecord,
     Legs,
@@ -29,6 +25,8 @@ contract CycleModule is VaultCore {
     using VaultMath for uint256;
 
     error OnlyDelegateCall();
+
+    uint256 private constant MAX_POSITIONS = 8;
 
     address private immutable _self;
     /// @notice keccak of the VaultAddresses this module was built for; YieldVault refuses a
@@ -270,6 +268,10 @@ contract CycleModule is VaultCore {
             current = _closeDownTo(c, current, target, bandQty);
         }
         if (allowOpen && target > current + bandQty) {
+            (, uint256 count,) = _positions(0);
+            // Every trade becomes a position and each cycle reads them all: past
+            // MAX_POSITIONS they are merged (closed, then reopened as one) to bound the gas.
+            if (count >= MAX_POSITIONS) current = _closeDownTo(c, current, 0, 0);
             _openHedge(c, target - current, mark);
         }
     }
@@ -332,11 +334,11 @@ contract CycleModule is VaultCore {
         try _aster.openMarketTrade(d) {
             // Synced this cycle, so the pending trades' baseline is the executed qty now.
             PendingHedge memory p = _pending;
-            // same bounds as the trade above; timestamps fit 64 bits.
-            // forge-lint: disable-next-line(unsafe-typecast)
-            _pending = PendingHedge(
-                uint80(p.qty + qty), uint96(p.margin + margin), uint64(block.timestamp), executed
-            );
+            p.qty += uint80(qty); // forge-lint: disable-line(unsafe-typecast) bounded as above
+            p.margin += uint96(margin); // forge-lint: disable-line(unsafe-typecast) bounded as above
+            p.since = uint64(block.timestamp);
+            p.baseQty = executed;
+            _pending = p;
             c.actions |= A_HEDGE_OPENED;
             emit HedgeOpened(qty, margin, mark);
         } catch (bytes memory reason) {
@@ -627,16 +629,16 @@ contract CycleModule is VaultCore {
     /// gain since the last cycle), paid from the buffer. The gas refund uses
     /// min(tx.gasprice, maxGasPrice) and a Chainlink BNB/USD answer that is positive and no
     /// older than maxOracleAge; otherwise there is no gas-based bounty at all.
-    function _payBounty(uint256 nav, uint256 sharePrice, uint256 lastSharePrice)
+    function _payBounty(uint256 navNow, uint256 spNow, uint256 lastSharePrice)
         private
         returns (uint256 bounty)
     {
-        uint256 navCap = nav * _cfg.maxBountyBps / BPS;
+        uint256 navCap = navNow * _cfg.maxBountyBps / BPS;
         uint256 gasCost = _gasRefundUsd();
         uint256 gasCap = gasCost * 3 / 2;
         uint256 profit;
-        if (lastSharePrice != 0 && sharePrice > lastSharePrice) {
-            profit = (sharePrice - lastSharePrice).mulDiv(_totalSupply, ONE_SHARE);
+        if (lastSharePrice != 0 && spNow > lastSharePrice) {
+            profit = (spNow - lastSharePrice).mulDiv(_totalSupply, ONE_SHARE);
         }
         bounty = gasCost + profit * _cfg.profitBountyBps / BPS;
         if (bounty > gasCap) bounty = gasCap;

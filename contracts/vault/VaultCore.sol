@@ -2,7 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {IERC20} from "../interfaces/IERC20.sol";
-import {IPancakePair, IPancakeRouter02, IPancakeCallee} from "../interfaces/IPancake.sol";
+import {IPancakePair, IPancakeRouter02} from "../interfaces/IPancake.sol";
 import {IAsterDiamond} from "../interfaces/IAster.sol";
 import {AggregatorV3Interface} from "../interfaces/IChainlink.sol";
 import {ShareStorage} from "./ShareToken.sol";
@@ -14,11 +14,9 @@ import {
     CyclePath,
     CycleRecord,
     Legs,
-    OracleReading,
     Regime,
     RiskMode,
-    VaultAddresses,
-    Weights
+    VaultAddresses
 } from "./VaultTypes.sol";
 
 /// @title VaultCore
@@ -114,6 +112,7 @@ abstract contract VaultCore is ShareStorage {
     error InvalidWeights(Regime regime);
     error InvalidBps(bytes32 field);
     error InvalidInterval(bytes32 field);
+    error InvalidParameter(bytes32 field);
     error CycleTooSoon(uint256 nextAllowed);
     error HedgeCloseFailed(bytes reason);
     error DepositsPaused();
@@ -404,16 +403,16 @@ abstract contract VaultCore is ShareStorage {
         (rBtc, rUsdt) = _btcIsToken0 ? (uint256(r0), uint256(r1)) : (uint256(r1), uint256(r0));
     }
 
-    function _toShares(uint256 assets, uint256 nav, bool up) internal view returns (uint256) {
+    function _toShares(uint256 assets, uint256 navNow, bool up) internal view returns (uint256) {
         return up
-            ? assets.mulDivUp(_totalSupply + VIRTUAL_SHARES, nav + 1)
-            : assets.mulDiv(_totalSupply + VIRTUAL_SHARES, nav + 1);
+            ? assets.mulDivUp(_totalSupply + VIRTUAL_SHARES, navNow + 1)
+            : assets.mulDiv(_totalSupply + VIRTUAL_SHARES, navNow + 1);
     }
 
-    function _toAssets(uint256 shares, uint256 nav, bool up) internal view returns (uint256) {
+    function _toAssets(uint256 shares, uint256 navNow, bool up) internal view returns (uint256) {
         return up
-            ? shares.mulDivUp(nav + 1, _totalSupply + VIRTUAL_SHARES)
-            : shares.mulDiv(nav + 1, _totalSupply + VIRTUAL_SHARES);
+            ? shares.mulDivUp(navNow + 1, _totalSupply + VIRTUAL_SHARES)
+            : shares.mulDiv(navNow + 1, _totalSupply + VIRTUAL_SHARES);
     }
 
     function _push(address to, uint256 amount) internal {

@@ -5,16 +5,14 @@ import {IERC20} from "../interfaces/IERC20.sol";
 import {IPancakePair, IPancakeRouter02, IPancakeCallee} from "../interfaces/IPancake.sol";
 import {IAsterDiamond} from "../interfaces/IAster.sol";
 import {AggregatorV3Interface} from "../interfaces/IChainlink.sol";
-import {ShareStorage, ShareToken} from "./ShareToken.sol";
+import {ShareToken} from "./ShareToken.sol";
 import {TwapOracle} from "./TwapOracle.sol";
 import {VaultMath} from "./VaultMath.sol";
 import {
-    AlpSkipReason,
     Config,
     CyclePath,
     CycleRecord,
     Legs,
-    OracleReading,
     Regime,
     RiskMode,
     VaultAddresses,
@@ -81,18 +79,18 @@ contract YieldVault is VaultCore, ShareToken, IPancakeCallee {
         if (c.maxDeviationBps == 0 || c.maxDeviationBps > BPS) revert InvalidBps("maxDeviationBps");
         // A cycle may cost up to its bounty plus its slippage; that must not look like a NAV drop.
         if (c.maxNavDropBps <= c.maxBountyBps || c.maxNavDropBps > BPS) revert InvalidBps("maxNavDropBps");
-        if (c.safeCycleThreshold == 0) revert InvalidBps("safeCycleThreshold");
+        if (c.safeCycleThreshold == 0) revert InvalidParameter("safeCycleThreshold");
         if (c.calmVolBps >= c.stormVolBps) revert InvalidBps("calmVolBps");
         if (c.flashCapBps == 0 || c.flashCapBps > BPS) revert InvalidBps("flashCapBps");
         if (c.minFlashStepBps > BPS) revert InvalidBps("minFlashStepBps");
-        // Slippage must leave room for Pancake's fee inside the flash repayment (see _flashUnwind).
+        // Slippage must leave room for Pancake's fee inside the flash repayment (see CycleModule._flashDeleverage).
         if (c.swapSlippageBps == 0 || c.swapSlippageBps > 1000) revert InvalidBps("swapSlippageBps");
         if (c.maxBountyBps > 500) revert InvalidBps("maxBountyBps");
         if (c.profitBountyBps > BPS) revert InvalidBps("profitBountyBps");
-        if (c.maxGasPrice == 0) revert InvalidBps("maxGasPrice");
-        if (c.bountyGasUnits == 0) revert InvalidBps("bountyGasUnits");
+        if (c.maxGasPrice == 0) revert InvalidParameter("maxGasPrice");
+        if (c.bountyGasUnits == 0) revert InvalidParameter("bountyGasUnits");
         if (c.bufferTargetBps > BPS) revert InvalidBps("bufferTargetBps");
-        if (c.hedgeLeverage == 0 || c.hedgeLeverage > 50) revert InvalidBps("hedgeLeverage");
+        if (c.hedgeLeverage == 0 || c.hedgeLeverage > 50) revert InvalidParameter("hedgeLeverage");
         _validateWeights(c.calm, c.bufferTargetBps, Regime.CALM);
         _validateWeights(c.normal, c.bufferTargetBps, Regime.NORMAL);
         _validateWeights(c.storm, c.bufferTargetBps, Regime.STORM);
@@ -176,8 +174,8 @@ contract YieldVault is VaultCore, ShareToken, IPancakeCallee {
     }
 
     function deposit(uint256 assets, address receiver) external nonReentrant returns (uint256 shares) {
-        uint256 nav = _navForDeposit();
-        shares = _toShares(assets, nav, false);
+        uint256 navNow = _navForDeposit();
+        shares = _toShares(assets, navNow, false);
         if (shares == 0) revert ZeroShares();
         _pull(assets);
         // an ERC-20 amount is far below 2**255.
@@ -188,8 +186,8 @@ contract YieldVault is VaultCore, ShareToken, IPancakeCallee {
     }
 
     function mint(uint256 shares, address receiver) external nonReentrant returns (uint256 assets) {
-        uint256 nav = _navForDeposit();
-        assets = _toAssets(shares, nav, true);
+        uint256 navNow = _navForDeposit();
+        assets = _toAssets(shares, navNow, true);
         if (assets == 0) revert ZeroAssets();
         _pull(assets);
         // an ERC-20 amount is far below 2**255.

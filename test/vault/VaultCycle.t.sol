@@ -100,6 +100,22 @@ contract VaultCycleTest is VaultFixture {
         assertLe(delta < 0 ? -delta : delta, int256(uint256(cfg.deltaBandBps)));
     }
 
+    function test_cycle_mergesHedgePositionsPastTheCap() public {
+        _invest();
+        uint256 most;
+        for (uint256 i; i < 12; ++i) {
+            _deposit(bob, 15_000e18); // each one needs a little more short
+            _nextCycle();
+            _syncMark(); // Aster's mark follows the market the vault's buys move
+            _executeHedges();
+            uint256 n = env.asterDiamond.getPositionsV2(address(vault), address(env.btcb)).length;
+            if (n > most) most = n;
+        }
+        assertLe(most, 8);
+        int256 delta = vault.hedgeDeltaBps();
+        assertLe(delta < 0 ? -delta : delta, int256(uint256(cfg.deltaBandBps)));
+    }
+
     function test_cycle_clearsPendingHedgeOnceExecuted() public {
         _deposit(alice, DEPOSIT);
         _warp(cfg.twapWindow);
@@ -242,8 +258,14 @@ contract VaultCycleTest is VaultFixture {
         uint256 alpBefore = env.alp.balanceOf(address(vault));
         _moveSpotTo(400);
         _syncMark();
+        vm.recordLogs();
         (CyclePath path,) = _nextCycle();
+        Vm.Log[] memory logs = vm.getRecordedLogs();
         assertEq(uint256(path), uint256(CyclePath.UNWIND));
+        (bool added,) = _findLog(logs, VaultCore.LiquidityAdded.selector);
+        (bool minted,) = _findLog(logs, VaultCore.AlpMinted.selector);
+        (bool opened,) = _findLog(logs, VaultCore.HedgeOpened.selector);
+        assertFalse(added || minted || opened);
         assertEq(env.lpPair.balanceOf(address(vault)), 0);
         // Spot above the TWAP: BTCB sells within the bound, so the hedge is closed too.
         assertEq(env.btcb.balanceOf(address(vault)), 0);

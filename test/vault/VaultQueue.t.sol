@@ -25,6 +25,14 @@ contract VaultQueueTest is VaultFixture {
         assertEq(c.receiver, alice);
         assertGt(c.usdt, 0);
         assertApproxEqAbs(c.alp, env.alp.balanceOf(address(vault)) / 2, 1);
+        (uint256 epoch, uint256 usdtOwed, uint256 alpOwed, uint256 reserved) = vault.claimQueue();
+        assertEq(epoch, 0);
+        assertEq(usdtOwed, c.usdt);
+        assertEq(alpOwed, c.alp);
+        assertEq(reserved, 0);
+        // The USDT owed to the claim is not liquid for the remaining holders.
+        uint256 bal = env.usdt.balanceOf(address(vault));
+        assertEq(vault.liquidAssets(), bal > usdtOwed ? bal - usdtOwed : 0);
         // Nothing is lost: paid now + owed = the shares' value.
         uint256 owed = c.usdt + uint256(c.alp) * env.asterDiamond.alpPrice() / 1e8;
         assertApproxEqRel(assetsNow + owed, value, 0.0001e18);

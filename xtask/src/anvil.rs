@@ -91,7 +91,8 @@ impl AnvilBuilder {
         // full pipe; the first "Listening on" line gives the address.
         let mut log = match &self.log {
             Some(path) => Some(std::io::BufWriter::new(
-                std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
+                std::fs::File::create(path)
+                    .with_context(|| format!("creating {}", path.display()))?,
             )),
             None => None,
         };
@@ -114,6 +115,7 @@ impl AnvilBuilder {
                 }
             })
             .context("starting the anvil output reader")?;
+        crate::signals::track(child.id());
         let mut anvil = Anvil { child, port: 0 };
         let line = match lines_rx.recv_timeout(self.startup_timeout) {
             Ok(line) => line,
@@ -171,5 +173,6 @@ impl Drop for Anvil {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        crate::signals::untrack(self.child.id());
     }
 }

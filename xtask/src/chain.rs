@@ -299,19 +299,20 @@ fn deploy(toolchain: &Toolchain, url: &str, out_dir: &Path) -> anyhow::Result<Pa
     // The script may only write under deployments/local (foundry.toml fs_permissions); the book
     // is moved into the run directory afterwards.
     let scratch = format!("deployments/local/run-{}.json", std::process::id());
-    let output = toolchain
-        .command(Tool::Forge)
+    let mut command = toolchain.command(Tool::Forge);
+    command
         .args([
             "script",
             "script/DeployLocal.s.sol:DeployLocal",
             "--broadcast",
             "--slow",
+            "--rpc-url",
+            url,
         ])
-        .env("FOUNDRY_ETH_RPC_URL", url)
         .env("ADDRESS_BOOK_OUT", &scratch)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .context("starting forge script DeployLocal")?;
+        .stdin(std::process::Stdio::null());
+    let output =
+        crate::signals::output(&mut command).context("starting forge script DeployLocal")?;
     let scratch_path = toolchain.project.root().join(&scratch);
     if !output.status.success() {
         let _ = std::fs::remove_file(&scratch_path);

@@ -117,9 +117,17 @@ pub struct Shard {
 }
 
 pub fn parse_shard(text: &str) -> Result<Shard, String> {
-    let (i, n) = text.split_once('/').ok_or_else(|| format!("`{text}` is not I/N"))?;
-    let index: u32 = i.trim().parse().map_err(|_| format!("`{i}` is not a shard number"))?;
-    let count: u32 = n.trim().parse().map_err(|_| format!("`{n}` is not a shard count"))?;
+    let (i, n) = text
+        .split_once('/')
+        .ok_or_else(|| format!("`{text}` is not I/N"))?;
+    let index: u32 = i
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{i}` is not a shard number"))?;
+    let count: u32 = n
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{n}` is not a shard count"))?;
     if count == 0 || index == 0 || index > count {
         return Err(format!("shard {index}/{count}: I must be between 1 and N"));
     }
@@ -155,13 +163,27 @@ impl Catalogue {
             .and_then(DynSolValue::as_array)
             .context("scenarioIds() returned no array")?
             .iter()
-            .map(|v| v.as_str().map(str::to_owned).context("scenario id is not a string"))
+            .map(|v| {
+                v.as_str()
+                    .map(str::to_owned)
+                    .context("scenario id is not a string")
+            })
             .collect::<anyhow::Result<Vec<_>>>()?;
-        Ok(Self { in_evm: ids, live: live::EXPERIMENTS.iter().map(|(id, _)| (*id).to_owned()).collect() })
+        Ok(Self {
+            in_evm: ids,
+            live: live::EXPERIMENTS
+                .iter()
+                .map(|(id, _)| (*id).to_owned())
+                .collect(),
+        })
     }
 
     /// The experiments to run, in catalogue order; an unknown id is bad input.
-    pub fn select(&self, asked: &[String], engine: EngineChoice) -> Result<(Vec<String>, Vec<String>), Unusable> {
+    pub fn select(
+        &self,
+        asked: &[String],
+        engine: EngineChoice,
+    ) -> Result<(Vec<String>, Vec<String>), Unusable> {
         for id in asked {
             if !self.in_evm.contains(id) && !self.live.contains(id) {
                 return Err(Unusable::with_fix(
@@ -174,7 +196,10 @@ impl Catalogue {
             if !on {
                 return vec![];
             }
-            ids.iter().filter(|id| asked.is_empty() || asked.contains(id)).cloned().collect()
+            ids.iter()
+                .filter(|id| asked.is_empty() || asked.contains(id))
+                .cloned()
+                .collect()
         };
         Ok((
             pick(&self.in_evm, engine != EngineChoice::LiveFork),
@@ -203,11 +228,19 @@ pub fn run(args: ChaosArgs, project: &Project) -> anyhow::Result<ExitCode> {
     if let Some(ChaosCommand::Merge { dirs, out }) = args.command {
         return merge(&dirs, &project.root().join(out));
     }
+    crate::signals::install();
     let started = Instant::now();
-    let started_at = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default();
+    let started_at = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
     let toolchain = Toolchain::ensure(project)?;
     build_contracts(&toolchain)?;
-    let artifact = Artifact::load(&project.forge_out(), "ForkChaosScenarios.s.sol", "ForkChaosScenarios")?;
+    let artifact = Artifact::load(
+        &project.forge_out(),
+        "ForkChaosScenarios.s.sol",
+        "ForkChaosScenarios",
+    )?;
     let catalogue = Catalogue::load(&toolchain, &artifact)?;
     if args.list {
         print_catalogue(&catalogue);
@@ -221,14 +254,29 @@ pub fn run(args: ChaosArgs, project: &Project) -> anyhow::Result<ExitCode> {
         _ => Selection::Default,
     };
     let run_id = format!("{started_at}-seed{}", args.seed);
-    let report_dir = project.root().join(args.report_dir.clone().unwrap_or_else(|| PathBuf::from(format!("reports/chaos-{run_id}"))));
-    std::fs::create_dir_all(&report_dir).with_context(|| format!("creating {}", report_dir.display()))?;
+    let report_dir = project.root().join(
+        args.report_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(format!("reports/chaos-{run_id}"))),
+    );
+    std::fs::create_dir_all(&report_dir)
+        .with_context(|| format!("creating {}", report_dir.display()))?;
 
     let upstream = connect_upstream(&toolchain, &args, &report_dir)?;
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     let provider = crate::chain::connect(&upstream.url)?;
-    let head = runtime.block_on(provider.get_block_number()).context("reading the upstream's head")?;
-    let pins = runtime.block_on(pin::Upstream { provider: &provider, head }.resolve(&selection, &upstream.default_blocks))?;
+    let head = runtime
+        .block_on(provider.get_block_number())
+        .context("reading the upstream's head")?;
+    let pins = runtime.block_on(
+        pin::Upstream {
+            provider: &provider,
+            head,
+        }
+        .resolve(&selection, &upstream.default_blocks),
+    )?;
     if upstream.kind == "bsc" {
         preflight_archive(&runtime, &provider, &pins)?;
     }
@@ -254,29 +302,64 @@ pub fn run(args: ChaosArgs, project: &Project) -> anyhow::Result<ExitCode> {
     let total: usize = plan.iter().map(|(_, a, b)| a.len() + b.len()).sum();
     shell::status(
         "Running",
-        format!("{total} experiments at {} pinned blocks on {} ({})", pins.len(), upstream.endpoint, upstream.kind),
+        format!(
+            "{total} experiments at {} pinned blocks on {} ({})",
+            pins.len(),
+            upstream.endpoint,
+            upstream.kind
+        ),
     );
 
     let mut blocks = Vec::new();
     for (pinned, scenario_ids, live_experiments) in plan {
-        shell::status("Forking", format!("block {} ({}, time {})", pinned.number, pinned.label, pinned.timestamp));
+        shell::status(
+            "Forking",
+            format!(
+                "block {} ({}, time {})",
+                pinned.number, pinned.label, pinned.timestamp
+            ),
+        );
         let mut experiments = Vec::new();
         if !scenario_ids.is_empty() {
-            experiments.extend(run_in_evm(&toolchain, &artifact, &upstream, &pinned, &scenario_ids));
+            experiments.extend(run_in_evm(
+                &toolchain,
+                &artifact,
+                &upstream,
+                &pinned,
+                &scenario_ids,
+            ));
         }
         if !live_experiments.is_empty() {
-            experiments.extend(run_live(&toolchain, project, &runtime, &upstream, &pinned, &live_experiments, &report_dir));
+            experiments.extend(run_live(
+                &toolchain,
+                project,
+                &runtime,
+                &upstream,
+                &pinned,
+                &live_experiments,
+                &report_dir,
+            ));
         }
         for e in &experiments {
             let detail = match e.verdict {
                 Verdict::Held => String::new(),
                 Verdict::Disproved => format!(
                     ": {}",
-                    e.checks.iter().filter(|c| !c.passed).map(report::describe_check).collect::<Vec<_>>().join("; ")
+                    e.checks
+                        .iter()
+                        .filter(|c| !c.passed)
+                        .map(report::describe_check)
+                        .collect::<Vec<_>>()
+                        .join("; ")
                 ),
                 Verdict::Error => format!(": {}", e.error.clone().unwrap_or_default()),
             };
-            shell::line(format!("  {} {} [{}]{detail}", shell::verdict(e.verdict == Verdict::Held), e.id, engine_label(e.engine)));
+            shell::line(format!(
+                "  {} {} [{}]{detail}",
+                shell::verdict(e.verdict == Verdict::Held),
+                e.id,
+                engine_label(e.engine)
+            ));
         }
         blocks.push(Block {
             number: pinned.number,
@@ -297,7 +380,11 @@ pub fn run(args: ChaosArgs, project: &Project) -> anyhow::Result<ExitCode> {
         started_at,
         duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         seed: args.seed,
-        chain: Chain { id: upstream.chain_id, kind: upstream.kind.into(), endpoint: upstream.endpoint.clone() },
+        chain: Chain {
+            id: upstream.chain_id,
+            kind: upstream.kind.into(),
+            endpoint: upstream.endpoint.clone(),
+        },
         blocks,
         resilience: 0.0,
         verdict: Verdict::Held,
@@ -348,7 +435,12 @@ fn print_catalogue(catalogue: &Catalogue) {
 }
 
 fn build_contracts(toolchain: &Toolchain) -> anyhow::Result<()> {
-    let output = toolchain.command(Tool::Forge).arg("build").stdin(std::process::Stdio::null()).output()?;
+    let output = crate::signals::output(
+        toolchain
+            .command(Tool::Forge)
+            .arg("build")
+            .stdin(std::process::Stdio::null()),
+    )?;
     if !output.status.success() {
         shell::line(String::from_utf8_lossy(&output.stdout));
         shell::line(String::from_utf8_lossy(&output.stderr));
@@ -357,18 +449,29 @@ fn build_contracts(toolchain: &Toolchain) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn connect_upstream(toolchain: &Toolchain, args: &ChaosArgs, report_dir: &Path) -> anyhow::Result<Upstream> {
-    let real = std::env::var("BSC_RPC_URL").ok().filter(|v| !v.trim().is_empty());
+fn connect_upstream(
+    toolchain: &Toolchain,
+    args: &ChaosArgs,
+    report_dir: &Path,
+) -> anyhow::Result<Upstream> {
+    let real = std::env::var("BSC_RPC_URL")
+        .ok()
+        .filter(|v| !v.trim().is_empty());
     match real {
         Some(text) => {
             let endpoint = Redacted::parse(&text, "BSC_RPC_URL")?;
             let proxy = Proxy::start(ProxyConfig::new(endpoint.clone()))?;
             let url = proxy.url();
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
             let provider = crate::chain::connect(&url)?;
             let chain_id = runtime.block_on(provider.get_chain_id()).map_err(|e| {
                 Unusable::with_fix(
-                    format!("BSC_RPC_URL ({endpoint}) did not answer eth_chainId: {}", endpoint.scrub(&e.to_string())),
+                    format!(
+                        "BSC_RPC_URL ({endpoint}) did not answer eth_chainId: {}",
+                        endpoint.scrub(&e.to_string())
+                    ),
                     "check the endpoint with `cargo xtask rpc-probe`",
                 )
             })?;
@@ -381,9 +484,15 @@ fn connect_upstream(toolchain: &Toolchain, args: &ChaosArgs, report_dir: &Path) 
             }
             let book_path = AddressBook::bsc_path(toolchain.project.root());
             let book = AddressBook::read(&book_path)?;
-            let default_block = match std::env::var("BSC_FORK_BLOCK").ok().filter(|v| !v.trim().is_empty()) {
+            let default_block = match std::env::var("BSC_FORK_BLOCK")
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+            {
                 Some(b) => b.trim().parse::<u64>().map_err(|_| {
-                    Unusable::with_fix(format!("BSC_FORK_BLOCK=`{b}` is not a block number"), "set it to a block number or unset it")
+                    Unusable::with_fix(
+                        format!("BSC_FORK_BLOCK=`{b}` is not a block number"),
+                        "set it to a block number or unset it",
+                    )
                 })?,
                 None => runtime.block_on(provider.get_block_number())?,
             };
@@ -402,7 +511,11 @@ fn connect_upstream(toolchain: &Toolchain, args: &ChaosArgs, report_dir: &Path) 
         None => {
             let local = crate::chain::build(
                 toolchain,
-                &crate::chain::ChainOptions { seed: args.seed, days: args.days, out_dir: report_dir.join("chain") },
+                &crate::chain::ChainOptions {
+                    seed: args.seed,
+                    days: args.days,
+                    out_dir: report_dir.join("chain"),
+                },
             )?;
             let endpoint = Redacted::parse(&local.info.url, "the local chain's URL")?;
             let proxy = Proxy::start(ProxyConfig::new(endpoint))?;
@@ -414,7 +527,12 @@ fn connect_upstream(toolchain: &Toolchain, args: &ChaosArgs, report_dir: &Path) 
                 proxy,
                 book: local.book.clone(),
                 book_path: local.info.address_book.clone(),
-                default_blocks: local.info.landmarks.iter().map(|m| (m.block, m.label.clone())).collect(),
+                default_blocks: local
+                    .info
+                    .landmarks
+                    .iter()
+                    .map(|m| (m.block, m.label.clone()))
+                    .collect(),
                 _local: Some(local),
             })
         }
@@ -422,40 +540,69 @@ fn connect_upstream(toolchain: &Toolchain, args: &ChaosArgs, report_dir: &Path) 
 }
 
 /// Real BSC: the endpoint must serve state at every pinned block (an archive node).
-fn preflight_archive(runtime: &tokio::runtime::Runtime, provider: &alloy::providers::DynProvider, pins: &[PinnedBlock]) -> anyhow::Result<()> {
+fn preflight_archive(
+    runtime: &tokio::runtime::Runtime,
+    provider: &alloy::providers::DynProvider,
+    pins: &[PinnedBlock],
+) -> anyhow::Result<()> {
     for pinned in pins {
-        let usdt: alloy::primitives::Address = "0x55d398326f99059fF775485246999027B3197955".parse()?;
-        runtime.block_on(async { provider.get_code_at(usdt).number(pinned.number).await }).map_err(|e| {
-            Unusable::with_fix(
-                format!("the endpoint serves no state at block {} ({e})", pinned.number),
-                "use an archive endpoint, or pin a recent block",
-            )
-        })?;
+        let usdt: alloy::primitives::Address =
+            "0x55d398326f99059fF775485246999027B3197955".parse()?;
+        runtime
+            .block_on(async { provider.get_code_at(usdt).number(pinned.number).await })
+            .map_err(|e| {
+                Unusable::with_fix(
+                    format!(
+                        "the endpoint serves no state at block {} ({e})",
+                        pinned.number
+                    ),
+                    "use an archive endpoint, or pin a recent block",
+                )
+            })?;
     }
     Ok(())
 }
 
 fn fork_target(upstream: &Upstream, pinned: &PinnedBlock) -> Target {
-    Target::Fork { url: upstream.url.clone(), block: Some(pinned.number), no_storage_caching: true }
+    Target::Fork {
+        url: upstream.url.clone(),
+        block: Some(pinned.number),
+        no_storage_caching: true,
+    }
 }
 
 /// All in-EVM scenarios of one block in one forge process (one fork, snapshot per scenario).
-fn run_in_evm(toolchain: &Toolchain, artifact: &Artifact, upstream: &Upstream, pinned: &PinnedBlock, ids: &[String]) -> Vec<Experiment> {
+fn run_in_evm(
+    toolchain: &Toolchain,
+    artifact: &Artifact,
+    upstream: &Upstream,
+    pinned: &PinnedBlock,
+    ids: &[String],
+) -> Vec<Experiment> {
     let started = Instant::now();
     let outcome = (|| -> anyhow::Result<Vec<ScenarioResult>> {
-        let list = DynSolValue::Array(ids.iter().map(|id| DynSolValue::String(id.clone())).collect());
+        let list = DynSolValue::Array(
+            ids.iter()
+                .map(|id| DynSolValue::String(id.clone()))
+                .collect(),
+        );
         let call = ScriptCall {
             target: SCENARIO_SCRIPT.into(),
             calldata: artifact.encode_call("runScenarios", &[list])?,
             on: fork_target(upstream, pinned),
-            env: vec![("CHAOS_ADDRESS_BOOK".into(), upstream.book_path.clone().into_os_string())],
+            // The scripts read the book relative to the project root.
+            env: vec![(
+                "CHAOS_ADDRESS_BOOK".into(),
+                relative_to_root(toolchain, &upstream.book_path).into_os_string(),
+            )],
         };
         let output = forge::run_script(toolchain, &call)?;
         anyhow::ensure!(output.success, "ForkChaosScenarios.runScenarios reverted");
         ScenarioResult::list_from_abi(&artifact.decode_output("runScenarios", &output.returned)?)
     })();
     // forge reports one wall time for the batch; each scenario is given an equal share of it.
-    let share = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX) / ids.len().max(1) as u64;
+    let share =
+        u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX) / ids.len().max(1) as u64;
     match outcome {
         Ok(results) => results
             .into_iter()
@@ -463,7 +610,11 @@ fn run_in_evm(toolchain: &Toolchain, artifact: &Artifact, upstream: &Upstream, p
                 id: r.id.0,
                 engine: Engine::InEvm,
                 fault: r.fault,
-                verdict: if r.held { Verdict::Held } else { Verdict::Disproved },
+                verdict: if r.held {
+                    Verdict::Held
+                } else {
+                    Verdict::Disproved
+                },
                 duration_ms: share,
                 checks: r.checks,
                 gas: r.cycle_gas,
@@ -473,8 +624,17 @@ fn run_in_evm(toolchain: &Toolchain, artifact: &Artifact, upstream: &Upstream, p
                 error: None,
             })
             .collect(),
-        Err(err) => ids.iter().map(|id| error_experiment(id, Engine::InEvm, share, &err)).collect(),
+        Err(err) => ids
+            .iter()
+            .map(|id| error_experiment(id, Engine::InEvm, share, &err))
+            .collect(),
     }
+}
+
+fn relative_to_root(toolchain: &Toolchain, path: &Path) -> PathBuf {
+    path.strip_prefix(toolchain.project.root())
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|_| path.to_path_buf())
 }
 
 fn error_experiment(id: &str, engine: Engine, duration_ms: u64, err: &anyhow::Error) -> Experiment {
@@ -523,10 +683,15 @@ fn run_live(
         Ok((anvil, fork))
     })();
     match fork {
-        Ok((_anvil, fork)) => ids.iter().map(|id| runtime.block_on(fork.run(id))).collect(),
+        Ok((_anvil, fork)) => ids
+            .iter()
+            .map(|id| runtime.block_on(fork.run(id)))
+            .collect(),
         Err(err) => {
             let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-            ids.iter().map(|id| error_experiment(id, Engine::LiveFork, ms, &err)).collect()
+            ids.iter()
+                .map(|id| error_experiment(id, Engine::LiveFork, ms, &err))
+                .collect()
         }
     }
 }
@@ -548,7 +713,10 @@ fn write_rpc_stats(dir: &Path, stats: &ProxyStats) -> anyhow::Result<()> {
         upstream_errors: stats.upstream_errors,
         methods: &stats.methods,
     };
-    std::fs::write(dir.join("rpc.json"), serde_json::to_string_pretty(&counters)? + "\n")?;
+    std::fs::write(
+        dir.join("rpc.json"),
+        serde_json::to_string_pretty(&counters)? + "\n",
+    )?;
     Ok(())
 }
 
@@ -559,19 +727,35 @@ fn merge(dirs: &[PathBuf], out: &Path) -> anyhow::Result<ExitCode> {
     for dir in dirs {
         let path = dir.join("report.json");
         let text = std::fs::read_to_string(&path).map_err(|e| {
-            Unusable::with_fix(format!("cannot read {}: {e}", path.display()), "pass report directories of `cargo xtask chaos` runs")
+            Unusable::with_fix(
+                format!("cannot read {}: {e}", path.display()),
+                "pass report directories of `cargo xtask chaos` runs",
+            )
         })?;
-        let report: Report = serde_json::from_str(&text)
-            .map_err(|e| Unusable::new(format!("{} is not a schema {} report: {e}", path.display(), report::SCHEMA_VERSION)))?;
+        let report: Report = serde_json::from_str(&text).map_err(|e| {
+            Unusable::new(format!(
+                "{} is not a schema {} report: {e}",
+                path.display(),
+                report::SCHEMA_VERSION
+            ))
+        })?;
         if report.schema_version != report::SCHEMA_VERSION {
-            return Err(Unusable::new(format!("{} has schema_version {}", path.display(), report.schema_version)).into());
+            return Err(Unusable::new(format!(
+                "{} has schema_version {}",
+                path.display(),
+                report.schema_version
+            ))
+            .into());
         }
         reports.push(report);
     }
     let mut blocks: std::collections::BTreeMap<u64, Block> = std::collections::BTreeMap::new();
     for report in &reports {
         for block in &report.blocks {
-            let entry = blocks.entry(block.number).or_insert_with(|| Block { experiments: vec![], ..block.clone() });
+            let entry = blocks.entry(block.number).or_insert_with(|| Block {
+                experiments: vec![],
+                ..block.clone()
+            });
             if entry.hash != block.hash {
                 return Err(Unusable::new(format!(
                     "shards disagree on the hash of block {}: they forked different chains",
@@ -585,14 +769,26 @@ fn merge(dirs: &[PathBuf], out: &Path) -> anyhow::Result<ExitCode> {
     let base = reports.first().context("no reports to merge")?;
     let report = Report {
         run_id: format!("{}-merged", base.run_id),
-        duration_ms: reports.iter().map(|r| r.duration_ms).max().unwrap_or_default(),
+        duration_ms: reports
+            .iter()
+            .map(|r| r.duration_ms)
+            .max()
+            .unwrap_or_default(),
         blocks: blocks.into_values().collect(),
         ..base.clone()
     }
     .finish();
     report.write(out)?;
     report::append_step_summary(&report.summary_markdown())?;
-    shell::status("Merged", format!("{} reports into {}: resilience {:.2}%", dirs.len(), out.display(), report.resilience));
+    shell::status(
+        "Merged",
+        format!(
+            "{} reports into {}: resilience {:.2}%",
+            dirs.len(),
+            out.display(),
+            report.resilience
+        ),
+    );
     Ok(match report.verdict {
         Verdict::Held => ExitCode::SUCCESS,
         Verdict::Disproved => ExitCode::from(1),
@@ -609,7 +805,9 @@ mod tests {
         assert!(parse_shard("0/3").is_err());
         assert!(parse_shard("4/3").is_err());
         assert!(parse_shard("3").is_err());
-        let shards: Vec<Shard> = (1..=3).map(|i| parse_shard(&format!("{i}/3")).unwrap()).collect();
+        let shards: Vec<Shard> = (1..=3)
+            .map(|i| parse_shard(&format!("{i}/3")).unwrap())
+            .collect();
         for position in 0..50 {
             assert_eq!(shards.iter().filter(|s| s.keeps(position)).count(), 1);
         }
@@ -617,10 +815,26 @@ mod tests {
 
     #[test]
     fn unknown_scenarios_are_bad_input_and_engines_filter() {
-        let c = Catalogue { in_evm: vec!["a".into(), "b".into()], live: vec!["k".into()] };
-        assert!(c.select(&["nope".into()], EngineChoice::All).unwrap_err().cause.contains("unknown scenario `nope`"));
-        assert_eq!(c.select(&[], EngineChoice::All).unwrap(), (vec!["a".into(), "b".into()], vec!["k".into()]));
-        assert_eq!(c.select(&["b".into()], EngineChoice::All).unwrap(), (vec!["b".into()], vec![]));
-        assert_eq!(c.select(&[], EngineChoice::LiveFork).unwrap(), (vec![], vec!["k".into()]));
+        let c = Catalogue {
+            in_evm: vec!["a".into(), "b".into()],
+            live: vec!["k".into()],
+        };
+        assert!(c
+            .select(&["nope".into()], EngineChoice::All)
+            .unwrap_err()
+            .cause
+            .contains("unknown scenario `nope`"));
+        assert_eq!(
+            c.select(&[], EngineChoice::All).unwrap(),
+            (vec!["a".into(), "b".into()], vec!["k".into()])
+        );
+        assert_eq!(
+            c.select(&["b".into()], EngineChoice::All).unwrap(),
+            (vec!["b".into()], vec![])
+        );
+        assert_eq!(
+            c.select(&[], EngineChoice::LiveFork).unwrap(),
+            (vec![], vec!["k".into()])
+        );
     }
 }

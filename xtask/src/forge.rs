@@ -19,8 +19,8 @@ use crate::toolchain::{Tool, Toolchain};
 pub enum Target {
     Local,
     Fork {
-        /// Handed to forge through `FOUNDRY_ETH_RPC_URL` (foundry.toml's `eth_rpc_url`), never on the command line, where it would be
-        /// visible to every user of the machine (RPC URLs carry API keys).
+        /// The xtask's own proxy on 127.0.0.1 in `cargo xtask chaos`: the real upstream URL
+        /// (which carries an API key) never reaches forge's command line or output.
         url: String,
         block: Option<u64>,
         /// Keep fork state out of forge's shared on-disk cache (generated chains, see
@@ -107,7 +107,7 @@ pub fn run_script(toolchain: &Toolchain, call: &ScriptCall) -> anyhow::Result<Sc
             block,
             no_storage_caching,
         } => {
-            cmd.env("FOUNDRY_ETH_RPC_URL", url);
+            cmd.arg("--fork-url").arg(url);
             secret = Some(url.as_str());
             if let Some(block) = block {
                 cmd.arg("--fork-block-number").arg(block.to_string());
@@ -121,10 +121,8 @@ pub fn run_script(toolchain: &Toolchain, call: &ScriptCall) -> anyhow::Result<Sc
         cmd.env(key, value);
     }
     let started = Instant::now();
-    let output = cmd
-        .stdin(Stdio::null())
-        .output()
-        .context("starting forge script")?;
+    let output =
+        crate::signals::output(cmd.stdin(Stdio::null())).context("starting forge script")?;
     let duration = started.elapsed();
     let stdout = String::from_utf8_lossy(&output.stdout);
     match parse_script_output(&stdout) {

@@ -57,7 +57,11 @@ const GWEI: u64 = 1_000_000_000;
 impl Fork {
     pub async fn new(vault: VaultReader, book: AddressBook) -> anyhow::Result<Self> {
         let bounds = Bounds::read(&vault).await?;
-        Ok(Self { vault, book, bounds })
+        Ok(Self {
+            vault,
+            book,
+            bounds,
+        })
     }
 
     async fn head(&self) -> anyhow::Result<u64> {
@@ -89,9 +93,16 @@ impl Fork {
     /// Send a cycle with automine on and return its receipt.
     async fn cycle(&self, gas_price: u128) -> anyhow::Result<TransactionReceipt> {
         // A base fee below every tested price, so the price the keeper pays is the price it set.
-        self.vault.provider.anvil_set_next_block_base_fee_per_gas(1).await?;
+        self.vault
+            .provider
+            .anvil_set_next_block_base_fee_per_gas(1)
+            .await?;
         let request = self.cycle_request(gas_price)?;
-        Ok(self.vault.provider.eth_send_transaction_sync(request).await?)
+        Ok(self
+            .vault
+            .provider
+            .eth_send_transaction_sync(request)
+            .await?)
     }
 
     /// The bounty a receipt paid (BountyPaid), zero when none.
@@ -103,11 +114,23 @@ impl Fork {
     }
 
     /// S1, S2, S3, S4, S6, S7 and (in NORMAL) S8 around one successful cycle.
-    async fn judge_cycle(&self, before: &Snapshot, receipt: &TransactionReceipt, gas_price: u128) -> anyhow::Result<Vec<Check>> {
+    async fn judge_cycle(
+        &self,
+        before: &Snapshot,
+        receipt: &TransactionReceipt,
+        gas_price: u128,
+    ) -> anyhow::Result<Vec<Check>> {
         let after = self.snapshot().await?;
         let bounty = self.bounty(receipt)?;
-        let gas_cap =
-            steady::gas_cap(&self.vault, self.book.bnb_usd_feed, &self.bounds, U256::from(gas_price), after.block, after.timestamp).await?;
+        let gas_cap = steady::gas_cap(
+            &self.vault,
+            self.book.bnb_usd_feed,
+            &self.bounds,
+            U256::from(gas_price),
+            after.block,
+            after.timestamp,
+        )
+        .await?;
         let mut checks = vec![steady::s1_value(before, &after, bounty, &self.bounds)];
         checks.extend(steady::s2_bounty(before, bounty, gas_cap, &self.bounds));
         checks.extend(steady::s3_flash(&after));
@@ -119,7 +142,11 @@ impl Fork {
     }
 
     /// A cycle that must go through (it waits out minCycleInterval first), judged.
-    async fn judged_cycle(&self, gas_price: u128, label: &str) -> anyhow::Result<(Vec<Check>, u64)> {
+    async fn judged_cycle(
+        &self,
+        gas_price: u128,
+        label: &str,
+    ) -> anyhow::Result<(Vec<Check>, u64)> {
         self.wait(self.bounds.min_cycle_interval).await?;
         let before = self.snapshot().await?;
         let receipt = self.cycle(gas_price).await?;
@@ -146,7 +173,11 @@ impl Fork {
     /// Run one experiment from a snapshot of the fork and revert to it afterwards.
     pub async fn run(&self, id: &str) -> Experiment {
         let started = Instant::now();
-        let fault = EXPERIMENTS.iter().find(|(e, _)| *e == id).map(|(_, f)| *f).unwrap_or("unknown");
+        let fault = EXPERIMENTS
+            .iter()
+            .find(|(e, _)| *e == id)
+            .map(|(_, f)| *f)
+            .unwrap_or("unknown");
         let digest_before = self.vault.digest(None).await.ok();
         let (outcome, digest_after) = match self.vault.provider.anvil_snapshot().await {
             Ok(snapshot) => {
@@ -162,7 +193,17 @@ impl Fork {
         let (verdict, checks, gas, cycles, error) = match outcome {
             Ok((checks, gas, cycles)) => {
                 let held = !checks.is_empty() && checks.iter().all(|c| c.passed);
-                (if held { Verdict::Held } else { Verdict::Disproved }, checks, gas, cycles, None)
+                (
+                    if held {
+                        Verdict::Held
+                    } else {
+                        Verdict::Disproved
+                    },
+                    checks,
+                    gas,
+                    cycles,
+                    None,
+                )
             }
             Err(err) => (Verdict::Error, vec![], 0, 0, Some(format!("{err:#}"))),
         };
@@ -187,7 +228,9 @@ impl Fork {
                 let mut checks = Vec::new();
                 let mut gas = 0;
                 for gwei in [1u64, 50, 1_000] {
-                    let (c, g) = self.judged_cycle(u128::from(gwei * GWEI), &format!("{gwei}gwei")).await?;
+                    let (c, g) = self
+                        .judged_cycle(u128::from(gwei * GWEI), &format!("{gwei}gwei"))
+                        .await?;
                     checks.extend(c);
                     gas += g;
                 }
@@ -199,7 +242,9 @@ impl Fork {
                 let before = self.snapshot().await?;
                 let receipt = self.cycle(u128::from(3 * GWEI)).await?;
                 anyhow::ensure!(receipt.status(), "the first cycle after six hours reverted");
-                let checks = self.judge_cycle(&before, &receipt, u128::from(3 * GWEI)).await?;
+                let checks = self
+                    .judge_cycle(&before, &receipt, u128::from(3 * GWEI))
+                    .await?;
                 Ok((checks, receipt.gas_used, 1))
             }
             "keeper_stuck_tx" => self.stuck().await,
@@ -209,7 +254,9 @@ impl Fork {
                 let mut checks = Vec::new();
                 let mut gas = 0;
                 for i in 1..=3 {
-                    let (c, g) = self.judged_cycle(u128::from(3 * GWEI), &format!("cycle{i}")).await?;
+                    let (c, g) = self
+                        .judged_cycle(u128::from(3 * GWEI), &format!("cycle{i}"))
+                        .await?;
                     checks.extend(c);
                     gas += g;
                 }
@@ -228,7 +275,11 @@ impl Fork {
         let before = self.snapshot().await?;
         provider.anvil_set_auto_mine(false).await?;
         let swap = self.market_swap().await?;
-        let cycle = provider.send_transaction(self.cycle_request(u128::from(3 * GWEI))?).await?.tx_hash().to_owned();
+        let cycle = provider
+            .send_transaction(self.cycle_request(u128::from(3 * GWEI))?)
+            .await?
+            .tx_hash()
+            .to_owned();
         let waiting = self.snapshot_at(before.block).await?;
         let mut checks = vec![steady::s5_atomic(&before, &waiting)];
         checks[0].name = "S5_state_changed_while_pending".into();
@@ -239,7 +290,10 @@ impl Fork {
         anyhow::ensure!(swap_receipt.status(), "the market swap reverted");
         let mut gas = receipt.gas_used;
         if receipt.status() {
-            checks.extend(self.judge_cycle(&before, &receipt, u128::from(3 * GWEI)).await?);
+            checks.extend(
+                self.judge_cycle(&before, &receipt, u128::from(3 * GWEI))
+                    .await?,
+            );
         } else {
             checks.push(steady::s5_atomic(&before, &self.snapshot().await?));
         }
@@ -250,7 +304,8 @@ impl Fork {
         let after_second = self.snapshot().await?;
         checks.push(Check {
             name: "second_cycle_within_min_interval_succeeded".into(),
-            observed: alloy::primitives::I256::try_from(u8::from(second.status())).unwrap_or_default(),
+            observed: alloy::primitives::I256::try_from(u8::from(second.status()))
+                .unwrap_or_default(),
             bound: alloy::primitives::I256::ZERO,
             relation: "==".into(),
             passed: !second.status(),
@@ -266,14 +321,19 @@ impl Fork {
         self.wait(self.bounds.min_cycle_interval).await?;
         let before = self.snapshot().await?;
         provider.anvil_set_auto_mine(false).await?;
-        let hash = provider.send_transaction(self.cycle_request(u128::from(3 * GWEI))?).await?.tx_hash().to_owned();
+        let hash = provider
+            .send_transaction(self.cycle_request(u128::from(3 * GWEI))?)
+            .await?
+            .tx_hash()
+            .to_owned();
         let dropped = provider.anvil_drop_transaction(hash).await?;
         provider.evm_mine(None).await?;
         provider.anvil_set_auto_mine(true).await?;
         let after_drop = self.snapshot().await?;
         let mut checks = vec![Check {
             name: "dropped_tx_was_in_the_pool".into(),
-            observed: alloy::primitives::I256::try_from(u8::from(dropped.is_some())).unwrap_or_default(),
+            observed: alloy::primitives::I256::try_from(u8::from(dropped.is_some()))
+                .unwrap_or_default(),
             bound: alloy::primitives::I256::ONE,
             relation: "==".into(),
             passed: dropped.is_some(),
@@ -283,7 +343,10 @@ impl Fork {
         checks.push(unchanged);
         let receipt = self.cycle(u128::from(3 * GWEI)).await?;
         anyhow::ensure!(receipt.status(), "the resent cycle reverted");
-        checks.extend(self.judge_cycle(&after_drop, &receipt, u128::from(3 * GWEI)).await?);
+        checks.extend(
+            self.judge_cycle(&after_drop, &receipt, u128::from(3 * GWEI))
+                .await?,
+        );
         Ok((checks, receipt.gas_used, 1))
     }
 
@@ -292,7 +355,11 @@ impl Fork {
     }
 
     async fn receipt(&self, hash: TxHash) -> anyhow::Result<TransactionReceipt> {
-        self.vault.provider.get_transaction_receipt(hash).await?.with_context(|| format!("no receipt for {hash}"))
+        self.vault
+            .provider
+            .get_transaction_receipt(hash)
+            .await?
+            .with_context(|| format!("no receipt for {hash}"))
     }
 
     /// A trader sells 0.5 BTCB into the LP pair (funded on the fork with anvil's ERC-20 deal).
@@ -300,8 +367,13 @@ impl Fork {
         use crate::chain::accounts::TRADER;
         let provider = &self.vault.provider;
         let amount = U256::from(500_000_000_000_000_000u128);
-        provider.anvil_deal_erc20(TRADER, self.book.btcb, amount).await?;
-        let transfer = IErc20Transfer::transferCall { to: self.book.lp_pair, amount };
+        provider
+            .anvil_deal_erc20(TRADER, self.book.btcb, amount)
+            .await?;
+        let transfer = IErc20Transfer::transferCall {
+            to: self.book.lp_pair,
+            amount,
+        };
         // 1% under the quote: the keeper's cycle may land first in the same block and move the pool.
         let swap_out = self.swap_out(amount).await? * U256::from(99u64) / U256::from(100u64);
         let tx1 = TransactionRequest::default()
@@ -311,8 +383,17 @@ impl Fork {
             .with_gas_limit(200_000)
             .with_gas_price(u128::from(3 * GWEI));
         let _transfer = provider.send_transaction(tx1).await?;
-        let (a0, a1) = if self.book.btcb < self.book.usdt { (U256::ZERO, swap_out) } else { (swap_out, U256::ZERO) };
-        let swap = IPairSwap::swapCall { amount0Out: a0, amount1Out: a1, to: TRADER, data: Default::default() };
+        let (a0, a1) = if self.book.btcb < self.book.usdt {
+            (U256::ZERO, swap_out)
+        } else {
+            (swap_out, U256::ZERO)
+        };
+        let swap = IPairSwap::swapCall {
+            amount0Out: a0,
+            amount1Out: a1,
+            to: TRADER,
+            data: Default::default(),
+        };
         let tx2 = TransactionRequest::default()
             .with_from(TRADER)
             .with_to(self.book.lp_pair)

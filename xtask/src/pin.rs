@@ -43,7 +43,11 @@ pub enum Step {
 pub enum Selection {
     Block(u64),
     At(u64),
-    Window { from: Point, to: Point, step: Step },
+    Window {
+        from: Point,
+        to: Point,
+        step: Step,
+    },
     /// No flag: the caller's default blocks.
     Default,
 }
@@ -56,7 +60,10 @@ pub fn parse_time(text: &str) -> Result<u64, String> {
     }
     let time = humantime::parse_rfc3339_weak(text)
         .map_err(|e| format!("`{text}` is neither unix seconds nor an RFC 3339 time ({e})"))?;
-    Ok(time.duration_since(UNIX_EPOCH).map_err(|_| format!("`{text}` is before 1970"))?.as_secs())
+    Ok(time
+        .duration_since(UNIX_EPOCH)
+        .map_err(|_| format!("`{text}` is before 1970"))?
+        .as_secs())
 }
 
 /// One end of a window: digits are a block number, anything else an RFC 3339 time.
@@ -67,12 +74,18 @@ pub fn parse_point(text: &str) -> Result<Point, String> {
     }
     let time = humantime::parse_rfc3339_weak(text)
         .map_err(|e| format!("`{text}` is neither a block number nor an RFC 3339 time ({e})"))?;
-    Ok(Point::Time(time.duration_since(UNIX_EPOCH).map_err(|_| format!("`{text}` is before 1970"))?.as_secs()))
+    Ok(Point::Time(
+        time.duration_since(UNIX_EPOCH)
+            .map_err(|_| format!("`{text}` is before 1970"))?
+            .as_secs(),
+    ))
 }
 
 /// `from..to`.
 pub fn parse_window(text: &str) -> Result<(Point, Point), String> {
-    let (from, to) = text.split_once("..").ok_or_else(|| format!("`{text}` is not a window; write FROM..TO"))?;
+    let (from, to) = text
+        .split_once("..")
+        .ok_or_else(|| format!("`{text}` is not a window; write FROM..TO"))?;
     Ok((parse_point(from)?, parse_point(to)?))
 }
 
@@ -85,7 +98,8 @@ pub fn parse_step(text: &str) -> Result<Step, String> {
         }
         return Ok(Step::Blocks(blocks));
     }
-    let duration = crate::rpc::fault::parse_duration(text).map_err(|e| format!("step `{text}` {e}"))?;
+    let duration =
+        crate::rpc::fault::parse_duration(text).map_err(|e| format!("step `{text}` {e}"))?;
     if duration.as_secs() == 0 {
         return Err(format!("step `{text}` is shorter than a second"));
     }
@@ -132,7 +146,10 @@ impl Upstream<'_> {
         let head_time = self.timestamp(self.head).await?;
         if time > head_time {
             return Err(Unusable::with_fix(
-                format!("time {time} is after the pinned head (block {}, time {head_time})", self.head),
+                format!(
+                    "time {time} is after the pinned head (block {}, time {head_time})",
+                    self.head
+                ),
                 "choose an earlier time",
             )
             .into());
@@ -168,7 +185,11 @@ impl Upstream<'_> {
     }
 
     /// Resolve a selection to blocks; `default` supplies the blocks when nothing was asked.
-    pub async fn resolve(&self, selection: &Selection, default: &[(u64, String)]) -> anyhow::Result<Vec<PinnedBlock>> {
+    pub async fn resolve(
+        &self,
+        selection: &Selection,
+        default: &[(u64, String)],
+    ) -> anyhow::Result<Vec<PinnedBlock>> {
         let numbers: Vec<(u64, String)> = match selection {
             Selection::Block(n) => {
                 self.check_block(*n)?;
@@ -180,12 +201,18 @@ impl Upstream<'_> {
                 let (a, b) = (self.point(*from).await?, self.point(*to).await?);
                 if a > b {
                     return Err(Unusable::with_fix(
-                        format!("the window is reversed: it starts at block {a} and ends at block {b}"),
+                        format!(
+                            "the window is reversed: it starts at block {a} and ends at block {b}"
+                        ),
                         "write the earlier end first: --window FROM..TO",
                     )
                     .into());
                 }
-                self.window(a, b, *step).await?.into_iter().map(|n| (n, "window".into())).collect()
+                self.window(a, b, *step)
+                    .await?
+                    .into_iter()
+                    .map(|n| (n, "window".into()))
+                    .collect()
             }
         };
         let mut out = Vec::with_capacity(numbers.len());
@@ -223,7 +250,10 @@ impl Upstream<'_> {
         const MAX_BLOCKS: usize = 500;
         if blocks.len() > MAX_BLOCKS {
             return Err(Unusable::with_fix(
-                format!("the window pins {} blocks (at most {MAX_BLOCKS})", blocks.len()),
+                format!(
+                    "the window pins {} blocks (at most {MAX_BLOCKS})",
+                    blocks.len()
+                ),
                 "use a larger --step or a shorter window",
             )
             .into());
@@ -240,20 +270,31 @@ mod tests {
     fn times_parse_as_unix_seconds_or_rfc3339() {
         assert_eq!(parse_time("1767225600"), Ok(1_767_225_600));
         assert_eq!(parse_time("2026-01-01T00:00:00Z"), Ok(1_767_225_600));
-        assert_eq!(parse_time("2026-01-01T06:00:00Z"), Ok(1_767_225_600 + 6 * 3600));
-        assert!(parse_time("yesterday").unwrap_err().contains("neither unix seconds nor an RFC 3339 time"));
+        assert_eq!(
+            parse_time("2026-01-01T06:00:00Z"),
+            Ok(1_767_225_600 + 6 * 3600)
+        );
+        assert!(parse_time("yesterday")
+            .unwrap_err()
+            .contains("neither unix seconds nor an RFC 3339 time"));
     }
 
     #[test]
     fn windows_and_steps_parse() {
-        assert_eq!(parse_window("100..200"), Ok((Point::Block(100), Point::Block(200))));
+        assert_eq!(
+            parse_window("100..200"),
+            Ok((Point::Block(100), Point::Block(200)))
+        );
         assert_eq!(
             parse_window("2026-01-01T00:00:00Z..300"),
             Ok((Point::Time(1_767_225_600), Point::Block(300)))
         );
         assert!(parse_window("100-200").is_err());
         assert_eq!(parse_step("25"), Ok(Step::Blocks(25)));
-        assert_eq!(parse_step("6h"), Ok(Step::Time(Duration::from_secs(6 * 3600))));
+        assert_eq!(
+            parse_step("6h"),
+            Ok(Step::Time(Duration::from_secs(6 * 3600)))
+        );
         assert!(parse_step("0").is_err());
         assert!(parse_step("6 parsecs").is_err());
     }

@@ -50,7 +50,8 @@ fn as_decimal<S: serde::Serializer>(value: &I256, serializer: S) -> Result<S::Ok
 
 fn from_decimal<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<I256, D::Error> {
     let text = String::deserialize(deserializer)?;
-    text.parse().map_err(|e| serde::de::Error::custom(format!("`{text}` is not an int256: {e}")))
+    text.parse()
+        .map_err(|e| serde::de::Error::custom(format!("`{text}` is not an int256: {e}")))
 }
 
 fn fields<'a>(value: &'a DynSolValue, what: &str, n: usize) -> anyhow::Result<&'a [DynSolValue]> {

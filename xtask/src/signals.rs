@@ -1,7 +1,107 @@
-//! SIGINT and SIGTERM: every child the xtask starts is owned by a guard whose `Drop` ends it,
-//! so on a signal the xtask only has to unwind instead of dying on the spot.
+//! SIGINT and SIGTERM. Every child process the xtask starts (anvil, forge) is registered here
+//! while it runs; on a signal the handler ends them all before the xtask exits, so a Ctrl-C or
+//! a CI cancellation never leaves an anvil or a forge behind. Normal ends are handled by the
+//! guards' `Drop`.
 
-/// Block until SIGINT (Ctrl-C) or SIGTERM arrives.
+use std::collections::BTreeSet;
+use std::process::{Child, Command, Output};
+use std::sync::{Mutex, Once};
+
+use anyhow::Context as _;
+
+static CHILDREN: Mutex<BTreeSet<u32>> = Mutex::new(BTreeSet::new());
+static INSTALL: Once = Once::new();
+
+/// Register a running child.
+pub fn track(pid: u32) {
+    if let Ok(mut set) = CHILDREN.lock() {
+        set.insert(pid);
+    }
+}
+
+/// Forget a child that was reaped.
+pub fn untrack(pid: u32) {
+    if let Ok(mut set) = CHILDREN.lock() {
+        set.remove(&pid);
+    }
+}
+
+/// Run `cmd` to completion like `Command::output`, registered while it runs.
+pub fn output(cmd: &mut Command) -> std::io::Result<Output> {
+    let child: Child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()?;
+    let pid = child.id();
+    track(pid);
+    let result = child.wait_with_output();
+    untrack(pid);
+    result
+}
+
+/// Kill every registered child (SIGKILL: they are ours and hold nothing worth flushing).
+fn kill_children() {
+    let pids: Vec<u32> = CHILDREN
+        .lock()
+        .map(|set| set.iter().copied().collect())
+        .unwrap_or_default();
+    for pid in pids {
+        #[cfg(unix)]
+        // SAFETY: kill(2) with a pid we spawned and have not reaped (it is untracked on reap);
+        // no memory is shared with the callee.
+        unsafe {
+            libc::kill(pid as libc::pid_t, libc::SIGKILL);
+        }
+    }
+}
+
+/// Install the handler once: on SIGINT or SIGTERM, end every child and exit with 130 / 143.
+pub fn install() {
+    INSTALL.call_once(|| {
+        let spawned = std::thread::Builder::new()
+            .name("signals".into())
+            .spawn(|| {
+                let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                else {
+                    return;
+                };
+                let code = runtime.block_on(async {
+                    #[cfg(unix)]
+                    {
+                        use tokio::signal::unix::{signal, SignalKind};
+                        let (Ok(mut int), Ok(mut term)) = (
+                            signal(SignalKind::interrupt()),
+                            signal(SignalKind::terminate()),
+                        ) else {
+                            return None;
+                        };
+                        tokio::select! {
+                            _ = int.recv() => Some(130),
+                            _ = term.recv() => Some(143),
+                        }
+                    }
+                    #[cfg(not(unix))]
+                    {
+                        tokio::signal::ctrl_c().await.ok().map(|()| 130)
+                    }
+                });
+                if let Some(code) = code {
+                    kill_children();
+                    crate::shell::error(
+                        "interrupted; every anvil and forge of this run was stopped",
+                    );
+                    std::process::exit(code);
+                }
+            });
+        if let Err(err) = spawned {
+            crate::shell::warn(format!("no signal handler: {err}"));
+        }
+    });
+}
+
+/// Block until SIGINT (Ctrl-C) or SIGTERM arrives (for `cargo xtask chain`).
 pub fn wait_for_termination() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -10,9 +110,9 @@ pub fn wait_for_termination() -> anyhow::Result<()> {
         #[cfg(unix)]
         {
             use tokio::signal::unix::{signal, SignalKind};
-            let mut term = signal(SignalKind::terminate())?;
+            let mut term = signal(SignalKind::terminate()).context("SIGTERM handler")?;
             tokio::select! {
-                result = tokio::signal::ctrl_c() => result?,
+                result = tokio::signal::ctrl_c() => result.context("SIGINT handler")?,
                 _ = term.recv() => {}
             }
         }

@@ -83,7 +83,12 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    pub async fn read(vault: &VaultReader, usdt: Address, holder: Address, block: u64) -> anyhow::Result<Self> {
+    pub async fn read(
+        vault: &VaultReader,
+        usdt: Address,
+        holder: Address,
+        block: u64,
+    ) -> anyhow::Result<Self> {
         let at = Some(block);
         let header = vault
             .provider
@@ -106,7 +111,12 @@ impl Snapshot {
             flash_active: flash.boolean("active")?,
             flash_borrowed: flash.uint("borrowed")?,
             max_deposit: vault.u256("maxDeposit", &addr(holder), at).await?,
-            hedge_delta_bps: vault.one("hedgeDeltaBps", &[], at).await?.as_int().context("hedgeDeltaBps")?.0,
+            hedge_delta_bps: vault
+                .one("hedgeDeltaBps", &[], at)
+                .await?
+                .as_int()
+                .context("hedgeDeltaBps")?
+                .0,
             free_usdt: usdt_balance.saturating_sub(reserved),
             total_supply: vault.u256("totalSupply", &[], at).await?,
             holder_shares: vault.u256("balanceOf", &addr(holder), at).await?,
@@ -116,31 +126,69 @@ impl Snapshot {
     }
 }
 
-async fn erc20_balance(vault: &VaultReader, token: Address, owner: Address, block: u64) -> anyhow::Result<U256> {
+async fn erc20_balance(
+    vault: &VaultReader,
+    token: Address,
+    owner: Address,
+    block: u64,
+) -> anyhow::Result<U256> {
     let data = IErc20View::balanceOfCall { owner }.abi_encode();
     let request = TransactionRequest::default().to(token).input(data.into());
-    let raw = vault.provider.call(request).block(BlockId::number(block)).await?;
+    let raw = vault
+        .provider
+        .call(request)
+        .block(BlockId::number(block))
+        .await?;
     Ok(IErc20View::balanceOfCall::abi_decode_returns(&raw)?)
 }
 
 /// `withdraw(assets, holder, holder)` from the holder, simulated at `block`.
-async fn simulate_withdraw(vault: &VaultReader, holder: Address, assets: U256, block: u64) -> Option<U256> {
+async fn simulate_withdraw(
+    vault: &VaultReader,
+    holder: Address,
+    assets: U256,
+    block: u64,
+) -> Option<U256> {
     if assets.is_zero() {
         return Some(U256::ZERO);
     }
-    let args = [DynSolValue::Uint(assets, 256), DynSolValue::Address(holder), DynSolValue::Address(holder)];
+    let args = [
+        DynSolValue::Uint(assets, 256),
+        DynSolValue::Address(holder),
+        DynSolValue::Address(holder),
+    ];
     let data = vault.artifact.encode_call("withdraw", &args).ok()?;
-    let request = TransactionRequest::default().from(holder).to(vault.address).input(data.into());
-    vault.provider.call(request).block(BlockId::number(block)).await.ok().map(|_| assets)
+    let request = TransactionRequest::default()
+        .from(holder)
+        .to(vault.address)
+        .input(data.into());
+    vault
+        .provider
+        .call(request)
+        .block(BlockId::number(block))
+        .await
+        .ok()
+        .map(|_| assets)
 }
 
 /// The gas-based bounty cap computed independently of the vault: bounty gas units times
 /// `min(gasPrice, maxGasPrice)` times BNB/USD from the Chainlink feed, times 1.5; zero when the
 /// feed is stale, zero or negative (USDT, 18 decimals).
-pub async fn gas_cap(vault: &VaultReader, feed: Address, bounds: &Bounds, gas_price: U256, block: u64, now: u64) -> anyhow::Result<U256> {
+pub async fn gas_cap(
+    vault: &VaultReader,
+    feed: Address,
+    bounds: &Bounds,
+    gas_price: U256,
+    block: u64,
+    now: u64,
+) -> anyhow::Result<U256> {
     let data = IFeedView::latestRoundDataCall {}.abi_encode();
     let request = TransactionRequest::default().to(feed).input(data.into());
-    let raw = vault.provider.call(request).block(BlockId::number(block)).await?;
+    let raw = vault
+        .provider
+        .call(request)
+        .block(BlockId::number(block))
+        .await?;
     let round = IFeedView::latestRoundDataCall::abi_decode_returns(&raw)?;
     let age = U256::from(now).saturating_sub(round.updatedAt);
     if round.answer <= I256::ZERO || age > bounds.max_oracle_age {
@@ -148,7 +196,10 @@ pub async fn gas_cap(vault: &VaultReader, feed: Address, bounds: &Bounds, gas_pr
     }
     let bnb_usd = round.answer.into_raw(); // 8 decimals
     let price = gas_price.min(bounds.max_gas_price);
-    Ok(bounds.bounty_gas_units * price * bnb_usd / U256::from(100_000_000u64) * U256::from(3) / U256::from(2))
+    Ok(
+        bounds.bounty_gas_units * price * bnb_usd / U256::from(100_000_000u64) * U256::from(3)
+            / U256::from(2),
+    )
 }
 
 fn signed(v: U256) -> I256 {
@@ -165,13 +216,20 @@ fn check(name: &str, observed: I256, bound: I256, relation: &str) -> Check {
         ">" => observed > bound,
         _ => false,
     };
-    Check { name: name.into(), observed, bound, relation: relation.into(), passed }
+    Check {
+        name: name.into(),
+        observed,
+        bound,
+        relation: relation.into(),
+        passed,
+    }
 }
 
 /// S1: NAV after >= NAV before - bounty - the slippage and fee budget.
 pub fn s1_value(before: &Snapshot, after: &Snapshot, bounty: U256, bounds: &Bounds) -> Check {
     let loss = signed(before.nav) - signed(after.nav) - signed(bounty);
-    let budget = before.nav * (bounds.swap_slippage_bps + U256::from(SWAP_FEE_BPS)) / U256::from(BPS);
+    let budget =
+        before.nav * (bounds.swap_slippage_bps + U256::from(SWAP_FEE_BPS)) / U256::from(BPS);
     check("S1_nav_loss_beyond_bounty_wei", loss, signed(budget), "<=")
 }
 
@@ -179,28 +237,60 @@ pub fn s1_value(before: &Snapshot, after: &Snapshot, bounty: U256, bounds: &Boun
 pub fn s2_bounty(before: &Snapshot, bounty: U256, gas_cap: U256, bounds: &Bounds) -> Vec<Check> {
     let nav_cap = before.nav * bounds.max_bounty_bps / U256::from(BPS);
     vec![
-        check("S2_bounty_vs_nav_cap_wei", signed(bounty), signed(nav_cap), "<="),
-        check("S2_bounty_vs_gas_cap_wei", signed(bounty), signed(gas_cap), "<="),
+        check(
+            "S2_bounty_vs_nav_cap_wei",
+            signed(bounty),
+            signed(nav_cap),
+            "<=",
+        ),
+        check(
+            "S2_bounty_vs_gas_cap_wei",
+            signed(bounty),
+            signed(gas_cap),
+            "<=",
+        ),
     ]
 }
 
 /// S3: no flash debt or borrowed balance survives.
 pub fn s3_flash(after: &Snapshot) -> Vec<Check> {
     vec![
-        check("S3_flash_borrowed_wei", signed(after.flash_borrowed), I256::ZERO, "=="),
-        check("S3_flash_active", I256::try_from(u8::from(after.flash_active)).unwrap_or_default(), I256::ZERO, "=="),
+        check(
+            "S3_flash_borrowed_wei",
+            signed(after.flash_borrowed),
+            I256::ZERO,
+            "==",
+        ),
+        check(
+            "S3_flash_active",
+            I256::try_from(u8::from(after.flash_active)).unwrap_or_default(),
+            I256::ZERO,
+            "==",
+        ),
     ]
 }
 
 /// S4: ONLY_UNWIND pauses deposits.
 pub fn s4_risk_mode(after: &Snapshot) -> Option<Check> {
-    (after.risk_mode == 1).then(|| check("S4_max_deposit_in_only_unwind_wei", signed(after.max_deposit), I256::ZERO, "=="))
+    (after.risk_mode == 1).then(|| {
+        check(
+            "S4_max_deposit_in_only_unwind_wei",
+            signed(after.max_deposit),
+            I256::ZERO,
+            "==",
+        )
+    })
 }
 
 /// S5: a reverted cycle changes nothing.
 pub fn s5_atomic(before: &Snapshot, after: &Snapshot) -> Check {
     let changed = I256::try_from(u8::from(before.digest != after.digest)).unwrap_or_default();
-    check("S5_state_changed_by_reverted_cycle", changed, I256::ZERO, "==")
+    check(
+        "S5_state_changed_by_reverted_cycle",
+        changed,
+        I256::ZERO,
+        "==",
+    )
 }
 
 /// S6: no share-price jump beyond `maxNavDropBps` within one cycle.
@@ -210,7 +300,12 @@ pub fn s6_share_price(before: &Snapshot, after: &Snapshot, bounds: &Bounds) -> C
     } else {
         before.share_price.abs_diff(after.share_price) * U256::from(BPS) / before.share_price
     };
-    check("S6_share_price_jump_bps", signed(jump), signed(bounds.max_nav_drop_bps), "<=")
+    check(
+        "S6_share_price_jump_bps",
+        signed(jump),
+        signed(bounds.max_nav_drop_bps),
+        "<=",
+    )
 }
 
 /// S7: the holder can take its pro-rata share of the liquid USDT at once (a simulated
@@ -224,14 +319,31 @@ pub fn s7_exit(after: &Snapshot) -> Vec<Check> {
     };
     let withdrawn = after.holder_withdraw_sim.unwrap_or_default();
     vec![
-        check("S7_withdraw_simulation_reverted", I256::try_from(u8::from(after.holder_withdraw_sim.is_none())).unwrap_or_default(), I256::ZERO, "=="),
-        check("S7_liquid_share_withdrawable_wei", signed(withdrawn), signed(pro_rata.saturating_sub(U256::from(1))), ">="),
+        check(
+            "S7_withdraw_simulation_reverted",
+            I256::try_from(u8::from(after.holder_withdraw_sim.is_none())).unwrap_or_default(),
+            I256::ZERO,
+            "==",
+        ),
+        check(
+            "S7_liquid_share_withdrawable_wei",
+            signed(withdrawn),
+            signed(pro_rata.saturating_sub(U256::from(1))),
+            ">=",
+        ),
     ]
 }
 
 /// S8: after a successful NORMAL cycle the delta is within the band.
 pub fn s8_hedge(after: &Snapshot, bounds: &Bounds) -> Option<Check> {
-    (after.risk_mode == 0).then(|| check("S8_hedge_delta_bps", after.hedge_delta_bps.abs(), signed(bounds.delta_band_bps), "<="))
+    (after.risk_mode == 0).then(|| {
+        check(
+            "S8_hedge_delta_bps",
+            after.hedge_delta_bps.abs(),
+            signed(bounds.delta_band_bps),
+            "<=",
+        )
+    })
 }
 
 #[cfg(test)]
@@ -275,24 +387,56 @@ mod tests {
     fn s1_catches_a_loss_beyond_the_budget_and_not_within_it() {
         let b = bounds();
         // Budget: 1.25% of 1,000,000 = 12,500.
-        assert!(s1_value(&snap(1_000_000, 1, 0), &snap(988_000, 1, 0), U256::from(400u64), &b).passed);
-        assert!(!s1_value(&snap(1_000_000, 1, 0), &snap(987_000, 1, 0), U256::from(600u64), &b).passed);
+        assert!(
+            s1_value(
+                &snap(1_000_000, 1, 0),
+                &snap(988_000, 1, 0),
+                U256::from(400u64),
+                &b
+            )
+            .passed
+        );
+        assert!(
+            !s1_value(
+                &snap(1_000_000, 1, 0),
+                &snap(987_000, 1, 0),
+                U256::from(600u64),
+                &b
+            )
+            .passed
+        );
     }
 
     #[test]
     fn s2_s4_s6_s7_s8_fail_on_violations() {
         let b = bounds();
         let before = snap(1_000_000, 10_000, 0);
-        assert!(s2_bounty(&before, U256::from(1_000u64), U256::from(1_000u64), &b).iter().all(|c| c.passed));
-        assert!(!s2_bounty(&before, U256::from(1_001u64), U256::from(5_000u64), &b)[0].passed, "NAV cap 1,000");
-        assert!(!s2_bounty(&before, U256::from(900u64), U256::from(899u64), &b)[1].passed, "gas cap");
-        assert!(!s4_risk_mode(&snap(1, 1, 1)).unwrap().passed, "deposits open in ONLY_UNWIND");
+        assert!(
+            s2_bounty(&before, U256::from(1_000u64), U256::from(1_000u64), &b)
+                .iter()
+                .all(|c| c.passed)
+        );
+        assert!(
+            !s2_bounty(&before, U256::from(1_001u64), U256::from(5_000u64), &b)[0].passed,
+            "NAV cap 1,000"
+        );
+        assert!(
+            !s2_bounty(&before, U256::from(900u64), U256::from(899u64), &b)[1].passed,
+            "gas cap"
+        );
+        assert!(
+            !s4_risk_mode(&snap(1, 1, 1)).unwrap().passed,
+            "deposits open in ONLY_UNWIND"
+        );
         assert!(s4_risk_mode(&snap(1, 1, 0)).is_none());
         assert!(s6_share_price(&before, &snap(1, 10_300, 0), &b).passed);
         assert!(!s6_share_price(&before, &snap(1, 10_301, 0), &b).passed);
         let mut stuck = snap(1, 1, 1);
         stuck.holder_withdraw_sim = None;
-        assert!(s7_exit(&stuck).iter().all(|c| !c.passed), "a reverting withdraw fails both S7 checks");
+        assert!(
+            s7_exit(&stuck).iter().all(|c| !c.passed),
+            "a reverting withdraw fails both S7 checks"
+        );
         assert!(s7_exit(&snap(1, 1, 1)).iter().all(|c| c.passed));
         let mut drift = snap(1, 1, 0);
         drift.hedge_delta_bps = I256::try_from(-201).unwrap();

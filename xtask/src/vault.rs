@@ -39,7 +39,9 @@ impl Named {
             .position(|p| p.name == name)
             .with_context(|| format!("no field `{name}` (have: {})", names(&self.params)))?;
         let fields = self.value.as_tuple().context("not a struct")?;
-        fields.get(index).with_context(|| format!("field `{name}` missing from the value"))
+        fields
+            .get(index)
+            .with_context(|| format!("field `{name}` missing from the value"))
     }
 
     pub fn uint(&self, name: &str) -> anyhow::Result<U256> {
@@ -47,16 +49,25 @@ impl Named {
     }
 
     pub fn int(&self, name: &str) -> anyhow::Result<I256> {
-        self.field(name)?.as_int().map(|(v, _)| v).with_context(|| format!("field `{name}` is not an int"))
+        self.field(name)?
+            .as_int()
+            .map(|(v, _)| v)
+            .with_context(|| format!("field `{name}` is not an int"))
     }
 
     pub fn boolean(&self, name: &str) -> anyhow::Result<bool> {
-        self.field(name)?.as_bool().with_context(|| format!("field `{name}` is not a bool"))
+        self.field(name)?
+            .as_bool()
+            .with_context(|| format!("field `{name}` is not a bool"))
     }
 }
 
 fn names(params: &[Param]) -> String {
-    params.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ")
+    params
+        .iter()
+        .map(|p| p.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A uint of any width, or an enum (uint8).
@@ -67,13 +78,24 @@ pub fn uint(value: &DynSolValue) -> anyhow::Result<U256> {
 impl VaultReader {
     pub fn new(project: &Project, address: Address, provider: DynProvider) -> anyhow::Result<Self> {
         let artifact = Artifact::load(&project.forge_out(), "YieldVault.sol", "YieldVault")?;
-        Ok(Self { address, artifact, provider })
+        Ok(Self {
+            address,
+            artifact,
+            provider,
+        })
     }
 
     /// `eth_call` of `function(args)` at `block` (latest when `None`), decoded.
-    pub async fn call(&self, function: &str, args: &[DynSolValue], block: Option<u64>) -> anyhow::Result<Vec<DynSolValue>> {
+    pub async fn call(
+        &self,
+        function: &str,
+        args: &[DynSolValue],
+        block: Option<u64>,
+    ) -> anyhow::Result<Vec<DynSolValue>> {
         let data = self.artifact.encode_call(function, args)?;
-        let request = TransactionRequest::default().to(self.address).input(data.into());
+        let request = TransactionRequest::default()
+            .to(self.address)
+            .input(data.into());
         let block = block.map_or(BlockId::latest(), BlockId::number);
         let raw: Bytes = self
             .provider
@@ -85,20 +107,32 @@ impl VaultReader {
     }
 
     /// A view returning one value.
-    pub async fn one(&self, function: &str, args: &[DynSolValue], block: Option<u64>) -> anyhow::Result<DynSolValue> {
+    pub async fn one(
+        &self,
+        function: &str,
+        args: &[DynSolValue],
+        block: Option<u64>,
+    ) -> anyhow::Result<DynSolValue> {
         let mut out = self.call(function, args, block).await?;
         anyhow::ensure!(out.len() == 1, "{function} returned {} values", out.len());
         Ok(out.remove(0))
     }
 
-    pub async fn u256(&self, function: &str, args: &[DynSolValue], block: Option<u64>) -> anyhow::Result<U256> {
+    pub async fn u256(
+        &self,
+        function: &str,
+        args: &[DynSolValue],
+        block: Option<u64>,
+    ) -> anyhow::Result<U256> {
         uint(&self.one(function, args, block).await?).with_context(|| function.to_owned())
     }
 
     /// A view returning a struct, with its field names.
     pub async fn named(&self, function: &str, block: Option<u64>) -> anyhow::Result<Named> {
         let value = self.one(function, &[], block).await?;
-        let params = self.artifact.function(function)?.outputs[0].components.clone();
+        let params = self.artifact.function(function)?.outputs[0]
+            .components
+            .clone();
         Ok(Named { value, params })
     }
 
@@ -106,12 +140,17 @@ impl VaultReader {
     pub async fn named_outputs(&self, function: &str, block: Option<u64>) -> anyhow::Result<Named> {
         let values = self.call(function, &[], block).await?;
         let params = self.artifact.function(function)?.outputs.clone();
-        Ok(Named { value: DynSolValue::Tuple(values), params })
+        Ok(Named {
+            value: DynSolValue::Tuple(values),
+            params,
+        })
     }
 
     pub async fn digest(&self, block: Option<u64>) -> anyhow::Result<B256> {
         let value = self.one("stateDigest", &[], block).await?;
-        let (word, _) = value.as_fixed_bytes().context("stateDigest is not bytes32")?;
+        let (word, _) = value
+            .as_fixed_bytes()
+            .context("stateDigest is not bytes32")?;
         Ok(B256::from_slice(word))
     }
 
@@ -128,13 +167,21 @@ impl VaultReader {
             if log.topics().first() != Some(&event.selector()) {
                 continue;
             }
-            let decoded = event.decode_log(&log.inner.data).with_context(|| format!("decoding {name}"))?;
+            let decoded = event
+                .decode_log(&log.inner.data)
+                .with_context(|| format!("decoding {name}"))?;
             // Put indexed and body values back in declaration order.
             let (mut indexed, mut body) = (decoded.indexed.into_iter(), decoded.body.into_iter());
             let values = event
                 .inputs
                 .iter()
-                .map(|p| if p.indexed { indexed.next() } else { body.next() })
+                .map(|p| {
+                    if p.indexed {
+                        indexed.next()
+                    } else {
+                        body.next()
+                    }
+                })
                 .collect::<Option<Vec<_>>>()
                 .context("event arity")?;
             let params = event
@@ -147,7 +194,10 @@ impl VaultReader {
                     internal_type: p.internal_type.clone(),
                 })
                 .collect();
-            return Ok(Some(Named { value: DynSolValue::Tuple(values), params }));
+            return Ok(Some(Named {
+                value: DynSolValue::Tuple(values),
+                params,
+            }));
         }
         Ok(None)
     }
