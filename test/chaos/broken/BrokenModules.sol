@@ -17,9 +17,12 @@ import {IVaultFactory} from "../../../script/chaos/ScenarioRunner.sol";
 abstract contract BrokenModule is VaultCore {
     /// The real keeper logic, reached by a nested delegatecall (still in the vault's context).
     address public immutable inner;
+    /// What YieldVault's constructor checks: the module was built for these dependencies.
+    bytes32 public immutable binding;
 
     constructor(VaultAddresses memory a) VaultCore(a) {
         inner = address(new CycleModule(a));
+        binding = keccak256(abi.encode(a));
     }
 
     function cycle() external virtual returns (CyclePath path, uint256 bounty) {

@@ -137,6 +137,12 @@ contract OnlyUnwindHandler is ScenarioBase {
         _followMark();
     }
 
+    /// A pool-only push that nobody arbitrages (Aster's mark stays). Not a campaign action: the
+    /// findings test uses it to reproduce the hedge valuation gap.
+    function pushPoolOnly(int256 bps) external {
+        _moveSpot(bps % 900);
+    }
+
     function _followMark() internal {
         if (!w.isReplica) return;
         bytes memory call =
