@@ -399,7 +399,7 @@ mod tests {
         assert!(
             !s1_value(
                 &snap(1_000_000, 1, 0),
-                &snap(987_000, 1, 0),
+                &snap(986_000, 1, 0),
                 U256::from(600u64),
                 &b
             )
