@@ -389,6 +389,23 @@ pub fn run(args: ChaosArgs, project: &Project) -> anyhow::Result<ExitCode> {
         });
     }
 
+    if matches!(selection, Selection::Window { .. }) {
+        match runtime.block_on(window_points(project, &upstream, &pins)) {
+            Ok(points) => {
+                let svg = crate::svg::window(
+                    &format!(
+                        "chaos {run_id}: vault across blocks {}..{}",
+                        pins[0].number,
+                        pins[pins.len() - 1].number
+                    ),
+                    &points,
+                );
+                std::fs::write(report_dir.join("window.svg"), svg)?;
+            }
+            Err(err) => shell::warn(format!("no window picture: {err:#}")),
+        }
+    }
+
     let stats = upstream.proxy.stats();
     write_rpc_stats(&report_dir, &stats)?;
     let report = Report {
@@ -648,6 +665,36 @@ fn run_in_evm(
             .map(|id| error_experiment(id, Engine::InEvm, share, &err))
             .collect(),
     }
+}
+
+/// NAV, share price and risk mode of the upstream's vault at every pinned block.
+async fn window_points(
+    project: &Project,
+    upstream: &Upstream,
+    pins: &[PinnedBlock],
+) -> anyhow::Result<Vec<crate::svg::Point>> {
+    anyhow::ensure!(
+        upstream.book.vault != alloy::primitives::Address::ZERO,
+        "the address book names no deployed vault"
+    );
+    let vault = VaultReader::new(
+        project,
+        upstream.book.vault,
+        crate::chain::connect(&upstream.url)?,
+    )?;
+    let whole = |v: alloy::primitives::U256| v.to_string().parse::<f64>().unwrap_or(0.0) / 1e18;
+    let mut points = Vec::with_capacity(pins.len());
+    for pinned in pins {
+        let at = Some(pinned.number);
+        points.push(crate::svg::Point {
+            block: pinned.number,
+            timestamp: pinned.timestamp,
+            nav: whole(vault.u256("nav", &[], at).await?),
+            share_price: whole(vault.u256("sharePrice", &[], at).await?),
+            risk_mode: u8::try_from(vault.u256("riskMode", &[], at).await?)?,
+        });
+    }
+    Ok(points)
 }
 
 fn relative_to_root(toolchain: &Toolchain, path: &Path) -> PathBuf {

@@ -29,5 +29,6 @@ pub mod shell;
 pub mod signals;
 pub mod steady;
 pub mod suite;
+pub mod svg;
 pub mod toolchain;
 pub mod vault;

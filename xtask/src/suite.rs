@@ -313,13 +313,34 @@ fn forge_tests(toolchain: &Toolchain, match_test: Option<&str>) -> anyhow::Resul
 /// Run the real `chaos` command of this binary and count its report's experiments.
 fn chaos_run(project: &Project) -> anyhow::Result<Tally> {
     let report_dir = project.root().join("reports").join("test-e2e");
-    let exe = std::env::current_exe().context("locating the xtask binary")?;
-    let status = Command::new(exe)
-        .args(["chaos", "--days", "1", "--report-dir"])
+    // Through cargo, not current_exe(): `cargo test` may have rebuilt (replaced) this binary.
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = match Command::new(cargo)
+        .args([
+            "run",
+            "--quiet",
+            "--package",
+            "xtask",
+            "--",
+            "chaos",
+            "--days",
+            "1",
+            "--report-dir",
+        ])
         .arg(&report_dir)
+        .current_dir(project.root())
         .stdin(Stdio::null())
         .status()
-        .context("starting cargo xtask chaos")?;
+    {
+        Ok(status) => status,
+        Err(err) => {
+            shell::error(format!("could not start cargo xtask chaos: {err}"));
+            return Ok(Tally {
+                failed: 1,
+                ..Tally::default()
+            });
+        }
+    };
     let path = report_dir.join("report.json");
     let report: serde_json::Value = match std::fs::read_to_string(&path)
         .ok()
