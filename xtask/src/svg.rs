@@ -71,7 +71,7 @@ pub fn window(title: &str, points: &[Point]) -> String {
     ];
     for (i, (label, value, colour)) in panels.iter().enumerate() {
         let top = TOP + i as f64 * (PANEL + GAP);
-        let values: Vec<f64> = points.iter().map(|p| value(p)).collect();
+        let values: Vec<f64> = points.iter().map(value).collect();
         let (mut lo, mut hi) = values
             .iter()
             .fold((f64::MAX, f64::MIN), |(lo, hi), v| (lo.min(*v), hi.max(*v)));
