@@ -56,16 +56,13 @@ pub fn window(title: &str, points: &[Point]) -> String {
         points[points.len() - 1].block as f64,
     );
     let x = |block: u64| LEFT + (block as f64 - b0) / (b1 - b0).max(1.0) * (WIDTH - LEFT - RIGHT);
-    let panels: [(&str, Box<dyn Fn(&Point) -> f64>, &str); 3] = [
-        ("NAV (USDT)", Box::new(|p: &Point| p.nav), "#1f77b4"),
-        (
-            "share price (USDT)",
-            Box::new(|p: &Point| p.share_price),
-            "#2ca02c",
-        ),
+    type Series = fn(&Point) -> f64;
+    let panels: [(&str, Series, &str); 3] = [
+        ("NAV (USDT)", |p| p.nav, "#1f77b4"),
+        ("share price (USDT)", |p| p.share_price, "#2ca02c"),
         (
             "risk mode (1 = ONLY_UNWIND)",
-            Box::new(|p: &Point| f64::from(p.risk_mode)),
+            |p| f64::from(p.risk_mode),
             "#d62728",
         ),
     ];
