@@ -73,9 +73,25 @@ impl Fork {
         Snapshot::read(&self.vault, self.book.usdt, DEPOSITOR_A, head).await
     }
 
+    /// Give the next block the head's timestamp plus `seconds`. Every block of an experiment
+    /// is stamped this way, so time on the fork continues from the pinned block (not from the
+    /// wall clock, months later) and a run is the same every time.
+    async fn stamp(&self, seconds: u64) -> anyhow::Result<()> {
+        let provider = &self.vault.provider;
+        let head = provider.get_block_number().await?;
+        let block = provider
+            .get_block_by_number(head.into())
+            .await?
+            .with_context(|| format!("no block {head}"))?;
+        provider
+            .anvil_set_next_block_timestamp(block.header.timestamp + seconds)
+            .await?;
+        Ok(())
+    }
+
     /// Let `seconds` of chain time pass in one empty block.
     async fn wait(&self, seconds: u64) -> anyhow::Result<()> {
-        self.vault.provider.anvil_increase_time(seconds).await?;
+        self.stamp(seconds).await?;
         self.vault.provider.evm_mine(None).await?;
         Ok(())
     }
@@ -97,6 +113,7 @@ impl Fork {
             .provider
             .anvil_set_next_block_base_fee_per_gas(1)
             .await?;
+        self.stamp(1).await?;
         let request = self.cycle_request(gas_price)?;
         Ok(self
             .vault
@@ -238,7 +255,9 @@ impl Fork {
             }
             "keeper_missed_blocks" => {
                 // 200 empty blocks, 108 s apart: six hours without a keeper.
-                self.vault.provider.anvil_mine(Some(200), Some(108)).await?;
+                for _ in 0..200 {
+                    self.wait(108).await?;
+                }
                 let before = self.snapshot().await?;
                 let receipt = self.cycle(u128::from(3 * GWEI)).await?;
                 anyhow::ensure!(receipt.status(), "the first cycle after six hours reverted");
@@ -283,6 +302,7 @@ impl Fork {
         let waiting = self.snapshot_at(before.block).await?;
         let mut checks = vec![steady::s5_atomic(&before, &waiting)];
         checks[0].name = "S5_state_changed_while_pending".into();
+        self.stamp(1).await?;
         provider.evm_mine(None).await?;
         provider.anvil_set_auto_mine(true).await?;
         let receipt = self.receipt(cycle).await?;
@@ -327,6 +347,7 @@ impl Fork {
             .tx_hash()
             .to_owned();
         let dropped = provider.anvil_drop_transaction(hash).await?;
+        self.stamp(1).await?;
         provider.evm_mine(None).await?;
         provider.anvil_set_auto_mine(true).await?;
         let after_drop = self.snapshot().await?;
