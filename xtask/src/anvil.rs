@@ -71,7 +71,7 @@ impl AnvilBuilder {
             .args(["--host", "127.0.0.1", "--port", "0"])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null());
+            .stderr(Stdio::piped());
         if let Some(chain_id) = self.chain_id {
             command.args(["--chain-id", &chain_id.to_string()]);
         }
@@ -82,20 +82,43 @@ impl AnvilBuilder {
         let mut child = command
             .spawn()
             .with_context(|| format!("starting {}", toolchain.anvil.path.display()))?;
-        let Some(stdout) = child.stdout.take() else {
+        let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
             let _ = child.kill();
             let _ = child.wait();
-            anyhow::bail!("anvil's stdout was not captured");
+            anyhow::bail!("anvil's output was not captured");
         };
         // A thread reads anvil's output for as long as it runs, so anvil never blocks on a
         // full pipe; the first "Listening on" line gives the address.
-        let mut log = match &self.log {
+        let log = match &self.log {
             Some(path) => Some(std::io::BufWriter::new(
                 std::fs::File::create(path)
                     .with_context(|| format!("creating {}", path.display()))?,
             )),
             None => None,
         };
+        let log = std::sync::Arc::new(std::sync::Mutex::new(log));
+        // The last lines anvil wrote on stderr: the cause when it exits before listening.
+        let last_errors = std::sync::Arc::new(std::sync::Mutex::new(std::collections::VecDeque::<
+            String,
+        >::new()));
+        {
+            let (log, last_errors) = (log.clone(), last_errors.clone());
+            std::thread::Builder::new()
+                .name("anvil-stderr".into())
+                .spawn(move || {
+                    for line in BufReader::new(stderr).lines() {
+                        let Ok(line) = line else { break };
+                        write_log(&log, &line);
+                        if let Ok(mut last) = last_errors.lock() {
+                            if last.len() == 8 {
+                                last.pop_front();
+                            }
+                            last.push_back(line);
+                        }
+                    }
+                })
+                .context("starting the anvil error reader")?;
+        }
         let (lines_tx, lines_rx) = mpsc::channel::<String>();
         std::thread::Builder::new()
             .name("anvil-stdout".into())
@@ -103,11 +126,7 @@ impl AnvilBuilder {
                 let mut announced = false;
                 for line in BufReader::new(stdout).lines() {
                     let Ok(line) = line else { break };
-                    if let Some(log) = log.as_mut() {
-                        use std::io::Write as _;
-                        let _ = writeln!(log, "{line}");
-                        let _ = log.flush();
-                    }
+                    write_log(&log, &line);
                     if !announced && line.contains("Listening on ") {
                         announced = true;
                         let _ = lines_tx.send(line);
@@ -121,9 +140,13 @@ impl AnvilBuilder {
             Ok(line) => line,
             Err(_) => {
                 let status = anvil.child.try_wait().ok().flatten();
+                let said = last_errors
+                    .lock()
+                    .map(|l| l.iter().cloned().collect::<Vec<_>>().join(" | "))
+                    .unwrap_or_default();
                 return Err(Unusable::with_fix(
                     match status {
-                        Some(status) => format!("anvil exited before listening ({status})"),
+                        Some(status) => format!("anvil exited before listening ({status}): {said}"),
                         None => format!(
                             "anvil did not start listening within {}s",
                             self.startup_timeout.as_secs()
@@ -140,6 +163,18 @@ impl AnvilBuilder {
             .and_then(|port| port.trim().parse().ok())
             .with_context(|| format!("anvil announced an address without a port: {line}"))?;
         Ok(anvil)
+    }
+}
+
+type SharedLog = std::sync::Arc<std::sync::Mutex<Option<std::io::BufWriter<std::fs::File>>>>;
+
+fn write_log(log: &SharedLog, line: &str) {
+    use std::io::Write as _;
+    if let Ok(mut guard) = log.lock() {
+        if let Some(file) = guard.as_mut() {
+            let _ = writeln!(file, "{line}");
+            let _ = file.flush();
+        }
     }
 }
 

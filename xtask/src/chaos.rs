@@ -25,6 +25,7 @@ use crate::live;
 use crate::pin::{self, PinnedBlock, Point, Selection, Step};
 use crate::project::Project;
 use crate::report::{self, Block, Chain, Engine, Experiment, Report, Totals, Verdict};
+use crate::rpc::fault::FaultSpec;
 use crate::rpc::proxy::{Proxy, ProxyConfig, ProxyHandle, ProxyStats};
 use crate::rpc::redact::Redacted;
 use crate::scenario::ScenarioResult;
@@ -102,6 +103,12 @@ pub struct ChaosArgs {
     /// Which engines run.
     #[arg(long, value_enum, default_value = "all")]
     pub engine: EngineChoice,
+
+    /// Degrade the RPC between the forks (and the keeper) and their upstream, and compare with a
+    /// clean run: a profile (slow, flaky, truncating, rate-limited, stale-head) or a fault spec;
+    /// repeatable.
+    #[arg(long, value_name = "PROFILE|SPEC")]
+    pub rpc_faults: Vec<String>,
 
     /// The scenario script (PATH:CONTRACT); another one must keep ForkChaosScenarios' entry
     /// points. The xtask's own tests point it at a deliberately broken vault.
@@ -228,6 +235,13 @@ impl Catalogue {
     }
 }
 
+/// Where forks read from: a proxy URL and the chain's address book.
+struct ForkSource {
+    url: String,
+    book: AddressBook,
+    book_path: PathBuf,
+}
+
 /// The upstream every fork reads, behind the xtask's proxy.
 struct Upstream {
     /// What the report shows (redacted).
@@ -242,6 +256,18 @@ struct Upstream {
     /// The local chain, when it is the upstream (kept alive for the run).
     _local: Option<crate::chain::LocalChain>,
     default_blocks: Vec<(u64, String)>,
+    /// The upstream itself, for a second (degrading) proxy.
+    target: Redacted,
+}
+
+impl Upstream {
+    fn source(&self, url: &str) -> ForkSource {
+        ForkSource {
+            url: url.to_owned(),
+            book: self.book.clone(),
+            book_path: self.book_path.clone(),
+        }
+    }
 }
 
 pub fn run(args: ChaosArgs, project: &Project) -> anyhow::Result<ExitCode> {
@@ -264,6 +290,7 @@ pub fn run(args: ChaosArgs, project: &Project) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let (in_evm, live_ids) = catalogue.select(&args.scenarios, args.engine)?;
+    let rpc_faults = crate::degraded::parse(&args.rpc_faults)?;
     let selection = match (args.fork_block, args.at, args.window, args.step) {
         (Some(n), _, _, _) => Selection::Block(n),
         (_, Some(t), _, _) => Selection::At(t),
@@ -327,67 +354,30 @@ pub fn run(args: ChaosArgs, project: &Project) -> anyhow::Result<ExitCode> {
         ),
     );
 
-    let mut blocks = Vec::new();
-    for (pinned, scenario_ids, live_experiments) in plan {
-        shell::status(
-            "Forking",
-            format!(
-                "block {} ({}, time {})",
-                pinned.number, pinned.label, pinned.timestamp
-            ),
-        );
-        let mut experiments = Vec::new();
-        if !scenario_ids.is_empty() {
-            experiments.extend(run_in_evm(
-                &toolchain,
-                &artifact,
-                &args.scenario_script,
-                &upstream,
-                &pinned,
-                &scenario_ids,
-            ));
-        }
-        if !live_experiments.is_empty() {
-            experiments.extend(run_live(
-                &toolchain,
-                project,
-                &runtime,
-                &upstream,
-                &pinned,
-                &live_experiments,
-                &report_dir,
-            ));
-        }
-        for e in &experiments {
-            let detail = match e.verdict {
-                Verdict::Held => String::new(),
-                Verdict::Disproved => format!(
-                    ": {}",
-                    e.checks
-                        .iter()
-                        .filter(|c| !c.passed)
-                        .map(report::describe_check)
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                ),
-                Verdict::Error => format!(": {}", e.error.clone().unwrap_or_default()),
-            };
-            shell::line(format!(
-                "  {} {} [{}]{detail}",
-                shell::verdict(e.verdict == Verdict::Held),
-                e.id,
-                engine_label(e.engine)
-            ));
-        }
-        blocks.push(Block {
-            number: pinned.number,
-            hash: pinned.hash.clone(),
-            timestamp: pinned.timestamp,
-            label: pinned.label.clone(),
-            experiments,
-            resilience: 0.0,
-        });
-    }
+    let source = upstream.source(&upstream.url);
+    let context = Context {
+        toolchain: &toolchain,
+        project,
+        runtime: &runtime,
+        artifact: &artifact,
+        script: &args.scenario_script,
+        log_dir: report_dir.clone(),
+        keeper_faults: vec![],
+        seed: args.seed,
+    };
+    let blocks = context.execute(&source, &plan);
+    let degraded = if rpc_faults.is_empty() {
+        None
+    } else {
+        Some(run_degraded(
+            &context,
+            &upstream,
+            &plan,
+            &blocks,
+            &rpc_faults,
+            &report_dir,
+        )?)
+    };
 
     if matches!(selection, Selection::Window { .. }) {
         match runtime.block_on(window_points(project, &upstream, &pins)) {
@@ -424,6 +414,15 @@ pub fn run(args: ChaosArgs, project: &Project) -> anyhow::Result<ExitCode> {
         resilience: 0.0,
         verdict: Verdict::Held,
         totals: Totals::default(),
+        rpc_degradation: degraded.map(|c| report::Degradation {
+            faults: c.faults,
+            matched: c.matched,
+            classified_failures: c.classified_failures,
+            unclassified_failures: c.unclassified_failures,
+            silent_divergences: c.silent_divergences,
+            faults_injected: c.faults_injected,
+            requests: c.requests,
+        }),
     }
     .finish();
     report.write(&report_dir)?;
@@ -449,6 +448,82 @@ pub fn run(args: ChaosArgs, project: &Project) -> anyhow::Result<ExitCode> {
         Verdict::Disproved => ExitCode::from(1),
         Verdict::Error => ExitCode::from(EXIT_UNUSABLE),
     })
+}
+
+/// What every block of a run shares.
+struct Context<'a> {
+    toolchain: &'a Toolchain,
+    project: &'a Project,
+    runtime: &'a tokio::runtime::Runtime,
+    artifact: &'a Artifact,
+    script: &'a str,
+    /// Where fork anvils' logs go.
+    log_dir: PathBuf,
+    /// Faults between the live-fork keeper and its node (degraded runs).
+    keeper_faults: Vec<FaultSpec>,
+    seed: u64,
+}
+
+type Plan = [(PinnedBlock, Vec<String>, Vec<String>)];
+
+impl Context<'_> {
+    /// Every planned experiment on forks of `source`, block by block.
+    fn execute(&self, source: &ForkSource, plan: &Plan) -> Vec<Block> {
+        let mut blocks = Vec::new();
+        for (pinned, scenario_ids, live_experiments) in plan {
+            shell::status(
+                "Forking",
+                format!(
+                    "block {} ({}, time {})",
+                    pinned.number, pinned.label, pinned.timestamp
+                ),
+            );
+            let mut experiments = Vec::new();
+            if !scenario_ids.is_empty() {
+                experiments.extend(run_in_evm(
+                    self.toolchain,
+                    self.artifact,
+                    self.script,
+                    source,
+                    pinned,
+                    scenario_ids,
+                ));
+            }
+            if !live_experiments.is_empty() {
+                experiments.extend(run_live(self, source, pinned, live_experiments));
+            }
+            for e in &experiments {
+                let detail = match e.verdict {
+                    Verdict::Held => String::new(),
+                    Verdict::Disproved => format!(
+                        ": {}",
+                        e.checks
+                            .iter()
+                            .filter(|c| !c.passed)
+                            .map(report::describe_check)
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    ),
+                    Verdict::Error => format!(": {}", e.error.clone().unwrap_or_default()),
+                };
+                shell::line(format!(
+                    "  {} {} [{}]{detail}",
+                    shell::verdict(e.verdict == Verdict::Held),
+                    e.id,
+                    engine_label(e.engine)
+                ));
+            }
+            blocks.push(Block {
+                number: pinned.number,
+                hash: pinned.hash.clone(),
+                timestamp: pinned.timestamp,
+                label: pinned.label.clone(),
+                experiments,
+                resilience: 0.0,
+            });
+        }
+        blocks
+    }
 }
 
 fn engine_label(engine: Engine) -> &'static str {
@@ -497,6 +572,7 @@ fn connect_upstream(
             let endpoint = Redacted::parse(&text, "BSC_RPC_URL")?;
             let proxy = Proxy::start(ProxyConfig::new(endpoint.clone()))?;
             let url = proxy.url();
+            let target = endpoint.clone();
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?;
@@ -541,6 +617,7 @@ fn connect_upstream(
                 book_path,
                 _local: None,
                 default_blocks: vec![(default_block, "pinned".into())],
+                target,
             })
         }
         None => {
@@ -553,7 +630,7 @@ fn connect_upstream(
                 },
             )?;
             let endpoint = Redacted::parse(&local.info.url, "the local chain's URL")?;
-            let proxy = Proxy::start(ProxyConfig::new(endpoint))?;
+            let proxy = Proxy::start(ProxyConfig::new(endpoint.clone()))?;
             Ok(Upstream {
                 endpoint: local.info.url.clone(),
                 kind: "local-replica",
@@ -569,6 +646,7 @@ fn connect_upstream(
                     .map(|m| (m.block, m.label.clone()))
                     .collect(),
                 _local: Some(local),
+                target: endpoint,
             })
         }
     }
@@ -598,9 +676,9 @@ fn preflight_archive(
     Ok(())
 }
 
-fn fork_target(upstream: &Upstream, pinned: &PinnedBlock) -> Target {
+fn fork_target(source: &ForkSource, pinned: &PinnedBlock) -> Target {
     Target::Fork {
-        url: upstream.url.clone(),
+        url: source.url.clone(),
         block: Some(pinned.number),
         no_storage_caching: true,
     }
@@ -611,7 +689,7 @@ fn run_in_evm(
     toolchain: &Toolchain,
     artifact: &Artifact,
     script: &str,
-    upstream: &Upstream,
+    upstream: &ForkSource,
     pinned: &PinnedBlock,
     ids: &[String],
 ) -> Vec<Experiment> {
@@ -721,37 +799,53 @@ fn error_experiment(id: &str, engine: Engine, duration_ms: u64, err: &anyhow::Er
 
 /// One anvil fork of the block, every live-fork experiment on it from the same snapshot.
 fn run_live(
-    toolchain: &Toolchain,
-    project: &Project,
-    runtime: &tokio::runtime::Runtime,
-    upstream: &Upstream,
+    context: &Context<'_>,
+    source: &ForkSource,
     pinned: &PinnedBlock,
     ids: &[String],
-    report_dir: &Path,
 ) -> Vec<Experiment> {
     let started = Instant::now();
-    let fork = (|| -> anyhow::Result<(Anvil, live::Fork)> {
+    let fork = (|| -> anyhow::Result<(Anvil, Option<ProxyHandle>, live::Fork)> {
         anyhow::ensure!(
-            upstream.book.vault != alloy::primitives::Address::ZERO,
+            source.book.vault != alloy::primitives::Address::ZERO,
             "the address book names no deployed vault for the live-fork keeper"
         );
         let anvil = Anvil::builder()
             .arg("--fork-url")
-            .arg(&upstream.url)
+            .arg(&source.url)
             .arg("--fork-block-number")
             .arg(pinned.number.to_string())
             .arg("--no-storage-caching")
-            .log_to(report_dir.join(format!("anvil-fork-{}.log", pinned.number)))
-            .spawn(toolchain)?;
-        let provider = crate::chain::connect(&anvil.url())?;
-        let vault = VaultReader::new(project, upstream.book.vault, provider)?;
-        let fork = runtime.block_on(live::Fork::new(vault, upstream.book.clone()))?;
-        Ok((anvil, fork))
+            .log_to(
+                context
+                    .log_dir
+                    .join(format!("anvil-fork-{}.log", pinned.number)),
+            )
+            .spawn(context.toolchain)?;
+        // In a degraded run the keeper reaches its node through a faulty proxy as well.
+        let (keeper_proxy, node_url) = if context.keeper_faults.is_empty() {
+            (None, anvil.url())
+        } else {
+            let mut config = ProxyConfig::new(Redacted::parse(&anvil.url(), "the fork's URL")?)
+                .seed(context.seed);
+            for fault in &context.keeper_faults {
+                config = config.fault(fault.clone());
+            }
+            let proxy = Proxy::start(config)?;
+            let url = proxy.url();
+            (Some(proxy), url)
+        };
+        let provider = crate::chain::connect(&node_url)?;
+        let vault = VaultReader::new(context.project, source.book.vault, provider)?;
+        let fork = context
+            .runtime
+            .block_on(live::Fork::new(vault, source.book.clone()))?;
+        Ok((anvil, keeper_proxy, fork))
     })();
     match fork {
-        Ok((_anvil, fork)) => ids
+        Ok((_anvil, _proxy, fork)) => ids
             .iter()
-            .map(|id| runtime.block_on(fork.run(id)))
+            .map(|id| context.runtime.block_on(fork.run(id)))
             .collect(),
         Err(err) => {
             let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
@@ -760,6 +854,58 @@ fn run_live(
                 .collect()
         }
     }
+}
+
+/// The same plan again, with every upstream read of the forks (and the keeper's calls) going
+/// through a proxy that injects `faults`; compared with the clean run pair by pair.
+fn run_degraded(
+    context: &Context<'_>,
+    upstream: &Upstream,
+    plan: &Plan,
+    clean: &[Block],
+    faults: &[FaultSpec],
+    report_dir: &Path,
+) -> anyhow::Result<crate::degraded::Comparison> {
+    let names: Vec<String> = faults.iter().map(ToString::to_string).collect();
+    shell::status(
+        "Degrading",
+        format!("the same run through faulty RPC: {}", names.join(", ")),
+    );
+    let mut config = ProxyConfig::new(upstream.target.clone()).seed(context.seed);
+    for fault in faults {
+        config = config.fault(fault.clone());
+    }
+    let proxy = Proxy::start(config)?;
+    let log_dir = report_dir.join("degraded");
+    std::fs::create_dir_all(&log_dir)?;
+    let degraded_context = Context {
+        log_dir: log_dir.clone(),
+        keeper_faults: faults.to_vec(),
+        ..*context
+    };
+    let blocks = degraded_context.execute(&upstream.source(&proxy.url()), plan);
+    let stats = proxy.stats();
+    let mut comparison = crate::degraded::compare(clean, &blocks);
+    comparison.faults = names;
+    comparison.requests = stats.methods.clone();
+    comparison.faults_injected = stats.faults.iter().map(|f| f.injected).sum();
+    std::fs::write(
+        log_dir.join("comparison.json"),
+        serde_json::to_string_pretty(&comparison)? + "\n",
+    )?;
+    shell::status(
+        "Compared",
+        format!(
+            "{} matched, {} classified failures, {} unclassified failures, {} silent divergences ({} faults injected in {} upstream requests)",
+            comparison.matched,
+            comparison.classified_failures,
+            comparison.unclassified_failures,
+            comparison.silent_divergences,
+            comparison.faults_injected,
+            stats.calls
+        ),
+    );
+    Ok(comparison)
 }
 
 #[derive(Serialize)]

@@ -16,6 +16,7 @@ pub mod artifacts;
 pub mod chain;
 pub mod chaos;
 pub mod cli;
+pub mod degraded;
 pub mod doctor;
 pub mod error;
 pub mod forge;

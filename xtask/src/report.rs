@@ -92,6 +92,29 @@ pub struct Report {
     pub resilience: f64,
     pub verdict: Verdict,
     pub totals: Totals,
+    /// With `--rpc-faults`: how the degraded run compared with this (clean) one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rpc_degradation: Option<Degradation>,
+}
+
+/// Outcome counts of a degraded run against the clean run (see `crate::degraded`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Degradation {
+    pub faults: Vec<String>,
+    pub matched: u64,
+    pub classified_failures: u64,
+    pub unclassified_failures: u64,
+    pub silent_divergences: u64,
+    pub faults_injected: u64,
+    /// Upstream requests of the degraded run, per method.
+    pub requests: std::collections::BTreeMap<String, u64>,
+}
+
+impl Degradation {
+    /// The hypothesis for RPC faults: every pair matched or failed with a classified cause.
+    pub fn held(&self) -> bool {
+        self.silent_divergences == 0 && self.unclassified_failures == 0
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -245,6 +268,19 @@ impl Report {
                 b.experiments.len(),
                 held,
                 b.resilience
+            );
+        }
+        if let Some(d) = &self.rpc_degradation {
+            let _ = writeln!(
+                md,
+                "\n### Degraded RPC ({})\n\n{} matched, {} failed with a classified RPC cause, {} failed unclassified, \
+                 **{} silent divergences**; {} faults injected.\n",
+                d.faults.join(", "),
+                d.matched,
+                d.classified_failures,
+                d.unclassified_failures,
+                d.silent_divergences,
+                d.faults_injected
             );
         }
         let failures: Vec<_> = self

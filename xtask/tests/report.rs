@@ -86,6 +86,7 @@ fn sample() -> Report {
         resilience: 0.0,
         verdict: Verdict::Held,
         totals: Totals::default(),
+        rpc_degradation: None,
     }
     .finish()
 }
