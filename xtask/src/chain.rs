@@ -27,6 +27,7 @@ use serde::Serialize;
 
 use crate::addressbook::AddressBook;
 use crate::anvil::Anvil;
+use crate::rng::SplitMix64;
 use crate::shell;
 use crate::toolchain::{Tool, Toolchain};
 
@@ -128,39 +129,15 @@ fn phase_of(i: u64, n: u64) -> Phase {
     }
 }
 
-/// SplitMix64: a small, well-known generator; enough for a reproducible price path and
-/// dependency-free.
-#[derive(Debug, Clone)]
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Self {
-        Self(seed ^ 0x5eed_c4a0_5eed_c4a0)
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in (0, 1].
-    pub fn unit(&mut self) -> f64 {
-        ((self.next_u64() >> 11) as f64 + 1.0) / (1u64 << 53) as f64
-    }
-
-    /// Standard normal (Box-Muller).
-    pub fn normal(&mut self) -> f64 {
-        let (u1, u2) = (self.unit(), self.unit());
-        (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
-    }
+/// The history's generator: SplitMix64 salted so that the history and the proxy's faults
+/// draw different numbers from one `--seed`.
+fn history_rng(seed: u64) -> SplitMix64 {
+    SplitMix64::new(seed ^ 0x5eed_c4a0_5eed_c4a0)
 }
 
 /// The BTC price path, in USD per BTC, one value per tick.
 pub fn price_path(seed: u64, ticks: u64, start_usd: f64) -> Vec<(Phase, f64)> {
-    let mut rng = Rng::new(seed);
+    let mut rng = history_rng(seed);
     let mut price = start_usd;
     (0..ticks)
         .map(|i| {
@@ -481,7 +458,7 @@ async fn play_history(
     let btc_is_token0 = token0 == book.btcb;
     let ticks = u64::from(options.days) * 86_400 / TICK_SECONDS;
     let path = price_path(options.seed, ticks, 90_000.0);
-    let mut rng = Rng::new(options.seed.rotate_left(17));
+    let mut rng = history_rng(options.seed.rotate_left(17));
     let mut bnb_usd = 900.0_f64;
     let mut alp_price = 1.0_f64;
     let start = sender.clock_ms / 1000;

@@ -24,6 +24,7 @@ pub mod live;
 pub mod pin;
 pub mod project;
 pub mod report;
+pub mod rng;
 pub mod rpc;
 pub mod scenario;
 pub mod shell;
