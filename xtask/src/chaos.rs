@@ -707,7 +707,7 @@ fn run_in_evm(
             // The scripts read the book relative to the project root.
             env: vec![(
                 "CHAOS_ADDRESS_BOOK".into(),
-                relative_to_root(toolchain, &upstream.book_path).into_os_string(),
+                relative_path(toolchain, &upstream.book_path).into_os_string(),
             )],
         };
         let output = forge::run_script(toolchain, &call)?;
@@ -775,7 +775,7 @@ async fn window_points(
     Ok(points)
 }
 
-fn relative_to_root(toolchain: &Toolchain, path: &Path) -> PathBuf {
+pub fn relative_path(toolchain: &Toolchain, path: &Path) -> PathBuf {
     path.strip_prefix(toolchain.project.root())
         .map(Path::to_path_buf)
         .unwrap_or_else(|_| path.to_path_buf())

@@ -13,6 +13,7 @@
 pub mod addressbook;
 pub mod anvil;
 pub mod artifacts;
+pub mod bench;
 pub mod chain;
 pub mod chaos;
 pub mod cli;

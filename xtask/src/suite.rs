@@ -194,6 +194,9 @@ pub struct ForgeTest {
     pub counterexample: Option<serde_json::Value>,
     #[serde(default)]
     pub decoded_logs: Vec<String>,
+    /// `{"Unit":{"gas":N}}`, `{"Fuzz":{..}}` or `{"Invariant":{..}}`.
+    #[serde(default)]
+    pub kind: Option<serde_json::Value>,
 }
 
 /// Parse `forge test --json` stdout. forge may print non-JSON lines (compiler notes) first;

@@ -1,0 +1,542 @@
+//! `cargo xtask bench`: the chaos suite as the xtask runs it against the naive way, measured
+//! side by side in one run on the local chain (ratios, not absolute times: these machines are
+//! shared and noisy).
+//!
+//! - suite: per pinned block, every in-EVM scenario in one forge process on one fork, against a
+//!   naive baseline that runs each scenario in its own `forge script` forking the upstream;
+//!   wall time and upstream requests (counted by a proxy in front of the upstream) for both;
+//! - the duplicate-fetch ratio: upstream requests per distinct state key, xtask way;
+//! - a window sweep: one day at one-hour steps, every experiment, pinned blocks per minute;
+//! - `rpc-probe` against an endpoint that accepts connections and never answers, against its
+//!   bound (checks x timeout + 1 s);
+//! - gas of every `cycle()` path (the vault's `test_gas_*` tests);
+//! - peak memory (maximum resident set) of the xtask process itself.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::{Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+use alloy::dyn_abi::DynSolValue;
+use anyhow::Context as _;
+use serde::Serialize;
+
+use crate::artifacts::Artifact;
+use crate::chain::{self, ChainOptions};
+use crate::forge::{self, ScriptCall, Target};
+use crate::project::Project;
+use crate::rpc::proxy::{Proxy, ProxyConfig};
+use crate::rpc::redact::Redacted;
+use crate::shell;
+use crate::toolchain::{Tool, Toolchain};
+
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    /// Print bench.json on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Where bench.json and bench.md go.
+    #[arg(long, value_name = "DIR", default_value = "reports/bench")]
+    pub out: std::path::PathBuf,
+    /// Skip the window sweep (the longest part).
+    #[arg(long)]
+    pub no_window: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct SuiteBlock {
+    block: u64,
+    label: String,
+    scenarios: usize,
+    xtask_wall_ms: u64,
+    xtask_requests: u64,
+    xtask_distinct_keys: u64,
+    naive_wall_ms: u64,
+    naive_requests: u64,
+}
+
+#[derive(Debug, Serialize)]
+struct Bench {
+    machine: String,
+    seed: u64,
+    suite: Vec<SuiteBlock>,
+    totals: Totals,
+    window: Option<Window>,
+    probe_never_answering: Probe,
+    cycle_gas: Vec<(String, u64)>,
+    peak_rss_mb: f64,
+    targets: Vec<Goal>,
+}
+
+#[derive(Debug, Serialize)]
+struct Totals {
+    xtask_wall_ms: u64,
+    naive_wall_ms: u64,
+    wall_speedup: f64,
+    xtask_requests: u64,
+    naive_requests: u64,
+    request_reduction: f64,
+    duplicate_fetch_ratio: f64,
+}
+
+#[derive(Debug, Serialize)]
+struct Window {
+    blocks: usize,
+    experiments: u64,
+    wall_ms: u64,
+    blocks_per_minute: f64,
+}
+
+#[derive(Debug, Serialize)]
+struct Probe {
+    wall_ms: u64,
+    bound_ms: u64,
+    exit_code: Option<i32>,
+}
+
+#[derive(Debug, Serialize)]
+struct Goal {
+    name: String,
+    target: String,
+    measured: String,
+    met: bool,
+}
+
+fn ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+pub fn run(args: BenchArgs, project: &Project) -> anyhow::Result<ExitCode> {
+    crate::signals::install();
+    let toolchain = Toolchain::ensure(project)?;
+    let build = crate::signals::output(
+        toolchain
+            .command(Tool::Forge)
+            .arg("build")
+            .stdin(Stdio::null()),
+    )?;
+    anyhow::ensure!(
+        build.status.success(),
+        "forge build failed:\n{}",
+        String::from_utf8_lossy(&build.stderr)
+    );
+    let out_dir = project.root().join(&args.out);
+    std::fs::create_dir_all(&out_dir)?;
+    let seed = chain::DEFAULT_SEED;
+    let local = chain::build(
+        &toolchain,
+        &ChainOptions {
+            seed,
+            days: chain::DEFAULT_DAYS,
+            out_dir: out_dir.join("chain"),
+        },
+    )?;
+    let upstream = Redacted::parse(&local.info.url, "the local chain's URL")?;
+    let artifact = Artifact::load(
+        &project.forge_out(),
+        "ForkChaosScenarios.s.sol",
+        "ForkChaosScenarios",
+    )?;
+    let catalogue = crate::chaos::Catalogue::load(
+        &toolchain,
+        &artifact,
+        "script/ForkChaosScenarios.s.sol:ForkChaosScenarios",
+    )?;
+    let ids = catalogue.in_evm;
+    let book = crate::chaos::relative_path(&toolchain, &local.info.address_book);
+    let env = vec![("CHAOS_ADDRESS_BOOK".into(), book.into_os_string())];
+
+    let mut suite = Vec::new();
+    for mark in &local.info.landmarks {
+        shell::status(
+            "Measuring",
+            format!(
+                "block {} ({}): the xtask way, then the naive way",
+                mark.block, mark.label
+            ),
+        );
+        // The xtask way: one forge process, one fork, every scenario (snapshot per scenario).
+        let proxy = Proxy::start(ProxyConfig::new(upstream.clone()))?;
+        let list = DynSolValue::Array(
+            ids.iter()
+                .map(|id| DynSolValue::String(id.clone()))
+                .collect(),
+        );
+        let call = ScriptCall {
+            target: "script/ForkChaosScenarios.s.sol:ForkChaosScenarios".into(),
+            calldata: artifact.encode_call("runScenarios", &[list])?,
+            on: Target::Fork {
+                url: proxy.url(),
+                block: Some(mark.block),
+                no_storage_caching: true,
+            },
+            env: env.clone(),
+        };
+        let started = Instant::now();
+        let output = forge::run_script(&toolchain, &call)?;
+        anyhow::ensure!(
+            output.success,
+            "runScenarios reverted at block {}",
+            mark.block
+        );
+        let xtask_wall = started.elapsed();
+        let stats = proxy.stats();
+        drop(proxy);
+
+        // The naive way: one forge process per scenario, each forking the upstream afresh.
+        let proxy = Proxy::start(ProxyConfig::new(upstream.clone()))?;
+        let started = Instant::now();
+        for id in &ids {
+            let call = ScriptCall {
+                target: "script/ForkChaosScenarios.s.sol:ForkChaosScenarios".into(),
+                calldata: artifact
+                    .encode_call("runScenario", &[DynSolValue::String(id.clone())])?,
+                on: Target::Fork {
+                    url: proxy.url(),
+                    block: Some(mark.block),
+                    no_storage_caching: true,
+                },
+                env: env.clone(),
+            };
+            let output = forge::run_script(&toolchain, &call)?;
+            anyhow::ensure!(
+                output.success,
+                "runScenario({id}) reverted at block {}",
+                mark.block
+            );
+        }
+        let naive_wall = started.elapsed();
+        let naive = proxy.stats();
+        suite.push(SuiteBlock {
+            block: mark.block,
+            label: mark.label.clone(),
+            scenarios: ids.len(),
+            xtask_wall_ms: ms(xtask_wall),
+            xtask_requests: stats.calls,
+            xtask_distinct_keys: stats.distinct_state_keys,
+            naive_wall_ms: ms(naive_wall),
+            naive_requests: naive.calls,
+        });
+    }
+    drop(local);
+
+    let sum = |f: fn(&SuiteBlock) -> u64| suite.iter().map(f).sum::<u64>();
+    let (xw, nw, xr, nr, keys) = (
+        sum(|b| b.xtask_wall_ms),
+        sum(|b| b.naive_wall_ms),
+        sum(|b| b.xtask_requests),
+        sum(|b| b.naive_requests),
+        sum(|b| b.xtask_distinct_keys),
+    );
+    let ratio = |a: u64, b: u64| {
+        if b == 0 {
+            0.0
+        } else {
+            (a as f64 / b as f64 * 100.0).round() / 100.0
+        }
+    };
+    let totals = Totals {
+        xtask_wall_ms: xw,
+        naive_wall_ms: nw,
+        wall_speedup: ratio(nw, xw),
+        xtask_requests: xr,
+        naive_requests: nr,
+        request_reduction: ratio(nr, xr),
+        duplicate_fetch_ratio: ratio(xr, keys),
+    };
+
+    let window = if args.no_window {
+        None
+    } else {
+        Some(window_sweep(project, &out_dir)?)
+    };
+    let probe = probe_never_answering()?;
+    let cycle_gas = cycle_gas(&toolchain)?;
+    let peak_rss_mb = peak_rss_mb();
+
+    let mut targets = vec![
+        target(
+            "upstream requests vs naive",
+            ">= 5x fewer",
+            totals.request_reduction,
+            totals.request_reduction >= 5.0,
+        ),
+        target(
+            "duplicate-fetch ratio",
+            "<= 1.10",
+            totals.duplicate_fetch_ratio,
+            totals.duplicate_fetch_ratio <= 1.10,
+        ),
+        target(
+            "suite wall time vs naive",
+            ">= 3x shorter",
+            totals.wall_speedup,
+            totals.wall_speedup >= 3.0,
+        ),
+        Goal {
+            name: "rpc-probe, never-answering endpoint".into(),
+            target: format!("<= {} ms", probe.bound_ms),
+            measured: format!("{} ms", probe.wall_ms),
+            met: probe.wall_ms <= probe.bound_ms,
+        },
+        Goal {
+            name: "peak memory of the xtask".into(),
+            target: "< 200 MB".into(),
+            measured: format!("{peak_rss_mb:.1} MB"),
+            met: peak_rss_mb < 200.0,
+        },
+    ];
+    if let Some((name, gas)) = cycle_gas.iter().max_by_key(|(_, g)| *g) {
+        targets.push(Goal {
+            name: format!("heaviest cycle() path ({name})"),
+            target: "< 2,000,000 gas".into(),
+            measured: gas.to_string(),
+            met: *gas < 2_000_000,
+        });
+    }
+    let bench = Bench {
+        machine: machine(),
+        seed,
+        suite,
+        totals,
+        window,
+        probe_never_answering: probe,
+        cycle_gas,
+        peak_rss_mb,
+        targets,
+    };
+    std::fs::write(
+        out_dir.join("bench.json"),
+        serde_json::to_string_pretty(&bench)? + "\n",
+    )?;
+    let md = markdown(&bench);
+    std::fs::write(out_dir.join("bench.md"), &md)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&bench)?);
+    } else {
+        shell::line(md);
+    }
+    let met = bench.targets.iter().all(|t| t.met);
+    Ok(if met {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn target(name: &str, target: &str, measured: f64, met: bool) -> Goal {
+    Goal {
+        name: name.into(),
+        target: target.into(),
+        measured: format!("{measured:.2}x"),
+        met,
+    }
+}
+
+/// One day at one-hour steps with every experiment, through the real `chaos` command.
+fn window_sweep(project: &Project, out_dir: &Path) -> anyhow::Result<Window> {
+    shell::status(
+        "Measuring",
+        "a window sweep: one day at one-hour steps, every experiment",
+    );
+    let exe = std::env::current_exe()?;
+    let dir = out_dir.join("window");
+    let started = Instant::now();
+    let status = Command::new(exe)
+        .args([
+            "chaos",
+            "--days",
+            "1",
+            "--window",
+            "2026-01-01T00:30:00Z..2026-01-01T23:30:00Z",
+            "--step",
+            "1h",
+            "--report-dir",
+        ])
+        .arg(&dir)
+        .current_dir(project.root())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .status()?;
+    let wall = started.elapsed();
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("report.json"))
+            .with_context(|| format!("the window sweep ({status}) wrote no report"))?,
+    )?;
+    let blocks = report["blocks"].as_array().map_or(0, Vec::len);
+    Ok(Window {
+        blocks,
+        experiments: report["totals"]["experiments"].as_u64().unwrap_or_default(),
+        wall_ms: ms(wall),
+        blocks_per_minute: (blocks as f64 / wall.as_secs_f64() * 60.0 * 100.0).round() / 100.0,
+    })
+}
+
+/// `rpc-probe --timeout 1s` against a listener that accepts connections and never answers.
+fn probe_never_answering() -> anyhow::Result<Probe> {
+    shell::status(
+        "Measuring",
+        "rpc-probe against an endpoint that never answers",
+    );
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let port = listener.local_addr()?.port();
+    let held = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let keep = held.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            if let Ok(mut list) = keep.lock() {
+                list.push(stream);
+            }
+        }
+    });
+    let exe = std::env::current_exe()?;
+    let started = Instant::now();
+    let status = Command::new(exe)
+        .args([
+            "rpc-probe",
+            "--rpc-url",
+            &format!("http://127.0.0.1:{port}/"),
+            "--timeout",
+            "1s",
+            "--json",
+        ])
+        .env_remove("BSC_FORK_BLOCK")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()?;
+    let wall = started.elapsed();
+    // Eight checks of one timeout each, plus a second.
+    Ok(Probe {
+        wall_ms: ms(wall),
+        bound_ms: 8 * 1000 + 1000,
+        exit_code: status.code(),
+    })
+}
+
+/// Gas of each `cycle()` path from the vault's `test_gas_*` tests.
+fn cycle_gas(toolchain: &Toolchain) -> anyhow::Result<Vec<(String, u64)>> {
+    shell::status(
+        "Measuring",
+        "gas of every cycle() path (forge test --match-test test_gas_)",
+    );
+    let output = crate::signals::output(
+        toolchain
+            .command(Tool::Forge)
+            .args(["test", "--match-test", "test_gas_", "--json"])
+            .stdin(Stdio::null()),
+    )?;
+    let report = crate::suite::parse_forge_report(&String::from_utf8_lossy(&output.stdout))?;
+    let mut gas = Vec::new();
+    for suite in report.values() {
+        for (name, test) in &suite.test_results {
+            if let Some(units) = test
+                .kind
+                .as_ref()
+                .and_then(|k| k.get("Unit"))
+                .and_then(|u| u.get("gas"))
+                .and_then(|g| g.as_u64())
+            {
+                gas.push((
+                    name.trim_end_matches("()")
+                        .trim_start_matches("test_gas_")
+                        .to_owned(),
+                    units,
+                ));
+            }
+        }
+    }
+    gas.sort();
+    Ok(gas)
+}
+
+/// Maximum resident set of this process (not its children), in MB.
+fn peak_rss_mb() -> f64 {
+    #[cfg(unix)]
+    {
+        // SAFETY: getrusage fills the struct we pass; RUSAGE_SELF is always valid.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } == 0 {
+            return usage.ru_maxrss as f64 / 1024.0;
+        }
+    }
+    0.0
+}
+
+fn machine() -> String {
+    let cpus = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_owned())
+        })
+        .unwrap_or_else(|| std::env::consts::ARCH.to_owned());
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .next()
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map(|kb| format!("{} GiB", kb / 1024 / 1024))
+        .unwrap_or_default();
+    format!("{cpus} cores, {model}, {mem}")
+}
+
+fn markdown(b: &Bench) -> String {
+    let mut md = String::new();
+    let _ = writeln!(md, "Machine: {}. Seed {}.\n", b.machine, b.seed);
+    let _ = writeln!(md, "| block | scenarios | xtask wall | naive wall | xtask requests | naive requests | distinct keys |");
+    let _ = writeln!(md, "| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+    for s in &b.suite {
+        let _ = writeln!(
+            md,
+            "| {} ({}) | {} | {:.1} s | {:.1} s | {} | {} | {} |",
+            s.block,
+            s.label,
+            s.scenarios,
+            s.xtask_wall_ms as f64 / 1000.0,
+            s.naive_wall_ms as f64 / 1000.0,
+            s.xtask_requests,
+            s.naive_requests,
+            s.xtask_distinct_keys
+        );
+    }
+    if let Some(w) = &b.window {
+        let _ = writeln!(
+            md,
+            "\nWindow sweep: {} blocks, {} experiments in {:.1} s: {:.2} pinned blocks per minute.",
+            w.blocks,
+            w.experiments,
+            w.wall_ms as f64 / 1000.0,
+            w.blocks_per_minute
+        );
+    }
+    let _ = writeln!(
+        md,
+        "\nCycle gas: {}.",
+        b.cycle_gas
+            .iter()
+            .map(|(n, g)| format!("{n} {g}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let _ = writeln!(md, "\n| target | wanted | measured | met |");
+    let _ = writeln!(md, "| --- | --- | --- | --- |");
+    for t in &b.targets {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} |",
+            t.name,
+            t.target,
+            t.measured,
+            if t.met { "yes" } else { "**no**" }
+        );
+    }
+    md
+}
