@@ -8,7 +8,7 @@ import {SteadyState, Snapshot, CheckList} from "../SteadyState.sol";
 import {FaultInjection} from "../FaultProxy.sol";
 import {YieldVault} from "../../../contracts/vault/YieldVault.sol";
 import {VaultCore} from "../../../contracts/vault/VaultCore.sol";
-import {Regime, RiskMode} from "../../../contracts/vault/VaultTypes.sol";
+import {OracleReading, Regime, RiskMode} from "../../../contracts/vault/VaultTypes.sol";
 import {IERC20} from "../../../contracts/interfaces/IERC20.sol";
 import {IPancakePair, IPancakeRouter02} from "../../../contracts/interfaces/IPancake.sol";
 import {AggregatorV3Interface} from "../../../contracts/interfaces/IChainlink.sol";
@@ -45,32 +45,56 @@ contract MarketScenarios is ScenarioBase {
     struct FlashRun {
         bool storm;
         uint256 cap;
+        /// @dev (spot - TWAP) / TWAP in bps as the STORM cycle sees it (the vault's oracle, same
+        /// block); type(int16).max when the oracle is not ready.
+        int256 spotVsTwapBps;
         Snapshot a;
         Snapshot b;
         CycleOutcome o;
     }
 
+    /// Spot below the TWAP by more than the unwind's BTCB sale may lose (swapSlippageBps), still
+    /// within the deviation guard (NORMAL mode): the crash blocks of a seeded history.
+    int256 internal constant SPOT_BELOW_TWAP_BPS = -150;
+
     /// The flash pair drained to 50%, 10% and 1% of its reserves (deal + sync), then the market
     /// turns stormy and the vault deleverages: the borrow never exceeds flashCapBps of the
     /// drained reserve, it is capped (partial step) when the need is larger and falls back to
     /// the non-flash path when even a capped step is too small; no debt, no allowance, the flash
-    /// pair's K holds (S3, S1).
+    /// pair's K holds (S3, S1). The STORM cycle sees spot at the TWAP: the flash loan is repaid
+    /// from the unwind's own BTCB sale, which must clear its TWAP-bounded minimum. A fourth case
+    /// (50%, spot below the TWAP beyond swapSlippageBps) holds the vault to refusing that sale:
+    /// the flash step reverts as a whole and the non-flash path runs, nothing sold, no debt.
     function _flashShortfall() internal returns (ScenarioResult memory) {
         CheckList memory list;
         _baseline(true);
-        uint16[3] memory keeps = [uint16(5000), 1000, 100];
-        string[3] memory tags = ["_50pct", "_10pct", "_1pct"];
-        for (uint256 i; i < 3; ++i) {
+        uint16[4] memory keeps = [uint16(5000), 1000, 100, 5000];
+        string[4] memory tags = ["_50pct", "_10pct", "_1pct", "_50pct_spot_below_twap"];
+        for (uint256 i; i < 4; ++i) {
             uint256 snap = vm.snapshotState();
             _drainPair(w.flashPair, keeps[i]);
-            FlashRun memory f = _driveToStorm();
+            FlashRun memory f = _driveToStorm(i == 3 ? SPOT_BELOW_TWAP_BPS : int256(0));
             string memory tag = tags[i];
             list.isTrue(string.concat("precondition_storm_cycle", tag), f.storm);
+            if (i == 3) {
+                list.lt(
+                    string.concat("precondition_spot_vs_twap_bps", tag),
+                    f.spotVsTwapBps,
+                    -int256(uint256(cfg.swapSlippageBps))
+                );
+            } else {
+                int256 off = f.spotVsTwapBps < 0 ? -f.spotVsTwapBps : f.spotVsTwapBps;
+                list.le(string.concat("precondition_abs_spot_vs_twap_bps", tag), off, 1);
+            }
             _checkCycle(list, tag, f.a, f.b, f.o);
             _checkFlash(list, tag, f, i);
             vm.revertToState(snap);
         }
-        return _result("flash_shortfall", "flash pair reserves drained to 50%, 10%, 1% before a storm", list);
+        return _result(
+            "flash_shortfall",
+            "flash pair reserves drained to 50%, 10%, 1% before a storm; 50% with spot below the TWAP",
+            list
+        );
     }
 
     function _checkFlash(CheckList memory list, string memory tag, FlashRun memory f, uint256 level)
@@ -92,7 +116,7 @@ contract MarketScenarios is ScenarioBase {
             // The need exceeds the cap: a capped step that borrows exactly the cap.
             list.isTrue(string.concat("flash_partial_step", tag), flashed && partialStep);
             list.eq(string.concat("S3_borrowed_is_cap_wei", tag), int256(borrowed), int256(f.cap));
-        } else {
+        } else if (level == 2) {
             // Even a capped step is too small: the non-flash fallback, nothing borrowed.
             list.isTrue(string.concat("flash_fallback", tag), fellBack && !flashed);
             if (fellBack) {
@@ -100,19 +124,71 @@ contract MarketScenarios is ScenarioBase {
                 list.gt(string.concat("S3_need_exceeds_cap_wei", tag), int256(need), int256(cap));
                 list.eq(string.concat("S3_reported_cap_wei", tag), int256(cap), int256(f.cap));
             }
-            list.eq(
-                string.concat("S3_flash_pair_k_unchanged", tag),
-                f.b.flashK == f.a.flashK ? int256(1) : int256(0),
-                1
-            );
+            _checkFlashKUnchanged(list, tag, f);
+        } else {
+            _checkFlashRefused(list, tag, f, flashed, fellBack, fb);
         }
     }
 
+    /// The cap covers the need, but the unwind's BTCB sale cannot clear its TWAP-bounded
+    /// minimum: the flash step reverts whole (FlashRepayShortfall), the non-flash path runs,
+    /// nothing is sold below the minimum, the risk mode stays NORMAL.
+    function _checkFlashRefused(
+        CheckList memory list,
+        string memory tag,
+        FlashRun memory f,
+        bool flashed,
+        bool fellBack,
+        bytes memory fb
+    ) internal view {
+        list.isTrue(string.concat("flash_step_reverted_to_fallback", tag), fellBack && !flashed);
+        if (fellBack) {
+            (uint256 need, uint256 cap, bytes memory reason) = abi.decode(fb, (uint256, uint256, bytes));
+            list.le(string.concat("S3_need_within_cap_wei", tag), int256(need), int256(cap));
+            list.isTrue(
+                string.concat("flash_reverted_FlashRepayShortfall", tag),
+                reason.length >= 4 && bytes4(reason) == VaultCore.FlashRepayShortfall.selector
+            );
+        }
+        list.ge(
+            string.concat("S1_btcb_sale_refused", tag),
+            int256(_countLogs(f.o.logs, address(vault), VaultCore.SwapRefused.selector)),
+            1
+        );
+        list.eq(
+            string.concat("S1_swaps_executed", tag),
+            int256(_countLogs(f.o.logs, address(vault), VaultCore.Swapped.selector)),
+            0
+        );
+        list.s4Mode(tag, f.b, RiskMode.NORMAL);
+        _checkFlashKUnchanged(list, tag, f);
+    }
+
+    function _checkFlashKUnchanged(CheckList memory list, string memory tag, FlashRun memory f)
+        internal
+        pure
+    {
+        list.eq(
+            string.concat("S3_flash_pair_k_unchanged", tag),
+            f.b.flashK == f.a.flashK ? int256(1) : int256(0),
+            1
+        );
+    }
+
     /// Spot alternates +1.2% / back every interval (real swaps) until the realised volatility
-    /// makes a cycle STORM; returns that cycle.
-    function _driveToStorm() internal returns (FlashRun memory f) {
+    /// makes a cycle STORM; returns that cycle. Each cycle sees spot at the TWAP moved by
+    /// `spotVsTwapBps`: a swap in the cycle's own block moves neither the TWAP nor the realised
+    /// volatility (the pair's cumulative price only counts time), so the volatility comes from
+    /// the intervals alone and the STORM cycle's unwind trades at a known distance from the TWAP,
+    /// not wherever the last move happened to leave the spot.
+    function _driveToStorm(int256 spotVsTwapBps) internal returns (FlashRun memory f) {
         for (uint256 step; step < 8; ++step) {
-            _moveSpot(step % 2 == 0 ? int256(120) : int256(-119));
+            uint256 level = _spot();
+            _setSpot(vault.oracle().read().twap * uint256(int256(BPS) + spotVsTwapBps) / BPS);
+            OracleReading memory r = vault.oracle().read();
+            f.spotVsTwapBps = r.ready
+                ? (int256(r.spot) - int256(r.twap)) * int256(BPS) / int256(r.twap)
+                : int256(type(int16).max);
             f.a = SteadyState.measure(vault);
             f.cap = SteadyState.usdtReserve(w.flashPair, w.usdt) * cfg.flashCapBps / BPS;
             f.o = _cycle();
@@ -121,6 +197,9 @@ contract MarketScenarios is ScenarioBase {
                 f.storm = true;
                 return f;
             }
+            // Back to the price of the interval that ended, then the move for the next one.
+            _setSpot(level);
+            _moveSpot(step % 2 == 0 ? int256(120) : int256(-119));
             _advance(cfg.minCycleInterval);
         }
     }
