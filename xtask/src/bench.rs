@@ -339,10 +339,9 @@ fn window_sweep(project: &Project, out_dir: &Path) -> anyhow::Result<Window> {
         "Measuring",
         "a window sweep: one day at one-hour steps, every experiment",
     );
-    let exe = std::env::current_exe()?;
     let dir = out_dir.join("window");
     let started = Instant::now();
-    let status = Command::new(exe)
+    let status = crate::cli::self_command(project)
         .args([
             "chaos",
             "--days",
@@ -354,7 +353,6 @@ fn window_sweep(project: &Project, out_dir: &Path) -> anyhow::Result<Window> {
             "--report-dir",
         ])
         .arg(&dir)
-        .current_dir(project.root())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .status()?;

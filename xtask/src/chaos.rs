@@ -638,7 +638,7 @@ fn connect_upstream(
                 url: proxy.url(),
                 proxy,
                 book: local.book.clone(),
-                book_path: local.info.address_book.clone(),
+                book_path: readable_by_forge(toolchain, &local.info.address_book)?,
                 default_blocks: local
                     .info
                     .landmarks
@@ -773,6 +773,25 @@ async fn window_points(
         });
     }
     Ok(points)
+}
+
+/// forge scripts may only read inside the project (foundry.toml `fs_permissions`: ./reports,
+/// ./deployments): a book written elsewhere (`--report-dir /tmp/...`) is copied under
+/// reports/.address-books/ first.
+fn readable_by_forge(toolchain: &Toolchain, book: &Path) -> anyhow::Result<PathBuf> {
+    let root = toolchain.project.root();
+    let inside = ["reports", "deployments"]
+        .iter()
+        .any(|dir| book.starts_with(root.join(dir)));
+    if inside {
+        return Ok(book.to_path_buf());
+    }
+    let dir = root.join("reports").join(".address-books");
+    std::fs::create_dir_all(&dir)?;
+    let copy = dir.join(format!("{}.json", std::process::id()));
+    std::fs::copy(book, &copy)
+        .with_context(|| format!("copying {} into the project", book.display()))?;
+    Ok(copy)
 }
 
 pub fn relative_path(toolchain: &Toolchain, path: &Path) -> PathBuf {

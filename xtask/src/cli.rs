@@ -146,6 +146,25 @@ fn run_chain(args: ChainArgs, project: &Project) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// A command that runs this xtask again, as a child. Through cargo when cargo started us
+/// (`cargo test` may have rebuilt, i.e. replaced, this very binary meanwhile), else this binary.
+pub fn self_command(project: &Project) -> std::process::Command {
+    match std::env::var_os("CARGO") {
+        Some(cargo) => {
+            let mut cmd = std::process::Command::new(cargo);
+            cmd.args(["run", "--quiet", "--package", "xtask", "--"])
+                .current_dir(project.root());
+            cmd
+        }
+        None => {
+            let exe = std::env::current_exe().unwrap_or_else(|_| "xtask".into());
+            let mut cmd = std::process::Command::new(exe);
+            cmd.current_dir(project.root());
+            cmd
+        }
+    }
+}
+
 /// Print an error that ended the run: the cause on one line, the fix on the next.
 /// Every such run exits with 2: it could not be done.
 pub fn report_error(err: &anyhow::Error) -> ExitCode {

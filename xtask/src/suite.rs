@@ -316,22 +316,9 @@ fn forge_tests(toolchain: &Toolchain, match_test: Option<&str>) -> anyhow::Resul
 /// Run the real `chaos` command of this binary and count its report's experiments.
 fn chaos_run(project: &Project) -> anyhow::Result<Tally> {
     let report_dir = project.root().join("reports").join("test-e2e");
-    // Through cargo, not current_exe(): `cargo test` may have rebuilt (replaced) this binary.
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = match Command::new(cargo)
-        .args([
-            "run",
-            "--quiet",
-            "--package",
-            "xtask",
-            "--",
-            "chaos",
-            "--days",
-            "1",
-            "--report-dir",
-        ])
+    let status = match crate::cli::self_command(project)
+        .args(["chaos", "--days", "1", "--report-dir"])
         .arg(&report_dir)
-        .current_dir(project.root())
         .stdin(Stdio::null())
         .status()
     {
