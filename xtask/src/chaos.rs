@@ -470,14 +470,17 @@ impl Context<'_> {
     /// Every planned experiment on forks of `source`, block by block.
     fn execute(&self, source: &ForkSource, plan: &Plan) -> Vec<Block> {
         let mut blocks = Vec::new();
+        let total = plan
+            .iter()
+            .map(|(_, a, b)| (a.len() + b.len()) as u64)
+            .sum();
+        let progress = shell::Progress::new(total, "experiments");
         for (pinned, scenario_ids, live_experiments) in plan {
-            shell::status(
-                "Forking",
-                format!(
-                    "block {} ({}, time {})",
-                    pinned.number, pinned.label, pinned.timestamp
-                ),
-            );
+            progress.message(format!("at block {}", pinned.number));
+            progress.line(format!(
+                "     Forking block {} ({}, time {})",
+                pinned.number, pinned.label, pinned.timestamp
+            ));
             let mut experiments = Vec::new();
             if !scenario_ids.is_empty() {
                 experiments.extend(run_in_evm(
@@ -488,9 +491,11 @@ impl Context<'_> {
                     pinned,
                     scenario_ids,
                 ));
+                progress.inc(scenario_ids.len() as u64);
             }
             if !live_experiments.is_empty() {
                 experiments.extend(run_live(self, source, pinned, live_experiments));
+                progress.inc(live_experiments.len() as u64);
             }
             for e in &experiments {
                 let detail = match e.verdict {
@@ -506,7 +511,7 @@ impl Context<'_> {
                     ),
                     Verdict::Error => format!(": {}", e.error.clone().unwrap_or_default()),
                 };
-                shell::line(format!(
+                progress.line(format!(
                     "  {} {} [{}]{detail}",
                     shell::verdict(e.verdict == Verdict::Held),
                     e.id,

@@ -54,3 +54,50 @@ pub fn verdict(passed: bool) -> String {
     };
     format!("{style}{word}{style:#}")
 }
+
+/// A progress bar on an interactive terminal; plain lines everywhere else (CI, pipes, files).
+pub struct Progress(Option<indicatif::ProgressBar>);
+
+impl Progress {
+    pub fn new(total: u64, what: &str) -> Self {
+        use std::io::IsTerminal as _;
+        if is_ci() || !std::io::stderr().is_terminal() {
+            return Self(None);
+        }
+        let bar = indicatif::ProgressBar::new(total);
+        if let Ok(style) = indicatif::ProgressStyle::with_template(&format!(
+            "{{bar:30}} {{pos}}/{{len}} {what} {{msg}}"
+        )) {
+            bar.set_style(style);
+        }
+        Self(Some(bar))
+    }
+
+    pub fn inc(&self, n: u64) {
+        if let Some(bar) = &self.0 {
+            bar.inc(n);
+        }
+    }
+
+    pub fn message(&self, message: impl Into<String>) {
+        if let Some(bar) = &self.0 {
+            bar.set_message(message.into());
+        }
+    }
+
+    /// A line above the bar (or a plain line without one).
+    pub fn line(&self, text: impl Display) {
+        match &self.0 {
+            Some(bar) => bar.println(anstream::adapter::strip_str(&text.to_string()).to_string()),
+            None => line(text),
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.0 {
+            bar.finish_and_clear();
+        }
+    }
+}
