@@ -15,7 +15,28 @@ fn xtask() -> Command {
     cmd
 }
 
+/// Compile the contracts once per test binary before any test runs the chaos command: the
+/// tests run in parallel, and two first builds must not write out/ at the same time.
+fn contracts_built() {
+    static BUILT: std::sync::Once = std::sync::Once::new();
+    BUILT.call_once(|| {
+        let project = xtask::project::Project::locate();
+        let toolchain = xtask::toolchain::Toolchain::ensure(&project).unwrap();
+        let output = toolchain
+            .command(xtask::toolchain::Tool::Forge)
+            .arg("build")
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    });
+}
+
 fn run(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
+    contracts_built();
     let mut cmd = xtask();
     cmd.arg("chaos").args(args);
     for (k, v) in env {
@@ -273,6 +294,7 @@ fn a_short_run_holds_and_writes_a_report_that_matches_the_schema() {
 
 #[test]
 fn sigint_during_a_run_leaves_no_child_running() {
+    contracts_built();
     let mut child = xtask()
         .args([
             "chaos",
