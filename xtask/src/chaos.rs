@@ -19,7 +19,7 @@ use serde::Serialize;
 use crate::addressbook::AddressBook;
 use crate::anvil::Anvil;
 use crate::artifacts::Artifact;
-use crate::error::{Unusable, EXIT_UNUSABLE};
+use crate::error::Unusable;
 use crate::forge::{self, ScriptCall, Target};
 use crate::live;
 use crate::pin::{self, PinnedBlock, Point, Selection, Step};
@@ -443,11 +443,7 @@ pub fn run(args: ChaosArgs, project: &Project) -> anyhow::Result<ExitCode> {
             report_dir.display()
         ),
     );
-    Ok(match report.verdict {
-        Verdict::Held => ExitCode::SUCCESS,
-        Verdict::Disproved => ExitCode::from(1),
-        Verdict::Error => ExitCode::from(EXIT_UNUSABLE),
-    })
+    Ok(report.exit_code())
 }
 
 /// What every block of a run shares.
@@ -1025,11 +1021,7 @@ fn merge(dirs: &[PathBuf], out: &Path) -> anyhow::Result<ExitCode> {
             report.resilience
         ),
     );
-    Ok(match report.verdict {
-        Verdict::Held => ExitCode::SUCCESS,
-        Verdict::Disproved => ExitCode::from(1),
-        Verdict::Error => ExitCode::from(EXIT_UNUSABLE),
-    })
+    Ok(report.exit_code())
 }
 
 #[cfg(test)]

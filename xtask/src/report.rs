@@ -169,6 +169,17 @@ impl Report {
         self
     }
 
+    /// 0 every hypothesis held (including the RPC one of a degraded run), 1 one was disproved,
+    /// 2 an experiment could not run.
+    pub fn exit_code(&self) -> std::process::ExitCode {
+        let degradation_held = self.rpc_degradation.as_ref().is_none_or(Degradation::held);
+        match self.verdict {
+            Verdict::Error => std::process::ExitCode::from(crate::error::EXIT_UNUSABLE),
+            Verdict::Held if degradation_held => std::process::ExitCode::SUCCESS,
+            _ => std::process::ExitCode::from(1),
+        }
+    }
+
     /// Write `report.json`, `junit.xml` and `summary.md` into `dir`; returns their paths.
     pub fn write(&self, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;

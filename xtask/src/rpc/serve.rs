@@ -6,8 +6,6 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::Context as _;
-
 use super::fault::FaultSpec;
 use super::proxy::{Limits, Proxy, ProxyConfig, ProxyStats};
 use super::redact::UrlArg;
@@ -84,35 +82,11 @@ pub fn run(args: ProxyArgs) -> anyhow::Result<ExitCode> {
         writeln!(stdout, "{}", proxy.url())?;
         stdout.flush()?;
     }
-    wait_for_stop_signal()?;
+    crate::signals::wait_for_termination()?;
     let stats = proxy.stats();
     drop(proxy);
     shell::status("Stopped", summary(&stats));
     Ok(ExitCode::SUCCESS)
-}
-
-/// Block until SIGINT (Ctrl-C) or SIGTERM.
-fn wait_for_stop_signal() -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the signal runtime")?;
-    runtime.block_on(async {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{signal, SignalKind};
-            let mut term = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
-            tokio::select! {
-                result = tokio::signal::ctrl_c() => result.context("listening for Ctrl-C")?,
-                _ = term.recv() => {}
-            }
-        }
-        #[cfg(not(unix))]
-        tokio::signal::ctrl_c()
-            .await
-            .context("listening for Ctrl-C")?;
-        Ok(())
-    })
 }
 
 /// One line: requests, calls, keys, faults injected.
