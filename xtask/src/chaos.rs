@@ -104,6 +104,11 @@ pub struct ChaosArgs {
     #[arg(long, value_enum, default_value = "all")]
     pub engine: EngineChoice,
 
+    /// Deploy a fresh vault on every live fork (funded, warmed up) instead of using the address
+    /// book's; implied on real BSC, where the book names no vault.
+    #[arg(long)]
+    pub fresh_vault: bool,
+
     /// Degrade the RPC between the forks (and the keeper) and their upstream, and compare with a
     /// clean run: a profile (slow, flaky, truncating, rate-limited, stale-head) or a fault spec;
     /// repeatable.
@@ -364,6 +369,7 @@ pub fn run(args: ChaosArgs, project: &Project) -> anyhow::Result<ExitCode> {
         log_dir: report_dir.clone(),
         keeper_faults: vec![],
         seed: args.seed,
+        fresh_vault: args.fresh_vault || upstream.book.vault == alloy::primitives::Address::ZERO,
     };
     let blocks = context.execute(&source, &plan);
     let degraded = if rpc_faults.is_empty() {
@@ -458,6 +464,8 @@ struct Context<'a> {
     /// Faults between the live-fork keeper and its node (degraded runs).
     keeper_faults: Vec<FaultSpec>,
     seed: u64,
+    /// Deploy a vault on each live fork instead of using the book's.
+    fresh_vault: bool,
 }
 
 type Plan = [(PinnedBlock, Vec<String>, Vec<String>)];
@@ -826,10 +834,6 @@ fn run_live(
 ) -> Vec<Experiment> {
     let started = Instant::now();
     let fork = (|| -> anyhow::Result<(Anvil, Option<ProxyHandle>, live::Fork)> {
-        anyhow::ensure!(
-            source.book.vault != alloy::primitives::Address::ZERO,
-            "the address book names no deployed vault for the live-fork keeper"
-        );
         let anvil = Anvil::builder()
             .arg("--fork-url")
             .arg(&source.url)
@@ -856,10 +860,18 @@ fn run_live(
             (Some(proxy), url)
         };
         let provider = crate::chain::connect(&node_url)?;
-        let vault = VaultReader::new(context.project, source.book.vault, provider)?;
+        let address = if context.fresh_vault {
+            deploy_vault_on_fork(context, source, &anvil.url())?
+        } else {
+            source.book.vault
+        };
+        let vault = VaultReader::new(context.project, address, provider)?;
         let fork = context
             .runtime
             .block_on(live::Fork::new(vault, source.book.clone()))?;
+        if context.fresh_vault {
+            context.runtime.block_on(fork.warm_up())?;
+        }
         Ok((anvil, keeper_proxy, fork))
     })();
     match fork {
@@ -874,6 +886,42 @@ fn run_live(
                 .collect()
         }
     }
+}
+
+/// `script/DeployVaultOnFork.s.sol` broadcast to the fork's own anvil; returns the vault.
+fn deploy_vault_on_fork(
+    context: &Context<'_>,
+    source: &ForkSource,
+    fork_url: &str,
+) -> anyhow::Result<alloy::primitives::Address> {
+    let mut cmd = context.toolchain.command(Tool::Forge);
+    cmd.args([
+        "script",
+        "script/DeployVaultOnFork.s.sol:DeployVaultOnFork",
+        "--broadcast",
+        "--json",
+        "--rpc-url",
+        fork_url,
+    ])
+    .env(
+        "CHAOS_ADDRESS_BOOK",
+        relative_path(context.toolchain, &source.book_path),
+    )
+    .stdin(std::process::Stdio::null());
+    let output =
+        crate::signals::output(&mut cmd).context("starting forge script DeployVaultOnFork")?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let (success, _, returned, _) = forge::parse_script_output(&stdout).with_context(|| {
+        format!(
+            "DeployVaultOnFork printed no result: {}",
+            String::from_utf8_lossy(&output.stderr)
+                .lines()
+                .last()
+                .unwrap_or_default()
+        )
+    })?;
+    anyhow::ensure!(success && returned.len() == 32, "DeployVaultOnFork failed");
+    Ok(alloy::primitives::Address::from_slice(&returned[12..]))
 }
 
 /// The same plan again, with every upstream read of the forks (and the keeper's calls) going

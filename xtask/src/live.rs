@@ -371,6 +371,68 @@ impl Fork {
         Ok((checks, receipt.gas_used, 1))
     }
 
+    /// A vault deployed on the fork just now: two depositors (funded with anvil's ERC-20 deal)
+    /// put in 1,000,000 USDT, and the keeper cycles until the TWAP window has passed and the
+    /// vault has invested, so the experiments start from a working vault, not an empty one.
+    pub async fn warm_up(&self) -> anyhow::Result<()> {
+        let provider = &self.vault.provider;
+        let config = self.vault.named("getConfig", None).await?;
+        let window = u64::try_from(config.uint("twapWindow")?)?;
+        for (depositor, amount) in [
+            (DEPOSITOR_A, 600_000u64),
+            (crate::chain::accounts::DEPOSITOR_B, 400_000u64),
+        ] {
+            let assets = U256::from(amount) * U256::from(10u64).pow(U256::from(18u64));
+            provider
+                .anvil_deal_erc20(depositor, self.book.usdt, assets)
+                .await?;
+            let approve = crate::steady::approve_call(self.vault.address, U256::MAX);
+            self.send_from(depositor, self.book.usdt, approve.into())
+                .await?;
+            let deposit = self.vault.artifact.encode_call(
+                "deposit",
+                &[
+                    alloy::dyn_abi::DynSolValue::Uint(assets, 256),
+                    alloy::dyn_abi::DynSolValue::Address(depositor),
+                ],
+            )?;
+            self.send_from(depositor, self.vault.address, deposit)
+                .await?;
+        }
+        self.wait(window).await?;
+        for _ in 0..3 {
+            self.wait(self.bounds.min_cycle_interval).await?;
+            let receipt = self.cycle(u128::from(3 * GWEI)).await?;
+            anyhow::ensure!(
+                receipt.status(),
+                "a warm-up cycle of the fresh vault reverted"
+            );
+        }
+        Ok(())
+    }
+
+    async fn send_from(
+        &self,
+        from: alloy::primitives::Address,
+        to: alloy::primitives::Address,
+        data: alloy::primitives::Bytes,
+    ) -> anyhow::Result<()> {
+        self.stamp(1).await?;
+        let request = TransactionRequest::default()
+            .with_from(from)
+            .with_to(to)
+            .with_input(data)
+            .with_gas_limit(1_000_000)
+            .with_gas_price(u128::from(3 * GWEI));
+        let receipt = self
+            .vault
+            .provider
+            .eth_send_transaction_sync(request)
+            .await?;
+        anyhow::ensure!(receipt.status(), "a warm-up transaction to {to} reverted");
+        Ok(())
+    }
+
     async fn snapshot_at(&self, block: u64) -> anyhow::Result<Snapshot> {
         Snapshot::read(&self.vault, self.book.usdt, DEPOSITOR_A, block).await
     }

@@ -21,6 +21,7 @@ use crate::vault::{Named, VaultReader};
 sol! {
     interface IErc20View {
         function balanceOf(address owner) external view returns (uint256);
+        function approve(address spender, uint256 amount) external returns (bool);
     }
     interface IFeedView {
         function latestRoundData() external view returns (uint80 roundId, int256 answer, uint256 startedAt, uint256 updatedAt, uint80 answeredInRound);
@@ -124,6 +125,11 @@ impl Snapshot {
             holder_withdraw_sim: simulate_withdraw(vault, holder, holder_max_withdraw, block).await,
         })
     }
+}
+
+/// Calldata of `approve(spender, amount)`.
+pub fn approve_call(spender: Address, amount: U256) -> Vec<u8> {
+    IErc20View::approveCall { spender, amount }.abi_encode()
 }
 
 async fn erc20_balance(
