@@ -401,3 +401,33 @@ fn a_broken_vault_exits_1_and_the_report_names_the_disproved_check() {
         "{summary}"
     );
 }
+
+#[test]
+fn the_live_fork_keeper_works_on_a_vault_deployed_on_the_fork() {
+    // How real BSC runs: the book names no vault, so each fork gets a fresh, funded one.
+    let dir = "reports/test-fresh-vault";
+    let (code, text) = run(
+        &[
+            "--days",
+            "1",
+            "--fork-block",
+            "700",
+            "--engine",
+            "live-fork",
+            "--scenario",
+            "keeper_gas_spike",
+            "--fresh-vault",
+            "--report-dir",
+            dir,
+        ],
+        &[],
+    );
+    assert_eq!(code, Some(0), "{text}");
+    let root = xtask::project::Project::locate().root().to_path_buf();
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join(dir).join("report.json")).unwrap())
+            .unwrap();
+    let experiment = &report["blocks"][0]["experiments"][0];
+    assert_eq!(experiment["verdict"], "held");
+    assert_eq!(experiment["cycles"], 3);
+}
