@@ -52,6 +52,12 @@ impl AnvilBuilder {
         self
     }
 
+    /// Several other flags.
+    pub fn args<I: IntoIterator<Item = S>, S: Into<OsString>>(mut self, args: I) -> Self {
+        self.args.extend(args.into_iter().map(Into::into));
+        self
+    }
+
     /// Keep anvil's output in this file (kept in the report directory).
     pub fn log_to(mut self, path: impl Into<std::path::PathBuf>) -> Self {
         self.log = Some(path.into());

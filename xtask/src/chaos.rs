@@ -840,6 +840,7 @@ fn run_live(
             .arg("--fork-block-number")
             .arg(pinned.number.to_string())
             .arg("--no-storage-caching")
+            .args(["--retries", "5", "--fork-retry-backoff", "300"])
             .log_to(
                 context
                     .log_dir

@@ -109,6 +109,9 @@ pub fn run_script(toolchain: &Toolchain, call: &ScriptCall) -> anyhow::Result<Sc
             no_storage_caching,
         } => {
             cmd.arg("--fork-url").arg(url);
+            // Ride out transient upstream failures (429, resets) as a nightly run must; what
+            // still fails after the retries is reported with its cause.
+            cmd.args(["--fork-retries", "5", "--fork-retry-backoff", "300"]);
             secret = Some(url.as_str());
             if let Some(block) = block {
                 cmd.arg("--fork-block-number").arg(block.to_string());
