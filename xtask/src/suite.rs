@@ -139,7 +139,7 @@ pub fn run(args: TestArgs, project: &Project) -> anyhow::Result<Outcome> {
 /// Run `cargo test --workspace`, streaming its output, and add up its `test result:` lines.
 fn rust_tests(project: &Project) -> anyhow::Result<Tally> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut child = Command::new(cargo)
+    let mut child = crate::cli::nested_cargo(&mut Command::new(cargo))
         .args(["test", "--workspace"])
         .current_dir(project.root())
         .stdout(Stdio::piped())
