@@ -20,6 +20,8 @@ pub struct AnvilBuilder {
     args: Vec<OsString>,
     startup_timeout: Duration,
     log: Option<std::path::PathBuf>,
+    /// 0: a port the kernel picks.
+    port: u16,
 }
 
 impl Default for AnvilBuilder {
@@ -30,6 +32,7 @@ impl Default for AnvilBuilder {
             args: Vec::new(),
             startup_timeout: Duration::from_secs(20),
             log: None,
+            port: 0,
         }
     }
 }
@@ -58,6 +61,12 @@ impl AnvilBuilder {
         self
     }
 
+    /// Listen on this port instead of one the kernel picks.
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
     /// Keep anvil's output in this file (kept in the report directory).
     pub fn log_to(mut self, path: impl Into<std::path::PathBuf>) -> Self {
         self.log = Some(path.into());
@@ -72,9 +81,19 @@ impl AnvilBuilder {
     /// Start the toolchain's anvil on 127.0.0.1 and a port the kernel picks; wait until it
     /// listens.
     pub fn spawn(self, toolchain: &Toolchain) -> anyhow::Result<Anvil> {
+        // anvil keeps old states of a long chain on disk under $HOME/.foundry/anvil/tmp and
+        // only removes them when it shuts down cleanly: gigabytes per chain are left behind by a
+        // kill. Each anvil gets a home of its own that the guard deletes after killing it.
+        let spawning = crate::signals::spawn_lock();
+        let home = tempfile::Builder::new()
+            .prefix("xtask-anvil-")
+            .tempdir()
+            .context("creating anvil's scratch home")?;
+        crate::signals::track_dir(home.path());
         let mut command = toolchain.command(Tool::Anvil);
         command
-            .args(["--host", "127.0.0.1", "--port", "0"])
+            .env("HOME", home.path())
+            .args(["--host", "127.0.0.1", "--port", &self.port.to_string()])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -88,6 +107,8 @@ impl AnvilBuilder {
         let mut child = command
             .spawn()
             .with_context(|| format!("starting {}", toolchain.anvil.path.display()))?;
+        crate::signals::track(child.id());
+        drop(spawning);
         let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
             let _ = child.kill();
             let _ = child.wait();
@@ -140,8 +161,11 @@ impl AnvilBuilder {
                 }
             })
             .context("starting the anvil output reader")?;
-        crate::signals::track(child.id());
-        let mut anvil = Anvil { child, port: 0 };
+        let mut anvil = Anvil {
+            child,
+            port: 0,
+            home,
+        };
         let line = match lines_rx.recv_timeout(self.startup_timeout) {
             Ok(line) => line,
             Err(_) => {
@@ -189,6 +213,8 @@ fn write_log(log: &SharedLog, line: &str) {
 pub struct Anvil {
     child: Child,
     port: u16,
+    /// Deleted after the child is killed (fields drop after `Drop::drop`).
+    home: tempfile::TempDir,
 }
 
 impl Anvil {
@@ -215,5 +241,6 @@ impl Drop for Anvil {
         let _ = self.child.kill();
         let _ = self.child.wait();
         crate::signals::untrack(self.child.id());
+        crate::signals::untrack_dir(self.home.path());
     }
 }

@@ -131,6 +131,7 @@ pub fn run(args: BenchArgs, project: &Project) -> anyhow::Result<ExitCode> {
             seed,
             days: chain::DEFAULT_DAYS,
             out_dir: out_dir.join("chain"),
+            port: 0,
         },
     )?;
     let upstream = Redacted::parse(&local.info.url, "the local chain's URL")?;

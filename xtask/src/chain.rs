@@ -205,6 +205,8 @@ pub struct ChainOptions {
     pub days: u32,
     /// Where the address book and chain.json go.
     pub out_dir: PathBuf,
+    /// Port of the upstream anvil (0: any free port).
+    pub port: u16,
 }
 
 /// Start the upstream anvil, deploy the environment and play the history.
@@ -212,6 +214,7 @@ pub fn build(toolchain: &Toolchain, options: &ChainOptions) -> anyhow::Result<Lo
     std::fs::create_dir_all(&options.out_dir)
         .with_context(|| format!("creating {}", options.out_dir.display()))?;
     let anvil = Anvil::builder()
+        .port(options.port)
         .chain_id(56)
         .timestamp(GENESIS_TIMESTAMP)
         // Room for three days of history with several transactions per tick.

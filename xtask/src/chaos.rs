@@ -636,6 +636,7 @@ fn connect_upstream(
                     seed: args.seed,
                     days: args.days,
                     out_dir: report_dir.join("chain"),
+                    port: 0,
                 },
             )?;
             let endpoint = Redacted::parse(&local.info.url, "the local chain's URL")?;

@@ -59,6 +59,9 @@ pub struct ChainArgs {
     /// Where the address book and chain.json are written.
     #[arg(long, value_name = "DIR", default_value = "reports/chain")]
     pub out: std::path::PathBuf,
+    /// Port to serve on (`cargo xtask rpc-probe` looks at 8545 by default; 0: any free port).
+    #[arg(long, default_value_t = 8545)]
+    pub port: u16,
 }
 
 #[derive(Debug, clap::Args)]
@@ -122,6 +125,7 @@ fn run_chain(args: ChainArgs, project: &Project) -> anyhow::Result<ExitCode> {
             seed: args.seed,
             days: args.days,
             out_dir,
+            port: args.port,
         },
     )?;
     println!("{}", local.info.url);

@@ -10,6 +10,30 @@ use std::sync::{Mutex, Once};
 use anyhow::Context as _;
 
 static CHILDREN: Mutex<BTreeSet<u32>> = Mutex::new(BTreeSet::new());
+/// Held while a child is started and registered, and by the handler from the signal to the
+/// exit: no child can start between the handler's sweep and the end of the process.
+static SPAWNING: Mutex<()> = Mutex::new(());
+
+/// Hold this while starting and registering a child (and its scratch directory).
+pub fn spawn_lock() -> std::sync::MutexGuard<'static, ()> {
+    SPAWNING
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+/// Scratch directories of the children (anvil's state on disk), removed on a signal too.
+static DIRS: Mutex<BTreeSet<std::path::PathBuf>> = Mutex::new(BTreeSet::new());
+
+pub fn track_dir(path: &std::path::Path) {
+    if let Ok(mut set) = DIRS.lock() {
+        set.insert(path.to_path_buf());
+    }
+}
+
+pub fn untrack_dir(path: &std::path::Path) {
+    if let Ok(mut set) = DIRS.lock() {
+        set.remove(path);
+    }
+}
 static INSTALL: Once = Once::new();
 
 /// Register a running child.
@@ -28,12 +52,14 @@ pub fn untrack(pid: u32) {
 
 /// Run `cmd` to completion like `Command::output`, registered while it runs.
 pub fn output(cmd: &mut Command) -> std::io::Result<Output> {
+    let spawning = spawn_lock();
     let child: Child = cmd
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()?;
     let pid = child.id();
     track(pid);
+    drop(spawning);
     let result = child.wait_with_output();
     untrack(pid);
     result
@@ -47,11 +73,24 @@ fn kill_children() {
         .unwrap_or_default();
     for pid in pids {
         #[cfg(unix)]
-        // SAFETY: kill(2) with a pid we spawned and have not reaped (it is untracked on reap);
-        // no memory is shared with the callee.
+        // SAFETY: kill(2) and waitpid(2) on a child we spawned and have not reaped (it is
+        // untracked on reap); no memory is shared with it.
         unsafe {
             libc::kill(pid as libc::pid_t, libc::SIGKILL);
+            // Reap it, so nothing of it writes into its scratch directory any more.
+            libc::waitpid(pid as libc::pid_t, std::ptr::null_mut(), 0);
         }
+    }
+}
+
+/// Delete every registered scratch directory (after its owner was killed).
+fn remove_dirs() {
+    let dirs: Vec<std::path::PathBuf> = DIRS
+        .lock()
+        .map(|d| d.iter().cloned().collect())
+        .unwrap_or_default();
+    for dir in dirs {
+        let _ = std::fs::remove_dir_all(dir);
     }
 }
 
@@ -88,7 +127,10 @@ pub fn install() {
                     }
                 });
                 if let Some(code) = code {
+                    // Never released: the process ends below.
+                    let _no_more_children = spawn_lock();
                     kill_children();
+                    remove_dirs();
                     crate::shell::error(
                         "interrupted; every anvil and forge of this run was stopped",
                     );

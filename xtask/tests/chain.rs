@@ -35,6 +35,7 @@ fn the_same_seed_gives_the_same_chain_and_another_seed_does_not() {
                 seed,
                 days: 1,
                 out_dir: dir.path().join(name),
+                port: 0,
             },
         )
         .unwrap()

@@ -295,7 +295,10 @@ fn a_short_run_holds_and_writes_a_report_that_matches_the_schema() {
 #[test]
 fn sigint_during_a_run_leaves_no_child_running() {
     contracts_built();
+    // anvil's on-disk state goes to a scratch home under TMPDIR: it must be gone afterwards.
+    let scratch = tempfile::tempdir().unwrap();
     let mut child = xtask()
+        .env("TMPDIR", scratch.path())
         .args([
             "chaos",
             "--days",
@@ -351,6 +354,15 @@ fn sigint_during_a_run_leaves_no_child_running() {
     assert!(
         left.is_empty(),
         "children still running after SIGINT: {described:?}"
+    );
+    let homes: Vec<_> = std::fs::read_dir(scratch.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert!(
+        homes.is_empty(),
+        "anvil scratch homes left behind: {homes:?}"
     );
 }
 
