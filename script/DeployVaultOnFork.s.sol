@@ -19,7 +19,8 @@ import {DeployVault} from "./lib/DeployVault.sol";
 contract DeployVaultOnFork is Script {
     error NotALocalNode(uint256 chainId);
 
-    uint256 internal constant ANVIL_DEV_KEY_0 = 0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80;
+    uint256 internal constant ANVIL_DEV_KEY_0 =
+        0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80;
 
     function run() external returns (address vault) {
         AddressBook.Book memory book = AddressBook.read(vm.envString("CHAOS_ADDRESS_BOOK"));
