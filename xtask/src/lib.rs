@@ -7,6 +7,13 @@
 //! - [`anvil`]: a local anvil owned by a guard that kills it on drop;
 //! - [`artifacts`], [`forge`] and [`scenario`]: forge's artifacts, `forge script` runs and the
 //!   scenarios' typed results;
+//! - [`chain`] and [`addressbook`]: the local BSC replica chain with its seeded history, and
+//!   the address books;
+//! - [`chaos`], [`pin`], [`live`], [`steady`], [`vault`] and [`degraded`]: `cargo xtask chaos`,
+//!   block pinning, the live-fork keeper, S1-S8 in Rust, reading the vault, degraded-RPC runs;
+//! - [`report`] and [`svg`]: report.json, junit.xml, summary.md and the window picture;
+//! - [`bench`]: `cargo xtask bench`;
+//! - [`signals`] and [`rng`]: ending every child on SIGINT/SIGTERM; the seeded generator;
 //! - [`cli`]: the command line;
 //! - [`project`], [`shell`] and [`error`]: the repository layout, output and exit codes.
 
