@@ -72,7 +72,7 @@ pub struct ChaosArgs {
     #[arg(long, default_value_t = crate::chain::DEFAULT_DAYS, value_parser = clap::value_parser!(u32).range(1..=30))]
     pub days: u32,
 
-    /// Where report.json, junit.xml and summary.md go (default: reports/chaos-<run id>).
+    /// Where report.json, junit.xml and summary.md go (default: reports/chaos-RUN_ID).
     #[arg(long, value_name = "DIR")]
     pub report_dir: Option<PathBuf>,
 

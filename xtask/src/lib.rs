@@ -12,7 +12,7 @@
 //! - [`chaos`], [`pin`], [`live`], [`steady`], [`vault`] and [`degraded`]: `cargo xtask chaos`,
 //!   block pinning, the live-fork keeper, S1-S8 in Rust, reading the vault, degraded-RPC runs;
 //! - [`report`] and [`svg`]: report.json, junit.xml, summary.md and the window picture;
-//! - [`bench`]: `cargo xtask bench`;
+//! - [`mod@bench`]: `cargo xtask bench`;
 //! - [`signals`] and [`rng`]: ending every child on SIGINT/SIGTERM; the seeded generator;
 //! - [`cli`]: the command line;
 //! - [`project`], [`shell`] and [`error`]: the repository layout, output and exit codes.
