@@ -111,17 +111,7 @@ fn ms(d: Duration) -> u64 {
 pub fn run(args: BenchArgs, project: &Project) -> anyhow::Result<ExitCode> {
     crate::signals::install();
     let toolchain = Toolchain::ensure(project)?;
-    let build = crate::signals::output(
-        toolchain
-            .command(Tool::Forge)
-            .arg("build")
-            .stdin(Stdio::null()),
-    )?;
-    anyhow::ensure!(
-        build.status.success(),
-        "forge build failed:\n{}",
-        String::from_utf8_lossy(&build.stderr)
-    );
+    forge::build(&toolchain)?;
     let out_dir = project.root().join(&args.out);
     std::fs::create_dir_all(&out_dir)?;
     let seed = chain::DEFAULT_SEED;

@@ -286,7 +286,7 @@ pub fn run(args: ChaosArgs, project: &Project) -> anyhow::Result<ExitCode> {
         .map(|d| d.as_secs())
         .unwrap_or_default();
     let toolchain = Toolchain::ensure(project)?;
-    build_contracts(&toolchain)?;
+    forge::build(&toolchain)?;
     let (file, contract) = artifact_of(&args.scenario_script)?;
     let artifact = Artifact::load(&project.forge_out(), &file, &contract)?;
     let catalogue = Catalogue::load(&toolchain, &artifact, &args.scenario_script)?;
@@ -327,7 +327,7 @@ pub fn run(args: ChaosArgs, project: &Project) -> anyhow::Result<ExitCode> {
         .resolve(&selection, &upstream.default_blocks),
     )?;
     if upstream.kind == "bsc" {
-        preflight_archive(&runtime, &provider, &pins)?;
+        preflight_archive(&runtime, &provider, &upstream.book, &pins)?;
     }
 
     // (block, experiment) pairs, then this shard's share of them.
@@ -553,21 +553,6 @@ fn print_catalogue(catalogue: &Catalogue) {
     }
 }
 
-fn build_contracts(toolchain: &Toolchain) -> anyhow::Result<()> {
-    let output = crate::signals::output(
-        toolchain
-            .command(Tool::Forge)
-            .arg("build")
-            .stdin(std::process::Stdio::null()),
-    )?;
-    if !output.status.success() {
-        shell::line(String::from_utf8_lossy(&output.stdout));
-        shell::line(String::from_utf8_lossy(&output.stderr));
-        anyhow::bail!("forge build failed");
-    }
-    Ok(())
-}
-
 fn connect_upstream(
     toolchain: &Toolchain,
     args: &ChaosArgs,
@@ -666,13 +651,12 @@ fn connect_upstream(
 fn preflight_archive(
     runtime: &tokio::runtime::Runtime,
     provider: &alloy::providers::DynProvider,
+    book: &AddressBook,
     pins: &[PinnedBlock],
 ) -> anyhow::Result<()> {
     for pinned in pins {
-        let usdt: alloy::primitives::Address =
-            "0x55d398326f99059fF775485246999027B3197955".parse()?;
         runtime
-            .block_on(async { provider.get_code_at(usdt).number(pinned.number).await })
+            .block_on(async { provider.get_code_at(book.usdt).number(pinned.number).await })
             .map_err(|e| {
                 Unusable::with_fix(
                     format!(

@@ -90,6 +90,23 @@ pub struct ScriptFailed {
     pub message: String,
 }
 
+/// `forge build`, quiet when it works; forge's own output and an error when it does not.
+pub fn build(toolchain: &Toolchain) -> anyhow::Result<()> {
+    let output = crate::signals::output(
+        toolchain
+            .command(Tool::Forge)
+            .arg("build")
+            .stdin(Stdio::null()),
+    )
+    .context("starting forge build")?;
+    if !output.status.success() {
+        crate::shell::line(String::from_utf8_lossy(&output.stdout));
+        crate::shell::line(String::from_utf8_lossy(&output.stderr));
+        anyhow::bail!("forge build failed");
+    }
+    Ok(())
+}
+
 /// Run one script and return its result object.
 pub fn run_script(toolchain: &Toolchain, call: &ScriptCall) -> anyhow::Result<ScriptOutput> {
     let mut cmd = toolchain.command(Tool::Forge);

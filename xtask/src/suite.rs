@@ -73,17 +73,10 @@ pub fn run(args: TestArgs, project: &Project) -> anyhow::Result<Outcome> {
     if wants(Part::Rust) {
         // The Rust tests run forge and the chaos command in parallel: compile the contracts once
         // first, so that no two of them compile (and write out/) at the same time.
-        let build = crate::signals::output(
-            toolchain
-                .command(Tool::Forge)
-                .arg("build")
-                .stdin(Stdio::null()),
-        )
-        .context("starting forge build")?;
-        if !build.status.success() {
-            shell::line(String::from_utf8_lossy(&build.stdout));
-            shell::line(String::from_utf8_lossy(&build.stderr));
-            shell::error("forge build failed; the Rust tests that run forge would fail too");
+        if let Err(err) = crate::forge::build(&toolchain) {
+            shell::error(format!(
+                "{err:#}; the Rust tests that run forge would fail too"
+            ));
         }
         let started = Instant::now();
         shell::status("Testing", "Rust workspace (cargo test --workspace)");

@@ -48,6 +48,12 @@ fn run(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
     (output.status.code(), text)
 }
 
+/// A JSON file written by a run, relative to the project root.
+fn read_json(path: &str) -> serde_json::Value {
+    let root = xtask::project::Project::locate().root().to_path_buf();
+    serde_json::from_str(&std::fs::read_to_string(root.join(path)).unwrap()).unwrap()
+}
+
 /// Children of `pid` (direct), from /proc.
 fn children_of(pid: u32) -> Vec<u32> {
     let mut out = Vec::new();
@@ -190,13 +196,8 @@ fn a_short_run_holds_and_writes_a_report_that_matches_the_schema() {
     );
     assert_eq!(code, Some(0), "{text}");
     let root = xtask::project::Project::locate().root().to_path_buf();
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(root.join(dir).join("report.json")).unwrap())
-            .unwrap();
-    let schema: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(root.join("schemas/report.schema.json")).unwrap(),
-    )
-    .unwrap();
+    let report: serde_json::Value = read_json(&format!("{dir}/report.json"));
+    let schema: serde_json::Value = read_json("schemas/report.schema.json");
     let validator = jsonschema::validator_for(&schema).unwrap();
     assert!(
         validator.is_valid(&report),
@@ -275,10 +276,7 @@ fn a_short_run_holds_and_writes_a_report_that_matches_the_schema() {
         "{}",
         String::from_utf8_lossy(&merged.stderr)
     );
-    let merged: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(root.join("reports/test-merged/report.json")).unwrap(),
-    )
-    .unwrap();
+    let merged: serde_json::Value = read_json("reports/test-merged/report.json");
     let ids: Vec<&str> = merged["blocks"][0]["experiments"]
         .as_array()
         .unwrap()
@@ -389,9 +387,7 @@ fn a_broken_vault_exits_1_and_the_report_names_the_disproved_check() {
     );
     assert_eq!(code, Some(1), "{text}");
     let root = xtask::project::Project::locate().root().to_path_buf();
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(root.join(dir).join("report.json")).unwrap())
-            .unwrap();
+    let report: serde_json::Value = read_json(&format!("{dir}/report.json"));
     assert_eq!(report["verdict"], "disproved");
     let experiment = &report["blocks"][0]["experiments"][0];
     assert_eq!(experiment["id"], "oracle_divergence");
@@ -435,10 +431,7 @@ fn the_live_fork_keeper_works_on_a_vault_deployed_on_the_fork() {
         &[],
     );
     assert_eq!(code, Some(0), "{text}");
-    let root = xtask::project::Project::locate().root().to_path_buf();
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(root.join(dir).join("report.json")).unwrap())
-            .unwrap();
+    let report: serde_json::Value = read_json(&format!("{dir}/report.json"));
     let experiment = &report["blocks"][0]["experiments"][0];
     assert_eq!(experiment["verdict"], "held");
     assert_eq!(experiment["cycles"], 3);
