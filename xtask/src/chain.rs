@@ -226,8 +226,11 @@ pub fn build(toolchain: &Toolchain, options: &ChainOptions) -> anyhow::Result<Lo
         "Deploying",
         format!("the BSC replica environment and the vault on {url}"),
     );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     let started = Instant::now();
-    let book_path = deploy(toolchain, &url, &options.out_dir)?;
+    let book_path = deploy(toolchain, &runtime, &url, &options.out_dir)?;
     let book = AddressBook::read(&book_path)?;
     shell::status(
         "Deployed",
@@ -238,9 +241,6 @@ pub fn build(toolchain: &Toolchain, options: &ChainOptions) -> anyhow::Result<Lo
         ),
     );
 
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
     let started = Instant::now();
     let (samples, landmarks, head) = runtime.block_on(play_history(&url, &book, options))?;
     shell::status(
@@ -270,10 +270,12 @@ pub fn build(toolchain: &Toolchain, options: &ChainOptions) -> anyhow::Result<Lo
 
 /// Run `script/DeployLocal.s.sol` against the anvil, one block per transaction, one second apart
 /// from genesis, so the deployment is the same on every run. Returns the address book path.
-fn deploy(toolchain: &Toolchain, url: &str, out_dir: &Path) -> anyhow::Result<PathBuf> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+fn deploy(
+    toolchain: &Toolchain,
+    runtime: &tokio::runtime::Runtime,
+    url: &str,
+    out_dir: &Path,
+) -> anyhow::Result<PathBuf> {
     let provider = connect(url)?;
     runtime.block_on(provider.anvil_set_block_timestamp_interval(1))?;
     // The script may only write under deployments/local (foundry.toml fs_permissions); the book
