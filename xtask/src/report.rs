@@ -154,7 +154,7 @@ impl Report {
                     Verdict::Error => totals.errors += 1,
                 }
                 totals.checks += e.checks.len() as u64;
-                totals.checks_failed += e.checks.iter().filter(|c| !c.passed).count() as u64;
+                totals.checks_failed += e.checks.iter().filter(|c| !c.passed()).count() as u64;
             }
         }
         self.resilience = resilience(self.blocks.iter().flat_map(|b| &b.experiments));
@@ -212,7 +212,7 @@ impl Report {
                         let failed: Vec<String> = e
                             .checks
                             .iter()
-                            .filter(|c| !c.passed)
+                            .filter(|c| !c.passed())
                             .map(describe_check)
                             .collect();
                         s.set_message(failed.join("; "));
@@ -308,7 +308,7 @@ impl Report {
                     _ => e
                         .checks
                         .iter()
-                        .filter(|c| !c.passed)
+                        .filter(|c| !c.passed())
                         .map(describe_check)
                         .collect::<Vec<_>>()
                         .join("; "),
@@ -336,14 +336,17 @@ fn engine_name(engine: Engine) -> &'static str {
 
 /// `S2_bounty_wei: observed 12 > bound 10`.
 pub fn describe_check(c: &Check) -> String {
-    let shown = if c.passed {
-        c.relation.clone()
+    let shown = if c.passed() {
+        c.relation().to_string()
     } else {
-        format!("not {}", c.relation)
+        format!("not {}", c.relation())
     };
     format!(
         "{}: observed {} {} bound {}",
-        c.name, c.observed, shown, c.bound
+        c.name,
+        c.observed(),
+        shown,
+        c.bound()
     )
 }
 
