@@ -508,7 +508,7 @@ impl Context<'_> {
                         ": {}",
                         e.checks
                             .iter()
-                            .filter(|c| !c.passed)
+                            .filter(|c| !c.passed())
                             .map(report::describe_check)
                             .collect::<Vec<_>>()
                             .join("; ")
@@ -852,12 +852,11 @@ fn run_live(
             source.book.vault
         };
         let vault = VaultReader::new(context.project, address, provider)?;
-        let fork = context
-            .runtime
-            .block_on(live::Fork::new(vault, source.book.clone()))?;
-        if context.fresh_vault {
-            context.runtime.block_on(fork.warm_up())?;
-        }
+        let fork = context.runtime.block_on(live::Fork::new(
+            vault,
+            source.book.clone(),
+            context.fresh_vault,
+        ))?;
         Ok((anvil, keeper_proxy, fork))
     })();
     match fork {
