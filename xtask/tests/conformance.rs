@@ -1,0 +1,248 @@
+//! Conformance of the two engines' steady state (docs/steady-state.md): the Solidity library
+//! `script/chaos/SteadyState.sol` (in-EVM engine) and its Rust twin `xtask/src/steady.rs`
+//! (live-fork engine) must report a check present in both with the same name, relation, bound
+//! and verdict.
+//!
+//! 1. Same state: the live-fork experiments run on a fork of the local chain with the
+//!    conformance witness on; at every judged cycle, deposit and S5 comparison, the library
+//!    measures and judges the same blocks through `test/conformance/SteadyStateHarness.sol`
+//!    (an `eth_call` state override, nothing mined), and every check, every tape point and the
+//!    shadow's headline numbers must be identical to the Rust module's.
+//! 2. Same names: a real `cargo xtask chaos` runs the in-EVM `gas_spike` and `call_delay` next to
+//!    the live-fork `keeper_gas_spike` and `keeper_time_jump` at one block; for each case the two
+//!    share (`_1gwei`, `_50gwei`, `_1000gwei`, `_7d`), the common cycle checks carry identical
+//!    names in both, every check name both report has the same relation, and all four held.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use xtask::anvil::Anvil;
+use xtask::chain::{self, ChainOptions};
+use xtask::live::{witness::Witness, Fork};
+use xtask::project::Project;
+use xtask::report::Verdict;
+use xtask::toolchain::Toolchain;
+use xtask::vault::VaultReader;
+
+/// The checks every successful cycle is held to in both engines (docs/steady-state.md,
+/// "Common cycle checks").
+const COMMON: [&str; 14] = [
+    "cycle_succeeded",
+    "S1_nav_loss_beyond_bounty_wei",
+    "S2_bounty_paid_vs_reported_wei",
+    "S2_bounty_vs_nav_cap_wei",
+    "S2_bounty_vs_gas_cap_wei",
+    "S3_flash_active",
+    "S3_flash_borrowed_wei",
+    "S3_flash_allowance_wei",
+    "S3_flash_pair_k",
+    "S6_share_price_drop_wei",
+    "S6_share_price_rise_wei",
+    "S6_total_supply",
+    "S9_nav_vs_shadow_wei_before_cycle",
+    "S9_nav_vs_shadow_wei",
+];
+
+/// What `call_delay` and `keeper_time_jump` both check after a week without cycles.
+const AFTER_A_WEEK: [&str; 7] = [
+    "S4_risk_mode",
+    "S4_deposit_succeeded",
+    "S4_deposit_reverted_DepositsPaused",
+    "S4_max_deposit",
+    "S7_max_withdraw_vs_liquid_share_wei",
+    "S7_max_withdraw_wei",
+    "S7_withdrawn_wei",
+];
+
+fn contracts_built(toolchain: &Toolchain) {
+    let output = toolchain
+        .command(xtask::toolchain::Tool::Forge)
+        .arg("build")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn both_engines_judge_the_same_cycles_alike() {
+    let project = Project::locate();
+    let toolchain = Toolchain::ensure(&project).unwrap();
+    contracts_built(&toolchain);
+    let out = tempfile::tempdir().unwrap();
+    let local = chain::build(
+        &toolchain,
+        &ChainOptions {
+            seed: 42,
+            days: 1,
+            out_dir: out.path().to_path_buf(),
+            port: 0,
+        },
+    )
+    .unwrap();
+    let storm = local
+        .info
+        .landmarks
+        .iter()
+        .find(|l| l.label == "storm")
+        .expect("a storm landmark")
+        .block;
+    let anvil = Anvil::builder()
+        .arg("--fork-url")
+        .arg(local.anvil.url())
+        .arg("--fork-block-number")
+        .arg(storm.to_string())
+        .arg("--no-storage-caching")
+        .spawn(&toolchain)
+        .unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let provider = chain::connect(&anvil.url()).unwrap();
+    let vault = VaultReader::new(&project, local.book.vault, provider).unwrap();
+    let mut fork = runtime
+        .block_on(Fork::new(vault, local.book.clone(), false))
+        .unwrap();
+    fork.enable_witness(Witness::new(&project.forge_out()).unwrap());
+    let mut verdicts = BTreeMap::new();
+    for (id, _) in xtask::live::EXPERIMENTS {
+        let experiment = runtime.block_on(fork.run(id));
+        verdicts.insert(id, (experiment.verdict, experiment.error.clone()));
+    }
+    let records = fork.witness().unwrap().records();
+    let kinds: BTreeSet<&str> = records.iter().map(|r| r.kind).collect();
+    assert_eq!(
+        kinds,
+        BTreeSet::from(["cycle", "deposit", "unchanged"]),
+        "the witness saw every kind of moment"
+    );
+    let cycles = records.iter().filter(|r| r.kind == "cycle").count();
+    assert!(cycles >= 9, "only {cycles} cycles witnessed");
+    let mut compared = 0;
+    let mut differences = Vec::new();
+    for r in &records {
+        compared += r.rust.len();
+        assert!(!r.rust.is_empty() && !r.solidity.is_empty());
+        differences.extend(r.differences());
+    }
+    assert!(
+        differences.is_empty(),
+        "the engines disagree ({} of {compared} checks compared):\n{}",
+        differences.len(),
+        differences.join("\n")
+    );
+    // Both evaluated real work: a bounty was paid and the shadow NAV moved in some cycle.
+    let paid = records
+        .iter()
+        .flat_map(|r| &r.rust)
+        .filter(|c| c.name.starts_with("S2_bounty_paid_vs_reported_wei") && !c.bound().is_zero())
+        .count();
+    assert!(paid >= 5, "only {paid} witnessed cycles paid a bounty");
+    for (id, (verdict, error)) in verdicts {
+        assert_eq!(verdict, Verdict::Held, "{id}: {error:?}");
+    }
+    eprintln!(
+        "conformance: {compared} checks of {} moments identical in both engines",
+        records.len()
+    );
+}
+
+/// `name` is `base` followed by exactly the tag `tag`.
+fn has(names: &BTreeSet<String>, base: &str, tag: &str) -> bool {
+    names.contains(&format!("{base}{tag}"))
+}
+
+#[test]
+fn a_real_run_reports_the_common_checks_under_the_same_names() {
+    let project = Project::locate();
+    let toolchain = Toolchain::ensure(&project).unwrap();
+    contracts_built(&toolchain);
+    let dir = "reports/test-conformance";
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .env("NO_COLOR", "1")
+        .env_remove("BSC_RPC_URL")
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .current_dir(project.root())
+        .args([
+            "chaos",
+            "--days",
+            "1",
+            "--fork-block",
+            "685",
+            "--scenario",
+            "gas_spike",
+            "--scenario",
+            "call_delay",
+            "--scenario",
+            "keeper_gas_spike",
+            "--scenario",
+            "keeper_time_jump",
+            "--report-dir",
+            dir,
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{text}");
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(project.root().join(dir).join("report.json")).unwrap(),
+    )
+    .unwrap();
+    let experiments = report["blocks"][0]["experiments"].as_array().unwrap();
+    let checks = |id: &str| -> BTreeMap<String, String> {
+        let e = experiments
+            .iter()
+            .find(|e| e["id"] == id)
+            .unwrap_or_else(|| panic!("{id} missing"));
+        assert_eq!(e["verdict"], "held", "{id}");
+        e["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["name"].as_str().unwrap().to_owned(),
+                    c["relation"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let gas_spike: Vec<&str> = COMMON
+        .iter()
+        .copied()
+        .chain(["S2_bounty_paid_wei"])
+        .collect();
+    let week: Vec<&str> = COMMON.iter().copied().chain(AFTER_A_WEEK).collect();
+    for (in_evm, live, tags, bases) in [
+        (
+            "gas_spike",
+            "keeper_gas_spike",
+            &["_1gwei", "_50gwei", "_1000gwei"][..],
+            &gas_spike,
+        ),
+        ("call_delay", "keeper_time_jump", &["_7d"][..], &week),
+    ] {
+        let a = checks(in_evm);
+        let b = checks(live);
+        let (na, nb): (BTreeSet<String>, BTreeSet<String>) =
+            (a.keys().cloned().collect(), b.keys().cloned().collect());
+        for tag in tags {
+            for base in bases.iter() {
+                assert!(
+                    has(&na, base, tag) && has(&nb, base, tag),
+                    "{base}{tag}: {in_evm} has it: {}, {live} has it: {}",
+                    has(&na, base, tag),
+                    has(&nb, base, tag)
+                );
+            }
+        }
+        let shared: Vec<&String> = na.intersection(&nb).collect();
+        assert!(shared.len() >= bases.len() * tags.len(), "{shared:?}");
+        for name in shared {
+            assert_eq!(a[name], b[name], "{name}: relation differs");
+        }
+    }
+}
