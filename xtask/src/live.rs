@@ -215,6 +215,12 @@ impl Fork {
         Ok(())
     }
 
+    /// [`Self::wait`] for tests that drive a fork between experiments.
+    #[doc(hidden)]
+    pub async fn wait_for_test(&self, seconds: u64) -> anyhow::Result<()> {
+        self.wait(seconds).await
+    }
+
     fn cycle_request(&self, gas_price: u128) -> anyhow::Result<TransactionRequest> {
         let data = self.vault.artifact.encode_call("cycle", &[])?;
         Ok(TransactionRequest::default()
@@ -773,7 +779,6 @@ impl Fork {
     /// answer stamped now the same way).
     pub async fn heartbeat(&self) -> anyhow::Result<()> {
         let feed = self.book.bnb_usd_feed;
-        let provider = &self.vault.provider;
         if self.replica {
             let admin = self
                 .read_address(feed, IReplicaAdmin::adminCall {}.abi_encode())
@@ -785,6 +790,14 @@ impl Fork {
             let post = IReplicaAdmin::updateAnswerCall { answer };
             return self.send_from(admin, feed, post.abi_encode().into()).await;
         }
+        self.heartbeat_by_code().await
+    }
+
+    /// The heartbeat where the feed has no admin (real BSC): `FeedHeartbeat` at the feed's
+    /// address answers its last real round, restamped now with the next round id.
+    pub async fn heartbeat_by_code(&self) -> anyhow::Result<()> {
+        let feed = self.book.bnb_usd_feed;
+        let provider = &self.vault.provider;
         self.install_heartbeat().await?;
         let head = self.head().await?;
         let now = self.observer.timestamp(head).await?;

@@ -148,6 +148,182 @@ fn both_engines_judge_the_same_cycles_alike() {
         "conformance: {compared} checks of {} moments identical in both engines",
         records.len()
     );
+
+    // Aster's closeTrade now reverts (a fault proxy in front of the replica, as the in-EVM
+    // close_trade_blocked does): after a week the unwind must close the short, so every cycle
+    // reverts with HedgeCloseFailed. That is a disproved hypothesis with its reason, S5 holds,
+    // and it is never an experiment error; both engines still agree on every check.
+    runtime
+        .block_on(block_close_trade(&project, &fork))
+        .unwrap();
+    let seen = fork.witness().unwrap().records().len();
+    let experiment = runtime.block_on(fork.run("keeper_time_jump"));
+    assert_eq!(
+        experiment.verdict,
+        Verdict::Disproved,
+        "{:?}",
+        experiment.error
+    );
+    assert!(experiment.error.is_none());
+    let failed: Vec<&str> = experiment
+        .checks
+        .iter()
+        .filter(|c| !c.passed())
+        .map(|c| c.name.as_str())
+        .collect();
+    for name in [
+        "cycle_succeeded_7d",
+        "cycle_reverted_HedgeCloseFailed_7d",
+        "cycle_succeeded_c2",
+    ] {
+        assert!(failed.contains(&name), "{name} not disproved: {failed:?}");
+    }
+    assert!(
+        experiment
+            .checks
+            .iter()
+            .filter(|c| c.name.starts_with("S5_"))
+            .all(|c| c.passed()),
+        "a reverted cycle changed the vault"
+    );
+    let records = fork.witness().unwrap().records();
+    let reverted = &records[seen..];
+    assert!(reverted.iter().any(|r| r
+        .solidity
+        .iter()
+        .any(|c| c.name == "cycle_succeeded_7d" && !c.passed())));
+    let differences: Vec<String> = reverted.iter().flat_map(|r| r.differences()).collect();
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+
+    // The heartbeat of a feed without an admin (how real BSC is handled): the feed's last real
+    // answer, restamped at each heartbeat with the next round id, trusted by the vault.
+    runtime.block_on(heartbeat_by_code(&fork)).unwrap();
+}
+
+alloy::sol! {
+    interface IFaultProxyAdmin {
+        struct Fault {
+            uint8 kind;
+            uint32 nth;
+            uint64 gasToBurn;
+            bytes data;
+        }
+        function faultProxyArm(bytes4 selector, Fault calldata fault) external;
+    }
+}
+
+/// `script/chaos/FaultProxy.sol` in front of Aster on the fork, `closeTrade` armed to revert
+/// with a reason: the fault the in-EVM `close_trade_blocked` injects with cheatcodes, here with
+/// anvil's `setCode` and a real deployment of the proxy (to render its immutable).
+async fn block_close_trade(project: &Project, fork: &Fork) -> anyhow::Result<()> {
+    use alloy::network::TransactionBuilder as _;
+    use alloy::primitives::{keccak256, Address, Bytes, FixedBytes, U256};
+    use alloy::providers::ext::AnvilApi as _;
+    use alloy::providers::Provider as _;
+    use alloy::rpc::types::TransactionRequest;
+    use alloy::sol_types::{SolCall as _, SolValue as _};
+    let provider = &fork.vault.provider;
+    let aster = fork.book.aster_diamond;
+    let shadow =
+        Address::from_slice(&keccak256(("chaos.fault-proxy.shadow", aster).abi_encode())[12..]);
+    provider
+        .anvil_set_code(shadow, provider.get_code_at(aster).await?)
+        .await?;
+    let artifact =
+        xtask::artifacts::Artifact::load(&project.forge_out(), "FaultProxy.sol", "FaultProxy")?;
+    let mut create = artifact.bytecode.clone().unwrap_or_default().to_vec();
+    create.extend_from_slice(&shadow.abi_encode());
+    let receipt = provider
+        .send_transaction(
+            TransactionRequest::default()
+                .with_from(chain::accounts::ADMIN)
+                .with_deploy_code(Bytes::from(create))
+                .with_gas_limit(3_000_000),
+        )
+        .await?
+        .get_receipt()
+        .await?;
+    let template = receipt
+        .contract_address
+        .ok_or_else(|| anyhow::anyhow!("FaultProxy not deployed"))?;
+    provider
+        .anvil_set_code(aster, provider.get_code_at(template).await?)
+        .await?;
+    let admin = Address::from_slice(&keccak256("chaos.fault-proxy.admin")[12..]);
+    provider.anvil_impersonate_account(admin).await?;
+    provider
+        .anvil_set_balance(admin, U256::from(10u64).pow(U256::from(18u64)))
+        .await?;
+    let arm = IFaultProxyAdmin::faultProxyArmCall {
+        selector: FixedBytes::<4>::from_slice(&keccak256("closeTrade(bytes32)")[..4]),
+        fault: IFaultProxyAdmin::Fault {
+            kind: 1, // REVERT_REASON
+            nth: 0,
+            gasToBurn: 0,
+            data: Bytes::from_static(b"ASTER: trading paused"),
+        },
+    };
+    let receipt = provider
+        .send_transaction(
+            TransactionRequest::default()
+                .with_from(admin)
+                .with_to(aster)
+                .with_input(arm.abi_encode())
+                .with_gas_limit(500_000),
+        )
+        .await?
+        .get_receipt()
+        .await?;
+    anyhow::ensure!(receipt.status(), "arming the fault proxy failed");
+    Ok(())
+}
+
+async fn heartbeat_by_code(fork: &Fork) -> anyhow::Result<()> {
+    use alloy::primitives::U256;
+    use alloy::providers::Provider as _;
+    let o = &fork.observer;
+    let provider = &fork.vault.provider;
+    let read = |n: u64| async move {
+        let raw = provider
+            .call(
+                alloy::rpc::types::TransactionRequest::default()
+                    .to(fork.book.bnb_usd_feed)
+                    .input(vec![0xfe, 0xaf, 0x96, 0x8c].into()), // latestRoundData()
+            )
+            .block(n.into())
+            .await?;
+        anyhow::ensure!(
+            raw.len() >= 128,
+            "latestRoundData returned {} bytes",
+            raw.len()
+        );
+        anyhow::Ok((
+            U256::from_be_slice(&raw[..32]),
+            U256::from_be_slice(&raw[32..64]),
+            U256::from_be_slice(&raw[96..128]),
+        ))
+    };
+    let head = provider.get_block_number().await?;
+    let (round, answer, _) = read(head).await?;
+    fork.wait_for_test(3 * 3_600).await?;
+    let stale = provider.get_block_number().await?;
+    assert_eq!(
+        o.bnb_usd(stale, o.timestamp(stale).await?).await?,
+        U256::ZERO,
+        "three hours without a round: stale"
+    );
+    for i in 1..=2u64 {
+        fork.heartbeat_by_code().await?;
+        let n = provider.get_block_number().await?;
+        let (r, a, updated) = read(n).await?;
+        assert_eq!((r, a), (round + U256::from(i), answer), "round {i}");
+        assert_eq!(updated, U256::from(o.timestamp(n).await?));
+        let trusted = o.bnb_usd(n, o.timestamp(n).await?).await?;
+        assert!(!trusted.is_zero());
+        let vault_price = fork.vault.u256("bnbUsdPrice", &[], Some(n)).await?;
+        assert_eq!(vault_price, trusted, "the vault trusts the restamped round");
+    }
+    Ok(())
 }
 
 /// `name` is `base` followed by exactly the tag `tag`.
