@@ -143,7 +143,7 @@ impl Fork {
         fresh_vault: bool,
     ) -> anyhow::Result<Self> {
         let pinned = vault.provider.get_block_number().await?;
-        let observer = Observer::new(vault.clone(), Deps::from_book(&book), pinned).await?;
+        let observer = Observer::new(vault.clone(), Deps::from_book(&book)).await?;
         let replica = vault
             .provider
             .call(
@@ -160,7 +160,7 @@ impl Fork {
             .with_context(|| format!("no block {pinned}"))?
             .header
             .gas_limit;
-        let mut fork = Self {
+        let fork = Self {
             vault,
             book,
             observer,
@@ -173,8 +173,6 @@ impl Fork {
             fork.warm_up().await?;
         }
         fork.prepare().await?;
-        let head = fork.head().await?;
-        fork.observer.settle(head);
         Ok(fork)
     }
 
@@ -286,6 +284,7 @@ impl Fork {
             .map(|(_, f)| *f)
             .unwrap_or("unknown");
         let digest_before = self.vault.digest(None).await.ok();
+        let start = self.head().await.unwrap_or_default();
         let (outcome, digest_after) = match self.vault.provider.anvil_snapshot().await {
             Ok(snapshot) => {
                 let outcome = self.body(id).await;
@@ -300,6 +299,7 @@ impl Fork {
                     .await;
                 let _ = self.vault.provider.anvil_set_auto_mine(true).await;
                 let _ = self.vault.provider.anvil_revert(snapshot).await;
+                self.observer.forget_above(start);
                 (outcome, digest_after)
             }
             Err(e) => (Err(e.into()), None),
@@ -342,6 +342,7 @@ impl Fork {
             "keeper_gas_spike" => {
                 for gwei in [1u64, 50, 1_000] {
                     let provider = &self.vault.provider;
+                    let start = self.head().await?;
                     let snapshot = provider.anvil_snapshot().await?;
                     let tag = format!("_{gwei}gwei");
                     self.wait(interval).await?;
@@ -372,6 +373,7 @@ impl Fork {
                         );
                     }
                     provider.anvil_revert(snapshot).await?;
+                    self.observer.forget_above(start);
                 }
             }
             "keeper_missed_blocks" => {

@@ -445,3 +445,59 @@ impl Record {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::Relation;
+    use alloy::primitives::I256;
+
+    fn c(name: &str, observed: i64, bound: i64) -> Check {
+        Check::new(
+            name,
+            I256::try_from(observed).unwrap(),
+            Relation::Le,
+            I256::try_from(bound).unwrap(),
+        )
+    }
+
+    fn record(rust: Vec<Check>, solidity: Vec<Check>) -> Record {
+        Record {
+            kind: "cycle",
+            tag: "_50gwei".into(),
+            rust,
+            solidity,
+            tape_rust: vec![U256::from(1u8)],
+            tape_solidity: vec![U256::from(1u8)],
+            shadow_rust: vec![[U256::ZERO; 5]],
+            shadow_solidity: vec![[U256::ZERO; 5]],
+        }
+    }
+
+    #[test]
+    fn every_kind_of_disagreement_is_reported() {
+        let same = record(vec![c("S1_a", 1, 2)], vec![c("S1_a", 1, 2)]);
+        assert!(same.differences().is_empty());
+        let bound = record(vec![c("S1_a", 1, 2)], vec![c("S1_a", 1, 3)]);
+        assert_eq!(bound.differences().len(), 1, "{:?}", bound.differences());
+        assert!(bound.differences()[0].contains("bound differs"));
+        let verdict = record(vec![c("S1_a", 3, 2)], vec![c("S1_a", 1, 2)]);
+        let d = verdict.differences().join("\n");
+        assert!(
+            d.contains("observed differs") && d.contains("verdict differs"),
+            "{d}"
+        );
+        let renamed = record(vec![c("S1_a", 1, 2)], vec![c("S1_b", 1, 2)]);
+        let d = renamed.differences().join("\n");
+        assert!(
+            d.contains("`S1_a` is reported by the live-fork engine only")
+                && d.contains("`S1_b` is reported by the in-EVM library only"),
+            "{d}"
+        );
+        let mut tape = record(vec![], vec![]);
+        tape.tape_solidity = vec![U256::from(2u8)];
+        tape.shadow_solidity = vec![[U256::from(1u8); 5]];
+        let d = tape.differences();
+        assert_eq!(d.len(), 6, "the tape and five headline numbers: {d:?}");
+    }
+}

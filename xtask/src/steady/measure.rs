@@ -81,8 +81,8 @@ pub struct Observer {
     /// The vault's deployment: its oracle's first observation, the tape's start.
     pub start: u64,
     pub deploy_block: u64,
-    /// Blocks up to this one never change on the fork (every experiment starts after it).
-    settled: u64,
+    /// What mined blocks hold (timestamps, whether a cycle went through); blocks above a
+    /// reverted snapshot are forgotten ([`Observer::forget_above`]).
     cache: Mutex<Cache>,
 }
 
@@ -102,8 +102,8 @@ fn is_revert(err: &alloy::transports::TransportError) -> bool {
 
 impl Observer {
     /// Read the configuration, the pairs' token order, Aster's close fee and the vault's
-    /// deployment block. `settled` is the last block no experiment can rewrite.
-    pub async fn new(vault: VaultReader, deps: Deps, settled: u64) -> anyhow::Result<Self> {
+    /// deployment block.
+    pub async fn new(vault: VaultReader, deps: Deps) -> anyhow::Result<Self> {
         let c = vault.named("getConfig", None).await?;
         let small = |name: &str| -> anyhow::Result<u64> {
             u64::try_from(c.uint(name)?).with_context(|| format!("getConfig().{name}"))
@@ -132,7 +132,6 @@ impl Observer {
             },
             start: 0,
             deploy_block: 0,
-            settled,
             cache: Mutex::new(Cache::default()),
         };
         let head = observer.vault.provider.get_block_number().await?;
@@ -157,9 +156,13 @@ impl Observer {
         Ok(observer)
     }
 
-    /// Blocks up to `head` will not change any more (the fork's preparation is over).
-    pub fn settle(&mut self, head: u64) {
-        self.settled = self.settled.max(head);
+    /// The chain was reverted to a snapshot whose head is `head`: the blocks above it will be
+    /// mined again with other contents.
+    pub fn forget_above(&self, head: u64) {
+        if let Ok(mut c) = self.cache.lock() {
+            c.timestamps.retain(|n, _| *n <= head);
+            c.cycled.retain(|n, _| *n <= head);
+        }
     }
 
     /// `token`'s balance of `owner` at the head.
@@ -233,15 +236,13 @@ impl Observer {
 
     /// The timestamp of block `n`.
     pub async fn timestamp(&self, n: u64) -> anyhow::Result<u64> {
-        if n <= self.settled {
-            if let Some(t) = self
-                .cache
-                .lock()
-                .ok()
-                .and_then(|c| c.timestamps.get(&n).copied())
-            {
-                return Ok(t);
-            }
+        if let Some(t) = self
+            .cache
+            .lock()
+            .ok()
+            .and_then(|c| c.timestamps.get(&n).copied())
+        {
+            return Ok(t);
         }
         let t = self
             .provider()
@@ -250,10 +251,8 @@ impl Observer {
             .with_context(|| format!("block {n} not found"))?
             .header
             .timestamp;
-        if n <= self.settled {
-            if let Ok(mut c) = self.cache.lock() {
-                c.timestamps.insert(n, t);
-            }
+        if let Ok(mut c) = self.cache.lock() {
+            c.timestamps.insert(n, t);
         }
         Ok(t)
     }
@@ -309,15 +308,13 @@ impl Observer {
 
     /// Whether block `n` holds a successful `cycle()` transaction to the vault.
     async fn cycled_in(&self, n: u64) -> anyhow::Result<bool> {
-        if n <= self.settled {
-            if let Some(c) = self
-                .cache
-                .lock()
-                .ok()
-                .and_then(|c| c.cycled.get(&n).copied())
-            {
-                return Ok(c);
-            }
+        if let Some(c) = self
+            .cache
+            .lock()
+            .ok()
+            .and_then(|c| c.cycled.get(&n).copied())
+        {
+            return Ok(c);
         }
         let selector = self.vault.artifact.function("cycle")?.selector();
         let block = self
@@ -341,10 +338,8 @@ impl Observer {
                 break;
             }
         }
-        if n <= self.settled {
-            if let Ok(mut c) = self.cache.lock() {
-                c.cycled.insert(n, found);
-            }
+        if let Ok(mut c) = self.cache.lock() {
+            c.cycled.insert(n, found);
         }
         Ok(found)
     }
