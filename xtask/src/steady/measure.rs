@@ -447,31 +447,69 @@ impl Observer {
         Ok((tape, tape_blocks))
     }
 
-    /// `measure`: the vault's views and the shadow valuation at block `n`.
+    /// `measure`: the vault's views and the shadow valuation at block `n` (independent reads
+    /// are sent together).
     pub async fn measure(&self, n: u64) -> anyhow::Result<Snapshot> {
         let now = self.timestamp(n).await?;
-        let v = &self.vault;
-        let at = Some(n);
         let d = self.deps;
-        let vault = v.address;
-        let (tape, tape_blocks) = self.tape(n, now).await?;
-        let cumulative_now = self.pair_state(n).await?.cumulative_at(now);
+        let ((tape, tape_blocks), pair_now, reads, views) = tokio::try_join!(
+            self.tape(n, now),
+            self.pair_state(n),
+            self.shadow_reads(n),
+            self.views(n),
+        )?;
+        let cumulative_now = pair_now.cumulative_at(now);
         let (twap, covered) = tape.shadow_twap(now, self.cfg.twap_window, cumulative_now);
         let range = tape.twap_range(now, self.cfg.twap_window, cumulative_now);
-        let reads = self.shadow_reads(n).await?;
-        let shadow = Shadow::value(&reads, twap, range, covered, vault, d.btcb);
-        let pending = v.call("pendingHedge", &[], at).await?;
-        let flash = v.named_outputs("flashState", at).await?;
-        let (f0, f1, _) = self.reserves(d.flash_pair, n).await?;
-        let (l0, l1, _) = self.reserves(d.lp_pair, n).await?;
+        let shadow = Shadow::value(&reads, twap, range, covered, self.vault.address, d.btcb);
         Ok(Snapshot {
             block: n,
             timestamp: now,
-            nav: v.u256("nav", &[], at).await?,
-            share_price: v.u256("sharePrice", &[], at).await?,
-            total_supply: v.u256("totalSupply", &[], at).await?,
-            mode: u8::try_from(v.u256("riskMode", &[], at).await?)?,
-            healthy_count: v.u256("healthyCycleCount", &[], at).await?,
+            vault_usdt: reads.usdt_balance,
+            vault_alp: reads.alp_balance,
+            vault_btcb: reads.loose_btc,
+            vault_lp: reads.lp_balance,
+            shadow,
+            tape,
+            tape_blocks,
+            ..views
+        })
+    }
+
+    /// The vault's own views at block `n`, and the pairs' K (the rest of a [`Snapshot`]).
+    async fn views(&self, n: u64) -> anyhow::Result<Snapshot> {
+        let v = &self.vault;
+        let at = Some(n);
+        let d = self.deps;
+        let (nav, share_price, total_supply, mode, healthy_count, epoch) = tokio::try_join!(
+            v.u256("nav", &[], at),
+            v.u256("sharePrice", &[], at),
+            v.u256("totalSupply", &[], at),
+            v.u256("riskMode", &[], at),
+            v.u256("healthyCycleCount", &[], at),
+            v.u256("currentEpoch", &[], at),
+        )?;
+        let (pending, flash, flash_allowance, digest, (f0, f1, _), (l0, l1, _)) = tokio::try_join!(
+            v.call("pendingHedge", &[], at),
+            v.named_outputs("flashState", at),
+            self.read(
+                d.usdt,
+                ITokenReads::allowanceCall {
+                    owner: v.address,
+                    spender: d.flash_pair,
+                },
+                n,
+            ),
+            v.digest(at),
+            self.reserves(d.flash_pair, n),
+            self.reserves(d.lp_pair, n),
+        )?;
+        Ok(Snapshot {
+            nav,
+            share_price,
+            total_supply,
+            mode: u8::try_from(mode)?,
+            healthy_count,
             pending: pending
                 .first()
                 .and_then(DynSolValue::as_bool)
@@ -479,27 +517,12 @@ impl Observer {
             pending_qty: uint(pending.get(1).context("pendingHedge().qty")?)?,
             flash_active: flash.boolean("active")?,
             flash_borrowed: flash.uint("borrowed")?,
-            flash_allowance: self
-                .read(
-                    d.usdt,
-                    ITokenReads::allowanceCall {
-                        owner: vault,
-                        spender: d.flash_pair,
-                    },
-                    n,
-                )
-                .await?,
-            digest: v.digest(at).await?,
+            flash_allowance,
+            digest,
             flash_k: f0 * f1,
             lp_k: l0 * l1,
-            vault_usdt: reads.usdt_balance,
-            vault_alp: reads.alp_balance,
-            vault_btcb: reads.loose_btc,
-            vault_lp: reads.lp_balance,
-            epoch: v.u256("currentEpoch", &[], at).await?,
-            shadow,
-            tape,
-            tape_blocks,
+            epoch,
+            ..Snapshot::default()
         })
     }
 
@@ -536,31 +559,43 @@ impl Observer {
                 epoch_alp_proceeds: e.uint("alpProceeds")?,
             });
         }
-        let (r0, r1, _) = self.reserves(d.lp_pair, n).await?;
+        let mark_call = IAsterReads::markPriceCall { pairBase: d.btcb }.abi_encode();
+        let positions_call = IAsterReads::getPositionsV2Call {
+            user: vault,
+            pairBase: d.btcb,
+        };
+        let (
+            (r0, r1, _),
+            mark,
+            positions,
+            usdt_balance,
+            alp_balance,
+            alp_price,
+            lp_balance,
+            lp_supply,
+            loose_btc,
+            pending,
+        ) = tokio::try_join!(
+            self.reserves(d.lp_pair, n),
+            self.try_call(d.aster, mark_call, n),
+            self.read(d.aster, positions_call, n),
+            self.balance(d.usdt, vault, n),
+            self.balance(d.alp, vault, n),
+            self.read(d.aster, IAsterReads::alpPriceCall {}, n),
+            self.balance(d.lp_pair, vault, n),
+            self.read(d.lp_pair, ITokenReads::totalSupplyCall {}, n),
+            self.balance(d.btcb, vault, n),
+            self.pending(n),
+        )?;
         let (reserve_btc, reserve_usdt) = if self.facts.lp_btc_is_token0 {
             (r0, r1)
         } else {
             (r1, r0)
         };
-        let mark8 = self
-            .try_call(
-                d.aster,
-                IAsterReads::markPriceCall { pairBase: d.btcb }.abi_encode(),
-                n,
-            )
-            .await?
+        let mark8 = mark
             .filter(|r| r.len() >= 32)
             .map(|r| U256::from_be_slice(&r[..32]));
-        let positions = self
-            .read(
-                d.aster,
-                IAsterReads::getPositionsV2Call {
-                    user: vault,
-                    pairBase: d.btcb,
-                },
-                n,
-            )
-            .await?
+        let positions = positions
             .into_iter()
             .map(|p| Position {
                 hash: p.positionHash,
@@ -574,19 +609,17 @@ impl Observer {
             .collect();
         Ok(ShadowReads {
             claims,
-            usdt_balance: self.balance(d.usdt, vault, n).await?,
-            alp_balance: self.balance(d.alp, vault, n).await?,
-            alp_price: self.read(d.aster, IAsterReads::alpPriceCall {}, n).await?,
-            lp_balance: self.balance(d.lp_pair, vault, n).await?,
-            lp_supply: self
-                .read(d.lp_pair, ITokenReads::totalSupplyCall {}, n)
-                .await?,
+            usdt_balance,
+            alp_balance,
+            alp_price,
+            lp_balance,
+            lp_supply,
             reserve_btc,
             reserve_usdt,
-            loose_btc: self.balance(d.btcb, vault, n).await?,
+            loose_btc,
             mark8,
             positions,
-            pending: self.pending(n).await?,
+            pending,
         })
     }
 
