@@ -1,9 +1,10 @@
 //! Connection plumbing: accepting, serving HTTP/1.1, resets and cut bodies.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::Future;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -101,17 +102,63 @@ impl Body for CutBody {
     }
 }
 
+/// Accepted connections held at most (served or waiting for their peer's turn), as a
+/// multiple of `max_connections`; beyond, new ones wait in the kernel's accept queue.
+const ACCEPTED_PER_SLOT: usize = 4;
+
+/// Connections of one peer address: served ones take a permit; at most as many again may
+/// wait for one, further ones are closed at once.
+struct Peer {
+    permits: Arc<Semaphore>,
+    held: usize,
+}
+
+type Peers = Arc<std::sync::Mutex<HashMap<IpAddr, Peer>>>;
+
+/// Release a peer's place when its connection ends, however it ends.
+struct PeerPlace {
+    peers: Peers,
+    ip: IpAddr,
+}
+
+impl Drop for PeerPlace {
+    fn drop(&mut self) {
+        let mut peers = self
+            .peers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(peer) = peers.get_mut(&self.ip) {
+            peer.held -= 1;
+            if peer.held == 0 {
+                peers.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// Accept and serve until `shutdown`. A connection is served once it holds a permit of its
+/// peer (at most `max_connections_per_peer` each) and then one of the proxy's
+/// (`max_connections`): a peer that opens many connections and stalls them waits for its
+/// own permits and cannot shut out other peers.
 pub(super) async fn serve(
     listener: TcpListener,
     shared: Arc<Shared>,
     mut shutdown: oneshot::Receiver<()>,
 ) {
-    let slots = Arc::new(Semaphore::new(shared.limits.max_connections));
+    let limits = &shared.limits;
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let accepted_slots = Arc::new(Semaphore::new(
+        limits.max_connections.saturating_mul(ACCEPTED_PER_SLOT),
+    ));
+    let per_peer = limits
+        .max_connections_per_peer
+        .clamp(1, limits.max_connections);
+    let peers: Peers = Arc::default();
     let mut connections = tokio::task::JoinSet::new();
     loop {
-        let permit = tokio::select! {
+        let accepted_permit = tokio::select! {
             _ = &mut shutdown => break,
-            permit = Arc::clone(&slots).acquire_owned() => match permit {
+            permit = Arc::clone(&accepted_slots).acquire_owned() => match permit {
                 Ok(permit) => permit,
                 Err(_) => break,
             },
@@ -120,17 +167,51 @@ pub(super) async fn serve(
             _ = &mut shutdown => break,
             accepted = listener.accept() => accepted,
         };
-        match accepted {
-            Ok((stream, peer)) => {
-                let shared = Arc::clone(&shared);
-                connections.spawn(async move {
-                    connection(stream, peer, shared).await;
-                    drop(permit);
-                });
-            }
+        let (stream, peer) = match accepted {
+            Ok(accepted) => accepted,
             // Out of file descriptors and the like: back off instead of spinning.
-            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
-        }
+            Err(_) => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let peer_permits = {
+            let mut map = peers
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let entry = map.entry(peer.ip()).or_insert_with(|| Peer {
+                permits: Arc::new(Semaphore::new(per_peer)),
+                held: 0,
+            });
+            if entry.held >= per_peer * 2 {
+                // Already as many waiting as served: this one is closed at once.
+                None
+            } else {
+                entry.held += 1;
+                Some(Arc::clone(&entry.permits))
+            }
+        };
+        let Some(peer_permits) = peer_permits else {
+            drop(stream);
+            continue;
+        };
+        let place = PeerPlace {
+            peers: Arc::clone(&peers),
+            ip: peer.ip(),
+        };
+        let shared = Arc::clone(&shared);
+        let slots = Arc::clone(&slots);
+        connections.spawn(async move {
+            let _place = place;
+            let _accepted = accepted_permit;
+            let Ok(_peer_permit) = peer_permits.acquire_owned().await else {
+                return;
+            };
+            let Ok(_slot) = slots.acquire_owned().await else {
+                return;
+            };
+            connection(stream, peer, shared).await;
+        });
         while connections.try_join_next().is_some() {}
     }
     connections.shutdown().await;

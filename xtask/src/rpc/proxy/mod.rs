@@ -1,4 +1,4 @@
-//! The fault-injecting JSON-RPC proxy.
+//! The JSON-RPC proxy: fault injection, and the resilient layer in front of an upstream.
 //!
 //! [`Proxy::start`] binds, starts the proxy on a thread of its own (with its own tokio
 //! runtime, so sync code such as tests and the experiment runner can use it) and returns a
@@ -7,13 +7,25 @@
 //!
 //! What it does to each request is chosen by [`FaultSpec`]s (grammar in [`super::fault`]).
 //! Requests without a call-level fault are forwarded byte for byte; calls with one are
-//! answered locally or rewritten (batches are split and merged back by id).
+//! answered locally or rewritten (batches are split and merged back by id). With a
+//! [`Policy`] ([`ProxyConfig::resilience`]) forwarding is resilient: idempotent reads are
+//! validated and retried ([`super::retry`], [`super::validate`]), validated answers can be
+//! recorded, and the origin can be a recording instead of a URL ([`super::record`]). A chaos
+//! run chains proxies: faults in front of the tools (`--rpc-faults-at front`) are a faulty
+//! proxy whose upstream is the resilient one; faults upstream (`--rpc-faults-at upstream`)
+//! are a faulty proxy between the resilient one and the provider.
+//!
+//! Rooms: [`conn`] accepts and serves connections, [`plan`] chooses and applies faults,
+//! [`upstream`] forwards (resiliently or not), [`wire`] holds the request and answer types.
 //!
 //! Bounds: request and response bodies up to [`Limits::max_body_bytes`] (413 / 502 beyond),
-//! every upstream exchange within [`Limits::upstream_timeout`] (504 beyond), at most
-//! [`Limits::max_connections`] client connections at once (further ones wait in the
-//! kernel's accept queue), a `hang` held at most its own maximum, and the distinct-key
-//! counter capped at [`MAX_TRACKED_KEYS`].
+//! a request's headers within [`Limits::header_timeout`] and its body within
+//! [`Limits::body_timeout`] (then the connection is closed), every upstream exchange within
+//! [`Limits::upstream_timeout`] (504 beyond), at most [`Limits::max_connections`] client
+//! connections served at once and [`Limits::max_connections_per_peer`] per client address
+//! (further ones wait for their own peer's turn; a peer with as many again waiting has new
+//! ones closed), a `hang` held at most its own maximum, and the distinct-key counter capped
+//! at [`MAX_TRACKED_KEYS`].
 //!
 //! `GET /__proxy/stats` answers a [`ProxyStats`] as JSON, to loopback peers only.
 
@@ -42,6 +54,10 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 use super::fault::{FaultSpec, SplitMix64};
+use super::ledger::Ledger;
+use super::record::{Recorder, Replay};
+use super::retry::{Budget, Gate, MethodCounters, Policy};
+use super::validate::Pins;
 use super::{Redacted, MAX_BODY_BYTES};
 use crate::error::Unusable;
 
@@ -88,6 +104,11 @@ pub struct Limits {
     pub max_connections: usize,
     /// How long a client may take to send a request's headers.
     pub header_timeout: Duration,
+    /// How long a client may take to send a request's body once its headers are in.
+    pub body_timeout: Duration,
+    /// Connections one peer (IP address) may hold at once; further ones from that peer
+    /// wait, without taking a slot from anybody else.
+    pub max_connections_per_peer: usize,
 }
 
 impl Default for Limits {
@@ -97,6 +118,8 @@ impl Default for Limits {
             upstream_timeout: Duration::from_secs(30),
             max_connections: 256,
             header_timeout: Duration::from_secs(30),
+            body_timeout: Duration::from_secs(10),
+            max_connections_per_peer: 64,
         }
     }
 }
@@ -109,6 +132,19 @@ pub struct ProxyConfig {
     pub faults: Vec<FaultSpec>,
     pub seed: u64,
     pub limits: Limits,
+    /// The resilient layer in front of the upstream (see [`crate::rpc::retry`]); none: every
+    /// request goes once, its answer passed on as it is.
+    pub resilience: Option<Policy>,
+    /// Serve answers from this recording instead of contacting `upstream` at all.
+    pub replay: Option<Arc<Replay>>,
+    /// File every answer the resilient layer validated here (needs `resilience`).
+    pub recorder: Option<Arc<Recorder>>,
+    /// The run's ledger: the scope for recordings, and where failures that reach the client
+    /// are written (give-ups; injected faults when `faults_reach_client`).
+    pub ledger: Option<Arc<Ledger>>,
+    /// This proxy's clients are the tools themselves (forge, anvil), not another resilient
+    /// layer: every fault it injects reaches them and goes into the ledger.
+    pub faults_reach_client: bool,
 }
 
 impl ProxyConfig {
@@ -120,7 +156,18 @@ impl ProxyConfig {
             faults: Vec::new(),
             seed: 0,
             limits: Limits::default(),
+            resilience: None,
+            replay: None,
+            recorder: None,
+            ledger: None,
+            faults_reach_client: false,
         }
+    }
+
+    /// Turn the resilient layer on.
+    pub fn resilient(mut self, policy: Policy) -> Self {
+        self.resilience = Some(policy);
+        self
     }
 
     pub fn fault(mut self, spec: FaultSpec) -> Self {
@@ -154,6 +201,12 @@ pub struct ProxyStats {
     pub upstream_errors: u64,
     /// Per fault spec, in the order given.
     pub faults: Vec<FaultCount>,
+    /// What the resilient layer did, per method (empty without one).
+    #[serde(default)]
+    pub resilience: BTreeMap<String, MethodCounters>,
+    /// Retries and hedges taken from the global budget.
+    #[serde(default)]
+    pub retry_budget_spent: u64,
 }
 
 /// How often a fault was a candidate and how often it was injected.
@@ -228,6 +281,12 @@ impl ProxyHandle {
         self.shared.snapshot()
     }
 
+    /// Tell the resilient layer the hash of a pinned block: an answer for that block with
+    /// another hash is refused and retried.
+    pub fn pin(&self, number: u64, hash: &str) {
+        self.shared.pins.pin(number, hash);
+    }
+
     /// Stop now and wait until every connection is closed.
     pub fn shutdown(mut self) {
         self.stop();
@@ -268,6 +327,14 @@ struct Shared {
     faults: Vec<FaultSpec>,
     state: Mutex<FaultState>,
     stats: Mutex<Counters>,
+    policy: Option<Policy>,
+    budget: Budget,
+    gate: Gate,
+    pins: Pins,
+    replay: Option<Arc<Replay>>,
+    recorder: Option<Arc<Recorder>>,
+    ledger: Option<Arc<Ledger>>,
+    faults_reach_client: bool,
 }
 
 struct FaultState {
@@ -290,6 +357,7 @@ struct Counters {
     keys_by_method: BTreeMap<String, u64>,
     keys_capped: bool,
     upstream_errors: u64,
+    resilience: BTreeMap<String, MethodCounters>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -349,6 +417,14 @@ impl Shared {
                 head_reads: vec![0; n],
             }),
             stats: Mutex::new(Counters::default()),
+            policy: config.resilience,
+            budget: Budget::default(),
+            gate: Gate::default(),
+            pins: Pins::default(),
+            replay: config.replay,
+            recorder: config.recorder,
+            ledger: config.ledger,
+            faults_reach_client: config.faults_reach_client,
         })
     }
 
@@ -374,6 +450,8 @@ impl Shared {
                     injected: state.injected[i],
                 })
                 .collect(),
+            resilience: counters.resilience.clone(),
+            retry_budget_spent: self.budget.spent(),
         }
     }
 
@@ -426,10 +504,14 @@ async fn handle(
     if request.method() != Method::POST {
         return Reply::text(StatusCode::METHOD_NOT_ALLOWED, "JSON-RPC needs POST").into_response();
     }
-    let body = match Limited::new(request.into_body(), shared.limits.max_body_bytes)
-        .collect()
-        .await
-    {
+    let collect = Limited::new(request.into_body(), shared.limits.max_body_bytes).collect();
+    let Ok(collected) = tokio::time::timeout(shared.limits.body_timeout, collect).await else {
+        // A client that sent its headers and stalls its body loses the connection.
+        control.kill.notify_one();
+        return Reply::text(StatusCode::REQUEST_TIMEOUT, "request body not sent in time")
+            .into_response();
+    };
+    let body = match collected {
         Ok(body) => body.to_bytes(),
         Err(err) if err.is::<http_body_util::LengthLimitError>() => {
             return Reply::text(

@@ -68,6 +68,7 @@ impl Shared {
                     };
                     if applied {
                         state.injected[i] += 1;
+                        self.note_injected(fault, calls);
                     }
                 }
                 Scope::Call => {
@@ -105,6 +106,7 @@ impl Shared {
                         state.candidates[i] += 1;
                         if selector.hits(state.candidates[i], &mut state.rng) {
                             state.injected[i] += 1;
+                            self.note_injected(fault, std::slice::from_ref(call));
                             plan.calls[j] = Some(action);
                         }
                     }
@@ -112,6 +114,17 @@ impl Shared {
             }
         }
         plan
+    }
+
+    /// A fault that reaches the tools goes into the run's ledger with its class.
+    fn note_injected(&self, fault: &crate::rpc::fault::FaultSpec, calls: &[Call]) {
+        let (Some(ledger), true, Some(class)) =
+            (&self.ledger, self.faults_reach_client, fault.kind.class())
+        else {
+            return;
+        };
+        let methods: Vec<&str> = calls.iter().filter_map(|c| c.method.as_deref()).collect();
+        ledger.note(class, format!("fault {fault} on {}", methods.join(",")));
     }
 
     /// The head a head fault reports now. `read`: this is an `eth_blockNumber` read (which
