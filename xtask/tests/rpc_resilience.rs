@@ -207,8 +207,11 @@ fn a_slow_answer_is_hedged() {
     assert_eq!(stats.resilience["eth_chainId"].retries, 0);
 }
 
+/// A bad answer to a call.
+type Wrong = fn(&Value) -> Value;
+
 /// An upstream that answers the first `bad` calls with `wrong(call)`, then correctly.
-fn scripted(bad: u64, wrong: fn(&Value) -> Value) -> (Scripted, Arc<AtomicU64>) {
+fn scripted(bad: u64, wrong: Wrong) -> (Scripted, Arc<AtomicU64>) {
     let count = Arc::new(AtomicU64::new(0));
     let seen = Arc::clone(&count);
     let hash = format!("0x{}", "ab".repeat(32));
@@ -231,7 +234,7 @@ fn scripted(bad: u64, wrong: fn(&Value) -> Value) -> (Scripted, Arc<AtomicU64>) 
 
 #[test]
 fn answers_with_the_wrong_id_or_block_are_retried_never_forwarded() {
-    let cases: [(&str, fn(&Value) -> Value); 4] = [
+    let cases: [(&str, Wrong); 4] = [
         (
             "wrong id",
             |call| json!({"jsonrpc": "2.0", "id": 999, "result": chain_answer(call, 100, "0x")["result"]}),
