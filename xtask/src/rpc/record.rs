@@ -390,10 +390,15 @@ impl Replay {
             .unwrap_or_default();
         let params = call.get("params").cloned().unwrap_or(Value::Null);
         let key = Key::new(block, method, &params);
-        let mut response = match self.answers.get(&key) {
+        let found = self
+            .answers
+            .get(&key)
+            .cloned()
+            .or_else(|| self.derived(block, method, &params));
+        let mut response = match found {
             Some(answer) => {
                 self.served.fetch_add(1, Ordering::Relaxed);
-                answer.clone()
+                answer
             }
             None => {
                 let message = format!("not in the recording: {key}");
@@ -412,6 +417,33 @@ impl Replay {
             object.insert("id".into(), id);
         }
         response
+    }
+
+    /// An account read answered from the same account's other recorded form: a fork backend
+    /// asks for balance, nonce and code either in one `eth_getAccountInfo` or in three calls,
+    /// and which one it uses for a given account depends on timing, not on the run.
+    fn derived(&self, block: Option<u64>, method: &str, params: &Value) -> Option<Value> {
+        let result = |m: &str| {
+            self.answers
+                .get(&Key::new(block, m, params))
+                .and_then(|a| a.get("result"))
+                .cloned()
+        };
+        let field = match method {
+            "eth_getAccountInfo" => {
+                return Some(json!({ "result": {
+                    "balance": result("eth_getBalance")?,
+                    "nonce": result("eth_getTransactionCount")?,
+                    "code": result("eth_getCode")?,
+                }}))
+            }
+            "eth_getBalance" => "balance",
+            "eth_getTransactionCount" => "nonce",
+            "eth_getCode" => "code",
+            _ => return None,
+        };
+        let value = result("eth_getAccountInfo")?.get(field)?.clone();
+        Some(json!({ "result": value }))
     }
 
     /// Requests asked for that the recording does not hold, in the order first asked.
@@ -478,6 +510,22 @@ mod tests {
             &call,
             &json!({"jsonrpc": "2.0", "id": 3, "result": "0x10"}),
         );
+        for (method, result) in [("eth_getTransactionCount", "0x1"), ("eth_getCode", "0x60")] {
+            let call =
+                json!({"jsonrpc": "2.0", "id": 3, "method": method, "params": ["0xabc", "0x2bc"]});
+            recorder.store(
+                Some(700),
+                &call,
+                &json!({"jsonrpc": "2.0", "id": 3, "result": result}),
+            );
+        }
+        let info = json!({"jsonrpc": "2.0", "id": 3, "method": "eth_getAccountInfo", "params": ["0xdef", "0x2bc"]});
+        let account = json!({"balance": "0x5", "nonce": "0x2", "code": "0x"});
+        recorder.store(
+            Some(700),
+            &info,
+            &json!({"jsonrpc": "2.0", "id": 3, "result": account}),
+        );
         let batch = json!([
             {"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []},
             {"jsonrpc": "2.0", "id": 2, "method": "eth_call", "params": [{"to": "0x1"}, "0x2bc"]}
@@ -487,7 +535,7 @@ mod tests {
             {"jsonrpc": "2.0", "id": 1, "result": "0x38"}
         ]);
         recorder.store(None, &batch, &answers);
-        assert_eq!(recorder.len(), 3);
+        assert_eq!(recorder.len(), 6);
         recorder
             .write(dir, meta(), json!({"usdt": "0x55"}))
             .unwrap()
@@ -497,8 +545,8 @@ mod tests {
     fn a_recording_round_trips_and_names_what_it_lacks() {
         let dir = tempfile::tempdir().unwrap();
         let manifest = recorded(dir.path());
-        assert_eq!(manifest.answers, 3);
-        assert_eq!(manifest.answers_per_block["700"], 1);
+        assert_eq!(manifest.answers, 6);
+        assert_eq!(manifest.answers_per_block["700"], 4);
         let replay = Replay::load(dir.path()).unwrap();
         assert_eq!(replay.meta, meta());
         assert_eq!(replay.address_book, json!({"usdt": "0x55"}));
@@ -508,6 +556,15 @@ mod tests {
             replay.answer(Some(700), &call),
             json!({"jsonrpc": "2.0", "id": 9, "result": "0x10"})
         );
+        // An account read in the other form is answered from the recorded one.
+        let info = json!({"id": 5, "method": "eth_getAccountInfo", "params": ["0xabc", "0x2bc"]});
+        assert_eq!(
+            replay.answer(Some(700), &info)["result"],
+            json!({"balance": "0x10", "nonce": "0x1", "code": "0x60"})
+        );
+        let nonce =
+            json!({"id": 6, "method": "eth_getTransactionCount", "params": ["0xdef", "0x2bc"]});
+        assert_eq!(replay.answer(Some(700), &nonce)["result"], "0x2");
         let reverted = json!({"id": 4, "method": "eth_call", "params": [{"to": "0x1"}, "0x2bc"]});
         assert_eq!(replay.answer(None, &reverted)["error"]["code"], 3);
         assert!(replay.missing().is_empty());
