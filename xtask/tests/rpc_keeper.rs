@@ -91,6 +91,28 @@ fn cut_answers_to_sends_and_mining_do_not_repeat_them() {
 }
 
 #[test]
+fn a_send_lost_before_the_node_saw_it_is_sent_again_once() {
+    let anvil = anvil();
+    // Reset before forwarding: the node never saw the first copy.
+    let proxy = faulty(
+        &anvil.url(),
+        &["reset@method=eth_sendRawTransactionSync|eth_sendRawTransaction@first=2"],
+    );
+    let provider = keeper::connect(&proxy.url(), quick(), None, Arc::default()).unwrap();
+    let direct = xtask::chain::connect(&anvil.url()).unwrap();
+    runtime().block_on(async {
+        let receipt = provider
+            .eth_send_transaction_sync(transfer())
+            .await
+            .unwrap();
+        assert!(receipt.status());
+        provider.send_transaction(transfer()).await.unwrap();
+        assert_eq!(direct.get_transaction_count(FROM).await.unwrap(), 2);
+    });
+    assert_eq!(proxy.stats().faults[0].injected, 2);
+}
+
+#[test]
 fn reads_are_retried_and_give_ups_go_to_the_ledger() {
     let anvil = anvil();
     let proxy = faulty(

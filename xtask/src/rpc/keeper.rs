@@ -9,8 +9,9 @@
 //!   (`eth_signTransaction`, which fixes nonce and chain id), so its hash is known before
 //!   it is sent; it is then sent raw (`eth_sendRawTransaction[Sync]`). After a failure that
 //!   leaves it unknown whether the node took it (reset, timeout, cut answer), the transport
-//!   asks the node for the hash first and sends the same bytes again only if the node does
-//!   not know it; a repeated send can never make a second transaction, because it is the
+//!   asks the node whether the sender's pending nonce has moved past the transaction's (and
+//!   then answers with the node's receipt or hash) and sends the same bytes again only if
+//!   it has not; a repeated send can never make a second transaction, because it is the
 //!   same signed transaction.
 //! - `evm_mine`: the head is read first; after an unclear failure, a head that moved means
 //!   the block was mined. `anvil_dropTransaction`: a transaction the node no longer knows
@@ -208,6 +209,15 @@ fn result_of(packet: &ResponsePacket) -> Option<Value> {
     }
 }
 
+/// The nonce of a signed transaction.
+fn nonce_of(raw: &[u8]) -> Option<u64> {
+    use alloy::consensus::Transaction as _;
+    use alloy::eips::eip2718::Decodable2718 as _;
+    alloy::consensus::TxEnvelope::decode_2718(&mut &raw[..])
+        .ok()
+        .map(|tx| tx.nonce())
+}
+
 impl Resilient {
     async fn send_once(&self, packet: RequestPacket) -> Result<ResponsePacket, TransportError> {
         let mut inner = self.inner.clone();
@@ -368,7 +378,7 @@ impl Resilient {
             .params()
             .and_then(|p| serde_json::from_str(p.get()).ok())
             .unwrap_or(Value::Null);
-        let signed = self.ask(&id, "eth_signTransaction", params).await?;
+        let signed = self.ask(&id, "eth_signTransaction", params.clone()).await?;
         let raw_tx = signed
             .as_str()
             .and_then(|s| s.strip_prefix("0x"))
@@ -376,6 +386,13 @@ impl Resilient {
             .map(Bytes::from)
             .ok_or_else(|| TransportErrorKind::custom_str("eth_signTransaction gave no bytes"))?;
         let hash = keccak256(&raw_tx).to_string();
+        // Who sends it with which nonce: "did it land" is then a question about the sender's
+        // nonce, which the node answers from its own state.
+        let sender = params
+            .get(0)
+            .and_then(|tx| tx.get("from"))
+            .cloned()
+            .zip(nonce_of(&raw_tx));
         let method = if sync {
             "eth_sendRawTransactionSync"
         } else {
@@ -399,7 +416,8 @@ impl Resilient {
                     // "nonce too low" / "already known" after an unclear attempt: the first
                     // copy landed; answer as if this one did.
                     if refused && unclear {
-                        if let Some(landed) = self.landed(&id, &hash, sync).await? {
+                        if let Some(landed) = self.landed(&id, &hash, sender.as_ref(), sync).await?
+                        {
                             return Ok(landed);
                         }
                     }
@@ -409,7 +427,7 @@ impl Resilient {
             };
             if failure.unclear {
                 unclear = true;
-                if let Some(landed) = self.landed(&id, &hash, sync).await? {
+                if let Some(landed) = self.landed(&id, &hash, sender.as_ref(), sync).await? {
                     return Ok(landed);
                 }
             }
@@ -429,12 +447,25 @@ impl Resilient {
         &self,
         id: &Id,
         hash: &str,
+        sender: Option<&(Value, u64)>,
         sync: bool,
     ) -> Result<Option<ResponsePacket>, TransportError> {
-        let known = self
-            .ask(id, "eth_getTransactionByHash", json!([hash]))
-            .await?;
-        if known.is_null() {
+        let taken = match sender {
+            Some((from, nonce)) => {
+                let count = self
+                    .ask(id, "eth_getTransactionCount", json!([from, "pending"]))
+                    .await?;
+                count
+                    .as_str()
+                    .and_then(super::parse_quantity)
+                    .is_some_and(|count| count > *nonce)
+            }
+            None => !self
+                .ask(id, "eth_getTransactionByHash", json!([hash]))
+                .await?
+                .is_null(),
+        };
+        if !taken {
             return Ok(None);
         }
         if !sync {

@@ -5,8 +5,8 @@
 //! `error` with an integer `code` and a string `message`, and the `id` of the request. A
 //! result must also have the shape its method promises (a quantity, 32-byte storage word,
 //! hex data, a block object, an account object). For a *pinned* block the answer must be the
-//! right block: `eth_getBlockByNumber(N)` returns block N, and the same hash as every earlier
-//! answer for N ([`Pins`]); `eth_getBlockByHash(H)` returns hash H.
+//! right block: `eth_getBlockByNumber(N)` returns block N, and for a block the run pinned
+//! the hash it pinned ([`Pins`]); `eth_getBlockByHash(H)` returns hash H.
 //!
 //! A reply that fails any of this is [`Class::Malformed`] (or [`Class::InconsistentBlock`]
 //! for a block whose hash changed), retried and never forwarded.
@@ -18,8 +18,9 @@ use serde_json::Value;
 
 use super::{parse_quantity, Class};
 
-/// Block hashes seen for pinned block numbers: the first validated answer for a number
-/// fixes its hash; a later answer with another hash is refused.
+/// The hashes of the blocks a run pinned: an answer for one of them with another hash is
+/// refused. Only pinned blocks are checked (a local fork mines, reverts and mines again, so
+/// its own new blocks legitimately change hash).
 #[derive(Debug, Default)]
 pub struct Pins(Mutex<HashMap<u64, String>>);
 
@@ -36,19 +37,14 @@ impl Pins {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Err when `hash` contradicts what is pinned for `number`; pins it otherwise.
+    /// Err when `hash` contradicts what is pinned for `number`.
     fn check(&self, number: u64, hash: &str) -> Result<(), String> {
         let hash = hash.to_ascii_lowercase();
-        let mut pins = self.lock();
-        match pins.get(&number) {
+        match self.lock().get(&number) {
             Some(pinned) if *pinned != hash => Err(format!(
                 "block {number} came back with hash {hash}, pinned as {pinned}"
             )),
-            Some(_) => Ok(()),
-            None => {
-                pins.insert(number, hash);
-                Ok(())
-            }
+            _ => Ok(()),
         }
     }
 }
