@@ -106,7 +106,7 @@ fn a_send_lost_before_the_node_saw_it_is_sent_again_once() {
             .await
             .unwrap();
         assert!(receipt.status());
-        provider.send_transaction(transfer()).await.unwrap();
+        let _pending = provider.send_transaction(transfer()).await.unwrap();
         assert_eq!(direct.get_transaction_count(FROM).await.unwrap(), 2);
     });
     assert_eq!(proxy.stats().faults[0].injected, 2);
