@@ -1132,6 +1132,9 @@ fn run_degraded(
     } else {
         let mut config = origin_config(upstream).seed(context.seed);
         config.faults = behind;
+        // Its faults reach the resilient layer, not the tools; the ledger gives a replay
+        // its scope.
+        config.ledger = Some(Arc::clone(&ledger));
         Some(Proxy::start(config)?)
     };
     let mut config = match &upstream_faults {
