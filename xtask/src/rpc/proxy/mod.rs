@@ -15,8 +15,8 @@
 //! proxy whose upstream is the resilient one; faults upstream (`--rpc-faults-at upstream`)
 //! are a faulty proxy between the resilient one and the provider.
 //!
-//! Rooms: [`conn`] accepts and serves connections, [`plan`] chooses and applies faults,
-//! [`upstream`] forwards (resiliently or not), [`wire`] holds the request and answer types.
+//! Rooms: `conn` accepts and serves connections, `plan` chooses and applies faults,
+//! `upstream` forwards (resiliently or not), `wire` holds the request and answer types.
 //!
 //! Bounds: request and response bodies up to [`Limits::max_body_bytes`] (413 / 502 beyond),
 //! a request's headers within [`Limits::header_timeout`] and its body within
