@@ -453,3 +453,75 @@ fn a_stalled_body_is_cut_off_at_the_body_deadline() {
         started.elapsed()
     );
 }
+
+#[test]
+fn zero_and_contradictory_values_exit_2() {
+    let cases: [(&[&str], &str); 6] = [
+        (
+            &["rpc-probe", "--timeout", "0s"],
+            "must be longer than zero",
+        ),
+        (
+            &[
+                "rpc-proxy",
+                "--upstream",
+                "http://127.0.0.1:1/",
+                "--upstream-timeout",
+                "0s",
+            ],
+            "must be longer than zero",
+        ),
+        (
+            &[
+                "rpc-proxy",
+                "--upstream",
+                "http://127.0.0.1:1/",
+                "--max-connections",
+                "0",
+            ],
+            "--max-connections",
+        ),
+        (
+            &[
+                "rpc-proxy",
+                "--upstream",
+                "http://127.0.0.1:1/",
+                "--fault",
+                "reset@p=0.5@p=0.1",
+            ],
+            "repeats p=",
+        ),
+        (
+            &[
+                "rpc-proxy",
+                "--upstream",
+                "http://127.0.0.1:1/",
+                "--fault",
+                "reset@first=2@every=5",
+            ],
+            "never fires",
+        ),
+        (
+            &[
+                "rpc-proxy",
+                "--upstream",
+                "http://127.0.0.1:1/",
+                "--max-connections",
+                "4",
+                "--max-connections-per-peer",
+                "8",
+            ],
+            "more than --max-connections 4",
+        ),
+    ];
+    for (args, needle) in cases {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))
+            .args(args)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+    }
+}
