@@ -17,7 +17,9 @@
 //!   the block was mined. `anvil_dropTransaction`: a transaction the node no longer knows
 //!   was dropped. `evm_revert` / `anvil_revert`: a repeat that answers `false` after an
 //!   unclear first attempt means the first one reverted (the snapshot was consumed).
-//! - Anything else that changes the node is sent once.
+//! - `evm_snapshot`: retried (a repeat only leaves an unused snapshot id behind).
+//! - Anything else that changes the node is sent once; a transport failure of it is written
+//!   to the ledger.
 //!
 //! A request given up on is written to the run's [`Ledger`] with its class; counts per
 //! method are in [`KeeperCounters`].
@@ -313,6 +315,21 @@ impl Resilient {
         Some(wait)
     }
 
+    /// A write that is not safe to repeat failed: the ledger learns why (a node's own
+    /// error answer is an answer, not an RPC failure).
+    fn note_unretried(&self, method: &str, error: &TransportError) {
+        if matches!(error, alloy::transports::RpcError::ErrorResp(_)) {
+            return;
+        }
+        if let Some(ledger) = &self.shared.ledger {
+            let (class, _, _) = classify(error);
+            ledger.note(
+                class,
+                format!("the keeper's {method} failed and is not safe to repeat"),
+            );
+        }
+    }
+
     fn give_up(&self, method: &str, attempts: u32, failure: Failure) -> TransportError {
         self.shared.counters.bump(method, |c| c.give_ups += 1);
         if let Some(ledger) = &self.shared.ledger {
@@ -364,8 +381,17 @@ impl Resilient {
             "evm_mine" | "anvil_dropTransaction" | "evm_revert" | "anvil_revert" => {
                 self.checked_write(request).await
             }
-            m if retry::is_idempotent(m) => self.read(&request).await,
-            _ => self.send_once(RequestPacket::Single(request)).await,
+            // A repeated snapshot only leaves an unused snapshot id behind: safe to retry.
+            m if retry::is_idempotent(m) || m == "evm_snapshot" || m == "anvil_snapshot" => {
+                self.read(&request).await
+            }
+            _ => {
+                let result = self.send_once(RequestPacket::Single(request)).await;
+                if let Err(error) = &result {
+                    self.note_unretried(&method, error);
+                }
+                result
+            }
         }
     }
 
