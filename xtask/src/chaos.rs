@@ -417,6 +417,7 @@ pub fn run(args: ChaosArgs, project: &Project) -> anyhow::Result<ExitCode> {
         ledger: Arc::clone(&upstream.ledger),
         keeper_policy: upstream.policy.clone(),
         keeper_counters: Arc::new(KeeperCounters::default()),
+        keeper_faults_injected: Arc::default(),
     };
     if let Some(replay) = &upstream.replay {
         if args.fresh_vault && !replay.meta.fresh_vault {
@@ -557,6 +558,8 @@ struct Context<'a> {
     /// The live-fork keeper's transport: policy and counters.
     keeper_policy: Policy,
     keeper_counters: Arc<KeeperCounters>,
+    /// Faults injected between the keeper and its node (degraded runs).
+    keeper_faults_injected: Arc<std::sync::atomic::AtomicU64>,
 }
 
 type Plan = [(PinnedBlock, Vec<String>, Vec<String>)];
@@ -1053,15 +1056,24 @@ fn run_live(
         Ok((anvil, keeper_proxy, fork))
     })();
     match fork {
-        Ok((_anvil, _proxy, fork)) => ids
-            .iter()
-            .map(|id| {
+        Ok((_anvil, proxy, fork)) => {
+            let experiments = ids
+                .iter()
+                .map(|id| {
+                    context
+                        .ledger
+                        .enter(Some(pinned.number), Unit::Live(id.clone()));
+                    context.runtime.block_on(fork.run(id))
+                })
+                .collect();
+            if let Some(proxy) = proxy {
+                let injected: u64 = proxy.stats().faults.iter().map(|f| f.injected).sum();
                 context
-                    .ledger
-                    .enter(Some(pinned.number), Unit::Live(id.clone()));
-                context.runtime.block_on(fork.run(id))
-            })
-            .collect(),
+                    .keeper_faults_injected
+                    .fetch_add(injected, std::sync::atomic::Ordering::Relaxed);
+            }
+            experiments
+        }
         Err(err) => {
             let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
             ids.iter()
@@ -1167,6 +1179,7 @@ fn run_degraded(
         ledger: Arc::clone(&ledger),
         keeper_policy: context.keeper_policy.clone(),
         keeper_counters: Arc::new(KeeperCounters::default()),
+        keeper_faults_injected: Arc::default(),
         ..*context
     };
     let blocks = degraded_context.execute(&upstream.source(&url), plan);
@@ -1175,7 +1188,10 @@ fn run_degraded(
         .iter()
         .filter_map(|p| p.as_ref())
         .map(|p| p.stats().faults.iter().map(|f| f.injected).sum::<u64>())
-        .sum();
+        .sum::<u64>()
+        + degraded_context
+            .keeper_faults_injected
+            .load(std::sync::atomic::Ordering::Relaxed);
     let mut comparison = crate::degraded::compare(clean, &blocks, &ledger);
     comparison.faults = names;
     comparison.requests = nearest.methods.clone();
