@@ -152,6 +152,35 @@ fn a_dead_upstream_is_given_up_within_the_deadline_and_the_ledger_says_why() {
 }
 
 #[test]
+fn a_hanging_upstream_is_given_up_at_the_request_deadline() {
+    let anvil = anvil();
+    let faults = faulty(&anvil.url(), &["hang:30s"], 0);
+    let ledger = Arc::new(Ledger::default());
+    ledger.enter(Some(9), Unit::LiveSetup);
+    let policy = Policy {
+        attempt_timeout: Duration::from_millis(400),
+        deadline: Duration::from_millis(1_500),
+        ..quick()
+    };
+    let mut config = ProxyConfig::new(redacted(&faults.url())).resilient(policy);
+    config.ledger = Some(Arc::clone(&ledger));
+    let proxy = Proxy::start(config).unwrap();
+    let started = Instant::now();
+    let err = call(&proxy.url(), "eth_chainId", json!([])).unwrap_err();
+    let waited = started.elapsed();
+    assert!(waited >= Duration::from_millis(1_100), "{waited:?}");
+    assert!(waited < Duration::from_millis(2_500), "{waited:?}");
+    assert_eq!(err.class, Class::HttpError, "a 504: {err:?}");
+    let counters = &proxy.stats().resilience["eth_chainId"];
+    assert_eq!(counters.give_ups, 1);
+    assert!(counters.retries >= 2, "{counters:?}");
+    assert_eq!(
+        ledger.cause(9, "keeper_x", false).unwrap().class,
+        Class::Timeout
+    );
+}
+
+#[test]
 fn the_retry_budget_bounds_retries_over_the_whole_run() {
     let anvil = anvil();
     let faults = faulty(&anvil.url(), &["http:503"], 0);
