@@ -115,9 +115,9 @@ pub struct ChaosArgs {
     #[arg(long)]
     pub fresh_vault: bool,
 
-    /// Degrade the RPC between the forks (and the keeper) and their upstream, and compare with a
-    /// clean run: a profile (slow, flaky, truncating, rate-limited, stale-head) or a fault spec;
-    /// repeatable.
+    /// Degrade the RPC and compare with a clean run: a profile (slow, flaky, truncating,
+    /// rate-limited, stale-head) or a fault spec, optionally prefixed with its position
+    /// (`front:` or `upstream:`, see --rpc-faults-at); repeatable.
     #[arg(long, value_name = "[POSITION:]PROFILE|SPEC")]
     pub rpc_faults: Vec<String>,
 
