@@ -124,7 +124,13 @@ pub struct ChaosArgs {
     /// Where `--rpc-faults` act unless a value names its own position: `front` (between
     /// forge, anvil and the keeper and the xtask) or `upstream` (between the xtask's
     /// resilient layer and the provider).
-    #[arg(long, value_enum, value_name = "POSITION", default_value = "front")]
+    #[arg(
+        long,
+        value_enum,
+        value_name = "POSITION",
+        default_value = "front",
+        requires = "rpc_faults"
+    )]
     pub rpc_faults_at: crate::degraded::Position,
 
     /// Send a second copy of an upstream read that has not answered within this (the first
