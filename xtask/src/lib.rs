@@ -14,6 +14,7 @@
 //! - [`report`], [`report_html`] and [`svg`]: report.json, junit.xml, summary.md, report.html
 //!   and the window picture;
 //! - [`mod@bench`]: `cargo xtask bench`;
+//! - [`slither`]: Slither's static analysis of the vault against the committed triage;
 //! - [`signals`] and [`rng`]: ending every child on SIGINT/SIGTERM; the seeded generator;
 //! - [`cli`]: the command line;
 //! - [`project`], [`shell`] and [`error`]: the repository layout, output and exit codes.
@@ -39,6 +40,7 @@ pub mod rpc;
 pub mod scenario;
 pub mod shell;
 pub mod signals;
+pub mod slither;
 pub mod steady;
 pub mod suite;
 pub mod svg;
