@@ -155,7 +155,7 @@ impl Triage {
         let target = finding.target();
         self.entries
             .iter()
-            .any(|e| e.detector == finding.check && e.targets.iter().any(|t| *t == target))
+            .any(|e| e.detector == finding.check && e.targets.contains(&target))
     }
 }
 
