@@ -61,6 +61,7 @@ pub fn base_args(profile: &Path) -> Vec<String> {
         "--disable-background-networking".to_owned(),
         "--disable-component-update".to_owned(),
         "--disable-sync".to_owned(),
+        "--disable-quic".to_owned(),
         "--disable-extensions".to_owned(),
         "--hide-scrollbars".to_owned(),
         "--mute-audio".to_owned(),
