@@ -39,22 +39,13 @@ pub fn chromium() -> PathBuf {
     );
 }
 
-fn running_as_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .and_then(|l| l.split_whitespace().nth(2).map(|euid| euid == "0"))
-        })
-        .unwrap_or(false)
-}
-
-/// The flags every headless start gets: no sandbox as root (Chromium refuses otherwise), no
-/// GPU, and nothing that reaches for the network (the machine has none).
+/// The flags every headless start gets: no sandbox (Chromium refuses to start as root with one,
+/// and Ubuntu's user-namespace rules can deny it to others; the pages are our own local files),
+/// no GPU, and nothing that reaches for the network (the machine has none).
 pub fn base_args(profile: &Path) -> Vec<String> {
-    let mut args = vec![
+    vec![
         "--headless".to_owned(),
+        "--no-sandbox".to_owned(),
         "--disable-gpu".to_owned(),
         "--no-first-run".to_owned(),
         "--no-default-browser-check".to_owned(),
@@ -66,11 +57,7 @@ pub fn base_args(profile: &Path) -> Vec<String> {
         "--hide-scrollbars".to_owned(),
         "--mute-audio".to_owned(),
         format!("--user-data-dir={}", profile.display()),
-    ];
-    if running_as_root() {
-        args.push("--no-sandbox".to_owned());
-    }
-    args
+    ]
 }
 
 /// A full-page screenshot of `page` through Chromium's own `--screenshot`.
