@@ -377,6 +377,8 @@ fn examine(project: &Project, env: &dyn Environment) -> Vec<Finding> {
         },
     );
 
+    out.push(chromium(env));
+
     // Never the value: RPC URLs carry API keys.
     let rpc_set = env.var("BSC_RPC_URL").is_some_and(|v| !v.is_empty());
     out.push(Finding::ok(
@@ -425,6 +427,42 @@ fn examine(project: &Project, env: &dyn Environment) -> Vec<Finding> {
         }
     }
     out
+}
+
+/// A Chromium or Chrome for the test suite's browser test of report.html (`$CHROMIUM`, else
+/// the usual names on PATH). Optional: only `cargo xtask test` needs it.
+fn chromium(env: &dyn Environment) -> Finding {
+    let explicit = env
+        .var("CHROMIUM")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from);
+    let found = explicit.or_else(|| {
+        [
+            "chromium",
+            "chromium-browser",
+            "google-chrome",
+            "google-chrome-stable",
+        ]
+        .iter()
+        .find_map(|name| find_on_path(name, env))
+    });
+    match found {
+        Some(path) => match toolchain::version_line(&path, &["--version"]) {
+            Ok(version) => Finding::ok("chromium", format!("{version} (the browser test of report.html)"), Some(path)),
+            Err(err) => Finding::problem(
+                "chromium",
+                Health::Warn,
+                format!("{err:#}"),
+                "only `cargo xtask test` needs it: reinstall it, or set CHROMIUM to a working Chromium or Chrome",
+            ),
+        },
+        None => Finding::problem(
+            "chromium",
+            Health::Warn,
+            "not found (only `cargo xtask test` needs it, for report.html's browser test)",
+            "apt-get install chromium (Debian), or set CHROMIUM to a Chromium or Chrome",
+        ),
+    }
 }
 
 #[cfg(test)]

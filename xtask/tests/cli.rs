@@ -210,9 +210,11 @@ fn doctor_fix_installs_the_pinned_toolchain_on_a_fresh_clone() {
         "{stderr}"
     );
     let rows = doctor_rows(&stderr);
+    // Every row is ok after the install (the optional browser may only warn).
     assert!(
-        rows.iter().all(|(m, _)| m == "ok"),
-        "every row is ok after the install:\n{stderr}"
+        rows.iter()
+            .all(|(m, n)| m == "ok" || (m == "warn" && n == "chromium")),
+        "{stderr}"
     );
     assert!(
         stderr.contains("forge Version: 1.7.1 [pinned (npm)]"),
