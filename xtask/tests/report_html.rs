@@ -565,3 +565,61 @@ fn a_real_run_against_a_broken_vault_shows_the_disproved_experiment_in_red() {
     browser::screenshot(&page, &png, 1600, 1800);
     eprintln!("screenshot of the broken vault's report: {}", png.display());
 }
+
+/// `chaos merge` writes the page too, with the side files of its shards (here a window), and
+/// `--open` without a desktop says so instead of failing.
+#[test]
+fn chaos_merge_writes_the_page_from_its_shards() {
+    let dir = tempfile::tempdir().unwrap();
+    let full = sample();
+    let shard = |name: &str, keep: u64| {
+        let path = dir.path().join(name);
+        std::fs::create_dir_all(&path).unwrap();
+        let mut report = full.clone();
+        report.blocks.retain(|b| b.number == keep);
+        report.finish().write(&path).unwrap();
+        path
+    };
+    let one = shard("s1", 100);
+    let two = shard("s2", 200);
+    // Only the second shard has the window's points: the merged page finds them there.
+    std::fs::write(
+        two.join("window.json"),
+        r#"[{"block":100,"timestamp":1,"nav":1.0,"share_price":1.0,"risk_mode":0},
+            {"block":200,"timestamp":2,"nav":2.0,"share_price":1.0,"risk_mode":1}]"#,
+    )
+    .unwrap();
+    let out = dir.path().join("merged");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .env("NO_COLOR", "1")
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .args(["chaos", "merge"])
+        .arg(&one)
+        .arg(&two)
+        .arg("--out")
+        .arg(&out)
+        .arg("--open")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    // The sample holds an experiment that could not run: the merged verdict is an error.
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--open: no desktop here") && stderr.contains("report.html"),
+        "{stderr}"
+    );
+    let html = std::fs::read_to_string(out.join(report_html::FILE_NAME)).unwrap();
+    assert_eq!(
+        html.matches("<tr id=\"x-").count(),
+        6,
+        "every experiment of both shards"
+    );
+    assert_eq!(
+        html.matches("<polyline").count(),
+        3,
+        "the window from shard 2"
+    );
+    assert!(html.contains("chaos 1767225600-seed42-merged"));
+}
