@@ -24,7 +24,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::Unusable;
 use crate::report::{Block, Engine, Verdict};
@@ -125,13 +125,14 @@ fn profile_names() -> String {
         .join(", ")
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum Outcome {
     Matched,
     ClassifiedFailure {
         class: Class,
         /// The ledger's entry that classifies it.
+        #[serde(default)]
         cause: String,
         error: String,
     },
@@ -143,7 +144,7 @@ pub enum Outcome {
     },
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Pair {
     pub block: u64,
     pub experiment: String,
@@ -151,7 +152,7 @@ pub struct Pair {
     pub outcome: Outcome,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Comparison {
     pub faults: Vec<String>,
     pub matched: u64,
@@ -162,6 +163,7 @@ pub struct Comparison {
     pub requests: BTreeMap<String, u64>,
     pub faults_injected: u64,
     /// What the degraded run's resilient layers (proxy and keeper) did, per method.
+    #[serde(default)]
     pub resilience: BTreeMap<String, MethodCounters>,
     pub pairs: Vec<Pair>,
 }
