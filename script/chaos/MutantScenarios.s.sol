@@ -14,11 +14,14 @@ import {ArtifactVaultFactory} from "./ArtifactVaultFactory.sol";
 /// that makes a scenario revert (or loop until it runs out of gas) yields `reverted` for that
 /// scenario only, and the next one starts from the same state, block and time as the first.
 contract MutantScenarios is ForkChaosScenarios {
+    error OnlyCaller();
+
     /// A scenario's budget: 60 cycles of repeated_cycle_stress use well under 200M gas; an
     /// endless loop stops here instead of running until the xtask's timeout.
     uint256 internal constant SCENARIO_GAS = 2_000_000_000;
 
     ArtifactVaultFactory internal _artifacts;
+    ScenarioCaller internal _caller;
 
     /// @notice `ids` against the vault in each of `dirs`, in that order: results[d * ids.length + i]
     /// is scenario i against vault d. `reverted[k]` says the scenario itself reverted
@@ -31,7 +34,10 @@ contract MutantScenarios is ForkChaosScenarios {
             _groupOf(ids[i]); // unknown ids fail before anything runs
         }
         _prepareWorld();
-        if (address(_artifacts) == address(0)) _artifacts = new ArtifactVaultFactory();
+        if (address(_artifacts) == address(0)) {
+            _artifacts = new ArtifactVaultFactory();
+            _caller = new ScenarioCaller();
+        }
         uint256 n = dirs.length * ids.length;
         results = new ScenarioResult[](n);
         reverted = new bool[](n);
@@ -41,7 +47,7 @@ contract MutantScenarios is ForkChaosScenarios {
             for (uint256 i; i < ids.length; ++i) {
                 uint256 k = d * ids.length + i;
                 uint256 snap = vm.snapshotState();
-                try this.runOne{gas: SCENARIO_GAS}(ids[i]) returns (ScenarioResult memory r) {
+                try _caller.runOne{gas: SCENARIO_GAS}(ids[i]) returns (ScenarioResult memory r) {
                     results[k] = r;
                 } catch (bytes memory reason) {
                     results[k].id = ids[i];
@@ -57,9 +63,18 @@ contract MutantScenarios is ForkChaosScenarios {
         }
     }
 
-    /// @notice One scenario against the selected artifacts (an external call, so that its
-    /// revert is caught by `runMutants`).
+    /// @notice One scenario against the selected artifacts, called back by the ScenarioCaller
+    /// (an external call, so that its revert is caught by `runMutants`).
     function runOne(string calldata id) external returns (ScenarioResult memory) {
+        if (msg.sender != address(_caller)) revert OnlyCaller();
         return runScenarioAgainst(id, _artifacts);
+    }
+}
+
+/// @notice Calls a scenario of the script that deployed it from outside: forge forbids a
+/// script from calling itself through `this` (script addresses are ephemeral).
+contract ScenarioCaller {
+    function runOne(string calldata id) external returns (ScenarioResult memory) {
+        return MutantScenarios(msg.sender).runOne(id);
     }
 }

@@ -114,6 +114,11 @@ pub struct MutantsArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=64))]
     pub batch: Option<u64>,
 
+    /// Run every experiment at every block for every mutant (default: a mutant's later blocks
+    /// are skipped once one block killed it).
+    #[arg(long)]
+    pub full_matrix: bool,
+
     /// The configuration and reviewed equivalents.
     #[arg(long, value_name = "FILE", default_value = config::FILE)]
     pub config: PathBuf,
@@ -129,6 +134,12 @@ pub enum MutantsCommand {
         /// Where the merged report goes.
         #[arg(long, value_name = "DIR", default_value = "reports/mutants-merged")]
         out: PathBuf,
+        /// Exit 1 below this score (default: mutants.toml, whatever the shards used).
+        #[arg(long, value_name = "PERCENT", value_parser = parse_percent)]
+        min_score: Option<f64>,
+        /// The configuration that supplies the default minimum score.
+        #[arg(long, value_name = "FILE", default_value = config::FILE)]
+        config: PathBuf,
     },
 }
 
@@ -188,8 +199,22 @@ impl Catalogue {
 }
 
 pub fn run(args: MutantsArgs, project: &Project) -> anyhow::Result<ExitCode> {
-    if let Some(MutantsCommand::Merge { dirs, out }) = &args.command {
-        return report::merge(dirs, &project.root().join(out));
+    if let Some(MutantsCommand::Merge {
+        dirs,
+        out,
+        min_score,
+        config,
+    }) = &args.command
+    {
+        let min_score = match min_score {
+            Some(s) => *s,
+            None => {
+                Config::load(&project.root().join(config))?
+                    .defaults
+                    .min_score
+            }
+        };
+        return report::merge(dirs, &project.root().join(out), min_score);
     }
     crate::signals::install();
     let started = Instant::now();
@@ -411,6 +436,7 @@ pub fn run(args: MutantsArgs, project: &Project) -> anyhow::Result<ExitCode> {
         timeout,
         jobs,
         batch,
+        full_matrix: args.full_matrix,
         scratch: &scratch.path,
         progress: &progress,
     };
@@ -447,6 +473,7 @@ pub fn run(args: MutantsArgs, project: &Project) -> anyhow::Result<ExitCode> {
         }),
         timeout_ms: u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
         min_score,
+        full_matrix: args.full_matrix,
         blocks: pins
             .iter()
             .map(|p| BlockInfo {
@@ -685,14 +712,14 @@ enum CompileResult {
     Identical,
 }
 
+/// One forge process (or one live fork per vault): a stage of the run for a batch of mutants.
 #[derive(Clone)]
 struct Task {
-    block: usize,
+    stage: usize,
     /// Indices into the mutant list.
     mutants: Vec<usize>,
     /// Their artifact directories.
     dirs: Vec<PathBuf>,
-    live: bool,
 }
 
 enum TaskResult {
@@ -711,18 +738,34 @@ struct Pipeline<'a> {
     timeout: Duration,
     jobs: usize,
     batch: usize,
+    /// Run every stage of every mutant, even after one killed it.
+    full_matrix: bool,
     scratch: &'a Path,
     progress: &'a shell::Progress,
 }
 
-/// Per mutant being run: verdicts so far and tasks still out.
+/// Per mutant being run: verdicts so far (keyed by block index and experiment).
 struct Tracking {
     verdicts: BTreeMap<(usize, String), Verdict>,
-    pending: usize,
     dir: PathBuf,
 }
 
 impl Pipeline<'_> {
+    /// Stages in order: at each block the in-EVM scenarios, then (with `--engine both`) the
+    /// live-fork experiments. (block index, live?)
+    fn stages(&self) -> Vec<(usize, bool)> {
+        let mut out = Vec::new();
+        for b in 0..self.pins.len() {
+            if !self.scenarios.is_empty() {
+                out.push((b, false));
+            }
+            if self.live.is_some() {
+                out.push((b, true));
+            }
+        }
+        out
+    }
+
     fn execute(
         &self,
         solc: &mut Solc,
@@ -735,6 +778,7 @@ impl Pipeline<'_> {
         if mutants.is_empty() {
             return Ok((records, 0));
         }
+        let stages = self.stages();
         let (events_tx, events_rx) = mpsc::channel::<Event>();
         let (tasks_tx, tasks_rx) = mpsc::channel::<Task>();
         let tasks_rx = Arc::new(Mutex::new(tasks_rx));
@@ -762,12 +806,13 @@ impl Pipeline<'_> {
             for _ in 0..self.jobs {
                 let rx = Arc::clone(&tasks_rx);
                 let tx = events_tx.clone();
+                let stages = &stages;
                 s.spawn(move || loop {
                     let task = match rx.lock().map(|r| r.recv()) {
                         Ok(Ok(task)) => task,
                         _ => break,
                     };
-                    let result = self.run_task(&task);
+                    let result = self.run_task(stages[task.stage], &task);
                     if tx.send(Event::Ran(task, result)).is_err() {
                         break;
                     }
@@ -776,129 +821,89 @@ impl Pipeline<'_> {
             drop(events_tx);
 
             let mut tracking: BTreeMap<usize, Tracking> = BTreeMap::new();
-            let mut waiting: Vec<usize> = Vec::new();
+            // Mutants waiting for each stage.
+            let mut waiting: Vec<Vec<usize>> = vec![Vec::new(); stages.len()];
             let mut queued = 0usize;
             let mut compiling = true;
             let mut unfinished = mutants.len();
-            let dispatch = |batch: Vec<usize>,
-                            tracking: &mut BTreeMap<usize, Tracking>,
-                            queued: &mut usize|
-             -> anyhow::Result<()> {
-                for block in 0..self.pins.len() {
-                    for live in [false, true] {
-                        if live && self.live.is_none() {
-                            continue;
-                        }
-                        let task = Task {
-                            block,
-                            mutants: batch.clone(),
-                            dirs: batch
-                                .iter()
-                                .filter_map(|i| tracking.get(i).map(|t| t.dir.clone()))
-                                .collect(),
-                            live,
-                        };
-                        for i in &batch {
-                            if let Some(t) = tracking.get_mut(i) {
-                                t.pending += 1;
-                            }
-                        }
-                        tasks_tx.send(task).ok().context("the runners stopped")?;
-                        *queued += 1;
-                    }
-                }
-                Ok(())
-            };
-            while unfinished > 0 {
-                let event = events_rx.recv().context("the pipeline stopped")?;
-                match event {
-                    Event::Compiled(index, result, ms) => {
-                        compile_ms += ms;
-                        records[index].compile_ms = ms;
-                        match result {
-                            CompileResult::Ready(dir) => {
-                                tracking.insert(
-                                    index,
-                                    Tracking {
-                                        verdicts: BTreeMap::new(),
-                                        pending: 0,
-                                        dir,
-                                    },
-                                );
-                                waiting.push(index);
-                            }
-                            CompileResult::NotCompiled(error) => {
-                                records[index].status = Status::NotCompiled;
-                                records[index].reason = Some(error);
-                                unfinished -= 1;
-                                self.announce(&records[index]);
-                            }
-                            CompileResult::Identical => {
-                                records[index].status = Status::Equivalent;
-                                records[index].reason = Some(format!(
-                                    "{}: the compiler produced the clean vault's code",
-                                    report::IDENTICAL
-                                ));
-                                unfinished -= 1;
-                                self.announce(&records[index]);
-                            }
-                        }
-                    }
-                    Event::CompileDone(result) => {
-                        result?;
-                        compiling = false;
-                    }
-                    Event::Ran(task, result) => {
-                        queued -= 1;
-                        match result {
-                            TaskResult::TimedOut if task.mutants.len() > 1 => {
-                                // Find the slow one: each alone, with its own deadline.
-                                for (i, dir) in task.mutants.iter().zip(&task.dirs) {
-                                    if let Some(t) = tracking.get_mut(i) {
-                                        t.pending += 1;
-                                    }
-                                    tasks_tx
-                                        .send(Task {
-                                            block: task.block,
-                                            mutants: vec![*i],
-                                            dirs: vec![dir.clone()],
-                                            live: task.live,
-                                        })
-                                        .ok()
-                                        .context("the runners stopped")?;
-                                    queued += 1;
+            let result = (|| -> anyhow::Result<()> {
+                while unfinished > 0 {
+                    let event = events_rx.recv().context("the pipeline stopped")?;
+                    match event {
+                        Event::Compiled(index, result, ms) => {
+                            compile_ms += ms;
+                            records[index].compile_ms = ms;
+                            match result {
+                                CompileResult::Ready(dir) => {
+                                    tracking.insert(
+                                        index,
+                                        Tracking {
+                                            verdicts: BTreeMap::new(),
+                                            dir,
+                                        },
+                                    );
+                                    waiting[0].push(index);
                                 }
-                                for i in &task.mutants {
-                                    if let Some(t) = tracking.get_mut(i) {
-                                        t.pending -= 1;
-                                    }
+                                CompileResult::NotCompiled(error) => {
+                                    records[index].status = Status::NotCompiled;
+                                    records[index].reason = Some(error);
+                                    unfinished -= 1;
+                                    self.announce(&records[index]);
                                 }
-                            }
-                            TaskResult::TimedOut => {
-                                let names = self.names_of(task.live);
-                                let i = task.mutants[0];
-                                if let Some(t) = tracking.get_mut(&i) {
-                                    for n in names {
-                                        t.verdicts.insert((task.block, n), Verdict::TimedOut);
-                                    }
-                                    t.pending -= 1;
-                                }
-                            }
-                            TaskResult::Rows(rows) => {
-                                for (i, row) in task.mutants.iter().zip(rows) {
-                                    if let Some(t) = tracking.get_mut(i) {
-                                        for (name, v) in row {
-                                            t.verdicts.insert((task.block, name), v);
-                                        }
-                                        t.pending -= 1;
-                                    }
+                                CompileResult::Identical => {
+                                    records[index].status = Status::Equivalent;
+                                    records[index].reason = Some(format!(
+                                        "{}: the compiler produced the clean vault's code",
+                                        report::IDENTICAL
+                                    ));
+                                    unfinished -= 1;
+                                    self.announce(&records[index]);
                                 }
                             }
                         }
-                        for i in &task.mutants {
-                            let done = tracking.get(i).is_some_and(|t| t.pending == 0);
-                            if done {
-                                if let Some(t) = tracking.remove(i) {
+                        Event::CompileDone(result) => {
+                            result?;
+                            compiling = false;
+                        }
+                        Event::Ran(task, result) => {
+                            queued -= 1;
+                            let (block, live) = stages[task.stage];
+                            let rows: Vec<Vec<(String, Verdict)>> = match result {
+                                TaskResult::TimedOut if task.mutants.len() > 1 => {
+                                    // Find the slow one: each alone, with its own deadline.
+                                    for (i, dir) in task.mutants.iter().zip(&task.dirs) {
+                                        tasks_tx
+                                            .send(Task {
+                                                stage: task.stage,
+                                                mutants: vec![*i],
+                                                dirs: vec![dir.clone()],
+                                            })
+                                            .ok()
+                                            .context("the runners stopped")?;
+                                        queued += 1;
+                                    }
+                                    continue;
+                                }
+                                TaskResult::TimedOut => vec![self
+                                    .names_of(live)
+                                    .into_iter()
+                                    .map(|n| (n, Verdict::TimedOut))
+                                    .collect()],
+                                TaskResult::Rows(rows) => rows,
+                            };
+                            for (i, row) in task.mutants.iter().zip(rows) {
+                                let Some(t) = tracking.get_mut(i) else {
+                                    continue;
+                                };
+                                let mut killed = false;
+                                for (name, v) in row {
+                                    killed |= v.kills();
+                                    t.verdicts.insert((block, name), v);
+                                }
+                                let next = task.stage + 1;
+                                if next < stages.len() && (self.full_matrix || !killed) {
+                                    waiting[next].push(*i);
+                                } else if let Some(t) = tracking.remove(i) {
                                     self.conclude(&mut records[*i], &t);
                                     let _ = std::fs::remove_dir_all(&t.dir);
                                     unfinished -= 1;
@@ -907,18 +912,37 @@ impl Pipeline<'_> {
                             }
                         }
                     }
+                    // Later stages first (they finish mutants); full batches at once, a
+                    // partial one when a runner would idle.
+                    loop {
+                        let Some(stage) = (0..stages.len()).rev().find(|&st| {
+                            let n = waiting[st].len();
+                            n >= self.batch || (n > 0 && (queued < self.jobs || !compiling))
+                        }) else {
+                            break;
+                        };
+                        let take = waiting[stage].len().min(self.batch);
+                        let batch: Vec<usize> = waiting[stage].drain(..take).collect();
+                        let dirs = batch
+                            .iter()
+                            .filter_map(|i| tracking.get(i).map(|t| t.dir.clone()))
+                            .collect();
+                        tasks_tx
+                            .send(Task {
+                                stage,
+                                mutants: batch,
+                                dirs,
+                            })
+                            .ok()
+                            .context("the runners stopped")?;
+                        queued += 1;
+                    }
                 }
-                // Batches: full ones at once; a partial one when the runners would idle.
-                while waiting.len() >= self.batch
-                    || (!waiting.is_empty() && (queued < self.jobs || !compiling))
-                {
-                    let take = waiting.len().min(self.batch);
-                    let batch: Vec<usize> = waiting.drain(..take).collect();
-                    dispatch(batch, &mut tracking, &mut queued)?;
-                }
-            }
+                Ok(())
+            })();
             drop(tasks_tx);
-            Ok(())
+            drop(events_rx);
+            result
         })?;
         Ok((records, compile_ms))
     }
@@ -931,10 +955,10 @@ impl Pipeline<'_> {
         }
     }
 
-    fn run_task(&self, task: &Task) -> TaskResult {
-        let block = &self.pins[task.block];
+    fn run_task(&self, (block, live): (usize, bool), task: &Task) -> TaskResult {
+        let block = &self.pins[block];
         let dirs = &task.dirs;
-        if task.live {
+        if live {
             let Some(live) = self.live else {
                 return TaskResult::Rows(vec![]);
             };

@@ -186,6 +186,8 @@ pub struct MutantsReport {
     pub shard: Option<ShardInfo>,
     pub timeout_ms: u64,
     pub min_score: f64,
+    /// Whether every stage ran for every mutant (otherwise a kill ends a mutant's run).
+    pub full_matrix: bool,
     pub blocks: Vec<BlockInfo>,
     /// The matrix's columns, in catalogue order.
     pub experiments: Vec<String>,
@@ -497,7 +499,7 @@ fn status_word(s: Status) -> &'static str {
 }
 
 /// `cargo xtask mutants merge`: one report from the shards' reports.
-pub fn merge(dirs: &[PathBuf], out: &Path) -> anyhow::Result<ExitCode> {
+pub fn merge(dirs: &[PathBuf], out: &Path, min_score: f64) -> anyhow::Result<ExitCode> {
     let mut reports: Vec<MutantsReport> = Vec::new();
     for dir in dirs {
         let path = dir.join("mutants.json");
@@ -535,6 +537,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> anyhow::Result<ExitCode> {
             && r.days == base.days
             && r.engine == base.engine
             && r.paths == base.paths
+            && r.full_matrix == base.full_matrix
             && r.experiments == base.experiments
             && r.blocks == base.blocks;
         if !same {
@@ -572,6 +575,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> anyhow::Result<ExitCode> {
             .max()
             .unwrap_or_default(),
         shard: None,
+        min_score,
         timing,
         mutants,
         ..base
