@@ -541,7 +541,7 @@ impl Walker<'_> {
             }
             CallArgsKind::Named(list) => {
                 for a in list.iter() {
-                    self.expr(&a.value);
+                    self.expr(a.value);
                 }
             }
         }
@@ -606,7 +606,7 @@ impl Walker<'_> {
             ExprKind::CallOptions(inner, named) => {
                 self.expr(inner);
                 for a in named.iter() {
-                    self.expr(&a.value);
+                    self.expr(a.value);
                 }
             }
             ExprKind::Payable(args) => self.args(args),
@@ -768,7 +768,7 @@ fn changed_number(text: &str, value: alloy::primitives::U256) -> Option<String> 
 fn with_underscores(digits: &str) -> String {
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push('_');
         }
         out.push(c);

@@ -137,7 +137,13 @@ impl LiveRunner {
         // The chain's vault was deployed with DeployVault.defaultConfig(): the same here.
         let chain_vault = VaultReader::new(&self.project, b.vault, provider.clone())?;
         let config = chain_vault.one("getConfig", &[], None).await?;
-        let module = create(provider, dir, "CycleModule", &[addresses.clone()]).await?;
+        let module = create(
+            provider,
+            dir,
+            "CycleModule",
+            std::slice::from_ref(&addresses),
+        )
+        .await?;
         create(
             provider,
             dir,

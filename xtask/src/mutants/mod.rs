@@ -206,15 +206,15 @@ pub fn run(args: MutantsArgs, project: &Project) -> anyhow::Result<ExitCode> {
         config,
     }) = &args.command
     {
-        let min_score = match min_score {
-            Some(s) => *s,
-            None => {
-                Config::load(&project.root().join(config))?
-                    .defaults
-                    .min_score
-            }
+        let config = Config::load(&project.root().join(config))?;
+        let min_score = min_score.unwrap_or(config.defaults.min_score);
+        // Equivalents reviewed since the shards ran count too (checked against the source).
+        let reviewed = |paths: &[String]| -> anyhow::Result<BTreeMap<String, String>> {
+            let paths: Vec<PathBuf> = paths.iter().map(PathBuf::from).collect();
+            let catalogue = Catalogue::load(project.root(), &paths)?;
+            Ok(config.match_equivalents(&catalogue.mutants, &catalogue.files)?)
         };
-        return report::merge(dirs, &project.root().join(out), min_score);
+        return report::merge(dirs, &project.root().join(out), min_score, &reviewed);
     }
     crate::signals::install();
     let started = Instant::now();
@@ -308,152 +308,281 @@ pub fn run(args: MutantsArgs, project: &Project) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(&report_dir)
         .with_context(|| format!("creating {}", report_dir.display()))?;
 
-    let toolchain = Toolchain::ensure(project)?;
-    crate::forge::build(&toolchain)?;
-    let script = run::script_artifact(&project.forge_out())?;
-    let catalogue_ids = crate::chaos::Catalogue::load(&toolchain, &script, run::SCRIPT)?;
-    let engine = match args.engine {
-        MutantEngine::InEvm => crate::chaos::EngineChoice::InEvm,
-        MutantEngine::Both => crate::chaos::EngineChoice::All,
-    };
-    let (scenarios, live_ids) = catalogue_ids.select(&args.scenarios, engine)?;
-
-    let scratch = Scratch::create(project.root(), &run_id)?;
-    let mut solc = Solc::start(&toolchain, project)?;
-    let compile_started = Instant::now();
-    let (clean, code_files) = solc.compile_clean(&catalogue.sources.files)?;
-    let mut compile_ms = elapsed_ms(compile_started);
-    let clean_dir = scratch.path.join("clean");
-    compile::write_artifacts(&clean_dir, &clean)?;
-    let errors_abi = errors_abi(&clean)?;
-
-    // The chain and its history: once per run.
-    let chain_started = Instant::now();
-    let local = crate::chain::build(
-        &toolchain,
-        &crate::chain::ChainOptions {
-            seed: args.seed,
-            days: args.days,
-            out_dir: scratch.path.join("chain"),
-            port: 0,
-        },
-    )?;
-    let chain_ms = elapsed_ms(chain_started);
-    let endpoint = crate::rpc::redact::Redacted::parse(&local.info.url, "the local chain's URL")?;
-    let proxy = crate::rpc::proxy::Proxy::start(crate::rpc::proxy::ProxyConfig::new(endpoint))?;
-    let pins = pin_blocks(&proxy.url(), &local, args.fork_block)?;
-    let book = relative(project.root(), &local.info.address_book);
-
-    let runner = Runner {
-        toolchain: &toolchain,
-        artifact: &script,
-        fork_url: proxy.url(),
-        book,
-        scenarios: scenarios.clone(),
-        errors: &errors_abi,
-    };
-    let live = if live_ids.is_empty() {
-        None
-    } else {
-        Some(live::LiveRunner::new(project, &local, &live_ids)?)
-    };
-    let mut experiments = scenarios.clone();
-    experiments.extend(live_ids.iter().cloned());
-
-    // The clean vault must pass: otherwise a "kill" would say nothing about the mutant.
-    shell::status(
-        "Checking",
-        format!(
-            "the clean vault: {} experiments at {} pinned blocks",
-            experiments.len(),
-            pins.len()
-        ),
-    );
-    let clean_started = Instant::now();
-    let clean_rel = relative(project.root(), &clean_dir);
-    let clean_rows = run_clean(
-        &runner,
-        live.as_ref(),
-        &pins,
-        &clean_rel,
-        &clean_dir,
-        timeout,
-        jobs,
-    );
-    let clean_suite_ms = elapsed_ms(clean_started);
-    let red: Vec<String> = clean_rows
-        .iter()
-        .flat_map(|(block, row)| {
-            row.iter()
-                .filter(|(_, v)| *v != Verdict::Held)
-                .map(move |(e, v)| format!("{e} at block {block}: {}", verdict_text(v)))
-        })
-        .collect();
-    if !red.is_empty() {
-        return Err(Unusable::with_fix(
-            format!(
-                "the chaos suite does not hold on the clean vault ({} of {}): {}",
-                red.len(),
-                clean_rows.iter().map(|(_, r)| r.len()).sum::<usize>(),
-                red.join("; ")
-            ),
-            "make `cargo xtask chaos` pass first: mutation testing needs a green suite",
-        )
-        .into());
-    }
-    shell::status(
-        "Held",
-        format!(
-            "the clean vault passes every experiment ({:.1} s)",
-            clean_suite_ms as f64 / 1000.0
-        ),
-    );
-
-    // The mutants.
-    let mutants_started = Instant::now();
     let to_run: Vec<&Mutant> = selected
         .iter()
         .copied()
         .filter(|m| !equivalents.contains_key(&m.id))
         .collect();
-    shell::status(
+    let mut records: Vec<MutantRecord> = selected
+        .iter()
+        .filter(|m| equivalents.contains_key(&m.id))
+        .map(|m| {
+            let mut r = record(m, &catalogue);
+            r.status = Status::Equivalent;
+            r.reason = equivalents.get(&m.id).cloned();
+            r
+        })
+        .collect();
+    let mut timing = Timing {
+        jobs: jobs as u64,
+        batch: batch as u64,
+        ..Timing::default()
+    };
+    let mut pins: Vec<PinnedBlock> = Vec::new();
+    let mut experiments: Vec<String> = Vec::new();
+    if !to_run.is_empty() {
+        let campaign = Campaign {
+            args: &args,
+            project,
+            catalogue: &catalogue,
+            to_run: &to_run,
+            selected: selected.len(),
+            timeout,
+            jobs,
+            batch,
+            run_id: &run_id,
+        };
+        let done = campaign.execute()?;
+        records.extend(done.records);
+        pins = done.pins;
+        experiments = done.experiments;
+        timing = Timing {
+            jobs: jobs as u64,
+            batch: batch as u64,
+            ..done.timing
+        };
+    }
+    finish_report(
+        &args,
+        &catalogue,
+        ReportParts {
+            run_id,
+            started,
+            started_at,
+            paths: &paths,
+            timeout,
+            min_score,
+            pins: &pins,
+            experiments,
+            timing,
+            records,
+        },
+        &report_dir,
+    )
+}
+
+/// What one campaign produced.
+struct Done {
+    records: Vec<MutantRecord>,
+    pins: Vec<PinnedBlock>,
+    experiments: Vec<String>,
+    timing: Timing,
+}
+
+struct Campaign<'a> {
+    args: &'a MutantsArgs,
+    project: &'a Project,
+    catalogue: &'a Catalogue,
+    to_run: &'a [&'a Mutant],
+    selected: usize,
+    timeout: Duration,
+    jobs: usize,
+    batch: usize,
+    run_id: &'a str,
+}
+
+struct ReportParts<'a> {
+    run_id: String,
+    started: Instant,
+    started_at: u64,
+    paths: &'a [PathBuf],
+    timeout: Duration,
+    min_score: f64,
+    pins: &'a [PinnedBlock],
+    experiments: Vec<String>,
+    timing: Timing,
+    records: Vec<MutantRecord>,
+}
+
+impl Campaign<'_> {
+    /// The chain, the clean run and every mutant.
+    fn execute(&self) -> anyhow::Result<Done> {
+        let (args, project, catalogue, to_run) =
+            (self.args, self.project, self.catalogue, self.to_run);
+        let (timeout, jobs, batch, run_id) = (self.timeout, self.jobs, self.batch, self.run_id);
+        let toolchain = Toolchain::ensure(project)?;
+        crate::forge::build(&toolchain)?;
+        let script = run::script_artifact(&project.forge_out())?;
+        let catalogue_ids = crate::chaos::Catalogue::load(&toolchain, &script, run::SCRIPT)?;
+        let engine = match args.engine {
+            MutantEngine::InEvm => crate::chaos::EngineChoice::InEvm,
+            MutantEngine::Both => crate::chaos::EngineChoice::All,
+        };
+        let (scenarios, live_ids) = catalogue_ids.select(&args.scenarios, engine)?;
+
+        let scratch = Scratch::create(project.root(), run_id)?;
+        let mut solc = Solc::start(&toolchain, project)?;
+        let compile_started = Instant::now();
+        let (clean, code_files) = solc.compile_clean(&catalogue.sources.files)?;
+        let mut compile_ms = elapsed_ms(compile_started);
+        let clean_dir = scratch.path.join("clean");
+        compile::write_artifacts(&clean_dir, &clean)?;
+        let errors_abi = errors_abi(&clean)?;
+
+        // The chain and its history: once per run.
+        let chain_started = Instant::now();
+        let local = crate::chain::build(
+            &toolchain,
+            &crate::chain::ChainOptions {
+                seed: args.seed,
+                days: args.days,
+                out_dir: scratch.path.join("chain"),
+                port: 0,
+            },
+        )?;
+        let chain_ms = elapsed_ms(chain_started);
+        let endpoint =
+            crate::rpc::redact::Redacted::parse(&local.info.url, "the local chain's URL")?;
+        let proxy = crate::rpc::proxy::Proxy::start(crate::rpc::proxy::ProxyConfig::new(endpoint))?;
+        let pins = pin_blocks(&proxy.url(), &local, args.fork_block)?;
+        let book = relative(project.root(), &local.info.address_book);
+
+        let runner = Runner {
+            toolchain: &toolchain,
+            artifact: &script,
+            fork_url: proxy.url(),
+            book,
+            scenarios: scenarios.clone(),
+            errors: &errors_abi,
+        };
+        let live = if live_ids.is_empty() {
+            None
+        } else {
+            Some(live::LiveRunner::new(project, &local, &live_ids)?)
+        };
+        let mut experiments = scenarios.clone();
+        experiments.extend(live_ids.iter().cloned());
+
+        // The clean vault must pass: otherwise a "kill" would say nothing about the mutant.
+        shell::status(
+            "Checking",
+            format!(
+                "the clean vault: {} experiments at {} pinned blocks",
+                experiments.len(),
+                pins.len()
+            ),
+        );
+        let clean_started = Instant::now();
+        let clean_rel = relative(project.root(), &clean_dir);
+        let clean_rows = run_clean(
+            &runner,
+            live.as_ref(),
+            &pins,
+            &clean_rel,
+            &clean_dir,
+            timeout,
+            jobs,
+        );
+        let clean_suite_ms = elapsed_ms(clean_started);
+        let red: Vec<String> = clean_rows
+            .iter()
+            .flat_map(|(block, row)| {
+                row.iter()
+                    .filter(|(_, v)| *v != Verdict::Held)
+                    .map(move |(e, v)| format!("{e} at block {block}: {}", verdict_text(v)))
+            })
+            .collect();
+        if !red.is_empty() {
+            return Err(Unusable::with_fix(
+                format!(
+                    "the chaos suite does not hold on the clean vault ({} of {}): {}",
+                    red.len(),
+                    clean_rows.iter().map(|(_, r)| r.len()).sum::<usize>(),
+                    red.join("; ")
+                ),
+                "make `cargo xtask chaos` pass first: mutation testing needs a green suite",
+            )
+            .into());
+        }
+        shell::status(
+            "Held",
+            format!(
+                "the clean vault passes every experiment ({:.1} s)",
+                clean_suite_ms as f64 / 1000.0
+            ),
+        );
+
+        // The mutants.
+        let mutants_started = Instant::now();
+        shell::status(
         "Mutating",
         format!(
             "{} mutants ({} generated, {} reviewed equivalent) with {jobs} jobs, {batch} per forge process",
             to_run.len(),
             catalogue.mutants.len(),
-            selected.len() - to_run.len()
+            self.selected - to_run.len()
         ),
     );
-    let progress = shell::Progress::new(to_run.len() as u64, "mutants");
-    let pipeline = Pipeline {
-        project,
-        runner: &runner,
-        live: live.as_ref(),
-        pins: &pins,
-        experiments: &experiments,
-        scenarios: &scenarios,
-        timeout,
-        jobs,
-        batch,
-        full_matrix: args.full_matrix,
-        scratch: &scratch.path,
-        progress: &progress,
-    };
-    let (mut records, mutant_compile_ms) =
-        pipeline.execute(&mut solc, &catalogue, &to_run, &clean, &code_files)?;
-    drop(progress);
-    compile_ms += mutant_compile_ms;
-    let mutants_ms = elapsed_ms(mutants_started);
-    for m in selected.iter().filter(|m| equivalents.contains_key(&m.id)) {
-        let mut r = record(m, &catalogue);
-        r.status = Status::Equivalent;
-        r.reason = equivalents.get(&m.id).cloned();
-        records.push(r);
+        let progress = shell::Progress::new(to_run.len() as u64, "mutants");
+        let pipeline = Pipeline {
+            project,
+            runner: &runner,
+            live: live.as_ref(),
+            pins: &pins,
+            experiments: &experiments,
+            scenarios: &scenarios,
+            timeout,
+            jobs,
+            batch,
+            full_matrix: args.full_matrix,
+            scratch: &scratch.path,
+            progress: &progress,
+        };
+        let (records, mutant_compile_ms) =
+            pipeline.execute(&mut solc, catalogue, to_run, &clean, &code_files)?;
+        drop(progress);
+        compile_ms += mutant_compile_ms;
+        let mutants_ms = elapsed_ms(mutants_started);
+        drop(solc);
+        let stats = proxy.stats();
+        drop(local);
+        drop(scratch);
+        Ok(Done {
+            records,
+            pins,
+            experiments,
+            timing: Timing {
+                clean_suite_ms,
+                chain_ms,
+                compile_ms,
+                mutants_ms,
+                per_mutant_ms: 0,
+                upstream_requests: stats.calls,
+                jobs: jobs as u64,
+                batch: batch as u64,
+            },
+        })
     }
-    drop(solc);
-    let stats = proxy.stats();
+}
 
+fn finish_report(
+    args: &MutantsArgs,
+    catalogue: &Catalogue,
+    parts: ReportParts<'_>,
+    report_dir: &Path,
+) -> anyhow::Result<ExitCode> {
+    let ReportParts {
+        run_id,
+        started,
+        started_at,
+        paths,
+        timeout,
+        min_score,
+        pins,
+        experiments,
+        timing,
+        records,
+    } = parts;
     let report = MutantsReport {
         schema_version: report::SCHEMA_VERSION,
         run_id,
@@ -484,16 +613,7 @@ pub fn run(args: MutantsArgs, project: &Project) -> anyhow::Result<ExitCode> {
             })
             .collect(),
         experiments,
-        timing: Timing {
-            clean_suite_ms,
-            chain_ms,
-            compile_ms,
-            mutants_ms,
-            per_mutant_ms: 0,
-            upstream_requests: stats.calls,
-            jobs: jobs as u64,
-            batch: batch as u64,
-        },
+        timing,
         totals: report::Totals::default(),
         score: None,
         verdict: String::new(),
@@ -501,10 +621,8 @@ pub fn run(args: MutantsArgs, project: &Project) -> anyhow::Result<ExitCode> {
         mutants: records,
     }
     .finish(catalogue.mutants.len() as u64);
-    report.write(&report_dir)?;
+    report.write(report_dir)?;
     crate::report::append_step_summary(&report.summary_markdown())?;
-    drop(local);
-    drop(scratch);
     let t = &report.totals;
     shell::status(
         "Finished",
@@ -598,7 +716,10 @@ fn pin_blocks(
     )
 }
 
-/// The clean vault at every block: (block, [(experiment, verdict)]).
+/// A block's number and every experiment's verdict there.
+type CleanRow = (u64, Vec<(String, Verdict)>);
+
+/// The clean vault at every block.
 fn run_clean(
     runner: &Runner<'_>,
     live: Option<&live::LiveRunner>,
@@ -607,39 +728,38 @@ fn run_clean(
     clean_dir: &Path,
     timeout: Duration,
     jobs: usize,
-) -> Vec<(u64, Vec<(String, Verdict)>)> {
+) -> Vec<CleanRow> {
     let queue: Mutex<VecDeque<&PinnedBlock>> = Mutex::new(pins.iter().collect());
-    let results: Mutex<Vec<(u64, Vec<(String, Verdict)>)>> = Mutex::new(Vec::new());
+    let results: Mutex<Vec<CleanRow>> = Mutex::new(Vec::new());
     std::thread::scope(|s| {
         for _ in 0..jobs.min(pins.len()).max(1) {
-            s.spawn(|| loop {
-                let Some(block) = queue.lock().ok().and_then(|mut q| q.pop_front()) else {
-                    break;
-                };
-                let mut row: Vec<(String, Verdict)> =
-                    match runner.run(block, &[clean_rel.to_owned()], timeout) {
-                        BatchOutcome::Done(mut rows) => runner
-                            .scenarios
-                            .iter()
-                            .cloned()
-                            .zip(rows.pop().unwrap_or_default())
-                            .collect(),
-                        BatchOutcome::TimedOut => runner
-                            .scenarios
-                            .iter()
-                            .map(|s| (s.clone(), Verdict::TimedOut))
-                            .collect(),
-                        BatchOutcome::Failed(e) => runner
-                            .scenarios
-                            .iter()
-                            .map(|s| (s.clone(), Verdict::Error(e.clone())))
-                            .collect(),
-                    };
-                if let Some(live) = live {
-                    row.extend(live.run(block, clean_dir));
-                }
-                if let Ok(mut r) = results.lock() {
-                    r.push((block.number, row));
+            s.spawn(|| {
+                while let Some(block) = queue.lock().ok().and_then(|mut q| q.pop_front()) {
+                    let mut row: Vec<(String, Verdict)> =
+                        match runner.run(block, &[clean_rel.to_owned()], timeout) {
+                            BatchOutcome::Done(mut rows) => runner
+                                .scenarios
+                                .iter()
+                                .cloned()
+                                .zip(rows.pop().unwrap_or_default())
+                                .collect(),
+                            BatchOutcome::TimedOut => runner
+                                .scenarios
+                                .iter()
+                                .map(|s| (s.clone(), Verdict::TimedOut))
+                                .collect(),
+                            BatchOutcome::Failed(e) => runner
+                                .scenarios
+                                .iter()
+                                .map(|s| (s.clone(), Verdict::Error(e.clone())))
+                                .collect(),
+                        };
+                    if let Some(live) = live {
+                        row.extend(live.run(block, clean_dir));
+                    }
+                    if let Ok(mut r) = results.lock() {
+                        r.push((block.number, row));
+                    }
                 }
             });
         }
@@ -659,8 +779,7 @@ impl Scratch {
     fn create(root: &Path, run_id: &str) -> anyhow::Result<Self> {
         let path = root
             .join("reports")
-            .join(".mutants-scratch")
-            .join(format!("{run_id}-{}", std::process::id()));
+            .join(format!(".mutants-scratch-{run_id}-{}", std::process::id()));
         std::fs::create_dir_all(&path).with_context(|| format!("creating {}", path.display()))?;
         crate::signals::track_dir(&path);
         Ok(Self { path })
@@ -671,10 +790,6 @@ impl Drop for Scratch {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.path);
         crate::signals::untrack_dir(&self.path);
-        if let Some(parent) = self.path.parent() {
-            // Only when empty: another run may be using it.
-            let _ = std::fs::remove_dir(parent);
-        }
     }
 }
 
@@ -726,6 +841,8 @@ enum TaskResult {
     /// Per mutant of the task: (experiment, verdict).
     Rows(Vec<Vec<(String, Verdict)>>),
     TimedOut,
+    /// The forge process failed as a whole (not one scenario): the tool's message.
+    Failed(String),
 }
 
 struct Pipeline<'a> {
@@ -869,8 +986,11 @@ impl Pipeline<'_> {
                             queued -= 1;
                             let (block, live) = stages[task.stage];
                             let rows: Vec<Vec<(String, Verdict)>> = match result {
-                                TaskResult::TimedOut if task.mutants.len() > 1 => {
-                                    // Find the slow one: each alone, with its own deadline.
+                                TaskResult::TimedOut | TaskResult::Failed(_)
+                                    if task.mutants.len() > 1 =>
+                                {
+                                    // Find the slow (or failing) one: each alone, with its own
+                                    // deadline.
                                     for (i, dir) in task.mutants.iter().zip(&task.dirs) {
                                         tasks_tx
                                             .send(Task {
@@ -888,6 +1008,11 @@ impl Pipeline<'_> {
                                     .names_of(live)
                                     .into_iter()
                                     .map(|n| (n, Verdict::TimedOut))
+                                    .collect()],
+                                TaskResult::Failed(e) => vec![self
+                                    .names_of(live)
+                                    .into_iter()
+                                    .map(|n| (n, Verdict::Error(e.clone())))
                                     .collect()],
                                 TaskResult::Rows(rows) => rows,
                             };
@@ -914,13 +1039,10 @@ impl Pipeline<'_> {
                     }
                     // Later stages first (they finish mutants); full batches at once, a
                     // partial one when a runner would idle.
-                    loop {
-                        let Some(stage) = (0..stages.len()).rev().find(|&st| {
-                            let n = waiting[st].len();
-                            n >= self.batch || (n > 0 && (queued < self.jobs || !compiling))
-                        }) else {
-                            break;
-                        };
+                    while let Some(stage) = (0..stages.len()).rev().find(|&st| {
+                        let n = waiting[st].len();
+                        n >= self.batch || (n > 0 && (queued < self.jobs || !compiling))
+                    }) {
                         let take = waiting[stage].len().min(self.batch);
                         let batch: Vec<usize> = waiting[stage].drain(..take).collect();
                         let dirs = batch
@@ -976,16 +1098,7 @@ impl Pipeline<'_> {
                     .collect(),
             ),
             BatchOutcome::TimedOut => TaskResult::TimedOut,
-            BatchOutcome::Failed(e) => TaskResult::Rows(
-                rel.iter()
-                    .map(|_| {
-                        self.scenarios
-                            .iter()
-                            .map(|s| (s.clone(), Verdict::Error(e.clone())))
-                            .collect()
-                    })
-                    .collect(),
-            ),
+            BatchOutcome::Failed(e) => TaskResult::Failed(e),
         }
     }
 

@@ -268,9 +268,8 @@ impl MutantsReport {
         } else {
             "below".into()
         };
-        let ran = scored + t.errors;
-        if ran > 0 {
-            self.timing.per_mutant_ms = self.timing.mutants_ms / ran;
+        if let Some(per) = self.timing.mutants_ms.checked_div(scored + t.errors) {
+            self.timing.per_mutant_ms = per;
         }
         self.totals = t;
         self
@@ -498,8 +497,16 @@ fn status_word(s: Status) -> &'static str {
     }
 }
 
+/// The reviewed equivalents (id -> reason) among the mutants of the given paths.
+pub type Reviewed<'a> = dyn Fn(&[String]) -> anyhow::Result<BTreeMap<String, String>> + 'a;
+
 /// `cargo xtask mutants merge`: one report from the shards' reports.
-pub fn merge(dirs: &[PathBuf], out: &Path, min_score: f64) -> anyhow::Result<ExitCode> {
+pub fn merge(
+    dirs: &[PathBuf],
+    out: &Path,
+    min_score: f64,
+    reviewed: &Reviewed<'_>,
+) -> anyhow::Result<ExitCode> {
     let mut reports: Vec<MutantsReport> = Vec::new();
     for dir in dirs {
         let path = dir.join("mutants.json");
@@ -526,6 +533,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path, min_score: f64) -> anyhow::Result<Exi
         reports.push(report);
     }
     let base = reports.first().context("no reports to merge")?.clone();
+    let equivalents = reviewed(&base.paths)?;
     let mut ids: BTreeSet<String> = BTreeSet::new();
     let mut mutants = Vec::new();
     let mut generated = 0;
@@ -562,7 +570,12 @@ pub fn merge(dirs: &[PathBuf], out: &Path, min_score: f64) -> anyhow::Result<Exi
                     Unusable::new(format!("mutant {} is in two shards' reports", m.id)).into(),
                 );
             }
-            mutants.push(m.clone());
+            let mut m = m.clone();
+            if let Some(reason) = equivalents.get(&m.id) {
+                m.status = Status::Equivalent;
+                m.reason = Some(reason.clone());
+            }
+            mutants.push(m);
         }
         timing.mutants_ms = timing.mutants_ms.max(r.timing.mutants_ms);
         timing.upstream_requests += r.timing.upstream_requests;

@@ -109,12 +109,15 @@ impl Runner<'_> {
             let last = stderr
                 .lines()
                 .map(str::trim)
-                .filter(|l| !l.is_empty())
-                .next_back()
+                .rfind(|l| !l.is_empty())
                 .unwrap_or("no output");
             anyhow::bail!("forge script printed no result: {last}");
         };
-        anyhow::ensure!(success, "MutantScenarios.runMutants reverted");
+        anyhow::ensure!(
+            success,
+            "MutantScenarios.runMutants reverted: {}",
+            describe_revert(&returned, self.errors)
+        );
         Ok(BatchOutcome::Done(self.decode(dirs.len(), &returned)?))
     }
 
