@@ -19,6 +19,7 @@
 //! 5. [`report`]: `mutants.json`, `summary.md`, the step summary; exit 0 when the score meets
 //!    `--min-score`, 1 below it, 2 when the run could not be done.
 
+pub mod bench;
 pub mod compile;
 pub mod config;
 pub mod generate;
