@@ -224,7 +224,7 @@ fn a_reviewed_equivalent_is_recognised_and_a_stale_review_is_an_error() {
     // A review whose mutant no longer exists (the code changed) stops the run.
     let config = std::fs::read_to_string(root().join("mutants.toml")).unwrap();
     let stale = format!(
-        "{config}\n[[equivalent]]\nid = \"00000000ff\"\nfile = \"contracts/vault/VaultMath.sol\"\nfunction = \"VaultMath.min\"\noriginal = \"<\"\nreplacement = \">\"\nreason = \"reviewed on code that changed since\"\n"
+        "{config}\n[[equivalent]]\nid = \"00000000ff\"\nfile = \"contracts/vault/VaultMath.sol\"\nfunction = \"VaultMath.min\"\noriginal = \"<\"\nreplacement = \">\"\ncontext = \"return a < b ? a : b;\"\nreason = \"reviewed on code that changed since\"\n"
     );
     let temp = tempfile::tempdir().unwrap();
     let path = temp.path().join("mutants.toml");

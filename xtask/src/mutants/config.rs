@@ -43,6 +43,8 @@ pub struct Equivalent {
     /// The source text the mutant replaces and its replacement, as reviewed.
     pub original: String,
     pub replacement: String,
+    /// The line(s) the change is on, whitespace collapsed, as reviewed.
+    pub context: String,
     pub reason: String,
 }
 
@@ -108,21 +110,24 @@ impl Config {
                     if m.file == e.file
                         && qualified(m) == e.function
                         && m.original == e.original
-                        && m.replacement == e.replacement =>
+                        && m.replacement == e.replacement
+                        && m.context == e.context =>
                 {
                     out.insert(e.id.clone(), e.reason.clone());
                 }
                 Some(m) => stale.push(format!(
-                    "`{}` is now {} ({}:{} `{}` -> `{}`), reviewed as {} `{}` -> `{}`",
+                    "`{}` is now {} ({}:{} `{}` -> `{}` on `{}`), reviewed as {} `{}` -> `{}` on `{}`",
                     e.id,
                     qualified(m),
                     m.file,
                     m.line,
                     m.original,
                     m.replacement,
+                    m.context,
                     e.function,
                     e.original,
-                    e.replacement
+                    e.replacement,
+                    e.context
                 )),
                 None => stale.push(format!(
                     "`{}` ({} in {}: `{}` -> `{}`) matches no mutant of the current source",
@@ -183,14 +188,15 @@ mod tests {
             .find(|m| m.original == "+")
             .expect("an arithmetic mutant");
         let entry = format!(
-            "[[equivalent]]\nid = \"{}\"\nfile = \"src/C.sol\"\nfunction = \"C.f\"\noriginal = \"+\"\nreplacement = \"-\"\nreason = \"test\"\n",
+            "[[equivalent]]\nid = \"{}\"\nfile = \"src/C.sol\"\nfunction = \"C.f\"\noriginal = \"+\"\nreplacement = \"-\"\ncontext = \"return a + 1;\"\nreason = \"test\"\n",
             m.id
         );
         let c = Config::parse(&config(&entry)).unwrap();
         let files: BTreeSet<String> = ["src/C.sol".to_owned()].into();
         let matched = c.match_equivalents(&ms, &files).unwrap();
         assert_eq!(matched.get(&m.id).map(String::as_str), Some("test"));
-        // The source changed in that function: the id is gone, the entry is stale.
+        // The reviewed line changed (the id, from the operator and the function, did not):
+        // the entry is stale.
         let edited = SOURCE.replace("a + 1", "a + 2");
         let ms2 = mutants_of("src/C.sol", &edited).unwrap();
         let err = c.match_equivalents(&ms2, &files).unwrap_err();
@@ -206,7 +212,7 @@ mod tests {
         )
         .unwrap_err()
         .contains("percentage"));
-        assert!(Config::parse(&config("[[equivalent]]\nid = \"a\"\nfile = \"f\"\nfunction = \"g\"\noriginal = \"x\"\nreplacement = \"y\"\nreason = \"\"\n"))
+        assert!(Config::parse(&config("[[equivalent]]\nid = \"a\"\nfile = \"f\"\nfunction = \"g\"\noriginal = \"x\"\nreplacement = \"y\"\ncontext = \"x;\"\nreason = \"\"\n"))
             .unwrap_err()
             .contains("one-line reason"));
         assert!(Config::parse(&config("unknown = 1\n")).is_err());

@@ -102,6 +102,9 @@ pub struct Mutant {
     pub range: Range<usize>,
     pub original: String,
     pub replacement: String,
+    /// The source lines the change is on, whitespace collapsed: what a review of the mutant
+    /// looked at, so that a reviewed equivalent goes stale when they change.
+    pub context: String,
 }
 
 impl Mutant {
@@ -270,6 +273,14 @@ fn finish(file: &str, source: &str, drafts: Vec<Draft>) -> Vec<Mutant> {
         let hash = alloy::primitives::keccak256(id_source.as_bytes());
         let id = alloy::primitives::hex::encode(&hash[..5]);
         let (line, column) = line_col(source, d.range.start);
+        let line_start = source[..d.range.start].rfind('\n').map_or(0, |i| i + 1);
+        let line_end = source[d.range.end..]
+            .find('\n')
+            .map_or(source.len(), |i| d.range.end + i);
+        let context = source[line_start..line_end]
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
         out.push(Mutant {
             id,
             file: file.to_owned(),
@@ -281,6 +292,7 @@ fn finish(file: &str, source: &str, drafts: Vec<Draft>) -> Vec<Mutant> {
             range: d.range,
             original,
             replacement: d.replacement,
+            context,
         });
     }
     out
