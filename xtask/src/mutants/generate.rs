@@ -403,12 +403,24 @@ impl Walker<'_> {
         self.function.clear();
     }
 
-    /// `return;` when the function returns nothing or names its returns; zero values for
-    /// elementary return types; `None` otherwise (structs, arrays, enums).
+    /// `return;` when the function returns nothing; its named returns (still zero); zero values
+    /// for unnamed elementary return types; `None` otherwise (unnamed structs, arrays, enums).
     fn early_return(&self, header: &ast::FunctionHeader<'_>) -> Option<String> {
         let returns = header.returns();
-        if returns.is_empty() || returns.iter().all(|v| v.name.is_some()) {
+        if returns.is_empty() {
             return Some("return;".to_owned());
+        }
+        // Named returns: return them as they are (zero; solc wants them spelled out).
+        if returns.iter().all(|v| v.name.is_some()) {
+            let names: Vec<String> = returns
+                .iter()
+                .filter_map(|v| v.name.map(|n| n.name.as_str().to_owned()))
+                .collect();
+            return Some(if names.len() == 1 {
+                format!("return {};", names[0])
+            } else {
+                format!("return ({});", names.join(", "))
+            });
         }
         let mut values = Vec::new();
         for var in returns {
@@ -944,13 +956,13 @@ contract C {
         assert!(ms
             .iter()
             .all(|m| !m.original.contains("a + 1") && m.line != 21));
-        // Early return: named return -> `return;`; bool -> `return false;`.
+        // Early return: named return -> `return r;`; bool -> `return false;`.
         let early: Vec<_> = ms
             .iter()
             .filter(|m| m.operator == Operator::EarlyReturn)
             .map(|m| (m.function.as_str(), m.replacement.as_str()))
             .collect();
-        assert!(early.contains(&("f", " return;")));
+        assert!(early.contains(&("f", " return r;")));
         assert!(early.contains(&("g", " return false;")));
     }
 
