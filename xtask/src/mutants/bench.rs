@@ -16,7 +16,7 @@ use crate::project::Project;
 use crate::shell;
 
 /// Mutants in the sample (evenly spread over the list of `contracts/vault`).
-const SAMPLE: usize = 8;
+const SAMPLE: usize = 4;
 
 #[derive(Debug, Serialize)]
 pub struct MutantsBench {
