@@ -11,6 +11,8 @@
 //!   bound (checks x timeout + 1 s);
 //! - gas of every `cycle()` path (the vault's `test_gas_*` tests);
 //! - peak memory (maximum resident set) of the xtask process itself.
+//! - mutation testing (`crate::mutants::bench`): a mutant against a warm in-EVM suite at the
+//!   same blocks and against the naive way (`--mutants-only` measures this alone).
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -41,6 +43,9 @@ pub struct BenchArgs {
     /// Skip the window sweep (the longest part).
     #[arg(long)]
     pub no_window: bool,
+    /// Measure mutation testing only (`cargo xtask mutants` against a warm suite and the naive way).
+    #[arg(long)]
+    pub mutants_only: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -67,6 +72,8 @@ struct Bench {
     warm_chaos_ms: u64,
     cycle_gas: Vec<(String, u64)>,
     peak_rss_mb: f64,
+    /// `cargo xtask mutants`: a mutant against a warm suite and against the naive way.
+    mutants: Option<crate::mutants::bench::MutantsBench>,
     targets: Vec<Goal>,
 }
 
@@ -114,6 +121,9 @@ pub fn run(args: BenchArgs, project: &Project) -> anyhow::Result<ExitCode> {
     forge::build(&toolchain)?;
     let out_dir = project.root().join(&args.out);
     std::fs::create_dir_all(&out_dir)?;
+    if args.mutants_only {
+        return mutants_only(project, &out_dir, args.json);
+    }
     let seed = chain::DEFAULT_SEED;
     let local = chain::build(
         &toolchain,
@@ -246,6 +256,7 @@ pub fn run(args: BenchArgs, project: &Project) -> anyhow::Result<ExitCode> {
     let warm_chaos = warm_chaos(project, &out_dir)?;
     let probe = probe_never_answering()?;
     let cycle_gas = cycle_gas(&toolchain)?;
+    let mutants = crate::mutants::bench::measure(project, &out_dir)?;
     let peak_rss_mb = peak_rss_mb();
 
     let mut targets = vec![
@@ -288,6 +299,14 @@ pub fn run(args: BenchArgs, project: &Project) -> anyhow::Result<ExitCode> {
             met: *gas < 2_000_000,
         });
     }
+    for (name, target, measured, met) in crate::mutants::bench::goals(&mutants) {
+        targets.push(Goal {
+            name,
+            target,
+            measured,
+            met,
+        });
+    }
     targets.push(Goal {
         name: "warm `cargo xtask chaos` (defaults)".into(),
         target: "<= 90 s".into(),
@@ -304,6 +323,7 @@ pub fn run(args: BenchArgs, project: &Project) -> anyhow::Result<ExitCode> {
         warm_chaos_ms: warm_chaos,
         cycle_gas,
         peak_rss_mb,
+        mutants: Some(mutants),
         targets,
     };
     std::fs::write(
@@ -319,6 +339,51 @@ pub fn run(args: BenchArgs, project: &Project) -> anyhow::Result<ExitCode> {
     }
     let met = bench.targets.iter().all(|t| t.met);
     Ok(if met {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// `cargo xtask bench --mutants-only`: the mutation-testing measurement alone, written to
+/// bench-mutants.json and bench-mutants.md.
+fn mutants_only(project: &Project, out_dir: &Path, json: bool) -> anyhow::Result<ExitCode> {
+    let m = crate::mutants::bench::measure(project, out_dir)?;
+    let goals: Vec<Goal> = crate::mutants::bench::goals(&m)
+        .into_iter()
+        .map(|(name, target, measured, met)| Goal {
+            name,
+            target,
+            measured,
+            met,
+        })
+        .collect();
+    let mut md = format!("Machine: {}.\n", machine());
+    md.push_str(&crate::mutants::bench::markdown(&m));
+    let _ = writeln!(md, "\n| target | wanted | measured | met |");
+    let _ = writeln!(md, "| --- | --- | --- | --- |");
+    for t in &goals {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} |",
+            t.name,
+            t.target,
+            t.measured,
+            if t.met { "yes" } else { "**no**" }
+        );
+    }
+    let value = serde_json::json!({ "machine": machine(), "mutants": m, "targets": goals });
+    std::fs::write(
+        out_dir.join("bench-mutants.json"),
+        serde_json::to_string_pretty(&value)? + "\n",
+    )?;
+    std::fs::write(out_dir.join("bench-mutants.md"), &md)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&value)?);
+    } else {
+        shell::line(md);
+    }
+    Ok(if goals.iter().all(|g| g.met) {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
@@ -543,6 +608,9 @@ fn markdown(b: &Bench) -> String {
             .collect::<Vec<_>>()
             .join(", ")
     );
+    if let Some(m) = &b.mutants {
+        md.push_str(&crate::mutants::bench::markdown(m));
+    }
     let _ = writeln!(md, "\n| target | wanted | measured | met |");
     let _ = writeln!(md, "| --- | --- | --- | --- |");
     for t in &b.targets {

@@ -30,6 +30,8 @@ pub enum Command {
     Test(suite::TestArgs),
     /// Run the chaos experiments on forks of pinned blocks (the local BSC replica chain, or real BSC with BSC_RPC_URL).
     Chaos(chaos::ChaosArgs),
+    /// Mutation testing: single-point mutants of the vault judged by the chaos suite (score, kill matrix, survivors).
+    Mutants(crate::mutants::MutantsArgs),
     /// Measure the chaos suite against the naive way, side by side (writes bench.json and bench.md).
     Bench(crate::bench::BenchArgs),
     /// Start the local BSC replica chain (deployed environment and market history) and keep it running.
@@ -101,6 +103,7 @@ fn run(command: Command, project: &Project) -> anyhow::Result<ExitCode> {
         Command::Doctor(args) => doctor::run(args, project),
         Command::Chain(args) => run_chain(args, project),
         Command::Chaos(args) => chaos::run(args, project),
+        Command::Mutants(args) => crate::mutants::run(args, project),
         Command::Bench(args) => crate::bench::run(args, project),
         Command::Forge(args) => passthrough(project, Tool::Forge, args),
         Command::Anvil(args) => passthrough(project, Tool::Anvil, args),
