@@ -256,10 +256,19 @@ abstract contract ScenarioRunner {
     }
 
     function _newGroup(uint256 group, YieldVault vault) internal virtual returns (IScenarioGroup g) {
-        if (group == 0) g = IScenarioGroup(address(new OracleScenarios(_world, vault)));
-        else if (group == 1) g = IScenarioGroup(address(new AsterScenarios(_world, vault)));
-        else if (group == 2) g = IScenarioGroup(address(new MarketScenarios(_world, vault)));
-        else g = IScenarioGroup(address(new StressScenarios(_world, vault)));
+        string memory name;
+        if (group == 0) {
+            (g, name) = (IScenarioGroup(address(new OracleScenarios(_world, vault))), "OracleScenarios");
+        } else if (group == 1) {
+            (g, name) = (IScenarioGroup(address(new AsterScenarios(_world, vault))), "AsterScenarios");
+        } else if (group == 2) {
+            (g, name) = (IScenarioGroup(address(new MarketScenarios(_world, vault))), "MarketScenarios");
+        } else {
+            (g, name) = (IScenarioGroup(address(new StressScenarios(_world, vault))), "StressScenarios");
+        }
+        // Named in forge's traces (which the xtask reads to say where a revert came from): the
+        // groups share most of their code, so forge cannot tell them apart by bytecode.
+        VM.label(address(g), name);
     }
 
     /// @notice The step and revert data of a scenario that reverted.

@@ -87,7 +87,24 @@ pub fn main() -> ExitCode {
         }
     };
     let project = Project::locate();
-    match run(cli.command, &project) {
+    // One cancellation path for every command (see `signals`): a signal stops the run at its
+    // next step, and the exit code is 130 (SIGINT) or 143 (SIGTERM), whatever it was doing.
+    crate::signals::install();
+    let outcome = run(cli.command, &project);
+    if let Some(code) = crate::signals::exit_code() {
+        let phase = crate::signals::current_phase();
+        match &outcome {
+            Err(err) if err.downcast_ref::<crate::signals::Interrupted>().is_some() => {
+                shell::error(format!("{err:#}"));
+            }
+            _ => shell::error(format!(
+                "interrupted by {} during {phase}",
+                crate::signals::signal_name(i32::from(code) - 128)
+            )),
+        }
+        return ExitCode::from(code);
+    }
+    match outcome {
         Ok(code) => code,
         Err(err) => report_error(&err),
     }
