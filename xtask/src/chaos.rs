@@ -232,6 +232,17 @@ impl Catalogue {
                     "`cargo xtask chaos --list` lists every scenario id",
                 ));
             }
+            let (runs, kind, other) = if self.in_evm.contains(id) {
+                (engine != EngineChoice::LiveFork, "an in-EVM", "in-evm")
+            } else {
+                (engine != EngineChoice::InEvm, "a live-fork", "live-fork")
+            };
+            if !runs {
+                return Err(Unusable::with_fix(
+                    format!("`{id}` is {kind} experiment, and the --engine chosen does not run it"),
+                    format!("drop --scenario {id}, or use --engine {other} or all"),
+                ));
+            }
         }
         let pick = |ids: &[String], on: bool| -> Vec<String> {
             if !on {
@@ -633,6 +644,13 @@ impl Progress {
             return outcome;
         };
         let Some(signal) = crate::signals::received() else {
+            // A run that could not be done leaves its directory only if something in it can
+            // say why (the chain's files, anvil logs); an empty one is removed.
+            if let Some(dir) = self.dir.take() {
+                if dir.is_empty() {
+                    dir.remove();
+                }
+            }
             return Err(err);
         };
         let interrupted = crate::signals::Interrupted {
@@ -1601,5 +1619,21 @@ mod tests {
             c.select(&[], EngineChoice::LiveFork).unwrap(),
             (vec![], vec!["k".into()])
         );
+        assert!(c
+            .select(&["a".into()], EngineChoice::LiveFork)
+            .unwrap_err()
+            .cause
+            .contains("`a` is an in-EVM experiment"));
+        assert!(c.select(&["k".into()], EngineChoice::InEvm).is_err());
+    }
+
+    #[test]
+    fn run_ids_differ_within_one_second_and_one_process() {
+        let ids: std::collections::BTreeSet<String> =
+            (0..1000).map(|_| new_run_id(1_796_000_000, 42)).collect();
+        assert_eq!(ids.len(), 1000);
+        assert!(ids.iter().all(|id| id
+            .starts_with(&format!("1796000000-{}-", std::process::id()))
+            && id.ends_with("-seed42")));
     }
 }

@@ -569,6 +569,22 @@ impl ReportDir {
         &self.path
     }
 
+    /// True when it holds no file but its marker.
+    pub fn is_empty(&self) -> bool {
+        let mut stack = vec![self.path.clone()];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if path != self.path.join(MARKER) {
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
     /// Remove the directory and everything in it (a run that ends with nothing to report).
     pub fn remove(self) {
         let _ = std::fs::remove_dir_all(&self.path);
