@@ -110,6 +110,9 @@ fn ms(d: Duration) -> u64 {
 
 pub fn run(args: BenchArgs, project: &Project) -> anyhow::Result<ExitCode> {
     crate::signals::install();
+    if args.out.as_os_str().is_empty() {
+        return Err(crate::error::Unusable::new("--out is empty").into());
+    }
     let toolchain = Toolchain::ensure(project)?;
     forge::build(&toolchain)?;
     let out_dir = project.root().join(&args.out);

@@ -134,6 +134,9 @@ fn passthrough(project: &Project, tool: Tool, args: PassthroughArgs) -> anyhow::
 }
 
 fn run_chain(args: ChainArgs, project: &Project) -> anyhow::Result<ExitCode> {
+    if args.out.as_os_str().is_empty() {
+        return Err(Unusable::new("--out is empty").into());
+    }
     let toolchain = Toolchain::ensure(project)?;
     let out_dir = project.root().join(&args.out);
     let local = chain::build(
