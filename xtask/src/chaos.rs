@@ -662,9 +662,9 @@ impl Progress {
             if finished > 0 && self.header.is_some() {
                 self.dir = Some(dir);
                 match self.write_report() {
-                    Ok(report) => shell::warn(format!(
-                        "{interrupted}: report of the {finished} experiments that finished (of {}) in {}, marked interrupted",
-                        report.totals.experiments.max(self.planned),
+                    Ok(_) => shell::warn(format!(
+                        "{interrupted}: the {finished} experiments that finished (of {} planned) are in {}, marked interrupted",
+                        self.planned,
                         self.dir.as_ref().map(|d| d.path().display().to_string()).unwrap_or_default()
                     )),
                     Err(write) => {

@@ -90,12 +90,17 @@ fn descendants(pid: u32) -> Vec<(u32, u32, String)> {
     found
 }
 
-/// Live (not zombie) processes among `pids` or in the groups `pgids`.
+/// Live (not zombie) processes among `pids` or in the groups `pgids`. The test's own group is
+/// left out: the xtask runs in it, and so does a child between its fork and its `setpgid`.
 fn left_over(pids: &BTreeSet<u32>, pgids: &BTreeSet<u32>) -> Vec<String> {
+    // SAFETY: getpgrp(2) only reads.
+    let own = unsafe { libc::getpgrp() } as u32;
     processes()
         .into_iter()
         .filter(|(p, _, pg, state, _)| {
-            *state != 'Z' && *state != 'X' && (pids.contains(p) || pgids.contains(pg))
+            *state != 'Z'
+                && *state != 'X'
+                && (pids.contains(p) || (pgids.contains(pg) && *pg != own))
         })
         .map(|(p, _, pg, state, comm)| format!("{comm} (pid {p}, group {pg}, {state})"))
         .collect()
@@ -542,4 +547,117 @@ fn a_sigkilled_xtask_takes_its_anvil_along_and_the_next_one_removes_its_scratch(
     assert_eq!(status.code(), Some(2));
     assert!(homes().is_empty(), "{:?}", homes());
     let _ = std::fs::remove_dir_all(&report_dir);
+}
+
+/// Run `args` until `ready(stderr so far, process tree)` holds, send `signal`, and return the
+/// exit code and the processes of its tree and groups still alive a moment later.
+fn interrupt_command(
+    args: &[&str],
+    tmp: &Path,
+    ready: impl Fn(&str, &[(u32, u32, String)]) -> bool,
+    signal: i32,
+) -> (Option<i32>, Vec<String>, String) {
+    let mut child = xtask()
+        .env("TMPDIR", tmp)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            all.push_str(&line);
+            all.push('\n');
+            let _ = tx.send(line);
+        }
+        all
+    });
+    let (mut pids, mut pgids) = (BTreeSet::new(), BTreeSet::new());
+    let mut seen = String::new();
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        assert!(
+            Instant::now() < deadline,
+            "{args:?} never got ready:\n{seen}"
+        );
+        while let Ok(line) = rx.try_recv() {
+            seen.push_str(&line);
+            seen.push('\n');
+        }
+        let tree = descendants(pid);
+        for (p, pg, _) in &tree {
+            pids.insert(*p);
+            pgids.insert(*pg);
+        }
+        if ready(&seen, &tree) {
+            break;
+        }
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "{args:?} ended before it was ready:\n{seen}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // SAFETY: kill(2) on our own child.
+    unsafe {
+        libc::kill(pid as libc::pid_t, signal);
+    }
+    let status = child.wait().unwrap();
+    let stderr = reader.join().unwrap();
+    let mut left = left_over(&pids, &pgids);
+    let settle = Instant::now() + Duration::from_secs(3);
+    while !left.is_empty() && Instant::now() < settle {
+        std::thread::sleep(Duration::from_millis(100));
+        left = left_over(&pids, &pgids);
+    }
+    (status.code(), left, stderr)
+}
+
+/// `cargo xtask chain` has the same path: interrupted while it builds, and when it serves.
+#[test]
+fn cargo_xtask_chain_stops_the_same_way_while_building_and_while_serving() {
+    contracts_built();
+    let scratch = tempfile::tempdir().unwrap();
+    let out = scratch.path().join("chain");
+    let out = out.to_str().unwrap();
+    type Ready = fn(&str, &[(u32, u32, String)]) -> bool;
+    let cases: [(i32, Ready); 2] = [
+        (libc::SIGINT, |seen, _| seen.contains("Deployed in")),
+        (libc::SIGTERM, |seen, _| seen.contains("Serving")),
+    ];
+    for (signal, ready) in cases {
+        let (code, left, stderr) = interrupt_command(
+            &["chain", "--days", "1", "--port", "0", "--out", out],
+            scratch.path(),
+            ready,
+            signal,
+        );
+        assert_eq!(code, Some(128 + signal), "{stderr}");
+        assert!(left.is_empty(), "left running: {left:?}");
+        let homes: Vec<_> = std::fs::read_dir(scratch.path())
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with("xtask-"))
+            .collect();
+        assert!(homes.is_empty(), "{homes:?}");
+    }
+}
+
+/// The passthrough: the tool runs in its own group and ends with the xtask.
+#[test]
+fn the_anvil_passthrough_ends_with_the_xtask() {
+    let scratch = tempfile::tempdir().unwrap();
+    let (code, left, stderr) = interrupt_command(
+        &["anvil", "--", "--port", "0"],
+        scratch.path(),
+        |_, tree| tree.iter().any(|(_, _, c)| c == "anvil"),
+        libc::SIGTERM,
+    );
+    assert_eq!(code, Some(143), "{stderr}");
+    assert!(left.is_empty(), "left running: {left:?}");
 }
