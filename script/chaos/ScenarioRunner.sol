@@ -111,6 +111,8 @@ contract ScenarioSteps {
 /// that set `vm.txGasPrice(0)` changed the bounty, NAV and state digest of every scenario that ran
 /// after it. So the runner puts all of these back to one fixed starting point before each scenario
 /// (`_resetEnvironment`), and a scenario's result never depends on what ran before it in the batch.
+/// Not reset, for want of a cheatcode that would: pending `vm.expect*` expectations, `vm.setEnv`,
+/// `vm.mockFunction`, labels and `vm.setArbitraryStorage` (no scenario uses them).
 /// Each scenario also runs behind a try/catch: a revert ends that scenario alone (a failed
 /// `scenario_completed` check and a `ScenarioRevert` with the step and revert data), never the batch.
 abstract contract ScenarioRunner {

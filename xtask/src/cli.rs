@@ -90,8 +90,10 @@ pub fn main() -> ExitCode {
     // One cancellation path for every command (see `signals`): a signal stops the run at its
     // next step, and the exit code is 130 (SIGINT) or 143 (SIGTERM), whatever it was doing.
     crate::signals::install();
+    // The proxy starts no child and serves until a signal: that signal is its normal end.
+    let serves_until_stopped = matches!(cli.command, Command::RpcProxy(_));
     let outcome = run(cli.command, &project);
-    if let Some(code) = crate::signals::exit_code() {
+    if let (Some(code), false) = (crate::signals::exit_code(), serves_until_stopped) {
         let phase = crate::signals::current_phase();
         match &outcome {
             Err(err) if err.downcast_ref::<crate::signals::Interrupted>().is_some() => {
@@ -164,6 +166,7 @@ fn run_chain(args: ChainArgs, project: &Project) -> anyhow::Result<ExitCode> {
         ));
     }
     shell::line("  Ctrl-C stops it.");
+    crate::signals::phase("serving")?;
     crate::signals::wait_for_termination()?;
     shell::status("Stopping", "the local chain");
     drop(local);
