@@ -117,6 +117,9 @@ fn ms(d: Duration) -> u64 {
 
 pub fn run(args: BenchArgs, project: &Project) -> anyhow::Result<ExitCode> {
     crate::signals::install();
+    if args.out.as_os_str().is_empty() {
+        return Err(crate::error::Unusable::new("--out is empty").into());
+    }
     let toolchain = Toolchain::ensure(project)?;
     forge::build(&toolchain)?;
     let out_dir = project.root().join(&args.out);
@@ -407,21 +410,24 @@ fn window_sweep(project: &Project, out_dir: &Path) -> anyhow::Result<Window> {
     );
     let dir = out_dir.join("window");
     let started = Instant::now();
-    let status = crate::cli::self_command(project)
-        .args([
-            "chaos",
-            "--days",
-            "1",
-            "--window",
-            "2026-01-01T00:30:00Z..2026-01-01T23:30:00Z",
-            "--step",
-            "1h",
-            "--report-dir",
-        ])
-        .arg(&dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .status()?;
+    let status = crate::signals::status_as_is(
+        crate::cli::self_command(project)
+            .args([
+                "chaos",
+                "--days",
+                "1",
+                "--window",
+                "2026-01-01T00:30:00Z..2026-01-01T23:30:00Z",
+                "--step",
+                "1h",
+                "--force",
+                "--report-dir",
+            ])
+            .arg(&dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null()),
+    )?;
+    crate::signals::check()?;
     let wall = started.elapsed();
     let report: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(dir.join("report.json"))
@@ -440,13 +446,15 @@ fn window_sweep(project: &Project, out_dir: &Path) -> anyhow::Result<Window> {
 fn warm_chaos(project: &Project, out_dir: &Path) -> anyhow::Result<u64> {
     shell::status("Measuring", "a warm `cargo xtask chaos` with its defaults");
     let started = Instant::now();
-    let status = crate::cli::self_command(project)
-        .args(["chaos", "--report-dir"])
-        .arg(out_dir.join("warm-chaos"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()?;
+    let status = crate::signals::status_as_is(
+        crate::cli::self_command(project)
+            .args(["chaos", "--force", "--report-dir"])
+            .arg(out_dir.join("warm-chaos"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    )?;
+    crate::signals::check()?;
     let wall = ms(started.elapsed());
     anyhow::ensure!(
         status.success() || status.code() == Some(1),

@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::process::{ChildStdin, ChildStdout, Command, Stdio};
 
 use anyhow::Context as _;
 use serde_json::{json, Value};
@@ -146,9 +146,10 @@ pub struct Solc {
 
 enum Kind {
     Node {
-        child: Child,
         stdin: ChildStdin,
         stdout: BufReader<ChildStdout>,
+        /// Dropped after the pipes: its drop ends node's process group.
+        _child: crate::signals::Owned,
         _script: tempfile::TempDir,
     },
     Native(PathBuf),
@@ -189,14 +190,13 @@ impl Solc {
                     .stdin(Stdio::piped())
                     .stdout(Stdio::piped())
                     .stderr(Stdio::null());
-                let spawning = crate::signals::spawn_lock();
-                let mut child = cmd.spawn().context("starting node for solc-js")?;
-                crate::signals::track(child.id());
-                drop(spawning);
-                let stdin = child.stdin.take().context("worker stdin")?;
-                let stdout = BufReader::new(child.stdout.take().context("worker stdout")?);
+                let mut child =
+                    crate::signals::spawn(&mut cmd).context("starting node for solc-js")?;
+                let stdin = child.child_mut().stdin.take().context("worker stdin")?;
+                let stdout =
+                    BufReader::new(child.child_mut().stdout.take().context("worker stdout")?);
                 Kind::Node {
-                    child,
+                    _child: child,
                     stdin,
                     stdout,
                     _script: dir,
@@ -254,17 +254,12 @@ impl Solc {
                     .stdin(Stdio::piped())
                     .stdout(Stdio::piped())
                     .stderr(Stdio::piped());
-                let spawning = crate::signals::spawn_lock();
-                let mut child = cmd.spawn().context("starting solc")?;
-                crate::signals::track(child.id());
-                drop(spawning);
-                if let Some(mut stdin) = child.stdin.take() {
+                let mut child = crate::signals::spawn(&mut cmd).context("starting solc")?;
+                if let Some(mut stdin) = child.child_mut().stdin.take() {
                     stdin.write_all(text.as_bytes())?;
                 }
-                let pid = child.id();
-                let output = child.wait_with_output();
-                crate::signals::untrack(pid);
-                String::from_utf8_lossy(&output?.stdout).into_owned()
+                let output = child.wait_with_output()?;
+                String::from_utf8_lossy(&output.stdout).into_owned()
             }
         };
         serde_json::from_str(&out).context("the compiler's output is not JSON")
@@ -295,17 +290,6 @@ impl Solc {
                 "`cargo xtask forge -- build` shows every message",
             )
             .into()),
-        }
-    }
-}
-
-impl Drop for Solc {
-    fn drop(&mut self) {
-        if let Kind::Node { child, .. } = &mut self.kind {
-            let pid = child.id();
-            let _ = child.kill();
-            let _ = child.wait();
-            crate::signals::untrack(pid);
         }
     }
 }

@@ -96,7 +96,7 @@ impl LiveRunner {
                             .map(report::describe_check)
                             .collect(),
                     ),
-                    report::Verdict::Error => {
+                    report::Verdict::Error | report::Verdict::Interrupted => {
                         Verdict::Reverted(e.error.unwrap_or_else(|| "error".into()))
                     }
                 };

@@ -774,6 +774,8 @@ fn run_clean(
 /// and of every mutant, the chain's address book. Removed on drop and by the SIGINT handler.
 struct Scratch {
     path: PathBuf,
+    /// Removes the directory exactly once: on drop, or from the signal handler.
+    _guard: crate::signals::Scratch,
 }
 
 impl Scratch {
@@ -781,16 +783,12 @@ impl Scratch {
         let path = root
             .join("reports")
             .join(format!(".mutants-scratch-{run_id}-{}", std::process::id()));
+        let guard = crate::signals::Scratch::file(path.clone());
         std::fs::create_dir_all(&path).with_context(|| format!("creating {}", path.display()))?;
-        crate::signals::track_dir(&path);
-        Ok(Self { path })
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.path);
-        crate::signals::untrack_dir(&self.path);
+        Ok(Self {
+            path,
+            _guard: guard,
+        })
     }
 }
 

@@ -184,11 +184,8 @@ pub fn run_with_deadline(
     cmd: &mut std::process::Command,
     deadline: Duration,
 ) -> anyhow::Result<Option<(Vec<u8>, Vec<u8>)>> {
-    let spawning = crate::signals::spawn_lock();
-    let mut child = cmd.spawn().context("starting forge script")?;
-    let pid = child.id();
-    crate::signals::track(pid);
-    drop(spawning);
+    let mut owned = crate::signals::spawn(cmd).context("starting forge script")?;
+    let child = owned.child_mut();
     let mut out = child.stdout.take().context("stdout")?;
     let mut err = child.stderr.take().context("stderr")?;
     let reader = std::thread::spawn(move || {
@@ -207,13 +204,12 @@ pub fn run_with_deadline(
             break true;
         }
         if started.elapsed() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
             break false;
         }
         std::thread::sleep(Duration::from_millis(50));
     };
-    crate::signals::untrack(pid);
+    // Ends forge's whole process group (its solc-js children too) and reaps it.
+    drop(owned);
     let stdout = reader.join().unwrap_or_default();
     let stderr = err_reader.join().unwrap_or_default();
     Ok(finished.then_some((stdout, stderr)))
