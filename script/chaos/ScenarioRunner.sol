@@ -45,7 +45,7 @@ abstract contract ScenarioRunner {
 
     /// @notice Every scenario id, in catalogue order (script/chaos/README.md).
     function scenarioIds() public pure returns (string[] memory list) {
-        list = new string[](14);
+        list = new string[](15);
         list[0] = "oracle_divergence";
         list[1] = "oracle_recovery";
         list[2] = "close_trade_blocked";
@@ -60,6 +60,7 @@ abstract contract ScenarioRunner {
         list[11] = "thin_liquidity_slippage";
         list[12] = "repeated_cycle_stress";
         list[13] = "donation_inflation";
+        list[14] = "share_price_drop";
     }
 
     /// @notice Group 0: oracle and time; 1: Aster; 2: market, gas and feed; 3: stress.
@@ -72,6 +73,7 @@ abstract contract ScenarioRunner {
         if (
             h == keccak256("close_trade_blocked") || h == keccak256("burn_alp_reverts")
                 || h == keccak256("cooldown_active") || h == keccak256("pending_trade_never_executed")
+                || h == keccak256("share_price_drop")
         ) return 1;
         if (
             h == keccak256("flash_shortfall") || h == keccak256("gas_spike")
