@@ -7,7 +7,7 @@ import {ScenarioRevert, ScenarioRunner} from "./chaos/ScenarioRunner.sol";
 
 /// @title ForkChaosScenarios
 /// @notice The in-EVM chaos engine: each scenario injects one fault around the vault's `cycle()`
-/// and states the steady-state checks (S1-S8, DESIGN.md) it expects to hold.
+/// and states the steady-state checks (S1-S10, docs/steady-state.md) it expects to hold.
 ///
 ///   Plain local run (deploys the replicas and the vault itself), one line per scenario:
 ///     forge script script/ForkChaosScenarios.s.sol:ForkChaosScenarios -vvv

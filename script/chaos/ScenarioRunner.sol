@@ -140,9 +140,9 @@ abstract contract ScenarioRunner {
     /// CHAOS_ATTACH_VAULT, read once with the world (a scenario's `vm.setEnv` cannot change it).
     bool internal _attachVault;
 
-    /// @notice Every scenario id, in catalogue order (DESIGN.md, issue 4).
+    /// @notice Every scenario id, in catalogue order (script/chaos/README.md).
     function scenarioIds() public pure returns (string[] memory list) {
-        list = new string[](13);
+        list = new string[](15);
         list[0] = "oracle_divergence";
         list[1] = "oracle_recovery";
         list[2] = "close_trade_blocked";
@@ -156,6 +156,8 @@ abstract contract ScenarioRunner {
         list[10] = "same_timestamp_blocks";
         list[11] = "thin_liquidity_slippage";
         list[12] = "repeated_cycle_stress";
+        list[13] = "donation_inflation";
+        list[14] = "share_price_drop";
     }
 
     /// @notice Group 0: oracle and time; 1: Aster; 2: market, gas and feed; 3: stress.
@@ -168,10 +170,12 @@ abstract contract ScenarioRunner {
         if (
             h == keccak256("close_trade_blocked") || h == keccak256("burn_alp_reverts")
                 || h == keccak256("cooldown_active") || h == keccak256("pending_trade_never_executed")
+                || h == keccak256("share_price_drop")
         ) return 1;
         if (
             h == keccak256("flash_shortfall") || h == keccak256("gas_spike")
                 || h == keccak256("stale_bnb_feed") || h == keccak256("thin_liquidity_slippage")
+                || h == keccak256("donation_inflation")
         ) return 2;
         if (h == keccak256("repeated_cycle_stress")) return 3;
         revert UnknownScenario(id);

@@ -24,7 +24,7 @@ pub enum Target {
         url: String,
         block: Option<u64>,
         /// Keep fork state out of forge's shared on-disk cache (generated chains, see
-        /// TOOLCHAIN.md: a local chain that claims id 56 must not poison the real chain's cache).
+        /// docs/toolchain.md: a local chain that claims id 56 must not poison the real chain's cache).
         no_storage_caching: bool,
     },
 }
