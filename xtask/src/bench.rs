@@ -14,6 +14,8 @@
 //!   `--replay` of that recording (wall-time ratio, identical outcomes), and the recording's
 //!   compressed size per pinned block;
 //! - peak memory (maximum resident set) of the xtask process itself.
+//! - mutation testing (`crate::mutants::bench`): a mutant against a warm in-EVM suite at the
+//!   same blocks and against the naive way (`--mutants-only` measures this alone).
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -47,6 +49,9 @@ pub struct BenchArgs {
     /// Skip the record-and-replay comparison.
     #[arg(long)]
     pub no_replay: bool,
+    /// Measure mutation testing only (`cargo xtask mutants` against a warm suite and the naive way).
+    #[arg(long)]
+    pub mutants_only: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -75,6 +80,8 @@ struct Bench {
     peak_rss_mb: f64,
     /// `chaos --days 1 --record` through the live local chain against `--replay` of it.
     replay: Option<ReplayBench>,
+    /// `cargo xtask mutants`: a mutant against a warm suite and against the naive way.
+    mutants: Option<crate::mutants::bench::MutantsBench>,
     targets: Vec<Goal>,
 }
 
@@ -133,10 +140,16 @@ fn ms(d: Duration) -> u64 {
 
 pub fn run(args: BenchArgs, project: &Project) -> anyhow::Result<ExitCode> {
     crate::signals::install();
+    if args.out.as_os_str().is_empty() {
+        return Err(crate::error::Unusable::new("--out is empty").into());
+    }
     let toolchain = Toolchain::ensure(project)?;
     forge::build(&toolchain)?;
     let out_dir = project.root().join(&args.out);
     std::fs::create_dir_all(&out_dir)?;
+    if args.mutants_only {
+        return mutants_only(project, &out_dir, args.json);
+    }
     let seed = chain::DEFAULT_SEED;
     let local = chain::build(
         &toolchain,
@@ -274,6 +287,7 @@ pub fn run(args: BenchArgs, project: &Project) -> anyhow::Result<ExitCode> {
     } else {
         Some(replay_bench(project, &out_dir)?)
     };
+    let mutants = crate::mutants::bench::measure(project, &out_dir)?;
     let peak_rss_mb = peak_rss_mb();
 
     let mut targets = vec![
@@ -344,6 +358,14 @@ pub fn run(args: BenchArgs, project: &Project) -> anyhow::Result<ExitCode> {
             met: r.identical,
         });
     }
+    for (name, target, measured, met) in crate::mutants::bench::goals(&mutants) {
+        targets.push(Goal {
+            name,
+            target,
+            measured,
+            met,
+        });
+    }
     targets.push(Goal {
         name: "warm `cargo xtask chaos` (defaults)".into(),
         target: "<= 90 s".into(),
@@ -361,6 +383,7 @@ pub fn run(args: BenchArgs, project: &Project) -> anyhow::Result<ExitCode> {
         cycle_gas,
         peak_rss_mb,
         replay,
+        mutants: Some(mutants),
         targets,
     };
     std::fs::write(
@@ -376,6 +399,51 @@ pub fn run(args: BenchArgs, project: &Project) -> anyhow::Result<ExitCode> {
     }
     let met = bench.targets.iter().all(|t| t.met);
     Ok(if met {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// `cargo xtask bench --mutants-only`: the mutation-testing measurement alone, written to
+/// bench-mutants.json and bench-mutants.md.
+fn mutants_only(project: &Project, out_dir: &Path, json: bool) -> anyhow::Result<ExitCode> {
+    let m = crate::mutants::bench::measure(project, out_dir)?;
+    let goals: Vec<Goal> = crate::mutants::bench::goals(&m)
+        .into_iter()
+        .map(|(name, target, measured, met)| Goal {
+            name,
+            target,
+            measured,
+            met,
+        })
+        .collect();
+    let mut md = format!("Machine: {}.\n", machine());
+    md.push_str(&crate::mutants::bench::markdown(&m));
+    let _ = writeln!(md, "\n| target | wanted | measured | met |");
+    let _ = writeln!(md, "| --- | --- | --- | --- |");
+    for t in &goals {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} |",
+            t.name,
+            t.target,
+            t.measured,
+            if t.met { "yes" } else { "**no**" }
+        );
+    }
+    let value = serde_json::json!({ "machine": machine(), "mutants": m, "targets": goals });
+    std::fs::write(
+        out_dir.join("bench-mutants.json"),
+        serde_json::to_string_pretty(&value)? + "\n",
+    )?;
+    std::fs::write(out_dir.join("bench-mutants.md"), &md)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&value)?);
+    } else {
+        shell::line(md);
+    }
+    Ok(if goals.iter().all(|g| g.met) {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
@@ -399,21 +467,24 @@ fn window_sweep(project: &Project, out_dir: &Path) -> anyhow::Result<Window> {
     );
     let dir = out_dir.join("window");
     let started = Instant::now();
-    let status = crate::cli::self_command(project)
-        .args([
-            "chaos",
-            "--days",
-            "1",
-            "--window",
-            "2026-01-01T00:30:00Z..2026-01-01T23:30:00Z",
-            "--step",
-            "1h",
-            "--report-dir",
-        ])
-        .arg(&dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .status()?;
+    let status = crate::signals::status_as_is(
+        crate::cli::self_command(project)
+            .args([
+                "chaos",
+                "--days",
+                "1",
+                "--window",
+                "2026-01-01T00:30:00Z..2026-01-01T23:30:00Z",
+                "--step",
+                "1h",
+                "--force",
+                "--report-dir",
+            ])
+            .arg(&dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null()),
+    )?;
+    crate::signals::check()?;
     let wall = started.elapsed();
     let report: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(dir.join("report.json"))
@@ -432,13 +503,15 @@ fn window_sweep(project: &Project, out_dir: &Path) -> anyhow::Result<Window> {
 fn warm_chaos(project: &Project, out_dir: &Path) -> anyhow::Result<u64> {
     shell::status("Measuring", "a warm `cargo xtask chaos` with its defaults");
     let started = Instant::now();
-    let status = crate::cli::self_command(project)
-        .args(["chaos", "--report-dir"])
-        .arg(out_dir.join("warm-chaos"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()?;
+    let status = crate::signals::status_as_is(
+        crate::cli::self_command(project)
+            .args(["chaos", "--force", "--report-dir"])
+            .arg(out_dir.join("warm-chaos"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    )?;
+    crate::signals::check()?;
     let wall = ms(started.elapsed());
     anyhow::ensure!(
         status.success() || status.code() == Some(1),
@@ -678,6 +751,9 @@ fn markdown(b: &Bench) -> String {
             .collect::<Vec<_>>()
             .join(", ")
     );
+    if let Some(m) = &b.mutants {
+        md.push_str(&crate::mutants::bench::markdown(m));
+    }
     let _ = writeln!(md, "\n| target | wanted | measured | met |");
     let _ = writeln!(md, "| --- | --- | --- | --- |");
     for t in &b.targets {

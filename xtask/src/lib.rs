@@ -31,6 +31,7 @@ pub mod doctor;
 pub mod error;
 pub mod forge;
 pub mod live;
+pub mod mutants;
 pub mod pin;
 pub mod project;
 pub mod report;

@@ -134,6 +134,9 @@ fn sample() -> Report {
         resilience: 0.0,
         verdict: Verdict::Held,
         totals: Totals::default(),
+        reverts: vec![],
+        shard: None,
+        interrupted: None,
         rpc_degradation: Some(Degradation {
             faults: vec!["reset@p=0.03".into()],
             matched: 1,
