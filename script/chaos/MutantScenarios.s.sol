@@ -3,6 +3,7 @@ pragma solidity ^0.8.24;
 
 import {ForkChaosScenarios} from "../ForkChaosScenarios.s.sol";
 import {ScenarioResult} from "./ScenarioTypes.sol";
+import {ScenarioRevert} from "./ScenarioRunner.sol";
 import {ArtifactVaultFactory} from "./ArtifactVaultFactory.sol";
 
 /// @title MutantScenarios
@@ -67,7 +68,16 @@ contract MutantScenarios is ForkChaosScenarios {
     /// (an external call, so that its revert is caught by `runMutants`).
     function runOne(string calldata id) external returns (ScenarioResult memory) {
         if (msg.sender != address(_caller)) revert OnlyCaller();
-        return runScenarioAgainst(id, _artifacts);
+        (ScenarioResult memory r, ScenarioRevert memory failure) = _runIsolated(id, _artifacts);
+        if (failure.reverted) {
+            // Passed on as the scenario's own revert, so that `runMutants` reports the vault's
+            // error (a crash of the suite against this mutant) instead of a bare failed check.
+            bytes memory data = failure.data;
+            assembly ("memory-safe") {
+                revert(add(data, 32), mload(data))
+            }
+        }
+        return r;
     }
 }
 

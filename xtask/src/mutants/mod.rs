@@ -428,7 +428,8 @@ impl Campaign<'_> {
         let mut compile_ms = elapsed_ms(compile_started);
         let clean_dir = scratch.path.join("clean");
         compile::write_artifacts(&clean_dir, &clean)?;
-        let errors_abi = errors_abi(&clean)?;
+        // The vault's errors and the scenarios' wrappers, as in a chaos run's report.
+        let errors = crate::scenario::RevertDecoder::load(&project.forge_out());
 
         // The chain and its history: once per run.
         let chain_started = Instant::now();
@@ -454,7 +455,7 @@ impl Campaign<'_> {
             fork_url: proxy.url(),
             book,
             scenarios: scenarios.clone(),
-            errors: &errors_abi,
+            errors: &errors,
         };
         let live = if live_ids.is_empty() {
             None
@@ -668,22 +669,6 @@ fn verdict_text(v: &Verdict) -> String {
         Verdict::TimedOut => "timed out".into(),
         Verdict::Error(e) => format!("could not run: {e}"),
     }
-}
-
-/// The custom errors of the vault's contracts, to name revert reasons.
-fn errors_abi(clean: &BTreeMap<String, Compiled>) -> anyhow::Result<alloy::json_abi::JsonAbi> {
-    let mut abi = alloy::json_abi::JsonAbi::new();
-    for c in clean.values() {
-        let parsed: alloy::json_abi::JsonAbi =
-            serde_json::from_value(c.abi.clone()).context("the compiler's ABI")?;
-        for e in parsed.errors() {
-            abi.errors
-                .entry(e.name.clone())
-                .or_default()
-                .push(e.clone());
-        }
-    }
-    Ok(abi)
 }
 
 fn pin_blocks(

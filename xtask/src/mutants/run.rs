@@ -55,7 +55,7 @@ pub struct Runner<'a> {
     pub book: String,
     pub scenarios: Vec<String>,
     /// Custom errors of the vault, for readable revert reasons.
-    pub errors: &'a alloy::json_abi::JsonAbi,
+    pub errors: &'a crate::scenario::RevertDecoder,
 }
 
 impl Runner<'_> {
@@ -116,7 +116,7 @@ impl Runner<'_> {
         anyhow::ensure!(
             success,
             "MutantScenarios.runMutants reverted: {}",
-            describe_revert(&returned, self.errors)
+            self.errors.decode(&returned)
         );
         Ok(BatchOutcome::Done(self.decode(dirs.len(), &returned)?))
     }
@@ -145,7 +145,7 @@ impl Runner<'_> {
                         .get(k)
                         .and_then(DynSolValue::as_bytes)
                         .unwrap_or_default();
-                    Verdict::Reverted(describe_revert(data, self.errors))
+                    Verdict::Reverted(self.errors.decode(data))
                 } else {
                     let r = ScenarioResult::from_abi(&results[k])?;
                     anyhow::ensure!(
@@ -213,55 +213,6 @@ pub fn run_with_deadline(
     let stdout = reader.join().unwrap_or_default();
     let stderr = err_reader.join().unwrap_or_default();
     Ok(finished.then_some((stdout, stderr)))
-}
-
-/// `Error(string)`, `Panic(uint256)` or one of the vault's custom errors, by name.
-pub fn describe_revert(data: &[u8], errors: &alloy::json_abi::JsonAbi) -> String {
-    use alloy::dyn_abi::JsonAbiExt as _;
-    use alloy::sol_types::SolError as _;
-    if data.is_empty() {
-        return "reverted without data".to_owned();
-    }
-    if let Ok(reason) = alloy::sol_types::Revert::abi_decode(data) {
-        return format!("Error({:?})", reason.reason);
-    }
-    if let Ok(panic) = alloy::sol_types::Panic::abi_decode(data) {
-        let what = match panic.code.to::<u64>() {
-            0x01 => "assert",
-            0x11 => "arithmetic overflow/underflow",
-            0x12 => "division by zero",
-            0x21 => "invalid enum value",
-            0x32 => "array index out of bounds",
-            0x41 => "out of memory",
-            _ => "panic",
-        };
-        return format!("Panic(0x{:x}: {what})", panic.code);
-    }
-    if data.len() >= 4 {
-        for error in errors.errors() {
-            if error.selector().as_slice() == &data[..4] {
-                let args = error
-                    .abi_decode_input(&data[4..])
-                    .map(|values| {
-                        values
-                            .iter()
-                            .map(|v| match v {
-                                DynSolValue::Uint(u, _) => u.to_string(),
-                                DynSolValue::Bytes(b) => {
-                                    format!("0x{}", alloy::primitives::hex::encode(b))
-                                }
-                                other => format!("{other:?}"),
-                            })
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    })
-                    .unwrap_or_default();
-                return format!("{}({args})", error.name);
-            }
-        }
-    }
-    let shown = &data[..data.len().min(36)];
-    format!("revert data 0x{}", alloy::primitives::hex::encode(shown))
 }
 
 /// `forge build` must know MutantScenarios; its artifact is read from `out/`.
