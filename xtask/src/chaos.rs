@@ -9,6 +9,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use alloy::dyn_abi::DynSolValue;
@@ -19,6 +20,7 @@ use serde::Serialize;
 use crate::addressbook::AddressBook;
 use crate::anvil::Anvil;
 use crate::artifacts::Artifact;
+use crate::degraded::Position;
 use crate::error::Unusable;
 use crate::forge::{self, ScriptCall, Target};
 use crate::live;
@@ -26,8 +28,12 @@ use crate::pin::{self, PinnedBlock, Point, Selection, Step};
 use crate::project::Project;
 use crate::report::{self, Block, Chain, Engine, Experiment, Report, Totals, Verdict};
 use crate::rpc::fault::FaultSpec;
+use crate::rpc::keeper::KeeperCounters;
+use crate::rpc::ledger::{Ledger, Unit};
 use crate::rpc::proxy::{Proxy, ProxyConfig, ProxyHandle, ProxyStats};
+use crate::rpc::record::{Recorder, Replay};
 use crate::rpc::redact::Redacted;
+use crate::rpc::retry::Policy;
 use crate::scenario::{RawRevert, RevertDecoder, ScenarioResult};
 use crate::shell;
 use crate::toolchain::{Tool, Toolchain};
@@ -119,11 +125,38 @@ pub struct ChaosArgs {
     #[arg(long)]
     pub fresh_vault: bool,
 
-    /// Degrade the RPC between the forks (and the keeper) and their upstream, and compare with a
-    /// clean run: a profile (slow, flaky, truncating, rate-limited, stale-head) or a fault spec;
-    /// repeatable.
-    #[arg(long, value_name = "PROFILE|SPEC")]
+    /// Degrade the RPC and compare with a clean run: a profile (slow, flaky, truncating,
+    /// rate-limited, stale-head) or a fault spec, optionally prefixed with its position
+    /// (`front:` or `upstream:`, see --rpc-faults-at); repeatable.
+    #[arg(long, value_name = "[POSITION:]PROFILE|SPEC")]
     pub rpc_faults: Vec<String>,
+
+    /// Where `--rpc-faults` act unless a value names its own position: `front` (between
+    /// forge, anvil and the keeper and the xtask) or `upstream` (between the xtask's
+    /// resilient layer and the provider).
+    #[arg(
+        long,
+        value_enum,
+        value_name = "POSITION",
+        default_value = "front",
+        requires = "rpc_faults"
+    )]
+    pub rpc_faults_at: crate::degraded::Position,
+
+    /// Send a second copy of an upstream read that has not answered within this (the first
+    /// valid answer wins); default: no hedging.
+    #[arg(long, value_name = "DURATION", value_parser = crate::rpc::serve::positive_duration_arg)]
+    pub rpc_hedge_after: Option<std::time::Duration>,
+
+    /// Store every upstream answer the run needs in DIR (with the address book, the pinned
+    /// blocks, the seed and the vault mode), compressed and hashed, to replay it later.
+    #[arg(long, value_name = "DIR", conflicts_with = "replay")]
+    pub record: Option<PathBuf>,
+
+    /// Serve the run from a recording made with `--record`: no upstream, no local chain; a
+    /// request the recording does not hold ends the run with exit 2, naming it.
+    #[arg(long, value_name = "DIR")]
+    pub replay: Option<PathBuf>,
 
     /// The scenario script (PATH:CONTRACT); another one must keep ForkChaosScenarios' entry
     /// points. The xtask's own tests point it at a deliberately broken vault.
@@ -292,6 +325,13 @@ struct Upstream {
     default_blocks: Vec<(u64, String)>,
     /// The upstream itself, for a second (degrading) proxy.
     target: Redacted,
+    /// With `--replay`: the recording every proxy of the run answers from.
+    replay: Option<Arc<Replay>>,
+    /// With `--record`: where the resilient layers file validated answers.
+    recorder: Option<Arc<Recorder>>,
+    /// The clean run's ledger (the recording's scope follows it).
+    ledger: Arc<Ledger>,
+    policy: Policy,
 }
 
 impl Upstream {
@@ -334,7 +374,7 @@ fn run_experiments(
         .unwrap_or_default();
     // Everything that can be judged from the command line alone, before any expensive work.
     validate(args)?;
-    let rpc_faults = crate::degraded::parse(&args.rpc_faults)?;
+    let rpc_faults = crate::degraded::parse(&args.rpc_faults, args.rpc_faults_at)?;
     let selection = match (args.fork_block, args.at, args.window, args.step) {
         (Some(n), _, _, _) => Selection::Block(n),
         (_, Some(t), _, _) => Selection::At(t),
@@ -381,16 +421,22 @@ fn run_experiments(
     let provider = crate::chain::connect(&upstream.url)?;
     let head = runtime
         .block_on(provider.get_block_number())
-        .context("reading the upstream's head")?;
-    let pins = runtime.block_on(
-        pin::Upstream {
-            provider: &provider,
-            head,
-        }
-        .resolve(&selection, &upstream.default_blocks),
-    )?;
+        .context("reading the upstream's head")
+        .map_err(|e| replay_gap(&upstream, e))?;
+    let pins = runtime
+        .block_on(
+            pin::Upstream {
+                provider: &provider,
+                head,
+            }
+            .resolve(&selection, &upstream.default_blocks),
+        )
+        .map_err(|e| replay_gap(&upstream, e))?;
     if upstream.kind == "bsc" {
         preflight_archive(&runtime, &provider, &upstream.book, &pins)?;
+    }
+    for pinned in &pins {
+        upstream.proxy.pin(pinned.number, &pinned.hash);
     }
 
     // (block, experiment) pairs, then this shard's share of them.
@@ -439,6 +485,7 @@ fn run_experiments(
         verdict: Verdict::Held,
         totals: Totals::default(),
         rpc_degradation: None,
+        rpc_resilience: None,
         reverts: vec![],
         shard: args.shard.map(|s| report::ShardOf {
             index: s.index,
@@ -468,8 +515,25 @@ fn run_experiments(
         log_dir: report_dir.clone(),
         keeper_faults: vec![],
         seed: args.seed,
-        fresh_vault: args.fresh_vault || upstream.book.vault == alloy::primitives::Address::ZERO,
+        fresh_vault: match &upstream.replay {
+            // A replay deploys (or not) exactly as the recorded run did.
+            Some(replay) => replay.meta.fresh_vault,
+            None => args.fresh_vault || upstream.book.vault == alloy::primitives::Address::ZERO,
+        },
+        ledger: Arc::clone(&upstream.ledger),
+        keeper_policy: upstream.policy.clone(),
+        keeper_counters: Arc::new(KeeperCounters::default()),
+        keeper_faults_injected: Arc::default(),
     };
+    if let Some(replay) = &upstream.replay {
+        if args.fresh_vault && !replay.meta.fresh_vault {
+            return Err(Unusable::with_fix(
+                "--fresh-vault was not used when the recording was made",
+                "replay without --fresh-vault, or record again with it",
+            )
+            .into());
+        }
+    }
     context.execute(&source, &plan, &mut progress.finished)?;
     let degraded = if rpc_faults.is_empty() {
         None
@@ -509,7 +573,8 @@ fn run_experiments(
     }
 
     let stats = upstream.proxy.stats();
-    write_rpc_stats(&report_dir, &stats)?;
+    let keeper_counters = context.keeper_counters.snapshot();
+    write_rpc_stats(&report_dir, &stats, &keeper_counters, &upstream)?;
     progress.degradation = degraded.map(|c| report::Degradation {
         faults: c.faults,
         matched: c.matched,
@@ -518,7 +583,12 @@ fn run_experiments(
         silent_divergences: c.silent_divergences,
         faults_injected: c.faults_injected,
         requests: c.requests,
+        resilience: report::Resilience::from_methods(c.resilience),
     });
+    progress.resilience = Some(report::Resilience::from_methods(merge_counters(
+        &stats.resilience,
+        &keeper_counters,
+    )));
     let report = progress.write_report()?;
     if report.interrupted.is_some() {
         // The signal came while the report was written: it says so; the exit code follows.
@@ -528,6 +598,30 @@ fn run_experiments(
     report::append_step_summary(&markdown)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
+    }
+    if let Some(dir) = &args.record {
+        let manifest = record(
+            &upstream,
+            args,
+            context.fresh_vault,
+            head,
+            &pins,
+            &project.root().join(dir),
+        )?;
+        shell::status(
+            "Recorded",
+            format!(
+                "{} answers for {} pinned blocks in {} ({} bytes compressed, hash {})",
+                manifest.answers,
+                manifest.pinned.len(),
+                dir.display(),
+                manifest.compressed_bytes,
+                manifest.content_hash
+            ),
+        );
+    }
+    if let Some(gap) = upstream.replay.as_ref().and_then(|r| r.missing_error()) {
+        return Err(gap);
     }
     shell::status(
         "Finished",
@@ -597,6 +691,7 @@ struct Progress {
     started: Option<Instant>,
     finished: Finished,
     degradation: Option<report::Degradation>,
+    resilience: Option<report::Resilience>,
 }
 
 /// The experiments that finished, block by block, and how the scenarios among them that
@@ -633,6 +728,7 @@ impl Progress {
                 blocks: self.finished.blocks.clone(),
                 reverts: self.finished.reverts.clone(),
                 rpc_degradation: self.degradation.clone(),
+                rpc_resilience: self.resilience.clone(),
                 interrupted: crate::signals::received().map(|signal| report::Interruption {
                     signal: crate::signals::signal_name(signal).into(),
                     phase: crate::signals::current_phase().into(),
@@ -717,6 +813,13 @@ struct Context<'a> {
     seed: u64,
     /// Deploy a vault on each live fork instead of using the book's.
     fresh_vault: bool,
+    /// This run's record of RPC failures that reached a tool; `execute` moves its scope.
+    ledger: Arc<Ledger>,
+    /// The live-fork keeper's transport: policy and counters.
+    keeper_policy: Policy,
+    keeper_counters: Arc<KeeperCounters>,
+    /// Faults injected between the keeper and its node (degraded runs).
+    keeper_faults_injected: Arc<std::sync::atomic::AtomicU64>,
 }
 
 type Plan = [(PinnedBlock, Vec<String>, Vec<String>)];
@@ -747,6 +850,7 @@ impl Context<'_> {
             let outcome = (|| {
                 if !scenario_ids.is_empty() {
                     crate::signals::phase("in-evm")?;
+                    self.ledger.enter(Some(pinned.number), Unit::InEvm);
                     for (experiment, revert) in run_in_evm(
                         self.toolchain,
                         self.artifact,
@@ -768,6 +872,7 @@ impl Context<'_> {
                 }
                 if !live_experiments.is_empty() {
                     crate::signals::phase("live-fork")?;
+                    self.ledger.enter(Some(pinned.number), Unit::LiveSetup);
                     run_live(self, source, pinned, live_experiments, &mut experiments)?;
                     progress.inc(live_experiments.len() as u64);
                 }
@@ -805,6 +910,7 @@ impl Context<'_> {
             }
             outcome?;
         }
+        self.ledger.enter(None, Unit::Run);
         Ok(())
     }
 }
@@ -832,13 +938,98 @@ fn connect_upstream(
     args: &ChaosArgs,
     report_dir: &Path,
 ) -> anyhow::Result<Upstream> {
+    let root = toolchain.project.root();
+    let policy = Policy {
+        hedge_after: args.rpc_hedge_after,
+        ..Policy::seeded(args.seed)
+    };
+    let ledger = Arc::new(Ledger::default());
+    let recorder = match &args.record {
+        Some(dir) => {
+            // Checked now, not after the run: a recording that cannot be written is bad input.
+            let dir = root.join(dir);
+            std::fs::create_dir_all(&dir).map_err(|e| {
+                Unusable::with_fix(
+                    format!(
+                        "cannot create the recording directory {}: {e}",
+                        dir.display()
+                    ),
+                    "give --record a directory that can be written",
+                )
+            })?;
+            Some(Arc::new(Recorder::default()))
+        }
+        None => None,
+    };
+    // The resilient layer every fork of the clean run reads through.
+    let resilient = |target: &Redacted, replay: Option<Arc<Replay>>| {
+        let mut config = ProxyConfig::new(target.clone()).resilient(policy.clone());
+        config.replay = replay;
+        config.ledger = Some(Arc::clone(&ledger));
+        config.recorder = recorder.clone();
+        Proxy::start(config)
+    };
+    if let Some(dir) = &args.replay {
+        let replay = Arc::new(Replay::load(&root.join(dir))?);
+        if replay.meta.seed != args.seed {
+            return Err(Unusable::with_fix(
+                format!(
+                    "the recording was made with --seed {}, this run has --seed {}",
+                    replay.meta.seed, args.seed
+                ),
+                format!("replay with --seed {}", replay.meta.seed),
+            )
+            .into());
+        }
+        // The address book travels in the recording; forge reads it from the report.
+        let chain_dir = report_dir.join("chain");
+        std::fs::create_dir_all(&chain_dir)?;
+        let book_file = chain_dir.join("address-book.json");
+        std::fs::write(
+            &book_file,
+            serde_json::to_string_pretty(&replay.address_book)? + "\n",
+        )?;
+        let book = AddressBook::read(&book_file)?;
+        // Never contacted: a replaying proxy answers from the recording.
+        let target = Redacted::parse("http://recording.invalid/", "the recording")?;
+        let proxy = resilient(&target, Some(Arc::clone(&replay)))?;
+        shell::status(
+            "Replaying",
+            format!(
+                "{} answers recorded on chain {} ({}), no upstream",
+                replay.manifest.answers, replay.meta.chain_id, replay.meta.kind
+            ),
+        );
+        let (book_path, book_copy) = readable_by_forge(toolchain, &book_file)?;
+        return Ok(Upstream {
+            endpoint: format!("recording {}", dir.display()),
+            kind: if replay.meta.kind == "bsc" {
+                "bsc"
+            } else {
+                "local-replica"
+            },
+            chain_id: replay.meta.chain_id,
+            url: proxy.url(),
+            proxy,
+            book,
+            book_path,
+            _local: None,
+            _book_copy: book_copy,
+            default_blocks: replay.meta.default_blocks.clone(),
+            target,
+            replay: Some(replay),
+            recorder: None,
+            ledger,
+            policy,
+        });
+    }
     let real = std::env::var("BSC_RPC_URL")
         .ok()
         .filter(|v| !v.trim().is_empty());
     match real {
         Some(text) => {
             let endpoint = Redacted::parse(&text, "BSC_RPC_URL")?;
-            let proxy = Proxy::start(ProxyConfig::new(endpoint.clone()))?;
+            let proxy = resilient(&endpoint, None)?;
             let url = proxy.url();
             let target = endpoint.clone();
             let runtime = tokio::runtime::Builder::new_current_thread()
@@ -887,6 +1078,10 @@ fn connect_upstream(
                 _book_copy: None,
                 default_blocks: vec![(default_block, "pinned".into())],
                 target,
+                replay: None,
+                recorder,
+                ledger,
+                policy,
             })
         }
         None => {
@@ -900,7 +1095,7 @@ fn connect_upstream(
                 },
             )?;
             let endpoint = Redacted::parse(&local.info.url, "the local chain's URL")?;
-            let proxy = Proxy::start(ProxyConfig::new(endpoint.clone()))?;
+            let proxy = resilient(&endpoint, None)?;
             let (book_path, book_copy) = readable_by_forge(toolchain, &local.info.address_book)?;
             Ok(Upstream {
                 endpoint: local.info.url.clone(),
@@ -919,6 +1114,10 @@ fn connect_upstream(
                     .collect(),
                 _local: Some(local),
                 target: endpoint,
+                replay: None,
+                recorder,
+                ledger,
+                policy,
             })
         }
     }
@@ -1178,6 +1377,8 @@ fn run_live(
         let (keeper_proxy, node_url) = if context.keeper_faults.is_empty() {
             (None, anvil.url())
         } else {
+            // The keeper's own transport is the client here: it writes its give-ups to the
+            // ledger itself, so the faults this proxy injects are not written as reaching it.
             let mut config = ProxyConfig::new(Redacted::parse(&anvil.url(), "the fork's URL")?)
                 .seed(context.seed);
             for fault in &context.keeper_faults {
@@ -1187,7 +1388,12 @@ fn run_live(
             let url = proxy.url();
             (Some(proxy), url)
         };
-        let provider = crate::chain::connect(&node_url)?;
+        let provider = crate::rpc::keeper::connect(
+            &node_url,
+            context.keeper_policy.clone(),
+            Some(Arc::clone(&context.ledger)),
+            Arc::clone(&context.keeper_counters),
+        )?;
         let address = if context.fresh_vault {
             deploy_vault_on_fork(context, source, &anvil.url())?
         } else {
@@ -1204,12 +1410,25 @@ fn run_live(
     })();
     crate::signals::check()?;
     match fork {
-        Ok((_anvil, _proxy, fork)) => {
-            for id in ids {
-                let experiment = context.runtime.block_on(fork.run(id));
-                crate::signals::check()?;
-                out.push(experiment);
+        Ok((_anvil, proxy, fork)) => {
+            let outcome = (|| {
+                for id in ids {
+                    context
+                        .ledger
+                        .enter(Some(pinned.number), Unit::Live(id.clone()));
+                    let experiment = context.runtime.block_on(fork.run(id));
+                    crate::signals::check()?;
+                    out.push(experiment);
+                }
+                Ok::<(), crate::signals::Interrupted>(())
+            })();
+            if let Some(proxy) = proxy {
+                let injected: u64 = proxy.stats().faults.iter().map(|f| f.injected).sum();
+                context
+                    .keeper_faults_injected
+                    .fetch_add(injected, std::sync::atomic::Ordering::Relaxed);
             }
+            outcome?;
         }
         Err(err) => {
             let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
@@ -1261,14 +1480,16 @@ fn deploy_vault_on_fork(
     Ok(alloy::primitives::Address::from_slice(&returned[12..]))
 }
 
-/// The same plan again, with every upstream read of the forks (and the keeper's calls) going
-/// through a proxy that injects `faults`; compared with the clean run pair by pair.
+/// The same plan again with `faults` placed in front of the tools (a faulty proxy between
+/// forge/anvil and a fresh resilient layer, and between the keeper and its node) and/or
+/// upstream of the resilient layer (a faulty proxy between it and the provider); compared
+/// with the clean run pair by pair, failures classified by this run's own ledger.
 fn run_degraded(
     context: &Context<'_>,
     upstream: &Upstream,
     plan: &Plan,
     clean: &[Block],
-    faults: &[FaultSpec],
+    faults: &[crate::degraded::Placed],
     report_dir: &Path,
 ) -> anyhow::Result<crate::degraded::Comparison> {
     let names: Vec<String> = faults.iter().map(ToString::to_string).collect();
@@ -1276,43 +1497,164 @@ fn run_degraded(
         "Degrading",
         format!("the same run through faulty RPC: {}", names.join(", ")),
     );
-    let mut config = ProxyConfig::new(upstream.target.clone()).seed(context.seed);
-    for fault in faults {
-        config = config.fault(fault.clone());
+    let front = crate::degraded::at(faults, Position::Front);
+    let behind = crate::degraded::at(faults, Position::Upstream);
+    let ledger = Arc::new(Ledger::default());
+    let upstream_faults = if behind.is_empty() {
+        None
+    } else {
+        let mut config = origin_config(upstream).seed(context.seed);
+        config.faults = behind;
+        // Its faults reach the resilient layer, not the tools; the ledger gives a replay
+        // its scope.
+        config.ledger = Some(Arc::clone(&ledger));
+        Some(Proxy::start(config)?)
+    };
+    let mut config = match &upstream_faults {
+        Some(faulty) => ProxyConfig::new(Redacted::parse(&faulty.url(), "the faulty proxy")?),
+        None => origin_config(upstream),
     }
-    let proxy = Proxy::start(config)?;
+    .resilient(upstream.policy.clone());
+    config.ledger = Some(Arc::clone(&ledger));
+    config.recorder = upstream.recorder.clone();
+    let resilient = Proxy::start(config)?;
+    let front_faults = if front.is_empty() {
+        None
+    } else {
+        let mut config =
+            ProxyConfig::new(Redacted::parse(&resilient.url(), "the resilient proxy")?)
+                .seed(context.seed);
+        config.faults = front.clone();
+        config.ledger = Some(Arc::clone(&ledger));
+        config.faults_reach_client = true;
+        Some(Proxy::start(config)?)
+    };
+    let url = front_faults
+        .as_ref()
+        .map_or_else(|| resilient.url(), ProxyHandle::url);
     let log_dir = report_dir.join("degraded");
     std::fs::create_dir_all(&log_dir)?;
     let degraded_context = Context {
         log_dir: log_dir.clone(),
-        keeper_faults: faults.to_vec(),
+        keeper_faults: front,
+        ledger: Arc::clone(&ledger),
+        keeper_policy: context.keeper_policy.clone(),
+        keeper_counters: Arc::new(KeeperCounters::default()),
+        keeper_faults_injected: Arc::default(),
         ..*context
     };
     let mut finished = Finished::default();
-    degraded_context.execute(&upstream.source(&proxy.url()), plan, &mut finished)?;
+    degraded_context.execute(&upstream.source(&url), plan, &mut finished)?;
     let blocks = finished.blocks;
-    let stats = proxy.stats();
-    let mut comparison = crate::degraded::compare(clean, &blocks);
+    let nearest = upstream_faults.as_ref().unwrap_or(&resilient).stats();
+    let injected = [&front_faults, &upstream_faults]
+        .iter()
+        .filter_map(|p| p.as_ref())
+        .map(|p| p.stats().faults.iter().map(|f| f.injected).sum::<u64>())
+        .sum::<u64>()
+        + degraded_context
+            .keeper_faults_injected
+            .load(std::sync::atomic::Ordering::Relaxed);
+    let mut comparison = crate::degraded::compare(clean, &blocks, &ledger);
     comparison.faults = names;
-    comparison.requests = stats.methods.clone();
-    comparison.faults_injected = stats.faults.iter().map(|f| f.injected).sum();
+    comparison.requests = nearest.methods.clone();
+    comparison.faults_injected = injected;
+    comparison.resilience = merge_counters(
+        &resilient.stats().resilience,
+        &degraded_context.keeper_counters.snapshot(),
+    );
     std::fs::write(
         log_dir.join("comparison.json"),
         serde_json::to_string_pretty(&comparison)? + "\n",
     )?;
+    std::fs::write(
+        log_dir.join("ledger.json"),
+        serde_json::to_string_pretty(&ledger.events())? + "\n",
+    )?;
+    let (retries, give_ups) = comparison
+        .resilience
+        .values()
+        .fold((0, 0), |t, c| (t.0 + c.retries, t.1 + c.give_ups));
     shell::status(
         "Compared",
         format!(
-            "{} matched, {} classified failures, {} unclassified failures, {} silent divergences ({} faults injected in {} upstream requests)",
+            "{} matched, {} classified failures, {} unclassified failures, {} silent divergences ({} faults injected in {} upstream requests; {retries} retries, {give_ups} give-ups)",
             comparison.matched,
             comparison.classified_failures,
             comparison.unclassified_failures,
             comparison.silent_divergences,
             comparison.faults_injected,
-            stats.calls
+            nearest.calls
         ),
     );
     Ok(comparison)
+}
+
+/// A proxy config whose origin is the run's upstream: its URL, or the recording it replays.
+fn origin_config(upstream: &Upstream) -> ProxyConfig {
+    let mut config = ProxyConfig::new(upstream.target.clone());
+    config.replay = upstream.replay.clone();
+    config
+}
+
+/// The proxy's and the keeper's counters, per method (the keeper's under `keeper:`).
+fn merge_counters(
+    proxy: &std::collections::BTreeMap<String, crate::rpc::retry::MethodCounters>,
+    keeper: &std::collections::BTreeMap<String, crate::rpc::retry::MethodCounters>,
+) -> std::collections::BTreeMap<String, crate::rpc::retry::MethodCounters> {
+    let mut all = proxy.clone();
+    for (method, counters) in keeper {
+        all.entry(format!("keeper:{method}"))
+            .or_default()
+            .add(counters);
+    }
+    all
+}
+
+/// With `--replay`: a failure caused by a request the recording lacks becomes that gap.
+fn replay_gap(upstream: &Upstream, err: anyhow::Error) -> anyhow::Error {
+    upstream
+        .replay
+        .as_ref()
+        .and_then(|r| r.missing_error())
+        .unwrap_or(err)
+}
+
+/// `--record DIR`: the answers the run's resilient layers validated, and what a replay
+/// needs besides them.
+fn record(
+    upstream: &Upstream,
+    args: &ChaosArgs,
+    fresh_vault: bool,
+    head: u64,
+    pins: &[PinnedBlock],
+    dir: &Path,
+) -> anyhow::Result<crate::rpc::record::Manifest> {
+    let recorder = upstream
+        .recorder
+        .as_ref()
+        .context("the run had no recorder")?;
+    let book_text = std::fs::read_to_string(&upstream.book_path)
+        .with_context(|| format!("reading {}", upstream.book_path.display()))?;
+    let meta = crate::rpc::record::Meta {
+        chain_id: upstream.chain_id,
+        kind: upstream.kind.to_owned(),
+        seed: args.seed,
+        days: args.days,
+        fresh_vault,
+        head,
+        default_blocks: upstream.default_blocks.clone(),
+        pinned: pins
+            .iter()
+            .map(|p| crate::rpc::record::PinnedRecord {
+                number: p.number,
+                hash: p.hash.clone(),
+                timestamp: p.timestamp,
+                label: p.label.clone(),
+            })
+            .collect(),
+    };
+    recorder.write(dir, meta, serde_json::from_str(&book_text)?)
 }
 
 #[derive(Serialize)]
@@ -1322,15 +1664,41 @@ struct RpcCounters<'a> {
     distinct_state_keys: u64,
     upstream_errors: u64,
     methods: &'a std::collections::BTreeMap<String, u64>,
+    /// Retries, hedges and give-ups of the resilient upstream layer, per method.
+    resilience: &'a std::collections::BTreeMap<String, crate::rpc::retry::MethodCounters>,
+    retry_budget_spent: u64,
+    /// The same for the live-fork keeper's transport.
+    keeper: &'a std::collections::BTreeMap<String, crate::rpc::retry::MethodCounters>,
+    /// With `--replay`: answers served from the recording, and requests it did not hold.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    replay: Option<ReplayCounters>,
 }
 
-fn write_rpc_stats(dir: &Path, stats: &ProxyStats) -> anyhow::Result<()> {
+#[derive(Serialize)]
+struct ReplayCounters {
+    served: u64,
+    missing: Vec<String>,
+}
+
+fn write_rpc_stats(
+    dir: &Path,
+    stats: &ProxyStats,
+    keeper: &std::collections::BTreeMap<String, crate::rpc::retry::MethodCounters>,
+    upstream: &Upstream,
+) -> anyhow::Result<()> {
     let counters = RpcCounters {
         http_requests: stats.http_requests,
         calls: stats.calls,
         distinct_state_keys: stats.distinct_state_keys,
         upstream_errors: stats.upstream_errors,
         methods: &stats.methods,
+        resilience: &stats.resilience,
+        retry_budget_spent: stats.retry_budget_spent,
+        keeper,
+        replay: upstream.replay.as_ref().map(|r| ReplayCounters {
+            served: r.served(),
+            missing: r.missing().iter().map(ToString::to_string).collect(),
+        }),
     };
     std::fs::write(
         dir.join("rpc.json"),

@@ -108,6 +108,9 @@ pub struct Report {
     /// With `--rpc-faults`: how the degraded run compared with this (clean) one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rpc_degradation: Option<Degradation>,
+    /// What the resilient upstream layer and the keeper's transport did in this (clean) run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rpc_resilience: Option<Resilience>,
     /// With `--shard I/N`: which share of the (block, experiment) pairs this run had.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard: Option<ShardOf>,
@@ -118,6 +121,32 @@ pub struct Report {
     /// `verdict` is `interrupted`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interrupted: Option<Interruption>,
+}
+
+/// Retries, hedges and give-ups of the resilient layers (see `crate::rpc::retry`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resilience {
+    pub retries: u64,
+    pub hedges: u64,
+    pub give_ups: u64,
+    pub by_method: std::collections::BTreeMap<String, crate::rpc::retry::MethodCounters>,
+}
+
+impl Resilience {
+    /// Totals of per-method counters.
+    pub fn from_methods(
+        by_method: std::collections::BTreeMap<String, crate::rpc::retry::MethodCounters>,
+    ) -> Self {
+        let (retries, hedges, give_ups) = by_method.values().fold((0, 0, 0), |t, c| {
+            (t.0 + c.retries, t.1 + c.hedges, t.2 + c.give_ups)
+        });
+        Self {
+            retries,
+            hedges,
+            give_ups,
+            by_method,
+        }
+    }
 }
 
 /// `--shard index/count`.
@@ -151,6 +180,9 @@ pub struct Degradation {
     pub faults_injected: u64,
     /// Upstream requests of the degraded run, per method.
     pub requests: std::collections::BTreeMap<String, u64>,
+    /// What the degraded run's resilient layers did.
+    #[serde(default)]
+    pub resilience: Resilience,
 }
 
 impl Degradation {
@@ -357,13 +389,16 @@ impl Report {
             let _ = writeln!(
                 md,
                 "\n### Degraded RPC ({})\n\n{} matched, {} failed with a classified RPC cause, {} failed unclassified, \
-                 **{} silent divergences**; {} faults injected.\n",
+                 **{} silent divergences**; {} faults injected; the resilient layers made {} retries and {} hedges and gave up {} times.\n",
                 d.faults.join(", "),
                 d.matched,
                 d.classified_failures,
                 d.unclassified_failures,
                 d.silent_divergences,
-                d.faults_injected
+                d.faults_injected,
+                d.resilience.retries,
+                d.resilience.hedges,
+                d.resilience.give_ups
             );
         }
         let failures: Vec<_> = self

@@ -955,7 +955,7 @@ fn degraded(h: &mut String, page: &Page<'_>) {
         for p in &page.degraded_pairs {
             let (word, cls, class, cause) = match &p.outcome {
                 Outcome::Matched => ("matched", "held", "", ""),
-                Outcome::ClassifiedFailure { class, error } => (
+                Outcome::ClassifiedFailure { class, error, .. } => (
                     "classified failure",
                     "classified",
                     class.as_str(),

@@ -87,6 +87,7 @@ fn sample() -> Report {
         verdict: Verdict::Held,
         totals: Totals::default(),
         rpc_degradation: None,
+        rpc_resilience: None,
         reverts: vec![],
         shard: None,
         interrupted: None,

@@ -143,6 +143,7 @@ fn sample() -> Report {
             classified_failures: 1,
             ..Degradation::default()
         }),
+        rpc_resilience: None,
     }
     .finish()
 }
@@ -176,7 +177,8 @@ fn written_sample(dir: &Path) -> std::path::PathBuf {
                 block: 200,
                 experiment: "gas_spike".into(),
                 outcome: Outcome::ClassifiedFailure {
-                    class: "reset".into(),
+                    class: xtask::rpc::Class::Reset,
+                    cause: "fault reset on eth_getStorageAt".into(),
                     error: "connection reset by peer <b>".into(),
                 },
             },
