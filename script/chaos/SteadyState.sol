@@ -255,7 +255,7 @@ library SteadyState {
     /// Integer rounding allowed per dependency operation in S1 and S6 (USDT wei): the largest
     /// single rounding of an operation is one LP token unit at fair value (~600 wei at 90k
     /// USDT/BTC) or one Aster price unit times a quantity (< 1e10 wei); see docs/steady-state.md.
-    uint256 internal constant OP_ROUNDING_WEI = 2e11;
+    uint256 internal constant OP_ROUNDING_WEI = 1e11;
     /// Relative rounding between two valuations of the same LP position (the vault factors
     /// sqrt(k * p) into sqrt(k) * sqrt(p), each floored): 1 part in 1e10 of the LP value.
     uint256 internal constant LP_ROUNDING_PARTS = 1e10;

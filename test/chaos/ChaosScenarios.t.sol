@@ -80,9 +80,13 @@ contract ChaosScenariosTest is Test, ScenarioRunner {
         _assertHeld("donation_inflation");
     }
 
-    function test_catalogue_hasFourteenDistinctIds() public pure {
+    function test_sharePriceDrop_holds() public {
+        _assertHeld("share_price_drop");
+    }
+
+    function test_catalogue_hasFifteenDistinctIds() public pure {
         string[] memory ids = scenarioIds();
-        assertEq(ids.length, 14);
+        assertEq(ids.length, 15);
         for (uint256 i; i < ids.length; ++i) {
             _groupOf(ids[i]); // every id is dispatched
             for (uint256 j = i + 1; j < ids.length; ++j) {
@@ -219,6 +223,14 @@ contract BrokenVaultsTest is Test, ScenarioRunner {
     function test_noVirtualShares_failsDepositorFairness() public {
         ScenarioResult memory r = _failed("donation_inflation", Defect.NO_VIRTUAL_SHARES);
         _assertCheckFailed(r, "S10_depositor_shortfall_wei");
+    }
+
+    /// The share-price trigger (maxNavDropBps) disabled: a loss on the ALP leg beyond the
+    /// trigger, the pool unmoved, leaves the vault NORMAL.
+    function test_navDropIgnored_failsSharePriceDrop() public {
+        ScenarioResult memory r = _failed("share_price_drop", Defect.NAV_DROP_IGNORED);
+        _assertCheckFailed(r, "S4_risk_mode_beyond");
+        _assertCheckFailed(r, "S4_deposit_reverted_DepositsPaused_beyond");
     }
 
     /// S6 against the cycle's own activity: an idle cycle pays a bounty, within both caps and

@@ -12,8 +12,10 @@
 //! - [`chaos`], [`pin`], [`live`], [`steady`], [`vault`] and [`degraded`]: `cargo xtask chaos`,
 //!   block pinning, the live-fork keeper, the steady state (S1-S10) in Rust as the twin of
 //!   `script/chaos/SteadyState.sol`, reading the vault, degraded-RPC runs;
-//! - [`report`] and [`svg`]: report.json, junit.xml, summary.md and the window picture;
+//! - [`report`], [`report_html`] and [`svg`]: report.json, junit.xml, summary.md, report.html
+//!   and the window picture;
 //! - [`mod@bench`]: `cargo xtask bench`;
+//! - [`slither`]: Slither's static analysis of the vault against the committed triage;
 //! - [`signals`] and [`rng`]: ending every child on SIGINT/SIGTERM; the seeded generator;
 //! - [`cli`]: the command line;
 //! - [`project`], [`shell`] and [`error`]: the repository layout, output and exit codes.
@@ -30,14 +32,17 @@ pub mod doctor;
 pub mod error;
 pub mod forge;
 pub mod live;
+pub mod mutants;
 pub mod pin;
 pub mod project;
 pub mod report;
+pub mod report_html;
 pub mod rng;
 pub mod rpc;
 pub mod scenario;
 pub mod shell;
 pub mod signals;
+pub mod slither;
 pub mod steady;
 pub mod suite;
 pub mod svg;

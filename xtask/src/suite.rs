@@ -1,7 +1,8 @@
 //! `cargo xtask test`: the whole test suite, ending with one `N passed, N failed` line.
 //!
 //! Parts, in order: the Rust tests of the workspace, then every forge test (unit, fuzz,
-//! invariant). Each part's results are read from the runner's own machine output (cargo's
+//! invariant), the gas of every `cycle()` path against the committed `.gas-snapshot`, and a
+//! short end-to-end chaos run. Each part's results are read from the runner's own machine output (cargo's
 //! `test result:` lines, `forge test --json`), never guessed from exit codes alone; a part that
 //! cannot run at all (a compile error) counts as one failure so the summary cannot look green.
 
@@ -35,6 +36,9 @@ pub enum Part {
     Rust,
     /// `forge test` over contracts/, test/ and script/.
     Forge,
+    /// `forge snapshot --check` of the `cycle()` paths against `.gas-snapshot`, within
+    /// [`GAS_TOLERANCE_PCT`] percent.
+    Gas,
     /// A short end-to-end `cargo xtask chaos` (one day of local history, its landmark blocks,
     /// every experiment): each experiment that held counts as passed.
     Chaos,
@@ -78,6 +82,7 @@ pub fn run(args: TestArgs, project: &Project) -> anyhow::Result<Outcome> {
                 "{err:#}; the Rust tests that run forge would fail too"
             ));
         }
+        crate::signals::phase("rust tests")?;
         let started = Instant::now();
         shell::status("Testing", "Rust workspace (cargo test --workspace)");
         let tally = rust_tests(project)?;
@@ -92,6 +97,7 @@ pub fn run(args: TestArgs, project: &Project) -> anyhow::Result<Outcome> {
         total.add(tally);
     }
     if wants(Part::Forge) {
+        crate::signals::phase("forge tests")?;
         let started = Instant::now();
         shell::status("Testing", "forge (unit, fuzz, invariant)");
         let tally = forge_tests(&toolchain, args.match_test.as_deref())?;
@@ -106,7 +112,24 @@ pub fn run(args: TestArgs, project: &Project) -> anyhow::Result<Outcome> {
         total.add(tally);
     }
 
+    if wants(Part::Gas) && args.match_test.is_none() {
+        let started = Instant::now();
+        shell::status(
+            "Testing",
+            format!(
+                "gas of the cycle() paths against .gas-snapshot (tolerance {GAS_TOLERANCE_PCT}%)"
+            ),
+        );
+        let tally = gas_snapshot(&toolchain)?;
+        shell::status(
+            "Finished",
+            format!("gas: {} in {:.1?}", tally.summary_line(), started.elapsed()),
+        );
+        total.add(tally);
+    }
+
     if wants(Part::Chaos) {
+        crate::signals::phase("end to end")?;
         let started = Instant::now();
         shell::status("Testing", "end to end: cargo xtask chaos --days 1");
         let tally = chaos_run(project)?;
@@ -132,14 +155,21 @@ pub fn run(args: TestArgs, project: &Project) -> anyhow::Result<Outcome> {
 /// Run `cargo test --workspace`, streaming its output, and add up its `test result:` lines.
 fn rust_tests(project: &Project) -> anyhow::Result<Tally> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut child = crate::cli::nested_cargo(&mut Command::new(cargo))
-        .args(["test", "--workspace"])
-        .current_dir(project.root())
-        .stdout(Stdio::piped())
-        .stdin(Stdio::null())
-        .spawn()
-        .context("starting cargo test")?;
-    let stdout = child.stdout.take().context("cargo test stdout")?;
+    // Its own process group, ended on a signal with its test binaries (which pass SIGTERM on to
+    // the xtask runs they started).
+    let mut child = crate::signals::spawn_as_is(
+        crate::cli::nested_cargo(&mut Command::new(cargo))
+            .args(["test", "--workspace"])
+            .current_dir(project.root())
+            .stdout(Stdio::piped())
+            .stdin(Stdio::null()),
+    )
+    .context("starting cargo test")?;
+    let stdout = child
+        .child_mut()
+        .stdout
+        .take()
+        .context("cargo test stdout")?;
     let mut tally = Tally::default();
     let mut saw_result = false;
     for line in BufReader::new(stdout).lines() {
@@ -151,6 +181,7 @@ fn rust_tests(project: &Project) -> anyhow::Result<Tally> {
         }
     }
     let status = child.wait().context("waiting for cargo test")?;
+    crate::signals::check()?;
     if !status.success() && tally.failed == 0 {
         shell::error(format!(
             "cargo test exited with {status} before reporting a failing test"
@@ -265,13 +296,15 @@ pub fn tally_forge(report: &BTreeMap<String, ForgeSuite>) -> Tally {
 fn forge_tests(toolchain: &Toolchain, match_test: Option<&str>) -> anyhow::Result<Tally> {
     let profile = if shell::is_ci() { "ci" } else { "default" };
     // Build first with human output, so compile errors are shown as forge prints them.
-    let build = toolchain
-        .command(Tool::Forge)
-        .arg("build")
-        .env("FOUNDRY_PROFILE", profile)
-        .stdin(Stdio::null())
-        .status()
-        .context("starting forge build")?;
+    let build = crate::signals::status_as_is(
+        toolchain
+            .command(Tool::Forge)
+            .arg("build")
+            .env("FOUNDRY_PROFILE", profile)
+            .stdin(Stdio::null()),
+    )
+    .context("starting forge build")?;
+    crate::signals::check()?;
     if !build.success() {
         shell::error(format!(
             "forge build failed ({build}); no forge test could run"
@@ -288,7 +321,8 @@ fn forge_tests(toolchain: &Toolchain, match_test: Option<&str>) -> anyhow::Resul
     if let Some(pattern) = match_test {
         cmd.args(["--match-test", pattern]);
     }
-    let output = cmd.output().context("starting forge test")?;
+    let output = crate::signals::output_as_is(&mut cmd).context("starting forge test")?;
+    crate::signals::check()?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     if output.status.success() && stdout.trim_start().starts_with("No tests found") {
         shell::warn("forge found no tests");
@@ -320,15 +354,70 @@ fn forge_tests(toolchain: &Toolchain, match_test: Option<&str>) -> anyhow::Resul
     Ok(tally)
 }
 
+/// The gas tests whose numbers are committed in `.gas-snapshot`: one per `cycle()` path.
+pub const GAS_TESTS: &str = "test/vault/VaultGas.t.sol";
+
+/// How far (percent, either way) a `cycle()` path's gas may move from `.gas-snapshot` before
+/// the suite fails. Gas is deterministic, so any larger change is a real change of the vault:
+/// the keeper bounty is paid for `bountyGasUnits` (1,500,000) of gas, so a path that grows
+/// must be seen, and a snapshot re-blessed on purpose (README: Gas).
+pub const GAS_TOLERANCE_PCT: u32 = 1;
+
+/// `forge snapshot --check --tolerance N` over [`GAS_TESTS`]; every test is one result, a path
+/// outside the tolerance or missing from the snapshot one failure.
+fn gas_snapshot(toolchain: &Toolchain) -> anyhow::Result<Tally> {
+    let profile = if shell::is_ci() { "ci" } else { "default" };
+    let output = toolchain
+        .command(Tool::Forge)
+        .args(["snapshot", "--match-path", GAS_TESTS, "--check"])
+        .arg(".gas-snapshot")
+        .args(["--tolerance", &GAS_TOLERANCE_PCT.to_string()])
+        .env("FOUNDRY_PROFILE", profile)
+        .stdin(Stdio::null())
+        .output()
+        .context("starting forge snapshot")?;
+    let text = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    let ran = text.lines().filter(|l| l.starts_with("[PASS]")).count() as u64;
+    let off: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("Diff in") || l.starts_with("No matching snapshot entry"))
+        .collect();
+    for line in &off {
+        shell::line(format!("  {} {line}", shell::verdict(false)));
+    }
+    if output.status.success() {
+        return Ok(Tally {
+            passed: ran,
+            ..Tally::default()
+        });
+    }
+    if off.is_empty() {
+        shell::line(text.trim_end());
+        shell::error(format!("forge snapshot failed ({})", output.status));
+    } else {
+        shell::line(format!(
+            "  fix: if the change is intended, re-bless with `cargo xtask forge -- snapshot --match-path {GAS_TESTS}` and commit .gas-snapshot"
+        ));
+    }
+    let failed = (off.len() as u64).max(1);
+    Ok(Tally {
+        passed: ran.saturating_sub(failed),
+        failed,
+        skipped: 0,
+    })
+}
+
 /// Run the real `chaos` command of this binary and count its report's experiments.
 fn chaos_run(project: &Project) -> anyhow::Result<Tally> {
     let report_dir = project.root().join("reports").join("test-e2e");
-    let status = match crate::cli::self_command(project)
-        .args(["chaos", "--days", "1", "--report-dir"])
-        .arg(&report_dir)
-        .stdin(Stdio::null())
-        .status()
-    {
+    let status = match crate::signals::status_as_is(
+        crate::cli::self_command(project)
+            // The suite's own report directory, replaced on every run.
+            .args(["chaos", "--days", "1", "--force", "--report-dir"])
+            .arg(&report_dir)
+            .stdin(Stdio::null()),
+    ) {
         Ok(status) => status,
         Err(err) => {
             shell::error(format!("could not start cargo xtask chaos: {err}"));
@@ -338,6 +427,7 @@ fn chaos_run(project: &Project) -> anyhow::Result<Tally> {
             });
         }
     };
+    crate::signals::check()?;
     let path = report_dir.join("report.json");
     let report: serde_json::Value = match std::fs::read_to_string(&path)
         .ok()

@@ -9,7 +9,7 @@ import {SteadyState, Snapshot, CheckList} from "../SteadyState.sol";
 import {FaultInjection} from "../FaultProxy.sol";
 import {YieldVault} from "../../../contracts/vault/YieldVault.sol";
 import {VaultCore} from "../../../contracts/vault/VaultCore.sol";
-import {AlpSkipReason, RiskMode} from "../../../contracts/vault/VaultTypes.sol";
+import {AlpSkipReason, OracleReading, RiskMode} from "../../../contracts/vault/VaultTypes.sol";
 import {IAsterDiamond} from "../../../contracts/interfaces/IAster.sol";
 
 /// @title AsterScenarios
@@ -24,11 +24,12 @@ contract AsterScenarios is ScenarioBase {
     constructor(World memory world, YieldVault v) ScenarioBase(world, v) {}
 
     function ids() external pure override returns (string[] memory list) {
-        list = new string[](4);
+        list = new string[](5);
         list[0] = "close_trade_blocked";
         list[1] = "burn_alp_reverts";
         list[2] = "cooldown_active";
         list[3] = "pending_trade_never_executed";
+        list[4] = "share_price_drop";
     }
 
     function run(string calldata id) external override returns (ScenarioResult memory) {
@@ -36,6 +37,7 @@ contract AsterScenarios is ScenarioBase {
         if (_is(id, "burn_alp_reverts")) return _burnAlpReverts();
         if (_is(id, "cooldown_active")) return _cooldownActive();
         if (_is(id, "pending_trade_never_executed")) return _pendingNeverExecuted();
+        if (_is(id, "share_price_drop")) return _sharePriceDrop();
         revert UnknownScenario(id);
     }
 
@@ -336,5 +338,72 @@ contract AsterScenarios is ScenarioBase {
                 w.aster.staticcall(abi.encodeWithSignature("pendingTrade(bytes32)", hashes[i]));
             if (ok2 && abi.decode(t, (address)) == address(vault)) n++;
         }
+    }
+
+    // ---------------------------------------------------------------- share_price_drop
+
+    /// Aster marks ALP down (its `alpPrice()` answers lower, through the fault proxy) while the
+    /// pool does not move: the share price falls by two thirds of maxNavDropBps (inside: the next
+    /// cycle stays NORMAL and healthy) or by four thirds of it (beyond: the next cycle is
+    /// unhealthy, ONLY_UNWIND with deposits paused and a healthy count of 0). The oracle stays
+    /// healthy throughout, so only the share-price trigger can act (S4).
+    function _sharePriceDrop() internal returns (ScenarioResult memory) {
+        CheckList memory list;
+        _baseline(true);
+        Snapshot memory s0 = _measure();
+        uint256 alpPrice = IAsterDiamond(w.aster).alpPrice();
+        uint256[2] memory drops = [uint256(cfg.maxNavDropBps) * 2 / 3, uint256(cfg.maxNavDropBps) * 4 / 3];
+        string[2] memory tags = ["_inside", "_beyond"];
+        for (uint256 i; i < 2; ++i) {
+            uint256 snap = vm.snapshotState();
+            // The ALP price cut that takes `drops[i]` bps off the NAV.
+            uint256 cutBps = drops[i] * s0.shadow.nav / s0.shadow.alpValue;
+            if (!FaultInjection.isInstalled(w.aster)) FaultInjection.install(w.aster);
+            FaultInjection.returnData(
+                w.aster, IAsterDiamond.alpPrice.selector, abi.encode(alpPrice * (BPS - cutBps) / BPS)
+            );
+            _advance(cfg.minCycleInterval);
+            _sharePriceDropCycle(list, tags[i], i == 1, s0);
+            vm.revertToState(snap);
+        }
+        return _result(
+            "share_price_drop",
+            "Aster marks ALP down: the share price falls 2/3 and 4/3 of maxNavDropBps",
+            list
+        );
+    }
+
+    function _sharePriceDropCycle(CheckList memory list, string memory tag, bool beyond, Snapshot memory s0)
+        internal
+    {
+        OracleReading memory seen = _sharePriceDropPreconditions(list, tag, beyond, s0);
+        Snapshot memory a = _measure();
+        CycleOutcome memory o = _cycle();
+        Snapshot memory b = _measure();
+        _checkCycle(list, tag, a, b, o);
+        list.s4Mode(tag, b, beyond ? RiskMode.ONLY_UNWIND : RiskMode.NORMAL);
+        list.ghostStep(tag, SteadyState.Ghost(a.mode, a.healthyCount), seen, b, cfg);
+        if (beyond) _checkDepositsPaused(list, tag);
+    }
+
+    /// The fault is where it should be: the share price (shadow) down by less (inside) or more
+    /// (beyond) than maxNavDropBps since the baseline, and the oracle healthy.
+    function _sharePriceDropPreconditions(
+        CheckList memory list,
+        string memory tag,
+        bool beyond,
+        Snapshot memory s0
+    ) internal view returns (OracleReading memory seen) {
+        uint256 sp0 = SteadyState.shadowSharePrice(s0);
+        int256 dropBps =
+            (int256(sp0) - int256(SteadyState.shadowSharePrice(_measure()))) * int256(BPS) / int256(sp0);
+        int256 trigger = int256(uint256(cfg.maxNavDropBps));
+        if (beyond) list.gt(string.concat("precondition_share_price_drop_bps", tag), dropBps, trigger);
+        else list.lt(string.concat("precondition_share_price_drop_bps", tag), dropBps, trigger);
+        seen = vault.oracle().read();
+        list.isTrue(
+            string.concat("precondition_oracle_healthy", tag),
+            seen.ready && !seen.stale && seen.deviationBps <= cfg.maxDeviationBps
+        );
     }
 }

@@ -223,6 +223,19 @@ contract IdleBountyModule is BrokenModule {
     }
 }
 
+/// @notice The share-price trigger disabled: every cycle runs as if maxNavDropBps were 100%, so
+/// a loss that does not move the pool never puts the vault in ONLY_UNWIND.
+contract NavDropIgnoredModule is BrokenModule {
+    constructor(VaultAddresses memory a) BrokenModule(a) {}
+
+    function cycle() external override returns (CyclePath path, uint256 bounty) {
+        uint16 trigger = _cfg.maxNavDropBps;
+        _cfg.maxNavDropBps = 10_000;
+        (path, bounty) = _realCycle();
+        _cfg.maxNavDropBps = trigger;
+    }
+}
+
 /// @notice Which defect a BrokenVaultFactory builds into the vault. New defects are appended:
 /// the xtask's tests select them by index (CHAOS_BROKEN_DEFECT).
 enum Defect {
@@ -235,7 +248,8 @@ enum Defect {
     SPOT_VALUED_VIEWS,
     UNWIND_WITHOUT_MINIMUM,
     IDLE_CYCLE_BOUNTY,
-    NO_VIRTUAL_SHARES
+    NO_VIRTUAL_SHARES,
+    NAV_DROP_IGNORED
 }
 
 /// @notice The real vault with its share arithmetic's virtual offset taken out: its code, as
@@ -299,8 +313,10 @@ contract BrokenVaultFactory is IVaultFactory {
             module = address(new SpotValuedModule(a));
         } else if (defect == Defect.UNWIND_WITHOUT_MINIMUM) {
             module = address(new UnwindWithoutMinimumModule(a));
-        } else {
+        } else if (defect == Defect.IDLE_CYCLE_BOUNTY) {
             module = address(new IdleBountyModule(a));
+        } else {
+            module = address(new NavDropIgnoredModule(a));
         }
         return new YieldVault(a, cfg, module);
     }
