@@ -7,7 +7,10 @@
 //!    conformance witness on; at every judged cycle, deposit and S5 comparison, the library
 //!    measures and judges the same blocks through `test/conformance/SteadyStateHarness.sol`
 //!    (an `eth_call` state override, nothing mined), and every check, every tape point and the
-//!    shadow's headline numbers must be identical to the Rust module's.
+//!    shadow's headline numbers must be identical to the Rust module's. Then the Rust module's
+//!    `OP_ROUNDING_WEI` is moved by one wei (a test hook) and one experiment runs again: the
+//!    comparison must report the bounds that moved, so a test that cannot see a changed bound
+//!    fails here.
 //! 2. Same names: a real `cargo xtask chaos` runs the in-EVM `gas_spike` and `call_delay` next to
 //!    the live-fork `keeper_gas_spike` and `keeper_time_jump` at one block; for each case the two
 //!    share (`_1gwei`, `_50gwei`, `_1000gwei`, `_7d`), the common cycle checks carry identical
@@ -147,6 +150,41 @@ fn both_engines_judge_the_same_cycles_alike() {
     eprintln!(
         "conformance: {compared} checks of {} moments identical in both engines",
         records.len()
+    );
+
+    // One engine's bound changed: the live-fork engine's OP_ROUNDING_WEI one wei above the
+    // library's. The same experiment run again must now be reported as a disagreement, on
+    // bounds and the shadow's tolerance only (the observations and verdicts are unchanged);
+    // then the bound is restored for what follows, which compares clean again.
+    let seen = records.len();
+    xtask::steady::skew_op_rounding_for_conformance_test(1);
+    let skewed = runtime.block_on(fork.run("keeper_dropped_tx"));
+    xtask::steady::skew_op_rounding_for_conformance_test(0);
+    assert_eq!(skewed.verdict, Verdict::Held, "{:?}", skewed.error);
+    let differences: Vec<String> = fork.witness().unwrap().records()[seen..]
+        .iter()
+        .flat_map(|r| r.differences())
+        .collect();
+    for check in ["S9_nav_vs_shadow_wei_before_cycle", "S9_nav_vs_shadow_wei"] {
+        assert!(
+            differences
+                .iter()
+                .any(|d| d.contains(&format!("`{check}` bound differs"))),
+            "a 1-wei change of one engine's bound went unseen in {check}:\n{}",
+            differences.join("\n")
+        );
+    }
+    assert!(
+        differences
+            .iter()
+            .all(|d| d.contains("bound differs") || d.contains("tolerance of snapshot")),
+        "{}",
+        differences.join("\n")
+    );
+    eprintln!(
+        "conformance with OP_ROUNDING_WEI + 1 wei in the live-fork engine: {} differences, e.g. {}",
+        differences.len(),
+        differences[0]
     );
 
     // Aster's closeTrade now reverts (a fault proxy in front of the replica, as the in-EVM
@@ -336,7 +374,8 @@ fn a_real_run_reports_the_common_checks_under_the_same_names() {
     let project = Project::locate();
     let toolchain = Toolchain::ensure(&project).unwrap();
     contracts_built(&toolchain);
-    let dir = "reports/test-conformance";
+    let reports = tempfile::tempdir().unwrap();
+    let dir = reports.path().join("report");
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))
         .env("NO_COLOR", "1")
         .env_remove("BSC_RPC_URL")
@@ -357,16 +396,14 @@ fn a_real_run_reports_the_common_checks_under_the_same_names() {
             "--scenario",
             "keeper_time_jump",
             "--report-dir",
-            dir,
         ])
+        .arg(&dir)
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(0), "{text}");
-    let report: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(project.root().join(dir).join("report.json")).unwrap(),
-    )
-    .unwrap();
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
     let experiments = report["blocks"][0]["experiments"].as_array().unwrap();
     let checks = |id: &str| -> BTreeMap<String, String> {
         let e = experiments
