@@ -508,6 +508,8 @@ fn a_real_run_against_a_broken_vault_shows_the_disproved_experiment_in_red() {
             "flash_shortfall",
             "--scenario-script",
             "test/chaos/broken/BrokenForkChaosScenarios.sol:BrokenForkChaosScenarios",
+            // A finished report of an earlier run of this test is replaced.
+            "--force",
             "--report-dir",
             dir,
         ])
