@@ -1400,12 +1400,11 @@ fn run_live(
             source.book.vault
         };
         let vault = VaultReader::new(context.project, address, provider)?;
-        let fork = context
-            .runtime
-            .block_on(live::Fork::new(vault, source.book.clone()))?;
-        if context.fresh_vault {
-            context.runtime.block_on(fork.warm_up())?;
-        }
+        let fork = context.runtime.block_on(live::Fork::new(
+            vault,
+            source.book.clone(),
+            context.fresh_vault,
+        ))?;
         Ok((anvil, keeper_proxy, fork))
     })();
     crate::signals::check()?;

@@ -10,7 +10,8 @@
 //! - [`chain`] and [`addressbook`]: the local BSC replica chain with its seeded history, and
 //!   the address books;
 //! - [`chaos`], [`pin`], [`live`], [`steady`], [`vault`] and [`degraded`]: `cargo xtask chaos`,
-//!   block pinning, the live-fork keeper, S1-S8 in Rust, reading the vault, degraded-RPC runs;
+//!   block pinning, the live-fork keeper, the steady state (S1-S10) in Rust as the twin of
+//!   `script/chaos/SteadyState.sol`, reading the vault, degraded-RPC runs;
 //! - [`report`], [`report_html`] and [`svg`]: report.json, junit.xml, summary.md, report.html
 //!   and the window picture;
 //! - [`mod@bench`]: `cargo xtask bench`;

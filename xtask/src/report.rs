@@ -229,7 +229,7 @@ impl Report {
                     Verdict::Error | Verdict::Interrupted => totals.errors += 1,
                 }
                 totals.checks += e.checks.len() as u64;
-                totals.checks_failed += e.checks.iter().filter(|c| !c.passed).count() as u64;
+                totals.checks_failed += e.checks.iter().filter(|c| !c.passed()).count() as u64;
             }
         }
         self.resilience = resilience(self.blocks.iter().flat_map(|b| &b.experiments));
@@ -456,7 +456,7 @@ pub fn not_held(e: &Experiment, revert: Option<&crate::scenario::Revert>) -> Str
         None => e
             .checks
             .iter()
-            .filter(|c| !c.passed)
+            .filter(|c| !c.passed())
             .map(describe_check)
             .collect::<Vec<_>>()
             .join("; "),
@@ -475,14 +475,17 @@ fn revert_detail(revert: &crate::scenario::Revert) -> String {
 
 /// `S2_bounty_wei: observed 12 > bound 10`.
 pub fn describe_check(c: &Check) -> String {
-    let shown = if c.passed {
-        c.relation.clone()
+    let shown = if c.passed() {
+        c.relation().to_string()
     } else {
-        format!("not {}", c.relation)
+        format!("not {}", c.relation())
     };
     format!(
         "{}: observed {} {} bound {}",
-        c.name, c.observed, shown, c.bound
+        c.name,
+        c.observed(),
+        shown,
+        c.bound()
     )
 }
 

@@ -31,7 +31,7 @@ use serde::Deserialize;
 
 use crate::degraded::{Comparison, Outcome, Pair};
 use crate::report::{Engine, Experiment, Report, Verdict};
-use crate::scenario::Check;
+use crate::scenario::{Check, Relation};
 use crate::svg;
 
 /// The page's file name in a report directory.
@@ -131,8 +131,6 @@ pub enum Margin {
     Exact { off: I256 },
     /// `!=`.
     Distinct,
-    /// A relation this page does not know.
-    Unknown,
 }
 
 fn to_f64(v: I256) -> f64 {
@@ -141,17 +139,16 @@ fn to_f64(v: I256) -> f64 {
 
 /// The margin of one check (see [`Margin`]).
 pub fn margin(check: &Check) -> Margin {
-    let (o, b) = (check.observed, check.bound);
-    let slack = match check.relation.trim() {
-        "<=" | "<" => b.saturating_sub(o),
-        ">=" | ">" => o.saturating_sub(b),
-        "==" => {
+    let (o, b) = (check.observed(), check.bound());
+    let slack = match check.relation() {
+        Relation::Le | Relation::Lt => b.saturating_sub(o),
+        Relation::Ge | Relation::Gt => o.saturating_sub(b),
+        Relation::Eq => {
             return Margin::Exact {
                 off: o.saturating_sub(b).saturating_abs(),
             }
         }
-        "!=" => return Margin::Distinct,
-        _ => return Margin::Unknown,
+        Relation::Ne => return Margin::Distinct,
     };
     let relative = (!b.is_zero()).then(|| to_f64(slack) / to_f64(b.saturating_abs()));
     Margin::Room { slack, relative }
@@ -214,7 +211,6 @@ impl Margin {
             Margin::Exact { off } if off.is_zero() => "exact".into(),
             Margin::Exact { off } => format!("off by {}", compact(*off)),
             Margin::Distinct => if passed { "differs" } else { "equal" }.into(),
-            Margin::Unknown => "-".into(),
         }
     }
 
@@ -227,7 +223,6 @@ impl Margin {
             },
             Margin::Exact { off } => format!("|observed - bound| = {off}"),
             Margin::Distinct => "must differ from the bound".into(),
-            Margin::Unknown => "unknown relation".into(),
         }
     }
 }
@@ -713,7 +708,7 @@ fn experiment_ids(r: &Report) -> Vec<&str> {
 fn failed_checks(e: &Experiment) -> String {
     e.checks
         .iter()
-        .filter(|c| !c.passed)
+        .filter(|c| !c.passed())
         .map(crate::report::describe_check)
         .collect::<Vec<_>>()
         .join("; ")
@@ -803,18 +798,18 @@ fn experiments_table(h: &mut String, r: &Report) {
                 .filter_map(|c| check_group(&c.name))
                 .collect();
             names.extend(groups.into_iter().map(str::to_owned));
-            let held = e.checks.iter().filter(|c| c.passed).count();
+            let held = e.checks.iter().filter(|c| c.passed()).count();
             let tightest = e
                 .checks
                 .iter()
-                .map(|c| (margin(c).sort_key(c.passed), c))
+                .map(|c| (margin(c).sort_key(c.passed()), c))
                 .min_by(|a, b| a.0.total_cmp(&b.0));
             let (tight_key, tight_text) = match tightest {
                 Some((key, c)) => (
                     key,
                     format!(
                         "{} <small>{}</small>",
-                        esc(&margin(c).text(c.passed)),
+                        esc(&margin(c).text(c.passed())),
                         esc(&c.name)
                     ),
                 ),
@@ -837,7 +832,7 @@ fn experiments_table(h: &mut String, r: &Report) {
                     let failed: Vec<&str> = e
                         .checks
                         .iter()
-                        .filter(|c| !c.passed)
+                        .filter(|c| !c.passed())
                         .map(|c| c.name.as_str())
                         .collect();
                     let shown: Vec<String> = failed
@@ -896,25 +891,25 @@ fn checks_table(h: &mut String, r: &Report) {
             let word = verdict_word(e.verdict);
             for c in &e.checks {
                 let m = margin(c);
-                let result = if c.passed { "held" } else { "failed" };
+                let result = if c.passed() { "held" } else { "failed" };
                 let _ = writeln!(
                     h,
                     r#"<tr class="{row}" data-block="{n}" data-id="{id}" data-verdict="{word}" data-check="{name}" data-group="{group}" data-passed="{passed}"><td>{n}</td><td><code>{id}</code></td><td><code>{name}</code></td><td class="num obs" data-v="{obs}">{obs_text}</td><td class="rel">{rel}</td><td class="num bound" data-v="{bound}">{bound_text}</td><td class="margin" data-v="{key:e}" title="{detail}">{mtext}</td><td class="result" data-v="{rank}">{result}</td></tr>"#,
-                    row = if c.passed { "pass" } else { "fail" },
+                    row = if c.passed() { "pass" } else { "fail" },
                     n = b.number,
                     id = esc(&e.id),
                     name = esc(&c.name),
                     group = check_group(&c.name).unwrap_or_default(),
-                    passed = c.passed,
-                    obs = c.observed,
-                    obs_text = digits(c.observed),
-                    bound_text = digits(c.bound),
-                    rel = esc(&c.relation),
-                    bound = c.bound,
-                    key = m.sort_key(c.passed),
+                    passed = c.passed(),
+                    obs = c.observed(),
+                    obs_text = digits(c.observed()),
+                    bound_text = digits(c.bound()),
+                    rel = esc(c.relation().symbol()),
+                    bound = c.bound(),
+                    key = m.sort_key(c.passed()),
                     detail = esc(&m.detail()),
-                    mtext = esc(&m.text(c.passed)),
-                    rank = u8::from(c.passed),
+                    mtext = esc(&m.text(c.passed())),
+                    rank = u8::from(c.passed()),
                 );
             }
         }
@@ -1121,13 +1116,14 @@ mod tests {
     use super::*;
 
     fn check(observed: i64, relation: &str, bound: i64, passed: bool) -> Check {
-        Check {
-            name: "S2_bounty_wei".into(),
-            observed: I256::try_from(observed).unwrap(),
-            bound: I256::try_from(bound).unwrap(),
-            relation: relation.into(),
-            passed,
-        }
+        let c = Check::new(
+            "S2_bounty_wei",
+            I256::try_from(observed).unwrap(),
+            relation.parse().unwrap(),
+            I256::try_from(bound).unwrap(),
+        );
+        assert_eq!(c.passed(), passed, "{c:?}");
+        c
     }
 
     #[test]
@@ -1172,11 +1168,7 @@ mod tests {
         ];
         assert!(keys.windows(2).all(|w| w[0] < w[1]), "{keys:?}");
         // Extremes do not overflow.
-        let huge = Check {
-            observed: I256::MIN,
-            bound: I256::MAX,
-            ..check(0, "<=", 0, true)
-        };
+        let huge = Check::new("S2_bounty_wei", I256::MIN, Relation::Le, I256::MAX);
         assert!(matches!(margin(&huge), Margin::Room { slack, .. } if slack == I256::MAX));
     }
 

@@ -18,16 +18,166 @@ impl fmt::Display for ScenarioId {
     }
 }
 
-/// One steady-state check (`Check` in ScenarioTypes.sol).
+/// The closed set of relations a check may use (`Relation` in `script/chaos/SteadyState.sol`),
+/// rendered with the same symbols in reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Relation {
+    Le,
+    Ge,
+    Eq,
+    Ne,
+    Lt,
+    Gt,
+}
+
+impl Relation {
+    pub const ALL: [Relation; 6] = [
+        Relation::Le,
+        Relation::Ge,
+        Relation::Eq,
+        Relation::Ne,
+        Relation::Lt,
+        Relation::Gt,
+    ];
+
+    /// The symbol reports show (`<=`, `>=`, `==`, `!=`, `<`, `>`).
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Relation::Le => "<=",
+            Relation::Ge => ">=",
+            Relation::Eq => "==",
+            Relation::Ne => "!=",
+            Relation::Lt => "<",
+            Relation::Gt => ">",
+        }
+    }
+
+    /// `observed <relation> bound`.
+    pub fn holds(self, observed: I256, bound: I256) -> bool {
+        match self {
+            Relation::Le => observed <= bound,
+            Relation::Ge => observed >= bound,
+            Relation::Eq => observed == bound,
+            Relation::Ne => observed != bound,
+            Relation::Lt => observed < bound,
+            Relation::Gt => observed > bound,
+        }
+    }
+}
+
+impl fmt::Display for Relation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.symbol())
+    }
+}
+
+impl std::str::FromStr for Relation {
+    type Err = anyhow::Error;
+
+    fn from_str(text: &str) -> anyhow::Result<Self> {
+        Relation::ALL
+            .into_iter()
+            .find(|r| r.symbol() == text)
+            .with_context(|| format!("`{text}` is not a relation (one of <=, >=, ==, !=, <, >)"))
+    }
+}
+
+impl Serialize for Relation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.symbol())
+    }
+}
+
+impl<'de> Deserialize<'de> for Relation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// One steady-state check (`Check` in ScenarioTypes.sol): a named observation, the bound it is
+/// held to and the relation between them. The verdict is the relation applied, computed when
+/// the check is made; it cannot be set by hand, and a check read back (from a scenario's return
+/// data or a report) whose claimed verdict disagrees with its numbers is refused.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "RawCheck")]
 pub struct Check {
     pub name: String,
-    #[serde(serialize_with = "as_decimal", deserialize_with = "from_decimal")]
-    pub observed: I256,
-    #[serde(serialize_with = "as_decimal", deserialize_with = "from_decimal")]
-    pub bound: I256,
-    pub relation: String,
-    pub passed: bool,
+    #[serde(serialize_with = "as_decimal")]
+    observed: I256,
+    #[serde(serialize_with = "as_decimal")]
+    bound: I256,
+    relation: Relation,
+    passed: bool,
+}
+
+/// A check as written in a report, before its verdict is verified.
+#[derive(Deserialize)]
+struct RawCheck {
+    name: String,
+    #[serde(deserialize_with = "from_decimal")]
+    observed: I256,
+    #[serde(deserialize_with = "from_decimal")]
+    bound: I256,
+    relation: Relation,
+    passed: bool,
+}
+
+impl TryFrom<RawCheck> for Check {
+    type Error = String;
+
+    fn try_from(raw: RawCheck) -> Result<Self, String> {
+        Check::verified(raw.name, raw.observed, raw.relation, raw.bound, raw.passed)
+            .map_err(|e| e.to_string())
+    }
+}
+
+impl Check {
+    /// The one way a check is made: `passed` is `observed <relation> bound`.
+    pub fn new(name: impl Into<String>, observed: I256, relation: Relation, bound: I256) -> Self {
+        Self {
+            name: name.into(),
+            observed,
+            bound,
+            relation,
+            passed: relation.holds(observed, bound),
+        }
+    }
+
+    /// A check made elsewhere (the in-EVM engine, a report), with the verdict it claims:
+    /// refused when the claim is not what the relation says.
+    pub fn verified(
+        name: String,
+        observed: I256,
+        relation: Relation,
+        bound: I256,
+        claimed: bool,
+    ) -> anyhow::Result<Self> {
+        let check = Self::new(name, observed, relation, bound);
+        anyhow::ensure!(
+            check.passed == claimed,
+            "check `{}` claims passed = {claimed}, but {observed} {relation} {bound} is {}",
+            check.name,
+            check.passed
+        );
+        Ok(check)
+    }
+
+    pub fn observed(&self) -> I256 {
+        self.observed
+    }
+
+    pub fn bound(&self) -> I256 {
+        self.bound
+    }
+
+    pub fn relation(&self) -> Relation {
+        self.relation
+    }
+
+    pub fn passed(&self) -> bool {
+        self.passed
+    }
 }
 
 /// One scenario at one block (`ScenarioResult` in ScenarioTypes.sol).
@@ -105,13 +255,17 @@ fn word(value: &DynSolValue, what: &str) -> anyhow::Result<B256> {
 impl Check {
     pub fn from_abi(value: &DynSolValue) -> anyhow::Result<Self> {
         let f = fields(value, "Check", 5)?;
-        Ok(Self {
-            name: string(&f[0], "Check.name")?,
-            observed: int(&f[1], "Check.observed")?,
-            bound: int(&f[2], "Check.bound")?,
-            relation: string(&f[3], "Check.relation")?,
-            passed: boolean(&f[4], "Check.passed")?,
-        })
+        let name = string(&f[0], "Check.name")?;
+        let relation: Relation = string(&f[3], "Check.relation")?
+            .parse()
+            .with_context(|| format!("check `{name}`"))?;
+        Check::verified(
+            name,
+            int(&f[1], "Check.observed")?,
+            relation,
+            int(&f[2], "Check.bound")?,
+            boolean(&f[4], "Check.passed")?,
+        )
     }
 }
 
@@ -129,7 +283,7 @@ impl ScenarioResult {
         // checks failed, or that checked nothing, is reported as not held.
         let held = boolean(&f[2], "ScenarioResult.held")?
             && !checks.is_empty()
-            && checks.iter().all(|c| c.passed);
+            && checks.iter().all(Check::passed);
         Ok(Self {
             id: ScenarioId(string(&f[0], "ScenarioResult.id")?),
             fault: string(&f[1], "ScenarioResult.fault")?,

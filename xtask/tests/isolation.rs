@@ -132,7 +132,9 @@ fn every_scenario_is_the_same_alone_in_the_batch_and_in_reverse_order() {
                     .iter()
                     .zip(&other.checks)
                     .filter(|(a, b)| a != b)
-                    .map(|(a, b)| format!("{}: {} alone, {} {how}", a.name, a.observed, b.observed))
+                    .map(|(a, b)| {
+                        format!("{}: {} alone, {} {how}", a.name, a.observed(), b.observed())
+                    })
                     .collect();
                 differences.push(format!(
                     "{id} {how}: gas {} vs {}, digest {} vs {}; {checks:?}",

@@ -2,16 +2,18 @@
 
 use alloy::primitives::I256;
 use xtask::report::{Block, Chain, Engine, Experiment, Report, Totals, Verdict};
-use xtask::scenario::Check;
+use xtask::scenario::{Check, Relation};
 
+/// `observed <= bound`; `passed` says which the test means, and is checked against the relation.
 fn check(name: &str, observed: i64, bound: i64, passed: bool) -> Check {
-    Check {
-        name: name.into(),
-        observed: I256::try_from(observed).unwrap(),
-        bound: I256::try_from(bound).unwrap(),
-        relation: "<=".into(),
-        passed,
-    }
+    let c = Check::new(
+        name,
+        I256::try_from(observed).unwrap(),
+        Relation::Le,
+        I256::try_from(bound).unwrap(),
+    );
+    assert_eq!(c.passed(), passed, "{name}: the sample contradicts itself");
+    c
 }
 
 fn experiment(id: &str, verdict: Verdict, checks: Vec<Check>) -> Experiment {
@@ -65,7 +67,7 @@ fn sample() -> Report {
                         "oracle_divergence",
                         Verdict::Disproved,
                         vec![
-                            check("S4_mode", 0, 1, false),
+                            check("S4_mode", 1, 0, false),
                             check("S7_liquid_paid_wei", 10, 10, true),
                         ],
                     ),
@@ -147,7 +149,7 @@ fn written_files_match_the_schema_junit_and_markdown() {
         .collect();
     assert!(errors.is_empty(), "{errors:#?}");
     assert_eq!(
-        json["blocks"][0]["experiments"][1]["checks"][0]["observed"], "0",
+        json["blocks"][0]["experiments"][1]["checks"][0]["observed"], "1",
         "int256 values are strings"
     );
 
@@ -165,20 +167,44 @@ fn written_files_match_the_schema_junit_and_markdown() {
         "{junit}"
     );
     assert!(
-        junit.contains("S4_mode: observed 0 not &lt;= bound 1"),
+        junit.contains("S4_mode: observed 1 not &lt;= bound 0"),
         "{junit}"
     );
 
     let md = std::fs::read_to_string(dir.path().join("summary.md")).unwrap();
     assert!(md.contains("Resilience score **50.00%**"), "{md}");
     assert!(
-        md.contains("block 100 `oracle_divergence` (in-evm): S4_mode: observed 0 not <= bound 1"),
+        md.contains("block 100 `oracle_divergence` (in-evm): S4_mode: observed 1 not <= bound 0"),
         "{md}"
     );
     assert!(
         md.contains("block 200 `flash_shortfall` (in-evm): forge script failed"),
         "{md}"
     );
+}
+
+#[test]
+fn a_report_whose_check_contradicts_its_relation_is_refused() {
+    let report = sample().finish();
+    let text = serde_json::to_string(&report).unwrap();
+    // Read back as written: accepted, every verdict the relation applied.
+    let back: Report = serde_json::from_str(&text).unwrap();
+    let c = &back.blocks[0].experiments[1].checks[0];
+    assert_eq!((c.relation(), c.passed()), (Relation::Le, false), "{c:?}");
+    // A check that claims to have held while 1 <= 0 is false, or that names no known relation,
+    // is refused (what `chaos merge` reads back).
+    let mut json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    json["blocks"][0]["experiments"][1]["checks"][0]["passed"] = true.into();
+    let err = serde_json::from_value::<Report>(json)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("claims passed = true"), "{err}");
+    let mut json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    json["blocks"][0]["experiments"][1]["checks"][0]["relation"] = "=<".into();
+    let err = serde_json::from_value::<Report>(json)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("`=<` is not a relation"), "{err}");
 }
 
 fn validate(json: &serde_json::Value) -> Vec<String> {
@@ -196,13 +222,12 @@ fn validate(json: &serde_json::Value) -> Vec<String> {
 #[test]
 fn a_reverted_scenario_is_reported_with_its_reason_and_call() {
     let mut report = sample();
-    report.blocks[0].experiments[1].checks = vec![Check {
-        name: "scenario_completed".into(),
-        observed: I256::ZERO,
-        bound: I256::ONE,
-        relation: "==".into(),
-        passed: false,
-    }];
+    report.blocks[0].experiments[1].checks = vec![Check::new(
+        "scenario_completed",
+        I256::ZERO,
+        Relation::Eq,
+        I256::ONE,
+    )];
     report.reverts = vec![xtask::report::RevertRecord {
         block: 100,
         experiment: "oracle_divergence".into(),

@@ -30,6 +30,21 @@ contract Emit {
         out = new ScenarioResult[](1);
         out[0] = ScenarioResult("liar", "none", true, new Check[](0), bytes32(0), bytes32(0), 0, 0);
     }
+
+    function oneCheck(Check memory c) internal pure returns (ScenarioResult[] memory out) {
+        Check[] memory checks = new Check[](1);
+        checks[0] = c;
+        out = new ScenarioResult[](1);
+        out[0] = ScenarioResult("one", "none", c.passed, checks, bytes32(0), bytes32(0), 0, 0);
+    }
+
+    function liarCheck() external pure returns (ScenarioResult[] memory) {
+        return oneCheck(Check("S1_nav_loss_beyond_bounty_wei", 5, 3, "<=", true));
+    }
+
+    function badRelation() external pure returns (ScenarioResult[] memory) {
+        return oneCheck(Check("S1_nav_loss_beyond_bounty_wei", 1, 3, "=<", true));
+    }
 }
 "#;
 
@@ -87,9 +102,13 @@ fn scenario_results_round_trip_through_forge_and_the_artifact_abi() {
     assert_eq!(results.len(), 2);
     assert_eq!(results[0].id.0, "alpha");
     assert!(results[0].held);
-    assert_eq!(results[0].checks[0].observed, I256::try_from(-5).unwrap());
+    assert_eq!(results[0].checks[0].observed(), I256::try_from(-5).unwrap());
     assert_eq!(
-        results[0].checks[0].bound,
+        results[0].checks[0].relation(),
+        xtask::scenario::Relation::Le
+    );
+    assert_eq!(
+        results[0].checks[0].bound(),
         I256::try_from(10)
             .unwrap()
             .pow(alloy::primitives::U256::from(30))
@@ -102,7 +121,7 @@ fn scenario_results_round_trip_through_forge_and_the_artifact_abi() {
     assert_eq!(results[1].cycle_gas, 123_457);
     assert_eq!(results[1].cycles, 3);
     assert!(!results[1].held);
-    assert!(!results[1].checks[1].passed);
+    assert!(!results[1].checks[1].passed());
 
     // A scenario claiming to hold with no checks is not believed.
     let call = ScriptCall {
@@ -114,4 +133,22 @@ fn scenario_results_round_trip_through_forge_and_the_artifact_abi() {
         ScenarioResult::list_from_abi(&artifact.decode_output("liar", &output.returned).unwrap())
             .unwrap();
     assert!(!liar[0].held);
+
+    // A check whose claimed verdict is not what its relation says, or whose relation is not one
+    // of the six, is refused rather than believed.
+    for (function, expected) in [
+        ("liarCheck", "claims passed = true, but 5 <= 3 is false"),
+        ("badRelation", "`=<` is not a relation"),
+    ] {
+        let call = ScriptCall {
+            calldata: artifact.encode_call(function, &[]).unwrap(),
+            ..call.clone()
+        };
+        let output = forge::run_script(&toolchain, &call).unwrap();
+        let err = ScenarioResult::list_from_abi(
+            &artifact.decode_output(function, &output.returned).unwrap(),
+        )
+        .unwrap_err();
+        assert!(format!("{err:#}").contains(expected), "{function}: {err:#}");
+    }
 }

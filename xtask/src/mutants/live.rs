@@ -73,8 +73,7 @@ impl LiveRunner {
             let provider = crate::chain::connect(&anvil.url())?;
             let address = self.deploy(&provider, dir).await?;
             let vault = VaultReader::new(&self.project, address, provider)?;
-            let fork = crate::live::Fork::new(vault, self.book.clone()).await?;
-            fork.warm_up().await?;
+            let fork = crate::live::Fork::new(vault, self.book.clone(), true).await?;
             anyhow::Ok(fork)
         });
         let fork = match fork {
@@ -92,7 +91,7 @@ impl LiveRunner {
                     report::Verdict::Disproved => Verdict::Disproved(
                         e.checks
                             .iter()
-                            .filter(|c| !c.passed)
+                            .filter(|c| !c.passed())
                             .map(report::describe_check)
                             .collect(),
                     ),

@@ -160,7 +160,7 @@ impl Runner<'_> {
                         let failed: Vec<String> = r
                             .checks
                             .iter()
-                            .filter(|c| !c.passed)
+                            .filter(|c| !c.passed())
                             .map(crate::report::describe_check)
                             .collect();
                         Verdict::Disproved(if failed.is_empty() {
