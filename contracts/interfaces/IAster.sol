@@ -54,4 +54,8 @@ interface IAsterDiamond {
 
     // Reading (TradingReaderFacet)
     function getPositionsV2(address user, address pairBase) external view returns (Position[] memory);
+
+    // Prices (PriceFacadeFacet): Aster's own price for a pair base, 8 decimals, the price its
+    // trades open and close at.
+    function getPriceFromCacheOrOracle(address token) external view returns (uint64 price, uint40 updatedAt);
 }

@@ -208,7 +208,11 @@ contract CycleModule is VaultCore {
         // Pending trades cannot be cancelled: while some are pending the LP leg does not shrink
         // (Aster executes within seconds; the cut follows next cycle), or the short would
         // outgrow the BTCB it hedges.
-        if (_pending.qty == 0 && t.lpLeg > t.lp + t.minAct) {
+        // Overdue trades no longer hold the LP leg back (an excess is closed once they fill).
+        if (
+            (_pending.qty == 0 || block.timestamp > uint256(_pending.since) + _cfg.pendingHedgeTimeout)
+                && t.lpLeg > t.lp + t.minAct
+        ) {
             uint256 cut = (t.lpLeg - t.lp) * lev2 / (lev2 + 1);
             if (c.regime == Regime.STORM) _flashDeleverage(c, cut);
             else _reduceLp(c, cut);
@@ -228,28 +232,34 @@ contract CycleModule is VaultCore {
     // ---------------------------------------------------------------------------- hedge
 
     /// @dev Reduces the pending trades by what Aster executed (executed short quantity grew)
-    /// and drops them once they outlived `pendingHedgeTimeout` or their margin came back (Aster
-    /// cancels and refunds unexecuted trades).
+    /// and drops them only when their margin came back (Aster cancels and refunds unexecuted
+    /// trades). Trades that outlive `pendingHedgeTimeout` are reported overdue once (by the
+    /// first cycle past the deadline, HedgePendingExpired) but stay counted: Aster still holds
+    /// their margin and may still execute them, so sending another would risk a double hedge
+    /// and leave the margin out of NAV. Overdue, they no longer hold the LP leg back.
     function _syncPendingHedge() private {
         PendingHedge memory p = _pending;
         if (p.qty == 0) return;
         (,, uint256 executed) = _positions(0);
         (uint256 qty, uint256 margin) = _outstanding(p, executed);
         if (qty < p.qty) emit HedgeExecuted(p.qty - qty);
+        uint256 deadline = uint256(p.since) + _cfg.pendingHedgeTimeout;
         if (qty == 0) {
-            delete _pending;
-            // the pending timeout is wall-clock by nature (Aster keepers act in seconds).
-            // forge-lint: disable-next-line(block-timestamp)
-        } else if (block.timestamp > uint256(p.since) + _cfg.pendingHedgeTimeout) {
-            emit HedgePendingExpired(qty, margin);
             delete _pending;
         } else if (_refunded(p)) {
             emit HedgePendingRefunded(qty, margin);
             delete _pending;
-        } else if (qty < p.qty) {
-            // both shrink from values that fitted their types.
-            // forge-lint: disable-next-line(unsafe-typecast)
-            _pending = PendingHedge(uint80(qty), uint96(margin), p.since, executed);
+        } else {
+            // the pending timeout is wall-clock by nature (Aster keepers act in seconds).
+            // forge-lint: disable-next-line(block-timestamp)
+            if (_last.timestamp <= deadline && block.timestamp > deadline) {
+                emit HedgePendingExpired(qty, margin);
+            }
+            if (qty < p.qty) {
+                // both shrink from values that fitted their types.
+                // forge-lint: disable-next-line(unsafe-typecast)
+                _pending = PendingHedge(uint80(qty), uint96(margin), p.since, executed);
+            }
         }
     }
 

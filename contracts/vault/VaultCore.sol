@@ -71,7 +71,8 @@ abstract contract VaultCore is ShareStorage {
     }
 
     /// @notice Hedge trades sent to Aster and not seen executed yet, aggregated: counted once,
-    /// never re-sent; a new trade only covers what they do not.
+    /// never re-sent; a new trade only covers what they do not. They stay counted (qty in the
+    /// hedge, margin in NAV) until Aster executes or refunds them, however long that takes.
     struct PendingHedge {
         uint80 qty;
         uint96 margin;
@@ -333,8 +334,7 @@ abstract contract VaultCore is ShareStorage {
         l.btcExposure = lpBtc + looseBtc;
         uint256 freeAlp = _alpFree();
         if (freeAlp != 0) l.alp = freeAlp.mulDiv(_aster.alpPrice(), 1e8);
-        uint256 mark = price / 1e10;
-        (uint256 hedgeValue,, uint256 executed) = _positions(mark);
+        (uint256 hedgeValue,, uint256 executed) = _positions(_asterMark(price));
         l.hedge = hedgeValue;
         l.hedgeQty = executed;
         _addPending(l, executed);
@@ -346,18 +346,31 @@ abstract contract VaultCore is ShareStorage {
         l.nav = gross > owed ? gross - owed : 0;
     }
 
+    /// @dev The price the shorts are valued at: Aster's own (what closing them pays), 8
+    /// decimals; the TWAP only when Aster cannot give one (its price facet reverts or answers 0).
+    function _asterMark(uint256 twap) internal view returns (uint256 mark) {
+        address aster = address(_aster);
+        address base = _hedgePairBase;
+        // getPriceFromCacheOrOracle(base) in scratch space (the selector as bytes 28..31 of the
+        // first word); a revert, short return data or an answer beyond uint64 reads as none.
+        assembly ("memory-safe") {
+            mstore(0, 0x47270eb3)
+            mstore(32, base)
+            // Two statements: Yul evaluates arguments right to left, so returndatasize() in the
+            // same expression would read the previous call's.
+            let ok := staticcall(gas(), aster, 28, 36, 0, 64)
+            if and(ok, gt(returndatasize(), 63)) { mark := mload(0) }
+        }
+        if (mark == 0 || mark > type(uint64).max) mark = twap / 1e10;
+    }
+
     /// @dev Adds the pending trades, once. Inside cycle() they were synced first; outside, a
     /// refund not yet synced must not be counted twice (margin at Aster and back in the buffer).
     function _addPending(Legs memory l, uint256 executed) internal view {
         PendingHedge memory p = _pending;
         (uint256 pendingQty, uint256 pendingMargin) = _outstanding(p, executed);
-        if (
-            pendingQty != 0
-                // the pending timeout is wall-clock by nature.
-                // forge-lint: disable-next-line(block-timestamp)
-                && block.timestamp <= uint256(p.since) + _cfg.pendingHedgeTimeout
-                && (msg.sig == CYCLE_SELECTOR || !_refunded(p))
-        ) {
+        // Aster still holds the margin of a trade it neither executed nor refunded, however old.
+        if (pendingQty != 0 && (msg.sig == CYCLE_SELECTOR || !_refunded(p))) {
             l.hedge += pendingMargin;
             l.hedgeQty += pendingQty;
         }

@@ -8,6 +8,7 @@ import {OracleScenarios} from "./scenarios/OracleScenarios.sol";
 import {AsterScenarios} from "./scenarios/AsterScenarios.sol";
 import {MarketScenarios} from "./scenarios/MarketScenarios.sol";
 import {StressScenarios} from "./scenarios/StressScenarios.sol";
+import {BlockScenarios} from "./scenarios/BlockScenarios.sol";
 import {YieldVault} from "../../contracts/vault/YieldVault.sol";
 import {Config, VaultAddresses} from "../../contracts/vault/VaultTypes.sol";
 import {DeployVault} from "../lib/DeployVault.sol";
@@ -142,7 +143,7 @@ abstract contract ScenarioRunner {
 
     /// @notice Every scenario id, in catalogue order (script/chaos/README.md).
     function scenarioIds() public pure returns (string[] memory list) {
-        list = new string[](15);
+        list = new string[](17);
         list[0] = "oracle_divergence";
         list[1] = "oracle_recovery";
         list[2] = "close_trade_blocked";
@@ -158,9 +159,12 @@ abstract contract ScenarioRunner {
         list[12] = "repeated_cycle_stress";
         list[13] = "donation_inflation";
         list[14] = "share_price_drop";
+        list[15] = "idle_cycle";
+        list[16] = "same_block_manipulation";
     }
 
-    /// @notice Group 0: oracle and time; 1: Aster; 2: market, gas and feed; 3: stress.
+    /// @notice Group 0: oracle and time; 1: Aster; 2: market, gas and feed; 3: stress; 4: what
+    /// a cycle must not do (idle, same-block manipulation).
     function _groupOf(string memory id) internal pure returns (uint256) {
         bytes32 h = keccak256(bytes(id));
         if (
@@ -178,6 +182,7 @@ abstract contract ScenarioRunner {
                 || h == keccak256("donation_inflation")
         ) return 2;
         if (h == keccak256("repeated_cycle_stress")) return 3;
+        if (h == keccak256("idle_cycle") || h == keccak256("same_block_manipulation")) return 4;
         revert UnknownScenario(id);
     }
 
@@ -269,8 +274,10 @@ abstract contract ScenarioRunner {
             (g, name) = (IScenarioGroup(address(new AsterScenarios(_world, vault))), "AsterScenarios");
         } else if (group == 2) {
             (g, name) = (IScenarioGroup(address(new MarketScenarios(_world, vault))), "MarketScenarios");
-        } else {
+        } else if (group == 3) {
             (g, name) = (IScenarioGroup(address(new StressScenarios(_world, vault))), "StressScenarios");
+        } else {
+            (g, name) = (IScenarioGroup(address(new BlockScenarios(_world, vault))), "BlockScenarios");
         }
         // Named in forge's traces (which the xtask reads to say where a revert came from): the
         // groups share most of their code, so forge cannot tell them apart by bytecode.

@@ -417,18 +417,16 @@ library SteadyState {
 
     /// @notice S9's tolerance: how far a vault that follows its documented valuation rule may be
     /// from the shadow. (1) Its LP and loose BTCB are priced at its own TWAP, which lies in
-    /// [twapMin, twapMax] rather than at the shadow TWAP; (2) it prices its shorts at that TWAP
-    /// rather than at Aster's mark (finding 2 in test/chaos/findings: this term goes when the
-    /// vault values its shorts at Aster's mark); (3) integer rounding.
+    /// [twapMin, twapMax] rather than at the shadow TWAP; (2) integer rounding. The vault values
+    /// its shorts at Aster's own price, as the shadow does, so they have no term beyond one wei
+    /// per position (finding 2 in test/chaos/findings, fixed: a vault that values its shorts at
+    /// its TWAP is off by executed qty x |TWAP - mark| and S9 disproves it).
     function navTolerance(Shadow memory s) internal pure returns (uint256 tol) {
         uint256 atLo = lpValueAt(s, s.twapMin) + s.looseBtc * s.twapMin / 1e18;
         uint256 atHi = lpValueAt(s, s.twapMax) + s.looseBtc * s.twapMax / 1e18;
         uint256 here = s.lpValue + s.looseBtcValue;
         tol = _max(_absDiff(atLo, here), _absDiff(atHi, here));
-        uint256 markGap = _max(_absDiff(s.twapMin, s.mark), _absDiff(s.twapMax, s.mark));
-        // qty (1e10) x price gap (1e18 per BTC) / 1e10 = USDT wei; +1 per position for the
-        // vault's 8-decimal mark.
-        tol += s.hedgeQty * markGap / 1e10 + s.hedgeQty + s.shorts.length;
+        tol += s.shorts.length;
         tol += s.lpValue / LP_ROUNDING_PARTS + OP_ROUNDING_WEI;
     }
 

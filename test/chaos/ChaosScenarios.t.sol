@@ -84,9 +84,17 @@ contract ChaosScenariosTest is Test, ScenarioRunner {
         _assertHeld("share_price_drop");
     }
 
-    function test_catalogue_hasFifteenDistinctIds() public pure {
+    function test_idleCycle_holds() public {
+        _assertHeld("idle_cycle");
+    }
+
+    function test_sameBlockManipulation_holds() public {
+        _assertHeld("same_block_manipulation");
+    }
+
+    function test_catalogue_hasSeventeenDistinctIds() public pure {
         string[] memory ids = scenarioIds();
-        assertEq(ids.length, 15);
+        assertEq(ids.length, 17);
         for (uint256 i; i < ids.length; ++i) {
             _groupOf(ids[i]); // every id is dispatched
             for (uint256 j = i + 1; j < ids.length; ++j) {
@@ -238,5 +246,84 @@ contract BrokenVaultsTest is Test, ScenarioRunner {
     function test_idleCycleBounty_failsActivityScaledS6() public {
         ScenarioResult memory r = _failed("same_timestamp_blocks", Defect.IDLE_CYCLE_BOUNTY);
         _assertSomeFailed(r, "S6_share_price_drop_wei");
+    }
+
+    /// idle_cycle: a cycle with nothing to do pays nothing (the keeper's balance).
+    function test_idleCycleBounty_failsIdleCycle() public {
+        ScenarioResult memory r = _failed("idle_cycle", Defect.IDLE_CYCLE_BOUNTY);
+        _assertCheckFailed(r, "S2_idle_bounty_wei");
+        _assertCheckFailed(r, "S6_share_price_drop_wei");
+    }
+
+    /// Finding 1 as it was: the pending short forgotten at pendingHedgeTimeout and sent again.
+    function test_pendingResentAfterTimeout_failsPendingTradeNeverExecuted() public {
+        ScenarioResult memory r = _failed("pending_trade_never_executed", Defect.PENDING_RESENT_AFTER_TIMEOUT);
+        _assertCheckFailed(r, "S8_trades_sent");
+        _assertCheckFailed(r, "S8_pending_trades_on_aster");
+        _assertSomeFailed(r, "S9_nav_vs_shadow_wei");
+    }
+
+    /// Finding 2 as it was: the shorts valued at the vault's TWAP, not at Aster's price. The
+    /// stress run's market moves put Aster's price ahead of the lagging TWAP.
+    function test_hedgeValuedAtTwap_failsNavAgreement() public {
+        ScenarioResult memory r = _failed("repeated_cycle_stress", Defect.HEDGE_VALUED_AT_TWAP);
+        _assertSomeFailed(r, "S9_nav_vs_shadow_wei");
+    }
+
+    /// rebalanceThresholdBps ignored: a drift inside the threshold is traded.
+    function test_rebalanceThresholdIgnored_failsIdleCycle() public {
+        ScenarioResult memory r = _failed("idle_cycle", Defect.REBALANCE_THRESHOLD_IGNORED);
+        _assertCheckFailed(r, "idle_operations_inside");
+    }
+
+    /// safeCycleThreshold ignored: ONLY_UNWIND ends after one healthy cycle.
+    function test_earlyRecovery_failsOracleRecovery() public {
+        ScenarioResult memory r = _failed("oracle_recovery", Defect.EARLY_RECOVERY);
+        _assertCheckFailed(r, "S4_exit_after_healthy_cycles");
+    }
+
+    /// minCycleInterval ignored: a second cycle in the same second goes through.
+    function test_noRateLimit_failsSameTimestampBlocks() public {
+        ScenarioResult memory r = _failed("same_timestamp_blocks", Defect.NO_RATE_LIMIT);
+        _assertCheckFailed(r, "same_ts_cycles_not_CycleTooSoon_t0");
+    }
+
+    /// maxBountyBps ignored: a small vault pays the whole gas-based bounty.
+    function test_bountyNavCapIgnored_failsGasSpike() public {
+        ScenarioResult memory r = _failed("gas_spike", Defect.BOUNTY_NAV_CAP_IGNORED);
+        _assertCheckFailed(r, "S2_bounty_vs_nav_cap_wei_small_vault");
+    }
+
+    /// maxOracleAge ignored: a stale BNB/USD answer still prices the bounty.
+    function test_staleFeedTrusted_failsStaleBnbFeed() public {
+        ScenarioResult memory r = _failed("stale_bnb_feed", Defect.STALE_BNB_FEED_TRUSTED);
+        _assertCheckFailed(r, "S2_bounty_wei_stale");
+        _assertCheckFailed(r, "S2_bounty_vs_gas_cap_wei_stale");
+    }
+
+    /// deltaBandBps ignored: the vault never hedges its LP's BTCB.
+    function test_hedgeBandIgnored_failsHedgeBand() public {
+        ScenarioResult memory r = _failed("pending_trade_never_executed", Defect.HEDGE_BAND_IGNORED);
+        _assertSomeFailed(r, "S8_abs_delta_bps");
+    }
+
+    /// minFlashStepBps ignored: a 1% flash pair still lends a sliver instead of the fallback.
+    function test_tinyFlashStep_failsFlashShortfall() public {
+        ScenarioResult memory r = _failed("flash_shortfall", Defect.TINY_FLASH_STEP);
+        _assertCheckFailed(r, "flash_fallback_1pct");
+    }
+
+    /// maxTwapAge ignored: after a day without cycles the vault stays NORMAL and takes deposits.
+    function test_staleTwapIgnored_failsCallDelay() public {
+        ScenarioResult memory r = _failed("call_delay", Defect.STALE_TWAP_IGNORED);
+        _assertCheckFailed(r, "S4_risk_mode_1d");
+        _assertCheckFailed(r, "S4_deposit_reverted_DepositsPaused_1d");
+    }
+
+    /// A spot-valued vault lets a same-block push move its share price.
+    function test_spotValuedViews_failsSameBlockManipulation() public {
+        ScenarioResult memory r = _failed("same_block_manipulation", Defect.SPOT_VALUED_VIEWS);
+        _assertCheckFailed(r, "share_price_moved_by_push_wei_inside");
+        _assertCheckFailed(r, "S9_nav_vs_shadow_wei_pushed_inside");
     }
 }

@@ -151,15 +151,32 @@ contract VaultCycleTest is VaultFixture {
         assertEq(uint256(vault.riskMode()), uint256(RiskMode.NORMAL));
     }
 
-    function test_cycle_expiresPendingHedgeAfterTimeout() public {
+    /// Past pendingHedgeTimeout an unexecuted, unrefunded trade is reported overdue once and
+    /// stays counted (qty and margin, Aster still holds it): nothing is sent again.
+    function test_cycle_keepsOverduePendingHedgeCounted() public {
         _deposit(alice, DEPOSIT);
         _warp(cfg.twapWindow);
         _cycle();
+        (, uint256 qty, uint256 margin,) = vault.pendingHedge();
+        assertGt(qty, 0);
         _warp(cfg.pendingHedgeTimeout + 1);
         vm.recordLogs();
         _cycle();
-        (bool expired,) = _findLog(vm.getRecordedLogs(), VaultCore.HedgePendingExpired.selector);
-        assertTrue(expired);
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        (bool expired,) = _findLog(logs, VaultCore.HedgePendingExpired.selector);
+        (bool opened,) = _findLog(logs, VaultCore.HedgeOpened.selector);
+        assertTrue(expired, "reported overdue");
+        assertFalse(opened, "no second trade");
+        (bool pending, uint256 qtyAfter, uint256 marginAfter,) = vault.pendingHedge();
+        assertTrue(pending);
+        assertEq(qtyAfter, qty);
+        assertEq(marginAfter, margin);
+        assertEq(env.asterDiamond.pendingTradeHashes().length, 1);
+        _warp(cfg.minCycleInterval);
+        vm.recordLogs();
+        _cycle();
+        (expired,) = _findLog(vm.getRecordedLogs(), VaultCore.HedgePendingExpired.selector);
+        assertFalse(expired, "reported once");
     }
 
     function test_cycle_keepsDeltaWithinBandAfterNormalCycle() public {

@@ -414,6 +414,12 @@ contract AsterDiamondReplica is IAsterReplica {
         return pairs[pairBase].markPrice;
     }
 
+    /// @notice Aster's PriceFacadeFacet view: the price trades of `token` open and close at.
+    /// Here the keeper-set mark, current by construction (stamped with this block's time).
+    function getPriceFromCacheOrOracle(address token) external view returns (uint64 price, uint40 updatedAt) {
+        return (pairs[token].markPrice, uint40(block.timestamp));
+    }
+
     /// @notice PnL of an open position at the current mark price, before the close fee.
     function unrealizedPnl(bytes32 tradeHash) external view returns (int256) {
         OpenPosition memory position = positions[tradeHash];

@@ -236,6 +236,179 @@ contract NavDropIgnoredModule is BrokenModule {
     }
 }
 
+/// @notice Finding 1 as it was: a pending short older than pendingHedgeTimeout is forgotten
+/// (its margin leaves NAV) although Aster neither executed nor refunded it, so the vault sends
+/// another one.
+contract PendingResentAfterTimeoutModule is BrokenModule {
+    constructor(VaultAddresses memory a) BrokenModule(a) {}
+
+    function cycle() external override returns (CyclePath path, uint256 bounty) {
+        if (_pending.qty != 0 && block.timestamp > uint256(_pending.since) + _cfg.pendingHedgeTimeout) {
+            emit HedgePendingExpired(_pending.qty, _pending.margin);
+            delete _pending;
+        }
+        return _realCycle();
+    }
+}
+
+/// @notice The rebalance threshold ignored: the vault trades toward its weights on any drift,
+/// however small (a cycle with nothing to do still churns the legs).
+contract RebalanceThresholdIgnoredModule is BrokenModule {
+    constructor(VaultAddresses memory a) BrokenModule(a) {}
+
+    function cycle() external override returns (CyclePath path, uint256 bounty) {
+        uint16 threshold = _cfg.rebalanceThresholdBps;
+        _cfg.rebalanceThresholdBps = 0;
+        (path, bounty) = _realCycle();
+        _cfg.rebalanceThresholdBps = threshold;
+    }
+}
+
+/// @notice ONLY_UNWIND left after one healthy cycle: safeCycleThreshold read as 1.
+contract EarlyRecoveryModule is BrokenModule {
+    constructor(VaultAddresses memory a) BrokenModule(a) {}
+
+    function cycle() external override returns (CyclePath path, uint256 bounty) {
+        uint8 threshold = _cfg.safeCycleThreshold;
+        _cfg.safeCycleThreshold = 1;
+        (path, bounty) = _realCycle();
+        _cfg.safeCycleThreshold = threshold;
+    }
+}
+
+/// @notice No rate limit: the cycle runs whenever it is called (minCycleInterval read as 0).
+contract NoRateLimitModule is BrokenModule {
+    constructor(VaultAddresses memory a) BrokenModule(a) {}
+
+    function cycle() external override returns (CyclePath path, uint256 bounty) {
+        uint32 interval = _cfg.minCycleInterval;
+        _cfg.minCycleInterval = 0;
+        (path, bounty) = _realCycle();
+        _cfg.minCycleInterval = interval;
+    }
+}
+
+/// @notice The bounty's NAV cap ignored (maxBountyBps read as 100%): a small vault pays the
+/// whole gas-based bounty.
+contract NavCapIgnoredModule is BrokenModule {
+    constructor(VaultAddresses memory a) BrokenModule(a) {}
+
+    function cycle() external override returns (CyclePath path, uint256 bounty) {
+        uint16 cap = _cfg.maxBountyBps;
+        _cfg.maxBountyBps = 10_000;
+        (path, bounty) = _realCycle();
+        _cfg.maxBountyBps = cap;
+    }
+}
+
+/// @notice A stale BNB/USD answer trusted: the feed's age is not checked (maxOracleAge read as
+/// forever), so a feed that stopped updating still prices the bounty.
+contract StaleFeedTrustedModule is BrokenModule {
+    constructor(VaultAddresses memory a) BrokenModule(a) {}
+
+    function cycle() external override returns (CyclePath path, uint256 bounty) {
+        uint32 age = _cfg.maxOracleAge;
+        _cfg.maxOracleAge = type(uint32).max;
+        (path, bounty) = _realCycle();
+        _cfg.maxOracleAge = age;
+    }
+}
+
+/// @notice The hedge band ignored (deltaBandBps read as 100%): the vault never re-hedges.
+contract HedgeBandIgnoredModule is BrokenModule {
+    constructor(VaultAddresses memory a) BrokenModule(a) {}
+
+    function cycle() external override returns (CyclePath path, uint256 bounty) {
+        uint16 band = _cfg.deltaBandBps;
+        _cfg.deltaBandBps = 10_000;
+        (path, bounty) = _realCycle();
+        _cfg.deltaBandBps = band;
+    }
+}
+
+/// @notice No fallback below a useful flash step (minFlashStepBps read as 0): a drained flash
+/// pair still lends a sliver, and the deleverage crawls in steps too small to matter.
+contract TinyFlashStepModule is BrokenModule {
+    constructor(VaultAddresses memory a) BrokenModule(a) {}
+
+    function cycle() external override returns (CyclePath path, uint256 bounty) {
+        uint16 step = _cfg.minFlashStepBps;
+        _cfg.minFlashStepBps = 0;
+        (path, bounty) = _realCycle();
+        _cfg.minFlashStepBps = step;
+    }
+}
+
+/// @notice An oracle that hands the vault's cycle one reading taken by the vault itself, with
+/// its staleness flag cleared; every other call goes to the vault's real oracle.
+contract FreshLookingOracle {
+    TwapOracle public immutable freshOracleInner;
+    OracleReading private _reading;
+
+    constructor(TwapOracle inner, OracleReading memory r) {
+        freshOracleInner = inner;
+        _reading = r;
+        _reading.stale = false;
+    }
+
+    /// @notice The defect: a TWAP whose window starts beyond maxTwapAge passes as fresh.
+    function update() external view returns (OracleReading memory) {
+        return _reading;
+    }
+
+    fallback() external {
+        address inner = address(freshOracleInner);
+        assembly {
+            calldatacopy(0, 0, calldatasize())
+            let ok := staticcall(gas(), inner, 0, calldatasize(), 0, 0)
+            returndatacopy(0, 0, returndatasize())
+            if iszero(ok) { revert(0, returndatasize()) }
+            return(0, returndatasize())
+        }
+    }
+}
+
+/// @notice The TWAP's age not checked (maxTwapAge ignored): after a long gap without cycles the
+/// vault keeps trading at a TWAP whose window started long ago.
+contract StaleTwapIgnoredModule is BrokenModule {
+    constructor(VaultAddresses memory a) BrokenModule(a) {}
+
+    function cycle() external override returns (CyclePath path, uint256 bounty) {
+        TwapOracle real = _oracle;
+        OracleReading memory r = real.update();
+        _oracle = TwapOracle(address(new FreshLookingOracle(real, r)));
+        (path, bounty) = _realCycle();
+        _oracle = real;
+    }
+}
+
+/// @notice Finding 2 as it was: the shorts valued at the vault's TWAP instead of Aster's own
+/// price. The vault's code, as deployed, with the selector of Aster's price view
+/// (`getPriceFromCacheOrOracle(address)`, 0x47270eb3) replaced by one Aster does not have, in
+/// the vault and in its keeper module: the call fails and the documented fallback, the TWAP,
+/// values the shorts everywhere.
+library HedgeAtTwap {
+    Vm private constant VM = Vm(address(uint160(uint256(keccak256("hevm cheat code")))));
+
+    error PatchSiteNotFound(address target);
+
+    function patch(address target) internal {
+        bytes memory code = target.code;
+        uint256 found;
+        for (uint256 i; i + 5 <= code.length; ++i) {
+            if (
+                code[i] == 0x63 && code[i + 1] == 0x47 && code[i + 2] == 0x27 && code[i + 3] == 0x0e
+                    && code[i + 4] == 0xb3
+            ) {
+                code[i + 4] = 0xb4;
+                found++;
+            }
+        }
+        if (found == 0) revert PatchSiteNotFound(target);
+        VM.etch(target, code);
+    }
+}
+
 /// @notice Which defect a BrokenVaultFactory builds into the vault. New defects are appended:
 /// the xtask's tests select them by index (CHAOS_BROKEN_DEFECT).
 enum Defect {
@@ -249,7 +422,17 @@ enum Defect {
     UNWIND_WITHOUT_MINIMUM,
     IDLE_CYCLE_BOUNTY,
     NO_VIRTUAL_SHARES,
-    NAV_DROP_IGNORED
+    NAV_DROP_IGNORED,
+    PENDING_RESENT_AFTER_TIMEOUT,
+    HEDGE_VALUED_AT_TWAP,
+    REBALANCE_THRESHOLD_IGNORED,
+    EARLY_RECOVERY,
+    NO_RATE_LIMIT,
+    BOUNTY_NAV_CAP_IGNORED,
+    STALE_BNB_FEED_TRUSTED,
+    HEDGE_BAND_IGNORED,
+    TINY_FLASH_STEP,
+    STALE_TWAP_IGNORED
 }
 
 /// @notice The real vault with its share arithmetic's virtual offset taken out: its code, as
@@ -296,8 +479,32 @@ contract BrokenVaultFactory is IVaultFactory {
             NoVirtualShares.patch(address(v));
             return v;
         }
+        if (defect == Defect.HEDGE_VALUED_AT_TWAP) {
+            YieldVault v = DeployVault.deploy(a, cfg);
+            HedgeAtTwap.patch(address(v));
+            HedgeAtTwap.patch(v.cycleModule());
+            return v;
+        }
         address module;
-        if (defect == Defect.GUARD_DISABLED) {
+        if (defect == Defect.PENDING_RESENT_AFTER_TIMEOUT) {
+            module = address(new PendingResentAfterTimeoutModule(a));
+        } else if (defect == Defect.REBALANCE_THRESHOLD_IGNORED) {
+            module = address(new RebalanceThresholdIgnoredModule(a));
+        } else if (defect == Defect.EARLY_RECOVERY) {
+            module = address(new EarlyRecoveryModule(a));
+        } else if (defect == Defect.NO_RATE_LIMIT) {
+            module = address(new NoRateLimitModule(a));
+        } else if (defect == Defect.BOUNTY_NAV_CAP_IGNORED) {
+            module = address(new NavCapIgnoredModule(a));
+        } else if (defect == Defect.STALE_BNB_FEED_TRUSTED) {
+            module = address(new StaleFeedTrustedModule(a));
+        } else if (defect == Defect.HEDGE_BAND_IGNORED) {
+            module = address(new HedgeBandIgnoredModule(a));
+        } else if (defect == Defect.STALE_TWAP_IGNORED) {
+            module = address(new StaleTwapIgnoredModule(a));
+        } else if (defect == Defect.TINY_FLASH_STEP) {
+            module = address(new TinyFlashStepModule(a));
+        } else if (defect == Defect.GUARD_DISABLED) {
             module = address(new GuardDisabledModule(a));
         } else if (defect == Defect.BOUNTY_IGNORES_MAX_GAS_PRICE) {
             module = address(new UncappedGasBountyModule(a));

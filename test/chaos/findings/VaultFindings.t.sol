@@ -9,6 +9,7 @@ import {SteadyState, Snapshot, CheckList, Activity} from "../../../script/chaos/
 import {DeployVault} from "../../../script/lib/DeployVault.sol";
 import {YieldVault} from "../../../contracts/vault/YieldVault.sol";
 import {IAsterDiamond} from "../../../contracts/interfaces/IAster.sol";
+import {BrokenVaultFactory, Defect} from "../broken/BrokenModules.sol";
 
 /// @notice Drives the vault past its pendingHedgeTimeout while Aster never executes nor refunds
 /// the trade (a BSC fork: no keepers).
@@ -117,9 +118,9 @@ contract HedgeMarkProbe is ScenarioBase {
 }
 
 /// @title VaultFindings
-/// @notice Characterisation tests of two weaknesses the chaos layer found in the vault. They
-/// assert the CURRENT behaviour so that it stays visible; when the vault is fixed they fail, and
-/// should then be turned into "holds" checks (scenario or campaign action).
+/// @notice Two weaknesses the chaos layer found in the vault, now fixed; each test states the
+/// hypothesis that now holds and, against the old behaviour kept as a broken vault
+/// (test/chaos/broken), that it did not hold then.
 contract VaultFindingsTest is Test {
     World internal w;
     YieldVault internal vault;
@@ -129,48 +130,65 @@ contract VaultFindingsTest is Test {
         vault = DeployVault.deploy(ChaosWorld.vaultAddresses(w), DeployVault.defaultConfig());
     }
 
-    /// Finding 1: once pendingHedgeTimeout passes without execution or refund, the vault drops
-    /// the pending record and sends another short while Aster still holds the first one as
-    /// pending (its margin no longer in NAV; if Aster executes both, the vault is over-hedged).
-    /// S9 sees it: the shadow NAV counts the margin Aster still holds, the reported NAV does
-    /// not. pending_trade_never_executed therefore runs only up to the timeout, and the
-    /// campaigns keep Aster's keeper to the timeout.
-    function test_finding_pendingTradeResentAfterTimeoutWithoutRefund() public {
-        PendingTimeoutProbe p = new PendingTimeoutProbe(w, vault);
-        (uint256 sent, uint256 pendingOnAster, int256 s9Observed, int256 s9Bound, uint256 margin) = p.probe();
-        assertGt(sent, 0, "a second short was sent");
-        assertGt(pendingOnAster, 1, "Aster holds more than one pending short of the vault");
-        assertGt(
-            s9Observed, s9Bound, "S9 disproves the vault: the reported NAV leaves out margin Aster holds"
-        );
-        assertGt(margin, 0);
+    function _brokenVault(Defect d) internal returns (YieldVault) {
+        return
+            new BrokenVaultFactory(d).deployVault(ChaosWorld.vaultAddresses(w), DeployVault.defaultConfig());
     }
 
-    /// Finding 2: the short is valued at the Pancake TWAP but closed at Aster's mark. After a
-    /// pool-only move nobody arbitrages (-7%), the reported NAV carries a paper gain on the
-    /// short that Aster does not pay: the unwind's cycles lose, by the vault's own report, more
-    /// than their operations may cost, while the shadow NAV (short at Aster's mark) loses only
-    /// that.
-    /// S9 holds only through its hedge term (executed qty x |mark - TWAP|), which goes when
-    /// the vault values its short at Aster's mark. The control, the same move with Aster's mark
-    /// following the market, holds.
-    function test_finding_hedgeValuedAtPoolTwapNotAsterMark() public {
+    /// Finding 1 (fixed): a short that Aster neither executes nor refunds stays counted past
+    /// pendingHedgeTimeout (qty in the hedge, margin in NAV): no second short is sent, Aster holds
+    /// exactly one pending trade of the vault, and the reported NAV agrees with the shadow NAV,
+    /// which counts the margin Aster holds (S9).
+    function test_finding1_pendingTradeKeptPastTimeout() public {
+        (uint256 sent, uint256 pendingOnAster, int256 s9Observed, int256 s9Bound, uint256 margin) =
+            new PendingTimeoutProbe(w, vault).probe();
+        assertEq(sent, 0, "no second short");
+        assertEq(pendingOnAster, 1, "Aster holds one pending short of the vault");
+        assertLe(s9Observed, s9Bound, "S9 holds: the reported NAV counts the margin Aster holds");
+        assertGt(margin, 0, "the margin is still at Aster");
+    }
+
+    /// Finding 1 as it was (PENDING_RESENT_AFTER_TIMEOUT): the record dropped at the timeout,
+    /// a second short sent while Aster still holds the first, its margin out of the reported NAV.
+    function test_finding1_oldBehaviourDisproved() public {
+        YieldVault broken = _brokenVault(Defect.PENDING_RESENT_AFTER_TIMEOUT);
+        (uint256 sent, uint256 pendingOnAster, int256 s9Observed, int256 s9Bound,) =
+            new PendingTimeoutProbe(w, broken).probe();
+        assertGt(sent, 0, "a second short was sent");
+        assertGt(pendingOnAster, 1, "Aster holds more than one pending short of the vault");
+        assertGt(s9Observed, s9Bound, "S9 disproves it: the reported NAV leaves out margin Aster holds");
+    }
+
+    /// Finding 2 (fixed): the shorts are valued at Aster's own price, what closing them pays.
+    /// After a pool-only move nobody arbitrages (-7%), the unwind's cycles lose no more than
+    /// their operations may cost, by the vault's report as by the shadow, and the reported NAV
+    /// agrees with the shadow within S9's tolerance, which no longer has a hedge term: a vault
+    /// valuing the shorts at its TWAP would be off by executed qty x |mark - TWAP|, more than
+    /// that tolerance. The control, the same move with Aster's mark following, holds too.
+    function test_finding2_hedgeValuedAtAsterPrice() public {
         uint256 snap = vm.snapshotState();
         HedgeMarkProbe.Outcome memory poolOnly = new HedgeMarkProbe(w, vault).probe(false);
         assertTrue(poolOnly.closed, "the unwind closed the shorts");
-        assertGt(poolOnly.reportedLoss, int256(poolOnly.budget), "reported NAV loses more than the budget");
+        assertLe(poolOnly.reportedLoss, int256(poolOnly.budget), "reported NAV loses only the budget");
         assertLe(poolOnly.shadowLoss, int256(poolOnly.budget), "the shadow NAV loses only the budget");
-        assertGt(poolOnly.gapBefore, 0, "the reported NAV was above the shadow before the unwind");
-        assertLe(uint256(poolOnly.gapBefore), poolOnly.toleranceBefore, "within S9's tolerance...");
-        assertGt(
-            uint256(poolOnly.gapBefore),
-            poolOnly.toleranceBefore - poolOnly.hedgeTerm,
-            "...only through its hedge term"
-        );
+        uint256 gap = poolOnly.gapBefore < 0 ? uint256(-poolOnly.gapBefore) : uint256(poolOnly.gapBefore);
+        assertLe(gap, poolOnly.toleranceBefore, "S9 holds before the closing cycle");
+        assertGt(poolOnly.hedgeTerm, poolOnly.toleranceBefore, "the TWAP valuation would be out of S9");
         vm.revertToState(snap);
         HedgeMarkProbe.Outcome memory market = new HedgeMarkProbe(w, vault).probe(true);
         assertTrue(market.closed, "control: the unwind closed the shorts");
         assertLe(market.reportedLoss, int256(market.budget), "control: the market move holds");
         assertLe(market.shadowLoss, int256(market.budget));
+    }
+
+    /// Finding 2 as it was (HEDGE_VALUED_AT_TWAP): the reported NAV carries a paper gain on the
+    /// short that Aster does not pay; S9 disproves it before the closing cycle, and the unwind
+    /// loses, by the vault's own report, more than its operations may cost.
+    function test_finding2_oldBehaviourDisproved() public {
+        HedgeMarkProbe.Outcome memory o =
+            new HedgeMarkProbe(w, _brokenVault(Defect.HEDGE_VALUED_AT_TWAP)).probe(false);
+        assertTrue(o.closed, "the unwind closed the shorts");
+        assertGt(o.gapBefore, int256(o.toleranceBefore), "S9 disproves it: reported NAV above the shadow");
+        assertGt(o.reportedLoss, int256(o.budget), "reported NAV loses more than the budget");
     }
 }
