@@ -9,6 +9,8 @@
 //!   scenarios' typed results;
 //! - [`chain`] and [`addressbook`]: the local BSC replica chain with its seeded history, and
 //!   the address books;
+//! - [`registry`] and [`patch`]: PancakeSwap V2 and Chainlink built from the npm registry's
+//!   sources with the project's patches and their own compilers;
 //! - [`chaos`], [`pin`], [`live`], [`steady`], [`vault`] and [`degraded`]: `cargo xtask chaos`,
 //!   block pinning, the live-fork keeper, S1-S8 in Rust, reading the vault, degraded-RPC runs;
 //! - [`report`] and [`svg`]: report.json, junit.xml, summary.md and the window picture;
@@ -30,7 +32,9 @@ pub mod error;
 pub mod forge;
 pub mod live;
 pub mod pin;
+pub mod patch;
 pub mod project;
+pub mod registry;
 pub mod report;
 pub mod rng;
 pub mod rpc;
