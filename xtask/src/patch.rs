@@ -177,12 +177,7 @@ fn parse_hunk(lines: &[&str], at: usize) -> Result<(Hunk, usize), PatchError> {
                 new_seen += 1;
                 HunkLine::Add(rest.to_owned())
             }
-            _ => {
-                return Err(err(format!(
-                    "line {}: `{line}` is not a hunk line",
-                    i + 1
-                )))
-            }
+            _ => return Err(err(format!("line {}: `{line}` is not a hunk line", i + 1))),
         };
         hunk.lines.push(entry);
         i += 1;
@@ -201,10 +196,7 @@ pub fn apply(name: &str, original: &str, patch: &FilePatch) -> Result<String, Pa
     let crlf = original.contains("\r\n");
     let eol = if crlf { "\r\n" } else { "\n" };
     let ends_with_eol = original.ends_with('\n');
-    let old: Vec<&str> = original
-        .lines()
-        .map(|l| l.trim_end_matches('\r'))
-        .collect();
+    let old: Vec<&str> = original.lines().map(|l| l.trim_end_matches('\r')).collect();
     let mut out: Vec<&str> = Vec::with_capacity(old.len());
     let mut next = 0usize; // first original line not yet copied
     for hunk in &patch.hunks {
@@ -252,7 +244,8 @@ mod tests {
     use super::*;
 
     const ORIGINAL: &str = "one\ntwo\nthree\nfour\nfive\n";
-    const PATCH: &str = "# a note\n--- a/x.sol\n+++ b/x.sol\n@@ -2,3 +2,3 @@\n two\n-three\n+THREE\n four\n";
+    const PATCH: &str =
+        "# a note\n--- a/x.sol\n+++ b/x.sol\n@@ -2,3 +2,3 @@\n two\n-three\n+THREE\n four\n";
 
     #[test]
     fn applies_a_hunk_and_keeps_the_rest() {
@@ -275,7 +268,10 @@ mod tests {
     fn refuses_a_changed_file() {
         let files = parse(PATCH).unwrap();
         let e = apply("x.sol", "one\ntwo\n3\nfour\n", &files[0]).unwrap_err();
-        assert!(e.0.contains("line 3 is `3`, the patch expects `three`"), "{e}");
+        assert!(
+            e.0.contains("line 3 is `3`, the patch expects `three`"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -508,11 +508,17 @@ mod tests {
         let from = (&PANCAKE_PERIPHERY, "contracts/libraries/PancakeLibrary.sol");
         assert_eq!(
             resolve(&PERIPHERY_UNIT, from, "./SafeMath.sol").unwrap(),
-            (PANCAKE_PERIPHERY, "contracts/libraries/SafeMath.sol".to_owned())
+            (
+                PANCAKE_PERIPHERY,
+                "contracts/libraries/SafeMath.sol".to_owned()
+            )
         );
         assert_eq!(
             resolve(&PERIPHERY_UNIT, from, "../interfaces/IWETH.sol").unwrap(),
-            (PANCAKE_PERIPHERY, "contracts/interfaces/IWETH.sol".to_owned())
+            (
+                PANCAKE_PERIPHERY,
+                "contracts/interfaces/IWETH.sol".to_owned()
+            )
         );
         let (package, path) = resolve(
             &PERIPHERY_UNIT,
