@@ -50,5 +50,23 @@ contract AddressBookTest is Test {
         assertEq(read.lpPair, address(env.lpPair));
         assertEq(read.vault, address(0xCAFE));
         assertEq(read.network, "bsc-replica");
+        // Consumers read the proxies; the market writes the aggregators behind them.
+        assertEq(read.bnbUsdFeed, address(env.bnbUsdProxy));
+        assertEq(read.bnbUsdAggregator, address(env.bnbUsdFeed));
+        assertEq(read.btcUsdAggregator, address(env.btcUsdFeed));
+    }
+
+    function test_book_handEnvironmentNamesTheFeedAsItsOwnAggregator() public {
+        LocalEnvironment.Environment memory env =
+            LocalEnvironment.deploy(LocalEnvironment.handConfig(), address(this));
+        AddressBook.Book memory book = AddressBook.fromEnvironment(env, address(0));
+        assertEq(book.bnbUsdFeed, address(env.bnbUsdFeed));
+        assertEq(book.bnbUsdAggregator, address(env.bnbUsdFeed));
+    }
+
+    function test_book_bscNamesNoAggregator() public view {
+        AddressBook.Book memory book = AddressBook.read(AddressBook.BSC);
+        assertEq(book.bnbUsdAggregator, address(0));
+        assertEq(book.btcUsdAggregator, address(0));
     }
 }

@@ -19,7 +19,7 @@ contract PancakePairTest is ReplicaFixture {
 
     function setUp() public override {
         super.setUp();
-        pair = env.lpPair;
+        pair = PancakePair(address(env.lpPair));
         token0 = IERC20(pair.token0());
         token1 = IERC20(pair.token1());
     }

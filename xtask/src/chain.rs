@@ -398,8 +398,9 @@ async fn play_history(
     let router = IRouter::new(book.pancake_router, provider.clone());
     let pair = IPair::new(book.lp_pair, provider.clone());
     let aster = IAsterKeeper::new(book.aster_diamond, provider.clone());
-    let btc_feed = IFeed::new(book.btc_usd_feed, provider.clone());
-    let bnb_feed = IFeed::new(book.bnb_usd_feed, provider.clone());
+    // Rounds go to the aggregators; the vault reads the feeds (Chainlink's proxies in front).
+    let btc_feed = IFeed::new(book.btc_usd_writer(), provider.clone());
+    let bnb_feed = IFeed::new(book.bnb_usd_writer(), provider.clone());
     let vault = IVault::new(book.vault, provider.clone());
     anyhow::ensure!(book.vault != Address::ZERO, "the address book has no vault");
 

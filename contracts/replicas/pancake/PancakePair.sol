@@ -1,15 +1,15 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {IERC20} from "../../interfaces/IERC20.sol";
-import {IPancakeCallee, IPancakeFactory} from "../../interfaces/IPancake.sol";
+import {IEIP20} from "../tokens/IEIP20.sol";
+import {IPancakeV2Callee, IPancakeV2Factory} from "./IPancakeV2.sol";
 import {PancakeERC20} from "./PancakeERC20.sol";
 import {PancakeMath, UQ112x112} from "./PancakeMath.sol";
 
 /// @title PancakePair
 /// @notice A PancakeSwap V2 pair with the deployed pair's arithmetic and revert strings:
 /// constant product with a 0.25% input fee (K check on `balance * 10000 - amountIn * 25`),
-/// optimistic transfers with flash swaps through `IPancakeCallee.pancakeCall`, UQ112x112
+/// optimistic transfers with flash swaps through `IPancakeV2Callee.pancakeCall`, UQ112x112
 /// cumulative prices updated on the first touch of each block timestamp, a re-entrancy lock
 /// and the protocol fee of 8/25 of the growth in sqrt(k) minted to `feeTo`.
 /// @dev The revert strings are the real ones ("Pancake: K", "Pancake: LOCKED", ...), because the
@@ -70,8 +70,8 @@ contract PancakePair is PancakeERC20 {
     /// is responsible for the ratio: an unbalanced deposit mints only the smaller share.
     function mint(address to) external lock returns (uint256 liquidity) {
         (uint112 _reserve0, uint112 _reserve1,) = getReserves();
-        uint256 balance0 = IERC20(token0).balanceOf(address(this));
-        uint256 balance1 = IERC20(token1).balanceOf(address(this));
+        uint256 balance0 = IEIP20(token0).balanceOf(address(this));
+        uint256 balance1 = IEIP20(token1).balanceOf(address(this));
         uint256 amount0 = balance0 - _reserve0;
         uint256 amount1 = balance1 - _reserve1;
 
@@ -98,8 +98,8 @@ contract PancakePair is PancakeERC20 {
         (uint112 _reserve0, uint112 _reserve1,) = getReserves();
         address _token0 = token0;
         address _token1 = token1;
-        uint256 balance0 = IERC20(_token0).balanceOf(address(this));
-        uint256 balance1 = IERC20(_token1).balanceOf(address(this));
+        uint256 balance0 = IEIP20(_token0).balanceOf(address(this));
+        uint256 balance1 = IEIP20(_token1).balanceOf(address(this));
         uint256 liquidity = balanceOf[address(this)];
 
         bool feeOn = _mintFee(_reserve0, _reserve1);
@@ -110,8 +110,8 @@ contract PancakePair is PancakeERC20 {
         _burn(address(this), liquidity);
         _safeTransfer(_token0, to, amount0);
         _safeTransfer(_token1, to, amount1);
-        balance0 = IERC20(_token0).balanceOf(address(this));
-        balance1 = IERC20(_token1).balanceOf(address(this));
+        balance0 = IEIP20(_token0).balanceOf(address(this));
+        balance1 = IEIP20(_token1).balanceOf(address(this));
 
         _update(balance0, balance1, _reserve0, _reserve1);
         if (feeOn) kLast = uint256(reserve0) * reserve1;
@@ -135,9 +135,9 @@ contract PancakePair is PancakeERC20 {
             require(to != _token0 && to != _token1, "Pancake: INVALID_TO");
             if (amount0Out > 0) _safeTransfer(_token0, to, amount0Out);
             if (amount1Out > 0) _safeTransfer(_token1, to, amount1Out);
-            if (data.length > 0) IPancakeCallee(to).pancakeCall(msg.sender, amount0Out, amount1Out, data);
-            balance0 = IERC20(_token0).balanceOf(address(this));
-            balance1 = IERC20(_token1).balanceOf(address(this));
+            if (data.length > 0) IPancakeV2Callee(to).pancakeCall(msg.sender, amount0Out, amount1Out, data);
+            balance0 = IEIP20(_token0).balanceOf(address(this));
+            balance1 = IEIP20(_token1).balanceOf(address(this));
         }
         uint256 amount0In = balance0 > _reserve0 - amount0Out ? balance0 - (_reserve0 - amount0Out) : 0;
         uint256 amount1In = balance1 > _reserve1 - amount1Out ? balance1 - (_reserve1 - amount1Out) : 0;
@@ -160,16 +160,16 @@ contract PancakePair is PancakeERC20 {
     function skim(address to) external lock {
         address _token0 = token0;
         address _token1 = token1;
-        _safeTransfer(_token0, to, IERC20(_token0).balanceOf(address(this)) - reserve0);
-        _safeTransfer(_token1, to, IERC20(_token1).balanceOf(address(this)) - reserve1);
+        _safeTransfer(_token0, to, IEIP20(_token0).balanceOf(address(this)) - reserve0);
+        _safeTransfer(_token1, to, IEIP20(_token1).balanceOf(address(this)) - reserve1);
     }
 
     /// @notice Sets the reserves to the balances (reserves forced to balances); with a `deal`
     /// beforehand this is how the chaos layer drains or inflates a pool.
     function sync() external lock {
         _update(
-            IERC20(token0).balanceOf(address(this)),
-            IERC20(token1).balanceOf(address(this)),
+            IEIP20(token0).balanceOf(address(this)),
+            IEIP20(token1).balanceOf(address(this)),
             reserve0,
             reserve1
         );
@@ -204,7 +204,7 @@ contract PancakePair is PancakeERC20 {
     /// growth in sqrt(k): liquidity = totalSupply * (rootK - rootKLast) * 8 / (rootK * 17 +
     /// rootKLast * 8). (Uniswap V2 uses 1/6: `rootK * 5 + rootKLast`.)
     function _mintFee(uint112 _reserve0, uint112 _reserve1) private returns (bool feeOn) {
-        address feeTo = IPancakeFactory(factory).feeTo();
+        address feeTo = IPancakeV2Factory(factory).feeTo();
         feeOn = feeTo != address(0);
         uint256 _kLast = kLast;
         if (feeOn) {
@@ -225,7 +225,7 @@ contract PancakePair is PancakeERC20 {
 
     /// @dev Tolerates tokens that return nothing (like USDT on Ethereum) and rejects `false`.
     function _safeTransfer(address token, address to, uint256 value) private {
-        (bool success, bytes memory data) = token.call(abi.encodeCall(IERC20.transfer, (to, value)));
+        (bool success, bytes memory data) = token.call(abi.encodeCall(IEIP20.transfer, (to, value)));
         require(success && (data.length == 0 || abi.decode(data, (bool))), "Pancake: TRANSFER_FAILED");
     }
 }
