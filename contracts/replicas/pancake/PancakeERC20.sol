@@ -2,15 +2,18 @@
 pragma solidity ^0.8.24;
 
 import {IPancakeV2Pair} from "./IPancakeV2.sol";
+import {PancakeSafeMath} from "./PancakeMath.sol";
 
 /// @title PancakeERC20
 /// @notice The LP token of a PancakeSwap V2 pair ("Pancake LPs", "Cake-LP", 18 decimals), with
 /// EIP-2612 `permit` over the domain (name, version "1", chain id at deployment, the pair).
-/// @dev Arithmetic errors surface as Solidity 0.8 panics where the 0.5 original used SafeMath
-/// strings ("ds-math-sub-underflow"); an infinite allowance is not spent, as in the original.
-/// It declares the full `IPancakeV2Pair` so the compiler checks the pair against the published
-/// ABI.
+/// @dev Balance, supply and allowance arithmetic reverts with the 0.5 original's SafeMath
+/// strings ("ds-math-sub-underflow"), not 0.8 panics (a difference the differential tests
+/// found); an infinite allowance is not spent, as in the original. It declares the full
+/// `IPancakeV2Pair` so the compiler checks the pair against the published ABI.
 abstract contract PancakeERC20 is IPancakeV2Pair {
+    using PancakeSafeMath for uint256;
+
     string public constant name = "Pancake LPs";
     string public constant symbol = "Cake-LP";
     uint8 public constant decimals = 18;
@@ -76,27 +79,27 @@ abstract contract PancakeERC20 is IPancakeV2Pair {
 
     function transferFrom(address from, address to, uint256 value) external returns (bool) {
         if (allowance[from][msg.sender] != type(uint256).max) {
-            allowance[from][msg.sender] -= value;
+            allowance[from][msg.sender] = allowance[from][msg.sender].sub(value);
         }
         _transfer(from, to, value);
         return true;
     }
 
     function _mint(address to, uint256 value) internal {
-        totalSupply += value;
-        balanceOf[to] += value;
+        totalSupply = totalSupply.add(value);
+        balanceOf[to] = balanceOf[to].add(value);
         emit Transfer(address(0), to, value);
     }
 
     function _burn(address from, uint256 value) internal {
-        balanceOf[from] -= value;
-        totalSupply -= value;
+        balanceOf[from] = balanceOf[from].sub(value);
+        totalSupply = totalSupply.sub(value);
         emit Transfer(from, address(0), value);
     }
 
     function _transfer(address from, address to, uint256 value) private {
-        balanceOf[from] -= value;
-        balanceOf[to] += value;
+        balanceOf[from] = balanceOf[from].sub(value);
+        balanceOf[to] = balanceOf[to].add(value);
         emit Transfer(from, to, value);
     }
 }

@@ -3,13 +3,18 @@ pragma solidity ^0.8.24;
 
 import {IEIP20} from "../tokens/IEIP20.sol";
 import {IPancakeV2Factory, IPancakeV2Pair, IPancakeV2Router} from "./IPancakeV2.sol";
+import {PancakeSafeMath} from "./PancakeMath.sol";
 
 /// @title PancakeLibrary
 /// @notice The router's pricing helpers with PancakeSwap V2's 0.25% fee (9975/10000) and its
 /// revert strings.
 /// @dev Pairs are looked up with `factory.getPair` instead of the CREATE2 formula with a
 /// hard-coded init-code hash, so the router stays right whatever bytecode the pair compiles to.
+/// The arithmetic reverts as the 0.6 original's SafeMath does ("ds-math-sub-underflow", ...),
+/// not with 0.8 panics: a difference the differential tests found.
 library PancakeLibrary {
+    using PancakeSafeMath for uint256;
+
     function sortTokens(address tokenA, address tokenB)
         internal
         pure
@@ -44,7 +49,7 @@ library PancakeLibrary {
     {
         require(amountA > 0, "PancakeLibrary: INSUFFICIENT_AMOUNT");
         require(reserveA > 0 && reserveB > 0, "PancakeLibrary: INSUFFICIENT_LIQUIDITY");
-        amountB = amountA * reserveB / reserveA;
+        amountB = amountA.mul(reserveB) / reserveA;
     }
 
     /// @notice The largest output the pair's K check accepts for `amountIn` (fee 0.25%, rounds
@@ -56,9 +61,9 @@ library PancakeLibrary {
     {
         require(amountIn > 0, "PancakeLibrary: INSUFFICIENT_INPUT_AMOUNT");
         require(reserveIn > 0 && reserveOut > 0, "PancakeLibrary: INSUFFICIENT_LIQUIDITY");
-        uint256 amountInWithFee = amountIn * 9975;
-        uint256 numerator = amountInWithFee * reserveOut;
-        uint256 denominator = reserveIn * 10_000 + amountInWithFee;
+        uint256 amountInWithFee = amountIn.mul(9975);
+        uint256 numerator = amountInWithFee.mul(reserveOut);
+        uint256 denominator = reserveIn.mul(10_000).add(amountInWithFee);
         amountOut = numerator / denominator;
     }
 
@@ -71,9 +76,9 @@ library PancakeLibrary {
     {
         require(amountOut > 0, "PancakeLibrary: INSUFFICIENT_OUTPUT_AMOUNT");
         require(reserveIn > 0 && reserveOut > 0, "PancakeLibrary: INSUFFICIENT_LIQUIDITY");
-        uint256 numerator = reserveIn * amountOut * 10_000;
-        uint256 denominator = (reserveOut - amountOut) * 9975;
-        amountIn = numerator / denominator + 1;
+        uint256 numerator = reserveIn.mul(amountOut).mul(10_000);
+        uint256 denominator = reserveOut.sub(amountOut).mul(9975);
+        amountIn = numerator.div(denominator).add(1);
     }
 
     function getAmountsOut(address factory, uint256 amountIn, address[] memory path)
