@@ -184,6 +184,8 @@ pub struct Landmark {
 #[derive(Debug, Clone, Serialize)]
 pub struct ChainInfo {
     pub url: String,
+    /// Which code stands in for PancakeSwap V2 and Chainlink.
+    pub replicas: Replicas,
     pub seed: u64,
     pub days: u32,
     pub address_book: PathBuf,
@@ -199,6 +201,28 @@ pub struct LocalChain {
     pub info: ChainInfo,
 }
 
+/// Which code stands in for PancakeSwap V2 and Chainlink on the local chain.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Replicas {
+    /// PancakeSwap V2 built from the npm registry's sources with the project's V2 patch, and
+    /// Chainlink's EACAggregatorProxy in front of each feed's aggregator.
+    #[default]
+    Real,
+    /// The hand-written replicas of contracts/replicas only (the chain before real code).
+    Hand,
+}
+
+impl Replicas {
+    /// The value `script/DeployLocal.s.sol` reads from `LOCAL_REPLICAS`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Replicas::Real => "real",
+            Replicas::Hand => "hand",
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct ChainOptions {
     pub seed: u64,
@@ -209,8 +233,21 @@ pub struct ChainOptions {
     pub port: u16,
 }
 
-/// Start the upstream anvil, deploy the environment and play the history.
+/// Start the upstream anvil, deploy the environment (on the registry-built PancakeSwap V2 and
+/// Chainlink proxies) and play the history.
 pub fn build(toolchain: &Toolchain, options: &ChainOptions) -> anyhow::Result<LocalChain> {
+    build_with(toolchain, options, Replicas::default())
+}
+
+/// [`build`] on the code `replicas` names (`--replicas` of `cargo xtask chain` and `chaos`).
+pub fn build_with(
+    toolchain: &Toolchain,
+    options: &ChainOptions,
+    replicas: Replicas,
+) -> anyhow::Result<LocalChain> {
+    if replicas == Replicas::Real {
+        crate::registry::ensure(toolchain)?;
+    }
     std::fs::create_dir_all(&options.out_dir)
         .with_context(|| format!("creating {}", options.out_dir.display()))?;
     let anvil = Anvil::builder()
@@ -230,7 +267,7 @@ pub fn build(toolchain: &Toolchain, options: &ChainOptions) -> anyhow::Result<Lo
         .enable_all()
         .build()?;
     let started = Instant::now();
-    let book_path = deploy(toolchain, &runtime, &url, &options.out_dir)?;
+    let book_path = deploy(toolchain, &runtime, &url, &options.out_dir, replicas)?;
     let book = AddressBook::read(&book_path)?;
     shell::status(
         "Deployed",
@@ -254,6 +291,7 @@ pub fn build(toolchain: &Toolchain, options: &ChainOptions) -> anyhow::Result<Lo
     );
     let info = ChainInfo {
         url,
+        replicas,
         seed: options.seed,
         days: options.days,
         address_book: book_path,
@@ -275,6 +313,7 @@ fn deploy(
     runtime: &tokio::runtime::Runtime,
     url: &str,
     out_dir: &Path,
+    replicas: Replicas,
 ) -> anyhow::Result<PathBuf> {
     let provider = connect(url)?;
     runtime.block_on(provider.anvil_set_block_timestamp_interval(1))?;
@@ -292,6 +331,7 @@ fn deploy(
             url,
         ])
         .env("ADDRESS_BOOK_OUT", &scratch)
+        .env("LOCAL_REPLICAS", replicas.as_str())
         .stdin(std::process::Stdio::null());
     let output =
         crate::signals::output(&mut command).context("starting forge script DeployLocal")?;
