@@ -9,6 +9,7 @@ import {OracleScenarios} from "./scenarios/OracleScenarios.sol";
 import {AsterScenarios} from "./scenarios/AsterScenarios.sol";
 import {MarketScenarios} from "./scenarios/MarketScenarios.sol";
 import {StressScenarios} from "./scenarios/StressScenarios.sol";
+import {FeedScenarios} from "./scenarios/FeedScenarios.sol";
 import {YieldVault} from "../../contracts/vault/YieldVault.sol";
 import {Config, VaultAddresses} from "../../contracts/vault/VaultTypes.sol";
 import {DeployVault} from "../lib/DeployVault.sol";
@@ -45,7 +46,7 @@ abstract contract ScenarioRunner {
 
     /// @notice Every scenario id, in catalogue order (DESIGN.md, issue 4).
     function scenarioIds() public pure returns (string[] memory list) {
-        list = new string[](13);
+        list = new string[](14);
         list[0] = "oracle_divergence";
         list[1] = "oracle_recovery";
         list[2] = "close_trade_blocked";
@@ -59,6 +60,7 @@ abstract contract ScenarioRunner {
         list[10] = "same_timestamp_blocks";
         list[11] = "thin_liquidity_slippage";
         list[12] = "repeated_cycle_stress";
+        list[13] = "feed_aggregator_switch";
     }
 
     /// @notice Group 0: oracle and time; 1: Aster; 2: market, gas and feed; 3: stress.
@@ -77,6 +79,7 @@ abstract contract ScenarioRunner {
                 || h == keccak256("stale_bnb_feed") || h == keccak256("thin_liquidity_slippage")
         ) return 2;
         if (h == keccak256("repeated_cycle_stress")) return 3;
+        if (h == keccak256("feed_aggregator_switch")) return 4;
         revert UnknownScenario(id);
     }
 
@@ -118,7 +121,8 @@ abstract contract ScenarioRunner {
         if (group == 0) g = new OracleScenarios(_world, vault);
         else if (group == 1) g = new AsterScenarios(_world, vault);
         else if (group == 2) g = new MarketScenarios(_world, vault);
-        else g = new StressScenarios(_world, vault);
+        else if (group == 3) g = new StressScenarios(_world, vault);
+        else g = new FeedScenarios(_world, vault);
         r = g.run(id);
         VM.revertToState(snap);
     }

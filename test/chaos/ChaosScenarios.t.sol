@@ -76,9 +76,9 @@ contract ChaosScenariosTest is Test, ScenarioRunner {
         _assertHeld("repeated_cycle_stress");
     }
 
-    function test_catalogue_hasThirteenDistinctIds() public pure {
+    function test_catalogue_hasFourteenDistinctIds() public pure {
         string[] memory ids = scenarioIds();
-        assertEq(ids.length, 13);
+        assertEq(ids.length, 14);
         for (uint256 i; i < ids.length; ++i) {
             _groupOf(ids[i]); // every id is dispatched
             for (uint256 j = i + 1; j < ids.length; ++j) {
