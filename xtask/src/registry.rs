@@ -413,7 +413,28 @@ fn up_to_date(project: &Project, unit: &Unit, digest: &B256) -> bool {
 }
 
 /// Stage, patch and compile every unit whose inputs changed. Quiet when nothing had to be done.
+/// Processes that build at the same time (tests run the xtask in parallel) take turns on
+/// `build/.lock`, so no two write the same staged file or forge cache.
 pub fn ensure(toolchain: &Toolchain) -> anyhow::Result<Built> {
+    let project = &toolchain.project;
+    let build_dir = project.root().join("build");
+    std::fs::create_dir_all(&build_dir)
+        .with_context(|| format!("creating {}", build_dir.display()))?;
+    let lock_path = build_dir.join(".lock");
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .with_context(|| format!("opening {}", lock_path.display()))?;
+    lock.lock()
+        .with_context(|| format!("locking {}", lock_path.display()))?;
+    let built = ensure_locked(toolchain);
+    drop(lock);
+    built
+}
+
+fn ensure_locked(toolchain: &Toolchain) -> anyhow::Result<Built> {
     let project = &toolchain.project;
     let mut compiled = Vec::new();
     let mut all = Vec::new();
