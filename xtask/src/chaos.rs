@@ -80,6 +80,10 @@ pub struct ChaosArgs {
     #[arg(long)]
     pub json: bool,
 
+    /// Open report.html in the desktop's browser when the run ends.
+    #[arg(long)]
+    pub open: bool,
+
     /// Fork this block only.
     #[arg(long, value_name = "N", conflicts_with_all = ["at", "window"], help_heading = "Blocks")]
     pub fork_block: Option<u64>,
@@ -137,6 +141,9 @@ pub enum ChaosCommand {
         /// Where the merged report goes.
         #[arg(long, value_name = "DIR", default_value = "reports/merged")]
         out: PathBuf,
+        /// Open the merged report.html in the desktop's browser.
+        #[arg(long)]
+        open: bool,
     },
 }
 
@@ -282,8 +289,8 @@ impl Upstream {
 }
 
 pub fn run(args: ChaosArgs, project: &Project) -> anyhow::Result<ExitCode> {
-    if let Some(ChaosCommand::Merge { dirs, out }) = args.command {
-        return merge(&dirs, &project.root().join(out));
+    if let Some(ChaosCommand::Merge { dirs, out, open }) = args.command {
+        return merge(&dirs, &project.root().join(out), open);
     }
     crate::signals::install();
     let started = Instant::now();
@@ -403,6 +410,11 @@ pub fn run(args: ChaosArgs, project: &Project) -> anyhow::Result<ExitCode> {
                     &points,
                 );
                 std::fs::write(report_dir.join("window.svg"), svg)?;
+                // The same points for report.html (and a merged report's page).
+                std::fs::write(
+                    report_dir.join("window.json"),
+                    serde_json::to_string_pretty(&points)? + "\n",
+                )?;
             }
             Err(err) => shell::warn(format!("no window picture: {err:#}")),
         }
@@ -455,6 +467,9 @@ pub fn run(args: ChaosArgs, project: &Project) -> anyhow::Result<ExitCode> {
             report_dir.display()
         ),
     );
+    if args.open {
+        crate::report_html::open(&report_dir.join(crate::report_html::FILE_NAME));
+    }
     Ok(report.exit_code())
 }
 
@@ -1000,7 +1015,7 @@ fn write_rpc_stats(dir: &Path, stats: &ProxyStats) -> anyhow::Result<()> {
 
 /// `cargo xtask chaos merge`: one report from the shards' reports. Blocks are matched by
 /// number and must agree on their hash (the shards forked the same chain).
-fn merge(dirs: &[PathBuf], out: &Path) -> anyhow::Result<ExitCode> {
+fn merge(dirs: &[PathBuf], out: &Path, open: bool) -> anyhow::Result<ExitCode> {
     let mut reports = Vec::new();
     for dir in dirs {
         let path = dir.join("report.json");
@@ -1056,7 +1071,10 @@ fn merge(dirs: &[PathBuf], out: &Path) -> anyhow::Result<ExitCode> {
         ..base.clone()
     }
     .finish();
-    report.write(out)?;
+    let sources: Vec<&Path> = std::iter::once(out)
+        .chain(dirs.iter().map(PathBuf::as_path))
+        .collect();
+    report.write_with(out, &sources)?;
     report::append_step_summary(&report.summary_markdown())?;
     shell::status(
         "Merged",
@@ -1067,6 +1085,9 @@ fn merge(dirs: &[PathBuf], out: &Path) -> anyhow::Result<ExitCode> {
             report.resilience
         ),
     );
+    if open {
+        crate::report_html::open(&out.join(crate::report_html::FILE_NAME));
+    }
     Ok(report.exit_code())
 }
 

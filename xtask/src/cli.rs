@@ -46,6 +46,8 @@ pub enum Command {
     RpcProbe(rpc::probe::ProbeArgs),
     /// Serve a fault-injecting JSON-RPC proxy in front of an endpoint until Ctrl-C.
     RpcProxy(rpc::serve::ProxyArgs),
+    /// Run Slither on the vault and compare its findings with slither.triage.json (exit 1 on a new one).
+    Slither(crate::slither::SlitherArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -109,6 +111,7 @@ fn run(command: Command, project: &Project) -> anyhow::Result<ExitCode> {
         Command::Cast(args) => passthrough(project, Tool::Cast, args),
         Command::RpcProbe(args) => rpc::probe::run(args),
         Command::RpcProxy(args) => rpc::serve::run(args),
+        Command::Slither(args) => crate::slither::run(args, project),
     }
 }
 

@@ -15,7 +15,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::Unusable;
 use crate::report::{Block, Verdict};
@@ -127,7 +127,7 @@ pub fn classify(message: &str) -> Option<Class> {
     )
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum Outcome {
     Matched,
@@ -136,7 +136,7 @@ pub enum Outcome {
     SilentDivergence { detail: String },
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Pair {
     pub block: u64,
     pub experiment: String,
@@ -144,7 +144,7 @@ pub struct Pair {
     pub outcome: Outcome,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Comparison {
     pub faults: Vec<String>,
     pub matched: u64,

@@ -13,8 +13,10 @@
 //!   sources with the project's patches and their own compilers;
 //! - [`chaos`], [`pin`], [`live`], [`steady`], [`vault`] and [`degraded`]: `cargo xtask chaos`,
 //!   block pinning, the live-fork keeper, S1-S8 in Rust, reading the vault, degraded-RPC runs;
-//! - [`report`] and [`svg`]: report.json, junit.xml, summary.md and the window picture;
+//! - [`report`], [`report_html`] and [`svg`]: report.json, junit.xml, summary.md, report.html
+//!   and the window picture;
 //! - [`mod@bench`]: `cargo xtask bench`;
+//! - [`slither`]: Slither's static analysis of the vault against the committed triage;
 //! - [`signals`] and [`rng`]: ending every child on SIGINT/SIGTERM; the seeded generator;
 //! - [`cli`]: the command line;
 //! - [`project`], [`shell`] and [`error`]: the repository layout, output and exit codes.
@@ -36,11 +38,13 @@ pub mod pin;
 pub mod project;
 pub mod registry;
 pub mod report;
+pub mod report_html;
 pub mod rng;
 pub mod rpc;
 pub mod scenario;
 pub mod shell;
 pub mod signals;
+pub mod slither;
 pub mod steady;
 pub mod suite;
 pub mod svg;

@@ -180,8 +180,15 @@ impl Report {
         }
     }
 
-    /// Write `report.json`, `junit.xml` and `summary.md` into `dir`; returns their paths.
+    /// Write `report.json`, `junit.xml`, `summary.md` and `report.html` into `dir`; returns
+    /// their paths.
     pub fn write(&self, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+        self.write_with(dir, &[dir])
+    }
+
+    /// [`Report::write`], with the page's side files (the chain's history, the window, the
+    /// degraded comparison) looked up in `sources` (a merged report: its shards' directories).
+    pub fn write_with(&self, dir: &Path, sources: &[&Path]) -> anyhow::Result<Vec<PathBuf>> {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         let files = [
             ("report.json", serde_json::to_string_pretty(self)? + "\n"),
@@ -194,6 +201,7 @@ impl Report {
             std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
             written.push(path);
         }
+        written.push(crate::report_html::write(dir, self, sources)?);
         Ok(written)
     }
 

@@ -1,7 +1,8 @@
 //! `cargo xtask test`: the whole test suite, ending with one `N passed, N failed` line.
 //!
 //! Parts, in order: the Rust tests of the workspace, then every forge test (unit, fuzz,
-//! invariant). Each part's results are read from the runner's own machine output (cargo's
+//! invariant), the gas of every `cycle()` path against the committed `.gas-snapshot`, and a
+//! short end-to-end chaos run. Each part's results are read from the runner's own machine output (cargo's
 //! `test result:` lines, `forge test --json`), never guessed from exit codes alone; a part that
 //! cannot run at all (a compile error) counts as one failure so the summary cannot look green.
 
@@ -35,6 +36,9 @@ pub enum Part {
     Rust,
     /// `forge test` over contracts/, test/ and script/.
     Forge,
+    /// `forge snapshot --check` of the `cycle()` paths against `.gas-snapshot`, within
+    /// [`GAS_TOLERANCE_PCT`] percent.
+    Gas,
     /// A short end-to-end `cargo xtask chaos` (one day of local history, its landmark blocks,
     /// every experiment): each experiment that held counts as passed.
     Chaos,
@@ -102,6 +106,22 @@ pub fn run(args: TestArgs, project: &Project) -> anyhow::Result<Outcome> {
                 tally.summary_line(),
                 started.elapsed()
             ),
+        );
+        total.add(tally);
+    }
+
+    if wants(Part::Gas) && args.match_test.is_none() {
+        let started = Instant::now();
+        shell::status(
+            "Testing",
+            format!(
+                "gas of the cycle() paths against .gas-snapshot (tolerance {GAS_TOLERANCE_PCT}%)"
+            ),
+        );
+        let tally = gas_snapshot(&toolchain)?;
+        shell::status(
+            "Finished",
+            format!("gas: {} in {:.1?}", tally.summary_line(), started.elapsed()),
         );
         total.add(tally);
     }
@@ -320,6 +340,60 @@ fn forge_tests(toolchain: &Toolchain, match_test: Option<&str>) -> anyhow::Resul
         });
     }
     Ok(tally)
+}
+
+/// The gas tests whose numbers are committed in `.gas-snapshot`: one per `cycle()` path.
+pub const GAS_TESTS: &str = "test/vault/VaultGas.t.sol";
+
+/// How far (percent, either way) a `cycle()` path's gas may move from `.gas-snapshot` before
+/// the suite fails. Gas is deterministic, so any larger change is a real change of the vault:
+/// the keeper bounty is paid for `bountyGasUnits` (1,500,000) of gas, so a path that grows
+/// must be seen, and a snapshot re-blessed on purpose (README: Gas).
+pub const GAS_TOLERANCE_PCT: u32 = 1;
+
+/// `forge snapshot --check --tolerance N` over [`GAS_TESTS`]; every test is one result, a path
+/// outside the tolerance or missing from the snapshot one failure.
+fn gas_snapshot(toolchain: &Toolchain) -> anyhow::Result<Tally> {
+    let profile = if shell::is_ci() { "ci" } else { "default" };
+    let output = toolchain
+        .command(Tool::Forge)
+        .args(["snapshot", "--match-path", GAS_TESTS, "--check"])
+        .arg(".gas-snapshot")
+        .args(["--tolerance", &GAS_TOLERANCE_PCT.to_string()])
+        .env("FOUNDRY_PROFILE", profile)
+        .stdin(Stdio::null())
+        .output()
+        .context("starting forge snapshot")?;
+    let text = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    let ran = text.lines().filter(|l| l.starts_with("[PASS]")).count() as u64;
+    let off: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("Diff in") || l.starts_with("No matching snapshot entry"))
+        .collect();
+    for line in &off {
+        shell::line(format!("  {} {line}", shell::verdict(false)));
+    }
+    if output.status.success() {
+        return Ok(Tally {
+            passed: ran,
+            ..Tally::default()
+        });
+    }
+    if off.is_empty() {
+        shell::line(text.trim_end());
+        shell::error(format!("forge snapshot failed ({})", output.status));
+    } else {
+        shell::line(format!(
+            "  fix: if the change is intended, re-bless with `cargo xtask forge -- snapshot --match-path {GAS_TESTS}` and commit .gas-snapshot"
+        ));
+    }
+    let failed = (off.len() as u64).max(1);
+    Ok(Tally {
+        passed: ran.saturating_sub(failed),
+        failed,
+        skipped: 0,
+    })
 }
 
 /// Run the real `chaos` command of this binary and count its report's experiments.

@@ -1,10 +1,14 @@
 //! The picture of a block window: the vault's NAV, share price and risk mode at every pinned
 //! block, as three stacked panels in one self-contained SVG (no script, no external font).
+//! [`history`] draws the same panels over a longer series (the local chain's whole market
+//! history) with the pinned blocks marked by vertical lines.
 
 use std::fmt::Write as _;
 
-/// The vault at one pinned block.
-#[derive(Debug, Clone, PartialEq)]
+use serde::{Deserialize, Serialize};
+
+/// The vault at one block.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Point {
     pub block: u64,
     pub timestamp: u64,
@@ -29,8 +33,27 @@ fn escape(text: &str) -> String {
         .replace('>', "&gt;")
 }
 
-/// Render the window; `title` names the run.
+/// A block to mark across the panels (a pinned block), with a short label.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mark {
+    pub block: u64,
+    pub label: String,
+}
+
+/// Series longer than this are drawn as lines only (plus a dot at every marked block).
+const MAX_DOTS: usize = 80;
+
+/// Render the window; `title` names the run. Every point is a pinned block and gets a dot.
 pub fn window(title: &str, points: &[Point]) -> String {
+    render(title, points, &[])
+}
+
+/// Render a series with `marks` (the pinned blocks) drawn as dashed vertical lines.
+pub fn history(title: &str, points: &[Point], marks: &[Mark]) -> String {
+    render(title, points, marks)
+}
+
+fn render(title: &str, points: &[Point], marks: &[Mark]) -> String {
     let height = TOP + 3.0 * PANEL + 3.0 * GAP + 20.0;
     let mut svg = String::new();
     let _ = writeln!(
@@ -119,7 +142,11 @@ pub fn window(title: &str, points: &[Point]) -> String {
             r#"<polyline fill="none" stroke="{colour}" stroke-width="2" {shape} points="{}"/>"#,
             path.join(" ")
         );
+        let dots = points.len() <= MAX_DOTS;
         for (p, v) in points.iter().zip(&values) {
+            if !dots && !marks.iter().any(|m| m.block == p.block) {
+                continue;
+            }
             let _ = writeln!(
                 svg,
                 r#"<circle cx="{:.1}" cy="{:.1}" r="2.5" fill="{colour}"><title>block {}: {}</title></circle>"#,
@@ -131,6 +158,27 @@ pub fn window(title: &str, points: &[Point]) -> String {
         }
     }
     let bottom = TOP + 3.0 * PANEL + 2.0 * GAP + 16.0;
+    for mark in marks
+        .iter()
+        .filter(|m| (b0..=b1).contains(&(m.block as f64)))
+    {
+        let mx = x(mark.block);
+        let _ = writeln!(
+            svg,
+            r##"<line class="pin" x1="{mx:.1}" y1="{}" x2="{mx:.1}" y2="{}" stroke="#555" stroke-width="1" stroke-dasharray="4 3"><title>pinned block {} ({})</title></line>"##,
+            TOP - 4.0,
+            bottom - 14.0,
+            mark.block,
+            escape(&mark.label)
+        );
+        let _ = writeln!(
+            svg,
+            r##"<text x="{:.1}" y="{}" font-size="10" fill="#555">{}</text>"##,
+            mx + 3.0,
+            TOP + 3.0 * PANEL + 2.0 * GAP + 4.0,
+            escape(&mark.label)
+        );
+    }
     let _ = writeln!(
         svg,
         r#"<text x="{LEFT}" y="{bottom}">block {}</text>"#,
@@ -178,5 +226,46 @@ mod tests {
             svg.contains("block 130: 1.0000"),
             "the ONLY_UNWIND point is labelled"
         );
+        assert!(
+            !svg.contains("class=\"pin\""),
+            "a window marks no extra block"
+        );
+    }
+
+    #[test]
+    fn a_long_history_marks_its_pinned_blocks_and_dots_only_them() {
+        let points: Vec<Point> = (0..400)
+            .map(|i| Point {
+                block: 1000 + i,
+                timestamp: i,
+                nav: 1e6 + i as f64,
+                share_price: 1.0 + i as f64 / 1e4,
+                risk_mode: 0,
+            })
+            .collect();
+        let marks = [
+            Mark {
+                block: 1100,
+                label: "calm".into(),
+            },
+            Mark {
+                block: 1300,
+                label: "<crash>".into(),
+            },
+            // Outside the series: not drawn.
+            Mark {
+                block: 9000,
+                label: "far".into(),
+            },
+        ];
+        let svg = history("h", &points, &marks);
+        assert_eq!(svg.matches("class=\"pin\"").count(), 2);
+        assert_eq!(
+            svg.matches("<circle").count(),
+            6,
+            "a dot per panel per mark"
+        );
+        assert!(svg.contains("pinned block 1300 (&lt;crash&gt;)"));
+        assert!(!svg.contains("far"));
     }
 }

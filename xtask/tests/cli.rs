@@ -80,16 +80,149 @@ fn no_npm_and_no_pinned_tools_exits_2_with_the_fix() {
     );
 }
 
+/// A fresh clone: the project's package.json, lock file and solc-js shim, nothing installed,
+/// and a PATH with node and npm (and, with `system`, the system's directories for npm's
+/// install scripts), but no Foundry tool.
+fn fresh_clone(system: bool) -> (tempfile::TempDir, std::path::PathBuf, Command) {
+    let (dir, mut cmd) = bare_machine();
+    let root = dir.path().join("repo");
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap();
+    std::fs::copy(
+        repo.join("tools/solc-js-shim"),
+        root.join("tools/solc-js-shim"),
+    )
+    .unwrap();
+    let bin = dir.path().join("node-bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    for tool in ["node", "npm"] {
+        let found = std::env::split_paths(&std::env::var_os("PATH").unwrap())
+            .map(|d| d.join(tool))
+            .find(|p| p.is_file())
+            .unwrap_or_else(|| panic!("{tool} is needed on PATH for this test"));
+        std::os::unix::fs::symlink(found, bin.join(tool)).unwrap();
+    }
+    let path = if system {
+        format!("{}:/usr/bin:/bin", bin.display())
+    } else {
+        bin.display().to_string()
+    };
+    cmd.env("PATH", path);
+    (dir, root, cmd)
+}
+
+fn doctor_rows(stderr: &str) -> Vec<(String, String)> {
+    stderr
+        .lines()
+        .filter_map(|l| {
+            let (mark, rest) = l.split_once(' ')?;
+            ["ok", "warn", "FAIL", "todo"].contains(&mark).then(|| {
+                (
+                    mark.to_owned(),
+                    rest.split_whitespace().next().unwrap_or("").to_owned(),
+                )
+            })
+        })
+        .collect()
+}
+
 #[test]
-fn doctor_on_a_bare_machine_exits_2() {
+fn doctor_on_a_fresh_clone_says_what_the_first_command_installs_and_exits_0() {
+    let (_dir, root, mut cmd) = fresh_clone(false);
+    let output = cmd.arg("doctor").output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let rows = doctor_rows(&stderr);
+    let todo: Vec<&str> = rows
+        .iter()
+        .filter(|(m, _)| m == "todo")
+        .map(|(_, n)| n.as_str())
+        .collect();
+    assert_eq!(
+        todo,
+        ["pinned", "forge", "anvil", "cast", "solc", "forge-std"],
+        "{stderr}"
+    );
+    assert!(!rows.iter().any(|(m, _)| m == "FAIL"), "{stderr}");
+    // Each pending row names the pinned package and version that will provide it.
+    for needle in [
+        "todo forge           not installed yet: @foundry-rs/forge 1.7.1, installed by the first `cargo xtask` command (npm ci)",
+        "solc 0.8.37 (solc-js)",
+        "@layerzerolabs/toolbox-foundry 0.1.13, which carries it",
+        "runs `npm ci`, which installs @foundry-rs/anvil 1.7.1, @foundry-rs/cast 1.7.1, @foundry-rs/forge 1.7.1",
+        "`cargo xtask doctor --fix` installs it now",
+    ] {
+        assert!(stderr.contains(needle), "`{needle}` missing:\n{stderr}");
+    }
+    // Nothing was installed by looking.
+    assert!(!root.join("node_modules").exists());
+
+    let (_dir, _root, mut cmd) = fresh_clone(false);
+    let json = cmd.args(["doctor", "--json"]).output().unwrap();
+    assert_eq!(json.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(v["usable"], true);
+    assert_eq!(
+        v["pending_install"],
+        serde_json::json!([
+            "pinned install",
+            "forge",
+            "anvil",
+            "cast",
+            "solc",
+            "forge-std"
+        ])
+    );
+}
+
+#[test]
+fn doctor_without_node_and_npm_cannot_install_and_exits_2() {
     let (_dir, mut cmd) = bare_machine();
     let output = cmd.arg("doctor").output().unwrap();
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
+    let failed: Vec<String> = doctor_rows(&stderr)
+        .into_iter()
+        .filter(|(m, _)| m == "FAIL")
+        .map(|(_, n)| n)
+        .collect();
+    assert_eq!(
+        failed,
+        ["forge", "anvil", "cast", "solc", "node", "npm", "forge-std"],
+        "nothing is pending when nothing can install it:\n{stderr}"
+    );
     assert!(
-        stderr.contains("FAIL forge") && stderr.contains("fix:"),
+        stderr.contains("fix: install Node.js 20 or later")
+            && stderr.contains("7 required item(s) unusable"),
         "{stderr}"
     );
+}
+
+#[test]
+fn doctor_fix_installs_the_pinned_toolchain_on_a_fresh_clone() {
+    let (_dir, root, mut cmd) = fresh_clone(true);
+    let output = cmd.args(["doctor", "--fix"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("Installing the pinned toolchain with `npm ci`"),
+        "{stderr}"
+    );
+    let rows = doctor_rows(&stderr);
+    // Every row is ok after the install (the optional browser may only warn).
+    assert!(
+        rows.iter()
+            .all(|(m, n)| m == "ok" || (m == "warn" && n == "chromium")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("forge Version: 1.7.1 [pinned (npm)]"),
+        "{stderr}"
+    );
+    assert!(root
+        .join("node_modules/@foundry-rs/forge/package.json")
+        .is_file());
 }
 
 #[test]

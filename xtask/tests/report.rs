@@ -123,7 +123,11 @@ fn written_files_match_the_schema_junit_and_markdown() {
     let dir = tempfile::tempdir().unwrap();
     let report = sample();
     let written = report.write(dir.path()).unwrap();
-    assert_eq!(written.len(), 3);
+    assert_eq!(
+        written.len(),
+        4,
+        "report.json, junit.xml, summary.md, report.html"
+    );
 
     let schema_path =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas/report.schema.json");

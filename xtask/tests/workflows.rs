@@ -84,3 +84,56 @@ fn every_xtask_invocation_in_the_workflows_parses() {
     }
     assert!(checked >= 8, "only {checked} invocations found");
 }
+
+/// The first major of each action that runs on Node.js 24: GitHub removes the node20 runtime
+/// (September 2026), and an action below these majors stops working with it.
+const NODE24_MAJORS: [(&str, u32); 5] = [
+    ("actions/checkout", 5),
+    ("actions/setup-node", 5),
+    ("actions/cache", 5),
+    ("actions/upload-artifact", 6),
+    ("actions/download-artifact", 7),
+];
+
+#[test]
+fn no_workflow_uses_an_action_on_the_removed_node20_runtime() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.github/workflows");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            let Some(uses) = line
+                .trim_start()
+                .trim_start_matches("- ")
+                .strip_prefix("uses:")
+            else {
+                continue;
+            };
+            let (action, version) = uses.trim().split_once('@').unwrap_or((uses.trim(), ""));
+            let Some((_, minimum)) = NODE24_MAJORS.iter().find(|(a, _)| *a == action) else {
+                continue;
+            };
+            let major: u32 = version
+                .trim_start_matches('v')
+                .split('.')
+                .next()
+                .and_then(|m| m.parse().ok())
+                .unwrap_or_else(|| {
+                    panic!(
+                        "{}:{}: `{action}@{version}` is not a major version",
+                        path.display(),
+                        n + 1
+                    )
+                });
+            assert!(
+                major >= *minimum,
+                "{}:{}: {action}@{version} runs on node20; use v{minimum} or later",
+                path.display(),
+                n + 1
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 10, "only {checked} actions found");
+}
