@@ -3,11 +3,11 @@ pragma solidity ^0.8.24;
 
 import {Script, console} from "forge-std/Script.sol";
 import {Check, ScenarioResult} from "./chaos/ScenarioTypes.sol";
-import {ScenarioRunner} from "./chaos/ScenarioRunner.sol";
+import {ScenarioRevert, ScenarioRunner} from "./chaos/ScenarioRunner.sol";
 
 /// @title ForkChaosScenarios
 /// @notice The in-EVM chaos engine: each scenario injects one fault around the vault's `cycle()`
-/// and states the steady-state checks (S1-S8, DESIGN.md) it expects to hold.
+/// and states the steady-state checks (S1-S10, docs/steady-state.md) it expects to hold.
 ///
 ///   Plain local run (deploys the replicas and the vault itself), one line per scenario:
 ///     forge script script/ForkChaosScenarios.s.sol:ForkChaosScenarios -vvv
@@ -25,11 +25,17 @@ contract ForkChaosScenarios is Script, ScenarioRunner {
     /// @notice Runs every scenario, logs `PASS <id>` or `FAIL <id>: <checks>` per scenario and
     /// reverts at the end if any failed.
     function run() external {
-        ScenarioResult[] memory results = _runAll(scenarioIds(), _factory());
+        (ScenarioResult[] memory results, ScenarioRevert[] memory reverts) =
+            _runBatch(scenarioIds(), _factory());
         uint256 failed;
         for (uint256 i; i < results.length; ++i) {
             if (!results[i].held) failed++;
             console.log(describe(results[i]));
+            if (reverts[i].reverted) {
+                console.log(
+                    string.concat("  reverted while ", reverts[i].step, ": ", vm.toString(reverts[i].data))
+                );
+            }
         }
         if (failed != 0) revert HypothesisDisproved(failed, results.length);
     }
@@ -47,6 +53,15 @@ contract ForkChaosScenarios is Script, ScenarioRunner {
         for (uint256 i; i < results.length; ++i) {
             console.log(describe(results[i]));
         }
+    }
+
+    /// @notice What the xtask calls: `runScenarios` plus, for each scenario, whether it reverted,
+    /// in which step and with which revert data (decoded by the xtask with the ABIs in out/).
+    function runBatch(string[] calldata ids)
+        external
+        returns (ScenarioResult[] memory results, ScenarioRevert[] memory reverts)
+    {
+        (results, reverts) = _runBatch(ids, _factory());
     }
 
     /// @notice `PASS <id>` or `FAIL <id>: name observed relation bound, ...`.

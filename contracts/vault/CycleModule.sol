@@ -47,7 +47,8 @@ contract CycleModule is VaultCore {
     // cycle()
     // ========================================================================================
 
-    /// @notice The keeper entry point, permissionless and rate-limited (DESIGN.md steps 1-5).
+    /// @notice The keeper entry point, permissionless and rate-limited (docs/design.md, the five
+    /// steps of "What cycle() does").
     function cycle() external onlyDelegateCall returns (CyclePath path, uint256 bounty) {
         uint256 gasStart = gasleft();
         CycleRecord memory last = _last;

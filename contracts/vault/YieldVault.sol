@@ -298,7 +298,8 @@ contract YieldVault is VaultCore, ShareToken, IPancakeCallee {
     // cycle() and the flash callback: run in CycleModule by delegatecall
     // ========================================================================================
 
-    /// @notice The keeper entry point, permissionless and rate-limited (DESIGN.md steps 1-5):
+    /// @notice The keeper entry point, permissionless and rate-limited (docs/design.md, the five
+    /// steps of "What cycle() does"):
     /// observe the oracle, evaluate risk, rebalance and re-hedge (NORMAL), deleverage with a
     /// flash swap (STORM), only reduce risk (ONLY_UNWIND), fund claims, pay the caller.
     function cycle() external nonReentrant returns (CyclePath path, uint256 bounty) {

@@ -5,7 +5,7 @@ import {Vm} from "forge-std/Vm.sol";
 import {StdStorage, stdStorage} from "forge-std/StdStorage.sol";
 import {Check, ScenarioResult} from "./ScenarioTypes.sol";
 import {World} from "./ChaosWorld.sol";
-import {SteadyState, Snapshot, CheckList} from "./SteadyState.sol";
+import {SteadyState, Snapshot, CheckList, Deps, Tape, CycleInput} from "./SteadyState.sol";
 import {YieldVault} from "../../contracts/vault/YieldVault.sol";
 import {VaultCore} from "../../contracts/vault/VaultCore.sol";
 import {Config, CyclePath, RiskMode} from "../../contracts/vault/VaultTypes.sol";
@@ -28,9 +28,13 @@ struct CycleOutcome {
 /// @title ScenarioBase
 /// @notice Building blocks shared by the scenario groups: the actors, the baseline every
 /// scenario starts from, real-market faults (swaps that move spot, deal + sync that drain a
-/// pair), cycles with gas accounting and log capture, and the steady-state checks.
-/// @dev A scenario group is deployed fresh for each scenario, inside the runner's snapshot, so
-/// its storage (counters, check list) starts empty every time.
+/// pair), cycles with gas accounting and log capture, and the steady-state checks
+/// (docs/steady-state.md). It keeps the chaos layer's own record of the LP pair's cumulative
+/// price (the tape the shadow NAV's TWAP comes from) and holds every deposit, withdrawal,
+/// redemption, claim and cycle to S10 (depositor fairness), reported with every scenario.
+/// @dev A scenario group is deployed fresh for each scenario, inside the runner's snapshot and
+/// in the block the vault was deployed in, so its storage (counters, tape, check list) starts
+/// empty every time and the tape starts with the vault's oracle.
 abstract contract ScenarioBase {
     using stdStorage for StdStorage;
     using SteadyState for CheckList;
@@ -44,9 +48,14 @@ abstract contract ScenarioBase {
     address internal constant KEEPER = address(uint160(uint256(keccak256("chaos.keeper"))));
     /// Trades against the pools to move prices (a market participant, not the vault).
     address internal constant MARKET = address(uint160(uint256(keccak256("chaos.market"))));
+    /// An attacker (donation_inflation).
+    address internal constant MALLORY = address(uint160(uint256(keccak256("chaos.mallory"))));
 
     /// Each of Alice and Bob deposits this much at the baseline: a vault of 120k USDT.
     uint256 internal constant BASE_DEPOSIT = 60_000e18;
+    /// The keeper's gas price after the baseline (BSC's usual order of magnitude, below the
+    /// vault's maxGasPrice), so that working cycles pay a bounty the checks can observe.
+    uint256 internal constant KEEPER_GAS_PRICE = 1 gwei;
 
     error UnknownScenario(string id);
 
@@ -57,11 +66,47 @@ abstract contract ScenarioBase {
     uint256 internal cycleGas;
     uint256 internal cycles;
     bytes32 internal digestBefore;
+    /// The dependencies as this world knows them (never read back from the vault).
+    Deps internal deps;
+    /// The chaos layer's own observations of the LP pair's cumulative price.
+    Tape internal tape;
+    /// S10 over every action of the scenario.
+    SteadyState.Fairness internal s10;
+    /// Set at the end of the baseline: from then on `_advance` posts fresh BNB/USD rounds.
+    bool internal _feedHeartbeat;
 
     constructor(World memory world, YieldVault v) {
         w = world;
         vault = v;
         cfg = v.getConfig();
+        deps = Deps({
+            usdt: world.usdt,
+            btcb: world.btcb,
+            lpPair: world.lpPair,
+            flashPair: world.flashPair,
+            aster: world.aster,
+            alp: world.alp,
+            bnbUsdFeed: world.bnbUsdFeed
+        });
+        SteadyState.startTape(tape, world.lpPair, world.btcb);
+    }
+
+    /// @notice The vault's views and the shadow valuation now.
+    function _measure() internal view returns (Snapshot memory) {
+        return SteadyState.measure(deps, tape, vault);
+    }
+
+    /// @notice The holders S10 watches.
+    function _holders() internal pure returns (address[] memory h) {
+        h = new address[](5);
+        (h[0], h[1], h[2], h[3], h[4]) = (ALICE, BOB, CAROL, KEEPER, MALLORY);
+    }
+
+    function _shares(address[] memory holders) internal view returns (uint256[] memory s) {
+        s = new uint256[](holders.length);
+        for (uint256 i; i < holders.length; ++i) {
+            s[i] = vault.balanceOf(holders[i]);
+        }
     }
 
     /// @notice The ids this group implements.
@@ -97,6 +142,9 @@ abstract contract ScenarioBase {
         _mustCycle();
         _setSpot(fair);
         _advance(cfg.minCycleInterval);
+        _refreshFeed();
+        _feedHeartbeat = true;
+        vm.txGasPrice(KEEPER_GAS_PRICE);
         digestBefore = vault.stateDigest();
     }
 
@@ -109,17 +157,51 @@ abstract contract ScenarioBase {
         return ok;
     }
 
+    /// @notice On the replicas, Aster's keeper handles (executes, or refunds as too late) every
+    /// trade of the vault that would otherwise still be pending `secs` from now beyond the
+    /// vault's pendingHedgeTimeout: the vault presumes Aster has cancelled such a trade, and
+    /// the campaigns keep Aster to that. A trade Aster leaves pending longer is finding 1
+    /// (test/chaos/findings/VaultFindings.t.sol).
+    function _asterHonoursTimeout(uint256 secs) internal {
+        if (!w.isReplica) return;
+        (bool ok, bytes memory ret) = w.aster.staticcall(abi.encodeWithSignature("pendingTradeHashes()"));
+        if (!ok) return;
+        bytes32[] memory hashes = abi.decode(ret, (bytes32[]));
+        for (uint256 i; i < hashes.length; ++i) {
+            (bool ok2, bytes memory t) =
+                w.aster.staticcall(abi.encodeWithSignature("pendingTrade(bytes32)", hashes[i]));
+            if (!ok2) continue;
+            (address user,, uint32 sentAt) = abi.decode(t, (address, uint64, uint32));
+            if (user == address(vault) && uint256(sentAt) + cfg.pendingHedgeTimeout < block.timestamp + secs)
+            {
+                _executePendingHedges();
+                return;
+            }
+        }
+    }
+
     /// @notice A fresh BNB/USD round at the current answer, as Chainlink's heartbeat would post.
-    /// Replica: its admin posts the round. Real BSC fork: nobody posts rounds on a fork, so the
-    /// feed is put behind a fault proxy that replays its last answer stamped now.
+    /// Replica: its admin posts the round, on the feed itself (`--replicas hand`) or on the
+    /// aggregator behind the real Chainlink proxy (the default local chain), so the proxy stays
+    /// the real code. Real BSC fork: nobody posts rounds on a fork, so the feed is put behind a
+    /// fault proxy that replays its last answer stamped now.
     function _refreshFeed() internal {
         AggregatorV3Interface feed = AggregatorV3Interface(w.bnbUsdFeed);
         (uint80 id, int256 answer,,,) = feed.latestRoundData();
         if (w.isReplica) {
-            (bool okAdmin, bytes memory ret) = w.bnbUsdFeed.staticcall(abi.encodeWithSignature("admin()"));
+            address writable = w.bnbUsdFeed;
+            (bool okAdmin, bytes memory ret) = writable.staticcall(abi.encodeWithSignature("admin()"));
+            if (!okAdmin || ret.length != 32) {
+                (bool okAggregator, bytes memory agg) =
+                    writable.staticcall(abi.encodeWithSignature("aggregator()"));
+                if (okAggregator && agg.length == 32) {
+                    writable = abi.decode(agg, (address));
+                    (okAdmin, ret) = writable.staticcall(abi.encodeWithSignature("admin()"));
+                }
+            }
             if (okAdmin && ret.length == 32) {
                 vm.prank(abi.decode(ret, (address)));
-                (bool ok,) = w.bnbUsdFeed.call(abi.encodeWithSignature("updateAnswer(int256)", answer));
+                (bool ok,) = writable.call(abi.encodeWithSignature("updateAnswer(int256)", answer));
                 if (ok) return;
             }
         }
@@ -138,14 +220,19 @@ abstract contract ScenarioBase {
     }
 
     function _deposit(address who, uint256 amount) internal returns (uint256 shares) {
-        vm.startPrank(who);
-        IERC20(w.usdt).approve(address(vault), amount);
-        shares = vault.deposit(amount, who);
-        vm.stopPrank();
+        (bool ok, bytes memory reason) = _tryDeposit(who, amount);
+        if (!ok) revert SetupDepositFailed(reason);
+        shares = vault.balanceOf(who);
     }
 
-    /// @notice A deposit attempt; returns its revert data (empty when it succeeded).
+    error SetupDepositFailed(bytes reason);
+
+    /// @notice A deposit attempt; returns its revert data (empty when it succeeded). A deposit
+    /// that goes through is held to S10.
     function _tryDeposit(address who, uint256 amount) internal returns (bool ok, bytes memory reason) {
+        address[] memory holders = _holders();
+        uint256[] memory before = _shares(holders);
+        Snapshot memory a = _measure();
         vm.prank(who);
         IERC20(w.usdt).approve(address(vault), amount);
         vm.prank(who);
@@ -154,29 +241,95 @@ abstract contract ScenarioBase {
         } catch (bytes memory r) {
             reason = r;
         }
+        if (ok) {
+            SteadyState.fairness(
+                s10, SteadyState.Action.DEPOSIT, who, amount, holders, before, a, _measure(), vault
+            );
+        }
+    }
+
+    /// @notice `who` withdraws `assets`; returns whether it went through. Held to S10.
+    function _withdraw(address who, uint256 assets) internal returns (bool ok) {
+        address[] memory holders = _holders();
+        uint256[] memory before = _shares(holders);
+        Snapshot memory a = _measure();
+        vm.prank(who);
+        try vault.withdraw(assets, who, who) {
+            ok = true;
+        } catch {}
+        if (ok) {
+            SteadyState.fairness(
+                s10, SteadyState.Action.WITHDRAW, who, assets, holders, before, a, _measure(), vault
+            );
+        }
+    }
+
+    /// @notice `who` exits `shares` through the withdrawal queue. Held to S10 (the value
+    /// redeemed, paid now and owed by the claim, is the flow).
+    function _requestRedeem(address who, uint256 shares)
+        internal
+        returns (uint256 assetsNow, uint256 claimId)
+    {
+        address[] memory holders = _holders();
+        uint256[] memory before = _shares(holders);
+        Snapshot memory a = _measure();
+        vm.prank(who);
+        (assetsNow, claimId) = vault.requestRedeem(shares, who, who);
+        SteadyState.fairness(
+            s10,
+            SteadyState.Action.REDEEM_REQUEST,
+            who,
+            SteadyState.shareValue(a, shares),
+            holders,
+            before,
+            a,
+            _measure(),
+            vault
+        );
+    }
+
+    /// @notice `who` sends `amount` USDT straight to the vault (no shares). Held to S10: every
+    /// holder gains its pro-rata part.
+    function _donate(address who, uint256 amount) internal {
+        address[] memory holders = _holders();
+        uint256[] memory before = _shares(holders);
+        Snapshot memory a = _measure();
+        vm.prank(who);
+        IERC20(w.usdt).transfer(address(vault), amount);
+        SteadyState.fairness(
+            s10, SteadyState.Action.DONATION, who, amount, holders, before, a, _measure(), vault
+        );
+    }
+
+    /// @notice Anyone pays out a funded claim; returns the revert data when it did not go
+    /// through. Held to S10 (a claim pays what was set aside: nobody else's value moves).
+    function _tryClaim(address caller, uint256 claimId) internal returns (bool ok, bytes memory reason) {
+        address[] memory holders = _holders();
+        uint256[] memory before = _shares(holders);
+        Snapshot memory a = _measure();
+        vm.prank(caller);
+        try vault.claim(claimId) {
+            ok = true;
+        } catch (bytes memory r) {
+            reason = r;
+        }
+        if (ok) {
+            SteadyState.fairness(
+                s10, SteadyState.Action.CLAIM, caller, 0, holders, before, a, _measure(), vault
+            );
+        }
     }
 
     /// @notice S7: `who` withdraws `maxWithdraw` at once; it must be at least its pro-rata share
-    /// of the liquid buffer (capped by its position's value), non-zero, and paid in full.
+    /// of the free USDT (shadow; capped by its position's shadow value), non-zero, and paid in
+    /// full.
     function _checkExit(CheckList memory list, address who, string memory tag) internal {
-        uint256 bal = vault.balanceOf(who);
-        uint256 supply = vault.totalSupply();
-        uint256 buffer = vault.legs().buffer;
-        uint256 liquid = supply == 0 ? 0 : buffer * bal / supply;
-        uint256 value = vault.convertToAssets(bal);
-        uint256 expected = liquid < value ? liquid : value;
+        Snapshot memory s = _measure();
         uint256 max = vault.maxWithdraw(who);
-        // One wei of rounding in the vault's favour is allowed (mulDiv rounds down).
-        list.ge(string.concat("S7_max_withdraw_vs_liquid_share_wei", tag), int256(max) + 1, int256(expected));
-        list.gt(string.concat("S7_max_withdraw_wei", tag), int256(max), 0);
+        list.s7LiquidShare(tag, s, vault.balanceOf(who), max);
         uint256 before = IERC20(w.usdt).balanceOf(who);
-        vm.prank(who);
-        try vault.withdraw(max, who, who) {} catch {}
-        list.eq(
-            string.concat("S7_withdrawn_wei", tag),
-            int256(IERC20(w.usdt).balanceOf(who) - before),
-            int256(max)
-        );
+        _withdraw(who, max);
+        list.s7Withdrawn(tag, IERC20(w.usdt).balanceOf(who) - before, max);
     }
 
     /// @notice S4 in ONLY_UNWIND: deposits revert with exactly DepositsPaused() and
@@ -193,13 +346,29 @@ abstract contract ScenarioBase {
 
     // ------------------------------------------------------------------------------ cycles
 
+    /// @notice `secs` pass (0.45 s blocks). Chainlink keeps posting BNB/USD rounds meanwhile
+    /// (its heartbeat): a stale feed is a fault of its own (stale_bnb_feed), not an effect of
+    /// time passing in a scenario.
     function _advance(uint256 secs) internal {
         vm.warp(block.timestamp + secs);
         vm.roll(block.number + (secs == 0 ? 1 : secs * 20 / 9 + 1)); // 0.45 s blocks
+        SteadyState.record(tape);
+        if (_feedHeartbeat) _refreshFeed();
     }
 
-    /// @notice One `cycle()` by the keeper, its logs captured; never reverts.
+    /// @notice Warps to `timestamp` and rolls `blocks` blocks, keeping the tape.
+    function _warpTo(uint256 timestamp, uint256 blocks) internal {
+        vm.warp(timestamp);
+        vm.roll(block.number + blocks);
+        SteadyState.record(tape);
+    }
+
+    /// @notice One `cycle()` by the keeper, its logs captured; never reverts. Held to S10: a
+    /// cycle moves every holder's value pro rata, so no holder's shares may move.
     function _cycle() internal returns (CycleOutcome memory o) {
+        SteadyState.record(tape);
+        address[] memory holders = _holders();
+        uint256[] memory before = _shares(holders);
         uint256 keeperBefore = IERC20(w.usdt).balanceOf(KEEPER);
         vm.recordLogs();
         uint256 g = gasleft();
@@ -215,6 +384,23 @@ abstract contract ScenarioBase {
         cycles += 1;
         o.logs = vm.getRecordedLogs();
         o.keeperGain = IERC20(w.usdt).balanceOf(KEEPER) - keeperBefore;
+        if (o.ok) SteadyState.recordCycle(tape);
+        _cycleFairness(holders, before);
+    }
+
+    /// @dev S10 around a cycle; the shadow is only measured when some holder's shares moved.
+    function _cycleFairness(address[] memory holders, uint256[] memory before) internal {
+        uint256[] memory now_ = _shares(holders);
+        bool moved;
+        for (uint256 i; i < holders.length; ++i) {
+            if (now_[i] != before[i]) moved = true;
+        }
+        if (!moved) {
+            s10.actions += 1;
+            return;
+        }
+        Snapshot memory b = _measure();
+        SteadyState.fairness(s10, SteadyState.Action.CYCLE, KEEPER, 0, holders, before, b, b, vault);
     }
 
     error SetupCycleFailed(bytes reason);
@@ -224,8 +410,9 @@ abstract contract ScenarioBase {
         if (!o.ok) revert SetupCycleFailed(o.revertData);
     }
 
-    /// @notice Checks shared by every successful cycle: it succeeded, paid what it reports,
-    /// S1 value, S2 caps at the current gas price, S3 flash, S6 share price.
+    /// @notice Checks shared by every successful cycle (docs/steady-state.md): it succeeded,
+    /// paid what it reports, S1 against the cycle's own activity, S2 caps at the current gas
+    /// price, S3 flash, S6 share price, S9 reported NAV against the shadow before and after.
     function _checkCycle(
         CheckList memory list,
         string memory tag,
@@ -233,13 +420,16 @@ abstract contract ScenarioBase {
         Snapshot memory b,
         CycleOutcome memory o
     ) internal view {
-        list.isTrue(string.concat("cycle_succeeded", tag), o.ok);
-        list.eq(string.concat("S2_bounty_paid_vs_reported_wei", tag), int256(o.keeperGain), int256(o.bounty));
-        list.s1Value(tag, a, b, o.bounty, cfg);
-        uint256 bnb = SteadyState.trustedBnbUsd(w.bnbUsdFeed, cfg.maxOracleAge);
-        list.s2Bounty(tag, o.bounty, b.nav + o.bounty, SteadyState.gasCap(cfg, tx.gasprice, bnb), cfg);
-        list.s3Flash(tag, a, b);
-        list.s6SharePrice(tag, a, b, cfg.maxNavDropBps);
+        SteadyState.cycleChecks(
+            list,
+            tag,
+            deps,
+            address(vault),
+            cfg,
+            a,
+            b,
+            CycleInput(o.ok, o.bounty, o.keeperGain, o.logs, tx.gasprice)
+        );
     }
 
     // ------------------------------------------------------------------------------ market
@@ -257,6 +447,27 @@ abstract contract ScenarioBase {
             _swap(w.btcb, w.usdt, amountIn);
         }
     }
+
+    /// @notice A market move: the pool by `bps` with a real swap and, on the replicas, Aster's
+    /// BTC mark with it, as Aster's price feed follows the market. (A move of the pool alone,
+    /// `_moveSpot`, is a manipulation or a pool nobody arbitrages.)
+    function _marketMove(int256 bps) internal {
+        _moveSpot(bps);
+        _followMark();
+    }
+
+    /// @notice On the replicas, Aster's keeper sets its BTC mark to the pool's spot.
+    function _followMark() internal {
+        if (!w.isReplica) return;
+        // The price is read before the prank: vm.prank applies to the very next external call.
+        bytes memory call =
+            abi.encodeWithSignature("setMarkPrice(address,uint64)", w.btcb, uint64(_spot() / 1e10));
+        vm.prank(w.asterKeeper);
+        (bool ok,) = w.aster.call(call);
+        if (!ok) revert MarkNotSet();
+    }
+
+    error MarkNotSet();
 
     /// @notice Moves the LP pair's spot price to `price` (USDT per BTCB, 18 decimals).
     function _setSpot(uint256 price) internal {
@@ -338,6 +549,7 @@ abstract contract ScenarioBase {
     {
         r.id = id;
         r.fault = fault;
+        SteadyState.s10Checks(list, s10);
         (r.checks, r.held) = SteadyState.finish(list);
         r.digestBefore = digestBefore;
         r.digestAfter = vault.stateDigest();

@@ -2,8 +2,10 @@
 pragma solidity ^0.8.24;
 
 /// @notice One steady-state check as the xtask reports it: `observed` compared with `bound` by
-/// `relation` ("<=", ">=", "==", "!="), and whether it held. Values are raw integers in the unit
-/// the name states (for example `S1_nav_loss_wei`, `S2_bounty_vs_gas_cap_wei`, `S6_share_price_jump_bps`).
+/// `relation` (one of "<=", ">=", "==", "!=", "<", ">"), and whether it held. Values are raw
+/// integers in the unit the name states (for example `S1_nav_loss_beyond_bounty_wei`,
+/// `S8_abs_delta_bps`). Names, units and bounds: docs/steady-state.md. Checks are made only by
+/// `SteadyState.check`, which takes a typed `Relation` and computes `passed` from it.
 /// @dev This ABI is decoded by the xtask from forge's `returned` bytes with the artifact's ABI:
 /// change it only together with `xtask/src/scenario.rs`.
 struct Check {

@@ -3,7 +3,12 @@ pragma solidity ^0.8.24;
 
 import {Test} from "forge-std/Test.sol";
 import {Check, ScenarioResult} from "../../script/chaos/ScenarioTypes.sol";
-import {ScenarioRunner, IVaultFactory, DefaultVaultFactory} from "../../script/chaos/ScenarioRunner.sol";
+import {
+    ScenarioRunner,
+    ScenarioSteps,
+    IVaultFactory,
+    DefaultVaultFactory
+} from "../../script/chaos/ScenarioRunner.sol";
 import {World} from "../../script/chaos/ChaosWorld.sol";
 import {LocalEnvironment} from "../../script/lib/LocalEnvironment.sol";
 import {BrokenModule} from "../chaos/broken/BrokenModules.sol";
@@ -63,6 +68,7 @@ abstract contract FeedSwitchSuite is Test, ScenarioRunner {
         vm.deal(address(deployer), 10_000 ether);
         _world = deployer.deploy(_replicas());
         _defaultFactory = new DefaultVaultFactory();
+        _steps = new ScenarioSteps();
         _worldReady = true;
     }
 

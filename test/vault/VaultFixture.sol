@@ -4,6 +4,7 @@ pragma solidity ^0.8.24;
 import {Test, Vm} from "forge-std/Test.sol";
 import {LocalEnvironment} from "../../script/lib/LocalEnvironment.sol";
 import {DeployVault} from "../../script/lib/DeployVault.sol";
+import {SteadyState, Snapshot, Deps, Tape} from "../../script/chaos/SteadyState.sol";
 import {YieldVault} from "../../contracts/vault/YieldVault.sol";
 import {
     Config,
@@ -16,10 +17,14 @@ import {
 
 /// @notice The local replica environment (LocalEnvironment) with a vault deployed by DeployVault,
 /// and the moves a test needs: deposits, cycles by a keeper, Aster keeper executions, spot moves.
+/// It keeps the steady-state library's tape of the LP pair (script/chaos/SteadyState.sol), so a
+/// test can measure the vault against the shadow NAV (`_measure`).
 abstract contract VaultFixture is Test {
     LocalEnvironment.Environment internal env;
     YieldVault internal vault;
     Config internal cfg;
+    Deps internal deps;
+    Tape internal tape;
 
     address internal alice = makeAddr("alice");
     address internal bob = makeAddr("bob");
@@ -37,6 +42,21 @@ abstract contract VaultFixture is Test {
         _tune(c);
         cfg = c;
         vault = DeployVault.deploy(addresses(), c);
+        deps = Deps({
+            usdt: address(env.usdt),
+            btcb: address(env.btcb),
+            lpPair: address(env.lpPair),
+            flashPair: address(env.flashPair),
+            aster: address(env.asterDiamond),
+            alp: address(env.alp),
+            bnbUsdFeed: address(env.bnbUsdFeed)
+        });
+        SteadyState.startTape(tape, address(env.lpPair), address(env.btcb));
+    }
+
+    /// @notice The vault's views and the shadow valuation now.
+    function _measure() internal view returns (Snapshot memory) {
+        return SteadyState.measure(deps, tape, vault);
     }
 
     /// @dev Hook for suites that need another configuration.
@@ -69,12 +89,15 @@ abstract contract VaultFixture is Test {
         vm.warp(block.timestamp + secs);
         vm.roll(block.number + 1);
         env.bnbUsdFeed.updateAnswer(900e8);
+        SteadyState.record(tape);
     }
 
     function _cycle() internal returns (CyclePath path, uint256 bounty) {
+        SteadyState.record(tape);
         vm.txGasPrice(GAS_PRICE);
         vm.prank(keeper, keeper);
         (path, bounty) = vault.cycle();
+        SteadyState.recordCycle(tape);
     }
 
     function _nextCycle() internal returns (CyclePath path, uint256 bounty) {

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {Test} from "forge-std/Test.sol";
+import {Test, Vm} from "forge-std/Test.sol";
 import {VaultFixture} from "./VaultFixture.sol";
 import {YieldVault} from "../../contracts/vault/YieldVault.sol";
 import {LocalEnvironment} from "../../script/lib/LocalEnvironment.sol";
-import {Config, CyclePath, CycleRecord, RiskMode} from "../../contracts/vault/VaultTypes.sol";
+import {Config, CyclePath, RiskMode} from "../../contracts/vault/VaultTypes.sol";
+import {SteadyState, Snapshot, CheckList, CycleInput, Deps, Tape} from "../../script/chaos/SteadyState.sol";
 
 interface ISpotMover {
     function moveSpotTo(int256 bps) external;
@@ -13,36 +14,65 @@ interface ISpotMover {
 }
 
 /// @notice Drives the vault through random deposits, exits, price moves, Aster keeper actions
-/// and cycles; records what each cycle did for the invariants to check.
+/// and cycles, and holds every cycle to the steady-state library's checks (the same names and
+/// bounds as the chaos scenarios, docs/steady-state.md); each property counts its violations.
 contract VaultHandler is Test {
+    using SteadyState for CheckList;
+
     ISpotMover internal immutable fixture;
     YieldVault internal immutable vault;
     LocalEnvironment.Environment internal env;
     Config internal cfg;
+    Deps internal deps;
+    Tape internal tape;
     address[3] internal users = [address(0xA11CE), address(0xB0B), address(0xCA401)];
     uint256[] public claimIds;
 
     uint256 public cycles;
-    uint256 public bountyCapBreaches;
-    uint256 public gasCapBreaches;
-    uint256 public hedgeBandBreaches;
-    uint256 public sharePriceJumps;
-    uint256 public exitFailures;
-    uint256 public revertedCycleChanges;
     uint256 public revertedCycles;
+    uint256 public exitFailures;
+    mapping(string property => uint256) public violations;
+    string public firstViolation;
 
     constructor(YieldVault vault_, LocalEnvironment.Environment memory env_, Config memory cfg_) {
         fixture = ISpotMover(msg.sender);
         vault = vault_;
         env = env_;
         cfg = cfg_;
+        deps = Deps({
+            usdt: address(env_.usdt),
+            btcb: address(env_.btcb),
+            lpPair: address(env_.lpPair),
+            flashPair: address(env_.flashPair),
+            aster: address(env_.asterDiamond),
+            alp: address(env_.alp),
+            bnbUsdFeed: address(env_.bnbUsdFeed)
+        });
+        // Deployed in the vault's block: the tape starts with the vault's oracle.
+        SteadyState.startTape(tape, address(env_.lpPair), address(env_.btcb));
+    }
+
+    /// @notice Deposit, wait for a ready TWAP, cycle until the vault has nothing left to do.
+    function invest(address who, uint256 amount) external {
+        _mintTo(who, amount);
+        vm.startPrank(who);
+        env.usdt.approve(address(vault), amount);
+        vault.deposit(amount, who);
+        vm.stopPrank();
+        _wait(cfg.twapWindow);
+        for (uint256 i; i < 7; ++i) {
+            (bool ok, CyclePath path) = _keeperCycle(1 gwei);
+            if (ok && path == CyclePath.IDLE) return;
+            env.asterDiamond.executePendingTrades();
+            _wait(cfg.minCycleInterval);
+        }
     }
 
     function deposit(uint256 who, uint256 amount) external {
         if (vault.maxDeposit(address(0)) == 0) return;
         address u = users[who % 3];
         amount = bound(amount, 1e18, 50_000e18);
-        env.usdt.mint(u, amount);
+        _mintTo(u, amount);
         vm.startPrank(u);
         env.usdt.approve(address(vault), amount);
         vault.deposit(amount, u);
@@ -54,11 +84,16 @@ contract VaultHandler is Test {
         address u = users[who % 3];
         uint256 max = vault.maxWithdraw(u);
         if (max == 0) return;
+        CheckList memory list;
+        list.s7LiquidShare("", _measure(), vault.balanceOf(u), max);
+        uint256 before = env.usdt.balanceOf(u);
         vm.prank(u);
         try vault.withdraw(max, u, u) {}
         catch {
             exitFailures++;
         }
+        list.s7Withdrawn("", env.usdt.balanceOf(u) - before, max);
+        _count(list);
     }
 
     /// @dev Aster faults on or off: closeTrade and burnAlp revert.
@@ -112,52 +147,130 @@ contract VaultHandler is Test {
     }
 
     function cycle(uint256 gasPriceGwei, uint256 waitMinutes) external {
-        vm.warp(block.timestamp + bound(waitMinutes, 10, 90) * 60);
+        _wait(bound(waitMinutes, 10, 90) * 60);
+        _keeperCycle(bound(gasPriceGwei, 0, 1000) * 1 gwei);
+    }
+
+    // ------------------------------------------------------------------------------ internals
+
+    function _measure() internal view returns (Snapshot memory) {
+        return SteadyState.measure(deps, tape, vault);
+    }
+
+    /// @dev Time passes. Aster's keepers handle every trade within the vault's
+    /// pendingHedgeTimeout (the vault presumes a trade pending longer was cancelled; Aster
+    /// leaving it pending is finding 1, test/chaos/findings/VaultFindings.t.sol).
+    function _wait(uint256 secs) internal {
+        bytes32[] memory hashes = env.asterDiamond.pendingTradeHashes();
+        for (uint256 i; i < hashes.length; ++i) {
+            if (
+                uint256(env.asterDiamond.pendingTrade(hashes[i]).timestamp) + cfg.pendingHedgeTimeout
+                    < block.timestamp + secs
+            ) {
+                env.asterDiamond.executePendingTrades();
+                break;
+            }
+        }
+        vm.warp(block.timestamp + secs);
         vm.roll(block.number + 1);
         fixture.refreshFeed();
-        uint256 gasPrice = bound(gasPriceGwei, 0, 1000) * 1 gwei;
+        SteadyState.record(tape);
+    }
+
+    function _mintTo(address who, uint256 amount) internal {
+        env.usdt.mint(who, amount);
+    }
+
+    /// @dev One keeper cycle at `gasPrice`, judged: S5 when it reverts; otherwise the common
+    /// cycle checks, S4's NORMAL/ONLY_UNWIND deposit rule and, after a NORMAL cycle, S8.
+    function _keeperCycle(uint256 gasPrice) internal returns (bool ok, CyclePath path) {
         vm.txGasPrice(gasPrice);
-        uint256 spBefore = vault.sharePrice();
-        bytes32 digest = vault.stateDigest();
+        Snapshot memory a = _measure();
+        CycleInput memory o;
+        o.gasPrice = gasPrice;
+        uint256 keeperBefore = env.usdt.balanceOf(address(0xBEEF));
+        vm.recordLogs();
         vm.prank(address(0xBEEF), address(0xBEEF));
-        uint256 bounty;
-        try vault.cycle() returns (CyclePath, uint256 b) {
-            bounty = b;
-        } catch {
-            // S5: a reverted cycle changes nothing.
+        try vault.cycle() returns (CyclePath p, uint256 paid) {
+            (o.ok, path, o.bounty) = (true, p, paid);
+        } catch {}
+        o.logs = vm.getRecordedLogs();
+        o.keeperGain = env.usdt.balanceOf(address(0xBEEF)) - keeperBefore;
+        ok = o.ok;
+        _judge(a, o);
+    }
+
+    function _judge(Snapshot memory a, CycleInput memory o) internal {
+        Snapshot memory b = _measure();
+        CheckList memory list;
+        if (!o.ok) {
             revertedCycles++;
-            if (vault.stateDigest() != digest) revertedCycleChanges++;
-            return;
+            list.s5Unchanged("", a, b);
+        } else {
+            SteadyState.recordCycle(tape);
+            cycles++;
+            list.cycleChecks("", deps, address(vault), cfg, a, b, o);
+            if (b.mode == RiskMode.NORMAL && b.totalSupply != 0) list.s8Hedge("", b, cfg);
         }
-        uint256 spAfter = vault.sharePrice();
-        uint256 jump = spAfter > spBefore ? spAfter - spBefore : spBefore - spAfter;
-        if (jump * 10_000 > spBefore * cfg.maxNavDropBps) sharePriceJumps++;
-        if (vault.riskMode() == RiskMode.NORMAL && vault.totalSupply() != 0) {
-            int256 d = vault.hedgeDeltaBps();
-            // bps values are tiny.
-            // forge-lint: disable-next-line(unsafe-typecast)
-            if ((d < 0 ? -d : d) > int256(uint256(cfg.deltaBandBps))) hedgeBandBreaches++;
+        _count(list);
+    }
+
+    function _count(CheckList memory list) internal {
+        for (uint256 i; i < list.length; ++i) {
+            if (list.items[i].passed) continue;
+            if (bytes(firstViolation).length == 0) {
+                firstViolation = string.concat(
+                    list.items[i].name,
+                    " = ",
+                    vm.toString(list.items[i].observed),
+                    " (want ",
+                    list.items[i].relation,
+                    " ",
+                    vm.toString(list.items[i].bound),
+                    ")"
+                );
+            }
+            violations[_property(list.items[i].name)] += 1;
         }
-        cycles++;
-        CycleRecord memory r = vault.lastCycle();
-        if (bounty > (r.navAfter + bounty) * cfg.maxBountyBps / 10_000 + 1) bountyCapBreaches++;
-        uint256 price = gasPrice < cfg.maxGasPrice ? gasPrice : cfg.maxGasPrice;
-        if (bounty > uint256(cfg.bountyGasUnits) * price * 900 * 3 / 2 + 1) gasCapBreaches++;
+    }
+
+    /// "S1_nav_loss_beyond_bounty_wei" -> "S1".
+    function _property(string memory name) internal pure returns (string memory) {
+        bytes memory b = bytes(name);
+        uint256 n;
+        while (n < b.length && b[n] != "_") n++;
+        bytes memory p = new bytes(n);
+        for (uint256 i; i < n; ++i) {
+            p[i] = b[i];
+        }
+        return string(p);
     }
 }
 
-/// @notice Stateful campaign: whatever the sequence, no flash debt survives, deposits are paused
-/// exactly in ONLY_UNWIND, the bounty respects both caps and funded claims stay payable.
+/// @notice Stateful campaign: whatever the sequence, every cycle keeps the steady state (S1-S3,
+/// S5, S6, S8, S9 by the library's checks), the liquid share stays withdrawable (S7), deposits
+/// are paused exactly in ONLY_UNWIND (S4) and funded claims stay payable.
 contract VaultInvariantTest is VaultFixture {
     VaultHandler internal handler;
 
     function setUp() public override {
         super.setUp();
-        _invest();
         handler = new VaultHandler(vault, env, cfg);
         env.asterDiamond.setKeeper(address(handler), true);
         env.usdt.setMinter(address(handler), true);
+        handler.invest(alice, DEPOSIT);
         targetContract(address(handler));
+        bytes4[] memory selectors = new bytes4[](9);
+        selectors[0] = VaultHandler.deposit.selector;
+        selectors[1] = VaultHandler.withdrawLiquid.selector;
+        selectors[2] = VaultHandler.asterFaults.selector;
+        selectors[3] = VaultHandler.requestRedeem.selector;
+        selectors[4] = VaultHandler.claimAll.selector;
+        selectors[5] = VaultHandler.movePrice.selector;
+        selectors[6] = VaultHandler.asterKeeper.selector;
+        selectors[7] = VaultHandler.alpDrift.selector;
+        selectors[8] = VaultHandler.cycle.selector;
+        targetSelector(FuzzSelector({addr: address(handler), selectors: selectors}));
     }
 
     /// @dev Exposed for the handler (the fixture owns the replica admin rights).
@@ -169,11 +282,20 @@ contract VaultInvariantTest is VaultFixture {
         env.bnbUsdFeed.updateAnswer(900e8);
     }
 
+    function _assertNone(string memory property) internal view {
+        assertEq(
+            handler.violations(property),
+            0,
+            string.concat(property, " violated; first violation of any check: ", handler.firstViolation())
+        );
+    }
+
     function invariant_noFlashDebtSurvives() public view {
         (bool active, uint256 borrowed, uint256 allowance) = vault.flashState();
         assertFalse(active);
         assertEq(borrowed, 0);
         assertEq(allowance, 0);
+        _assertNone("S3");
     }
 
     function invariant_depositsPausedExactlyInOnlyUnwind() public view {
@@ -181,29 +303,30 @@ contract VaultInvariantTest is VaultFixture {
         assertEq(vault.maxDeposit(alice) == 0, unwinding);
     }
 
-    function invariant_bountyWithinBothCaps() public view {
-        assertEq(handler.bountyCapBreaches(), 0);
-        assertEq(handler.gasCapBreaches(), 0);
+    /// @notice S1, S2, S6 and S9 over random sequences: every cycle's value, bounty, share
+    /// price and reported NAV against the shadow.
+    function invariant_valueBountyAndNavAgainstTheShadow() public view {
+        _assertNone("cycle");
+        _assertNone("S1");
+        _assertNone("S2");
+        _assertNone("S6");
+        _assertNone("S9");
     }
 
     /// @notice S8 over random sequences: every NORMAL cycle ends with the delta in the band.
     function invariant_hedgeWithinBandAfterNormalCycles() public view {
-        assertEq(handler.hedgeBandBreaches(), 0);
-    }
-
-    /// @notice S6 over random sequences: no cycle moves the share price beyond maxNavDropBps.
-    function invariant_noSharePriceJumpWithinACycle() public view {
-        assertEq(handler.sharePriceJumps(), 0);
+        _assertNone("S8");
     }
 
     /// @notice S7 over random sequences, Aster faults included.
     function invariant_liquidShareAlwaysWithdrawable() public view {
         assertEq(handler.exitFailures(), 0);
+        _assertNone("S7");
     }
 
-    /// @notice S5 over random sequences: cycles reverted by faults left the digest unchanged.
+    /// @notice S5 over random sequences: cycles reverted by faults left the state unchanged.
     function invariant_revertedCyclesChangeNothing() public view {
-        assertEq(handler.revertedCycleChanges(), 0);
+        _assertNone("S5");
     }
 
     function invariant_fundedClaimsStayPayable() public view {

@@ -1,9 +1,10 @@
 //! A local anvil owned by a guard: started on a free port, ready when it says it listens,
-//! killed when the guard is dropped (on success, failure and panic alike).
+//! ended when the guard is dropped (on success, failure, panic and interruption alike), with
+//! its scratch home removed after it.
 
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -81,15 +82,22 @@ impl AnvilBuilder {
     /// Start the toolchain's anvil on 127.0.0.1 and a port the kernel picks; wait until it
     /// listens.
     pub fn spawn(self, toolchain: &Toolchain) -> anyhow::Result<Anvil> {
+        // A port asked for by number that something else holds: say so at once, not after
+        // anvil's own start-up timeout.
+        if self.port != 0 {
+            if let Err(err) = std::net::TcpListener::bind(("127.0.0.1", self.port)) {
+                return Err(Unusable::with_fix(
+                    format!("port {} is in use ({err})", self.port),
+                    "stop whatever listens there, or choose another port (--port 0: any free one)",
+                )
+                .into());
+            }
+        }
         // anvil keeps old states of a long chain on disk under $HOME/.foundry/anvil/tmp and
         // only removes them when it shuts down cleanly: gigabytes per chain are left behind by a
-        // kill. Each anvil gets a home of its own that the guard deletes after killing it.
-        let spawning = crate::signals::spawn_lock();
-        let home = tempfile::Builder::new()
-            .prefix("xtask-anvil-")
-            .tempdir()
-            .context("creating anvil's scratch home")?;
-        crate::signals::track_dir(home.path());
+        // kill. Each anvil gets a home of its own (scratch, removed exactly once).
+        let home =
+            crate::signals::Scratch::new("anvil").context("creating anvil's scratch home")?;
         let mut command = toolchain.command(Tool::Anvil);
         command
             .env("HOME", home.path())
@@ -104,14 +112,12 @@ impl AnvilBuilder {
             command.args(["--timestamp", &timestamp.to_string()]);
         }
         command.args(&self.args);
-        let mut child = command
-            .spawn()
+        let mut child = crate::signals::spawn(&mut command)
             .with_context(|| format!("starting {}", toolchain.anvil.path.display()))?;
-        crate::signals::track(child.id());
-        drop(spawning);
-        let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
-            let _ = child.kill();
-            let _ = child.wait();
+        let (Some(stdout), Some(stderr)) = (
+            child.child_mut().stdout.take(),
+            child.child_mut().stderr.take(),
+        ) else {
             anyhow::bail!("anvil's output was not captured");
         };
         // A thread reads anvil's output for as long as it runs, so anvil never blocks on a
@@ -128,7 +134,7 @@ impl AnvilBuilder {
         let last_errors = std::sync::Arc::new(std::sync::Mutex::new(std::collections::VecDeque::<
             String,
         >::new()));
-        {
+        let stderr_reader = {
             let (log, last_errors) = (log.clone(), last_errors.clone());
             std::thread::Builder::new()
                 .name("anvil-stderr".into())
@@ -144,8 +150,8 @@ impl AnvilBuilder {
                         }
                     }
                 })
-                .context("starting the anvil error reader")?;
-        }
+                .context("starting the anvil error reader")?
+        };
         let (lines_tx, lines_rx) = mpsc::channel::<String>();
         std::thread::Builder::new()
             .name("anvil-stdout".into())
@@ -161,38 +167,59 @@ impl AnvilBuilder {
                 }
             })
             .context("starting the anvil output reader")?;
-        let mut anvil = Anvil {
-            child,
-            port: 0,
-            home,
-        };
-        let line = match lines_rx.recv_timeout(self.startup_timeout) {
-            Ok(line) => line,
-            Err(_) => {
-                let status = anvil.child.try_wait().ok().flatten();
-                let said = last_errors
-                    .lock()
-                    .map(|l| l.iter().cloned().collect::<Vec<_>>().join(" | "))
-                    .unwrap_or_default();
-                return Err(Unusable::with_fix(
-                    match status {
-                        Some(status) => format!("anvil exited before listening ({status}): {said}"),
-                        None => format!(
+        let started = std::time::Instant::now();
+        let line = loop {
+            crate::signals::check()?;
+            match lines_rx.recv_timeout(Duration::from_millis(100)) {
+                Ok(line) => break line,
+                Err(mpsc::RecvTimeoutError::Timeout)
+                    if started.elapsed() < self.startup_timeout =>
+                {
+                    continue
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    return Err(Unusable::with_fix(
+                        format!(
                             "anvil did not start listening within {}s",
                             self.startup_timeout.as_secs()
                         ),
-                    },
-                    "run `cargo xtask anvil -- --port 0` to see why",
-                )
-                .into());
+                        "run `cargo xtask anvil -- --port 0` to see why",
+                    )
+                    .into());
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    // anvil closed its output: it exited. Its last words say why.
+                    crate::signals::check()?;
+                    let status = child.child_mut().wait().ok();
+                    let _ = stderr_reader.join();
+                    let said = last_errors
+                        .lock()
+                        .map(|l| l.iter().cloned().collect::<Vec<_>>().join(" | "))
+                        .unwrap_or_default();
+                    let cause = if said.contains("Address already in use") {
+                        format!("port {} is in use", self.port)
+                    } else {
+                        match status {
+                            Some(status) => {
+                                format!("anvil exited before listening ({status}): {said}")
+                            }
+                            None => format!("anvil exited before listening: {said}"),
+                        }
+                    };
+                    return Err(Unusable::with_fix(
+                        cause,
+                        "run `cargo xtask anvil -- --port 0` to see why",
+                    )
+                    .into());
+                }
             }
         };
-        anvil.port = line
+        let port = line
             .rsplit(':')
             .next()
             .and_then(|port| port.trim().parse().ok())
             .with_context(|| format!("anvil announced an address without a port: {line}"))?;
-        Ok(anvil)
+        Ok(Anvil { child, port, home })
     }
 }
 
@@ -208,13 +235,13 @@ fn write_log(log: &SharedLog, line: &str) {
     }
 }
 
-/// A running anvil. Dropping it kills the process and reaps it.
+/// A running anvil. Dropping it ends its process group, reaps it, then removes its home.
 #[derive(Debug)]
 pub struct Anvil {
-    child: Child,
+    child: crate::signals::Owned,
     port: u16,
-    /// Deleted after the child is killed (fields drop after `Drop::drop`).
-    home: tempfile::TempDir,
+    /// Removed after the child is ended (fields drop in order: the child first).
+    home: crate::signals::Scratch,
 }
 
 impl Anvil {
@@ -234,13 +261,9 @@ impl Anvil {
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
-}
 
-impl Drop for Anvil {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        crate::signals::untrack(self.child.id());
-        crate::signals::untrack_dir(self.home.path());
+    /// anvil's scratch home (removed when this guard is dropped).
+    pub fn home(&self) -> &std::path::Path {
+        self.home.path()
     }
 }

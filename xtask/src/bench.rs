@@ -10,7 +10,12 @@
 //! - `rpc-probe` against an endpoint that accepts connections and never answers, against its
 //!   bound (checks x timeout + 1 s);
 //! - gas of every `cycle()` path (the vault's `test_gas_*` tests);
+//! - record and replay: `chaos --days 1 --record` on the live local chain against
+//!   `--replay` of that recording (wall-time ratio, identical outcomes), and the recording's
+//!   compressed size per pinned block;
 //! - peak memory (maximum resident set) of the xtask process itself.
+//! - mutation testing (`crate::mutants::bench`): a mutant against a warm in-EVM suite at the
+//!   same blocks and against the naive way (`--mutants-only` measures this alone).
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -41,6 +46,12 @@ pub struct BenchArgs {
     /// Skip the window sweep (the longest part).
     #[arg(long)]
     pub no_window: bool,
+    /// Skip the record-and-replay comparison.
+    #[arg(long)]
+    pub no_replay: bool,
+    /// Measure mutation testing only (`cargo xtask mutants` against a warm suite and the naive way).
+    #[arg(long)]
+    pub mutants_only: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -67,7 +78,26 @@ struct Bench {
     warm_chaos_ms: u64,
     cycle_gas: Vec<(String, u64)>,
     peak_rss_mb: f64,
+    /// `chaos --days 1 --record` through the live local chain against `--replay` of it.
+    replay: Option<ReplayBench>,
+    /// `cargo xtask mutants`: a mutant against a warm suite and against the naive way.
+    mutants: Option<crate::mutants::bench::MutantsBench>,
     targets: Vec<Goal>,
+}
+
+#[derive(Debug, Serialize)]
+struct ReplayBench {
+    /// The recording run: chain built, history played, every experiment at its blocks.
+    live_wall_ms: u64,
+    /// The same run served from the recording (no chain, no upstream).
+    replay_wall_ms: u64,
+    speedup: f64,
+    pinned_blocks: usize,
+    answers: u64,
+    compressed_bytes: u64,
+    bytes_per_pinned_block: u64,
+    /// Every experiment's verdict, digests, gas and checks the same in both runs.
+    identical: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -110,10 +140,16 @@ fn ms(d: Duration) -> u64 {
 
 pub fn run(args: BenchArgs, project: &Project) -> anyhow::Result<ExitCode> {
     crate::signals::install();
+    if args.out.as_os_str().is_empty() {
+        return Err(crate::error::Unusable::new("--out is empty").into());
+    }
     let toolchain = Toolchain::ensure(project)?;
     forge::build(&toolchain)?;
     let out_dir = project.root().join(&args.out);
     std::fs::create_dir_all(&out_dir)?;
+    if args.mutants_only {
+        return mutants_only(project, &out_dir, args.json);
+    }
     let seed = chain::DEFAULT_SEED;
     let local = chain::build(
         &toolchain,
@@ -246,6 +282,12 @@ pub fn run(args: BenchArgs, project: &Project) -> anyhow::Result<ExitCode> {
     let warm_chaos = warm_chaos(project, &out_dir)?;
     let probe = probe_never_answering()?;
     let cycle_gas = cycle_gas(&toolchain)?;
+    let replay = if args.no_replay {
+        None
+    } else {
+        Some(replay_bench(project, &out_dir)?)
+    };
+    let mutants = crate::mutants::bench::measure(project, &out_dir)?;
     let peak_rss_mb = peak_rss_mb();
 
     let mut targets = vec![
@@ -288,6 +330,42 @@ pub fn run(args: BenchArgs, project: &Project) -> anyhow::Result<ExitCode> {
             met: *gas < 2_000_000,
         });
     }
+    if let Some(r) = &replay {
+        // A replay still runs every experiment (forge, anvil forks); what it saves on the
+        // local chain is building the chain and playing its history, about a fifth of a
+        // one-day run. Against a remote provider it also saves every round trip.
+        targets.push(target(
+            "replayed run vs the same run on the live local chain",
+            ">= 1.2x shorter",
+            r.speedup,
+            r.speedup >= 1.2,
+        ));
+        targets.push(Goal {
+            name: "recording size per pinned block (compressed)".into(),
+            target: "<= 256 KiB".into(),
+            measured: format!("{:.1} KiB", r.bytes_per_pinned_block as f64 / 1024.0),
+            met: r.bytes_per_pinned_block <= 256 * 1024,
+        });
+        targets.push(Goal {
+            name: "replayed verdicts, digests, gas and checks".into(),
+            target: "identical".into(),
+            measured: if r.identical {
+                "identical"
+            } else {
+                "different"
+            }
+            .into(),
+            met: r.identical,
+        });
+    }
+    for (name, target, measured, met) in crate::mutants::bench::goals(&mutants) {
+        targets.push(Goal {
+            name,
+            target,
+            measured,
+            met,
+        });
+    }
     targets.push(Goal {
         name: "warm `cargo xtask chaos` (defaults)".into(),
         target: "<= 90 s".into(),
@@ -304,6 +382,8 @@ pub fn run(args: BenchArgs, project: &Project) -> anyhow::Result<ExitCode> {
         warm_chaos_ms: warm_chaos,
         cycle_gas,
         peak_rss_mb,
+        replay,
+        mutants: Some(mutants),
         targets,
     };
     std::fs::write(
@@ -319,6 +399,51 @@ pub fn run(args: BenchArgs, project: &Project) -> anyhow::Result<ExitCode> {
     }
     let met = bench.targets.iter().all(|t| t.met);
     Ok(if met {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// `cargo xtask bench --mutants-only`: the mutation-testing measurement alone, written to
+/// bench-mutants.json and bench-mutants.md.
+fn mutants_only(project: &Project, out_dir: &Path, json: bool) -> anyhow::Result<ExitCode> {
+    let m = crate::mutants::bench::measure(project, out_dir)?;
+    let goals: Vec<Goal> = crate::mutants::bench::goals(&m)
+        .into_iter()
+        .map(|(name, target, measured, met)| Goal {
+            name,
+            target,
+            measured,
+            met,
+        })
+        .collect();
+    let mut md = format!("Machine: {}.\n", machine());
+    md.push_str(&crate::mutants::bench::markdown(&m));
+    let _ = writeln!(md, "\n| target | wanted | measured | met |");
+    let _ = writeln!(md, "| --- | --- | --- | --- |");
+    for t in &goals {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} |",
+            t.name,
+            t.target,
+            t.measured,
+            if t.met { "yes" } else { "**no**" }
+        );
+    }
+    let value = serde_json::json!({ "machine": machine(), "mutants": m, "targets": goals });
+    std::fs::write(
+        out_dir.join("bench-mutants.json"),
+        serde_json::to_string_pretty(&value)? + "\n",
+    )?;
+    std::fs::write(out_dir.join("bench-mutants.md"), &md)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&value)?);
+    } else {
+        shell::line(md);
+    }
+    Ok(if goals.iter().all(|g| g.met) {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
@@ -342,21 +467,24 @@ fn window_sweep(project: &Project, out_dir: &Path) -> anyhow::Result<Window> {
     );
     let dir = out_dir.join("window");
     let started = Instant::now();
-    let status = crate::cli::self_command(project)
-        .args([
-            "chaos",
-            "--days",
-            "1",
-            "--window",
-            "2026-01-01T00:30:00Z..2026-01-01T23:30:00Z",
-            "--step",
-            "1h",
-            "--report-dir",
-        ])
-        .arg(&dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .status()?;
+    let status = crate::signals::status_as_is(
+        crate::cli::self_command(project)
+            .args([
+                "chaos",
+                "--days",
+                "1",
+                "--window",
+                "2026-01-01T00:30:00Z..2026-01-01T23:30:00Z",
+                "--step",
+                "1h",
+                "--force",
+                "--report-dir",
+            ])
+            .arg(&dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null()),
+    )?;
+    crate::signals::check()?;
     let wall = started.elapsed();
     let report: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(dir.join("report.json"))
@@ -375,19 +503,84 @@ fn window_sweep(project: &Project, out_dir: &Path) -> anyhow::Result<Window> {
 fn warm_chaos(project: &Project, out_dir: &Path) -> anyhow::Result<u64> {
     shell::status("Measuring", "a warm `cargo xtask chaos` with its defaults");
     let started = Instant::now();
-    let status = crate::cli::self_command(project)
-        .args(["chaos", "--report-dir"])
-        .arg(out_dir.join("warm-chaos"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()?;
+    let status = crate::signals::status_as_is(
+        crate::cli::self_command(project)
+            .args(["chaos", "--force", "--report-dir"])
+            .arg(out_dir.join("warm-chaos"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    )?;
+    crate::signals::check()?;
     let wall = ms(started.elapsed());
     anyhow::ensure!(
         status.success() || status.code() == Some(1),
         "cargo xtask chaos could not run ({status})"
     );
     Ok(wall)
+}
+
+/// `chaos --days 1 --record DIR` (chain built, history played, every experiment at the four
+/// landmark blocks) against `chaos --days 1 --replay DIR`, both through the real command.
+fn replay_bench(project: &Project, out_dir: &Path) -> anyhow::Result<ReplayBench> {
+    shell::status(
+        "Measuring",
+        "a recorded run on the live local chain, then its replay",
+    );
+    let recording = out_dir.join("recording");
+    let _ = std::fs::remove_dir_all(&recording);
+    let timed = |mode: &str, report_dir: &Path| -> anyhow::Result<Duration> {
+        let started = Instant::now();
+        let status = crate::cli::self_command(project)
+            .args(["chaos", "--days", "1", mode])
+            .arg(&recording)
+            .arg("--report-dir")
+            .arg(report_dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()?;
+        anyhow::ensure!(
+            status.success(),
+            "cargo xtask chaos {mode} failed ({status})"
+        );
+        Ok(started.elapsed())
+    };
+    let (live_dir, replay_dir) = (out_dir.join("replay-live"), out_dir.join("replay-replayed"));
+    let live = timed("--record", &live_dir)?;
+    let replayed = timed("--replay", &replay_dir)?;
+    // Everything but the times must be the same.
+    let outcomes = |dir: &Path| -> anyhow::Result<Vec<serde_json::Value>> {
+        let report: crate::report::Report =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("report.json"))?)?;
+        report
+            .blocks
+            .iter()
+            .flat_map(|b| &b.experiments)
+            .map(|e| {
+                let mut value = serde_json::to_value(e)?;
+                if let Some(object) = value.as_object_mut() {
+                    object.remove("duration_ms");
+                }
+                Ok(value)
+            })
+            .collect()
+    };
+    let identical = outcomes(&live_dir)? == outcomes(&replay_dir)?;
+    let manifest: crate::rpc::record::Manifest = serde_json::from_str(&std::fs::read_to_string(
+        recording.join(crate::rpc::record::MANIFEST),
+    )?)?;
+    let blocks = manifest.pinned.len().max(1);
+    Ok(ReplayBench {
+        live_wall_ms: ms(live),
+        replay_wall_ms: ms(replayed),
+        speedup: (live.as_secs_f64() / replayed.as_secs_f64().max(0.001) * 100.0).round() / 100.0,
+        pinned_blocks: manifest.pinned.len(),
+        answers: manifest.answers,
+        compressed_bytes: manifest.compressed_bytes,
+        bytes_per_pinned_block: manifest.compressed_bytes / blocks as u64,
+        identical,
+    })
 }
 
 /// `rpc-probe --timeout 1s` against a listener that accepts connections and never answers.
@@ -534,6 +727,21 @@ fn markdown(b: &Bench) -> String {
             w.blocks_per_minute
         );
     }
+    if let Some(r) = &b.replay {
+        let _ = writeln!(
+            md,
+            "\nRecord and replay (`chaos --days 1`, {} pinned blocks): live {:.1} s, replayed {:.1} s ({:.2}x); \
+             recording {} answers, {} bytes compressed, {:.1} KiB per pinned block; outcomes {}.",
+            r.pinned_blocks,
+            r.live_wall_ms as f64 / 1000.0,
+            r.replay_wall_ms as f64 / 1000.0,
+            r.speedup,
+            r.answers,
+            r.compressed_bytes,
+            r.bytes_per_pinned_block as f64 / 1024.0,
+            if r.identical { "identical" } else { "DIFFERENT" }
+        );
+    }
     let _ = writeln!(
         md,
         "\nCycle gas: {}.",
@@ -543,6 +751,9 @@ fn markdown(b: &Bench) -> String {
             .collect::<Vec<_>>()
             .join(", ")
     );
+    if let Some(m) = &b.mutants {
+        md.push_str(&crate::mutants::bench::markdown(m));
+    }
     let _ = writeln!(md, "\n| target | wanted | measured | met |");
     let _ = writeln!(md, "| --- | --- | --- | --- |");
     for t in &b.targets {

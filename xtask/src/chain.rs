@@ -233,6 +233,30 @@ pub struct ChainOptions {
     pub port: u16,
 }
 
+/// Most blocks the deployment (DeployLocal, one transaction per block) can take.
+const MAX_DEPLOY_BLOCKS: u64 = 200;
+/// Transactions before the first tick (mints, approvals, deposits).
+const SETUP_TRANSACTIONS: u64 = 10;
+/// Most transactions (blocks) of one tick: a swap, two feeds, the mark and ALP prices, the
+/// keeper of Aster and the vault's cycle.
+const MAX_TICK_TRANSACTIONS: u64 = 7;
+
+/// What is known of a `days`-day local chain before it is built: every block's time lies between
+/// genesis and the last tick (deployment blocks are one second apart), and the head is at most
+/// the deployment plus every transaction of the history. Lets `cargo xtask chaos` reject a block
+/// or time outside the chain before spending the minutes it takes to build it.
+pub fn bounds(days: u32) -> crate::pin::ChainBounds {
+    let ticks = u64::from(days) * 86_400 / TICK_SECONDS;
+    crate::pin::ChainBounds {
+        genesis_time: GENESIS_TIMESTAMP,
+        latest_time: GENESIS_TIMESTAMP
+            + MAX_DEPLOY_BLOCKS
+            + SETUP_TRANSACTIONS
+            + ticks * TICK_SECONDS,
+        max_head: MAX_DEPLOY_BLOCKS + SETUP_TRANSACTIONS + ticks * MAX_TICK_TRANSACTIONS,
+    }
+}
+
 /// Start the upstream anvil, deploy the environment (on the registry-built PancakeSwap V2 and
 /// Chainlink proxies) and play the history.
 pub fn build(toolchain: &Toolchain, options: &ChainOptions) -> anyhow::Result<LocalChain> {
@@ -250,6 +274,7 @@ pub fn build_with(
     }
     std::fs::create_dir_all(&options.out_dir)
         .with_context(|| format!("creating {}", options.out_dir.display()))?;
+    crate::signals::phase("chain")?;
     let anvil = Anvil::builder()
         .port(options.port)
         .chain_id(56)
@@ -278,6 +303,7 @@ pub fn build_with(
         ),
     );
 
+    crate::signals::phase("history")?;
     let started = Instant::now();
     let (samples, landmarks, head) = runtime.block_on(play_history(&url, &book, options))?;
     shell::status(
@@ -318,8 +344,14 @@ fn deploy(
     let provider = connect(url)?;
     runtime.block_on(provider.anvil_set_block_timestamp_interval(1))?;
     // The script may only write under deployments/local (foundry.toml fs_permissions); the book
-    // is moved into the run directory afterwards.
-    let scratch = format!("deployments/local/run-{}.json", std::process::id());
+    // is moved into the run directory afterwards, and the scratch file is removed whatever
+    // happens (success, failure, interruption).
+    let books = toolchain.project.root().join("deployments/local");
+    crate::signals::sweep_stale_files(&books, "run-");
+    let scratch = crate::signals::Scratch::file(
+        books.join(crate::signals::scratch_file_name("run-", ".json")),
+    );
+    let relative = crate::chaos::relative_path(toolchain, scratch.path());
     let mut command = toolchain.command(Tool::Forge);
     command
         .args([
@@ -330,14 +362,15 @@ fn deploy(
             "--rpc-url",
             url,
         ])
-        .env("ADDRESS_BOOK_OUT", &scratch)
+        .env("ADDRESS_BOOK_OUT", &relative)
         .env("LOCAL_REPLICAS", replicas.as_str())
         .stdin(std::process::Stdio::null());
+    let logs = crate::forge::BroadcastLogs::new(toolchain)?;
+    logs.apply(&mut command);
     let output =
         crate::signals::output(&mut command).context("starting forge script DeployLocal")?;
-    let scratch_path = toolchain.project.root().join(&scratch);
+    crate::signals::check()?;
     if !output.status.success() {
-        let _ = std::fs::remove_file(&scratch_path);
         let stderr = String::from_utf8_lossy(&output.stderr);
         let stdout = String::from_utf8_lossy(&output.stdout);
         anyhow::bail!(
@@ -349,9 +382,8 @@ fn deploy(
     }
     runtime.block_on(provider.anvil_remove_block_timestamp_interval())?;
     let book = out_dir.join("address-book.json");
-    std::fs::copy(&scratch_path, &book)
-        .with_context(|| format!("copying {}", scratch_path.display()))?;
-    std::fs::remove_file(&scratch_path)?;
+    std::fs::copy(scratch.path(), &book)
+        .with_context(|| format!("copying {} to {}", scratch.path().display(), book.display()))?;
     Ok(book)
 }
 
@@ -511,6 +543,7 @@ async fn play_history(
     let mut samples = Vec::with_capacity(path.len());
 
     for (i, (phase, btc_usd)) in path.iter().copied().enumerate() {
+        crate::signals::check()?;
         sender.advance_to(start + i as u64 * TICK_SECONDS);
 
         // Move the pool to the path's price with one real swap.

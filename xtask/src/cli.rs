@@ -30,6 +30,8 @@ pub enum Command {
     Test(suite::TestArgs),
     /// Run the chaos experiments on forks of pinned blocks (the local BSC replica chain, or real BSC with BSC_RPC_URL).
     Chaos(chaos::ChaosArgs),
+    /// Mutation testing: single-point mutants of the vault judged by the chaos suite (score, kill matrix, survivors).
+    Mutants(crate::mutants::MutantsArgs),
     /// Measure the chaos suite against the naive way, side by side (writes bench.json and bench.md).
     Bench(crate::bench::BenchArgs),
     /// Start the local BSC replica chain (deployed environment and market history) and keep it running.
@@ -93,7 +95,26 @@ pub fn main() -> ExitCode {
         }
     };
     let project = Project::locate();
-    match run(cli.command, &project) {
+    // One cancellation path for every command (see `signals`): a signal stops the run at its
+    // next step, and the exit code is 130 (SIGINT) or 143 (SIGTERM), whatever it was doing.
+    crate::signals::install();
+    // The proxy starts no child and serves until a signal: that signal is its normal end.
+    let serves_until_stopped = matches!(cli.command, Command::RpcProxy(_));
+    let outcome = run(cli.command, &project);
+    if let (Some(code), false) = (crate::signals::exit_code(), serves_until_stopped) {
+        let phase = crate::signals::current_phase();
+        match &outcome {
+            Err(err) if err.downcast_ref::<crate::signals::Interrupted>().is_some() => {
+                shell::error(format!("{err:#}"));
+            }
+            _ => shell::error(format!(
+                "interrupted by {} during {phase}",
+                crate::signals::signal_name(i32::from(code) - 128)
+            )),
+        }
+        return ExitCode::from(code);
+    }
+    match outcome {
         Ok(code) => code,
         Err(err) => report_error(&err),
     }
@@ -105,6 +126,7 @@ fn run(command: Command, project: &Project) -> anyhow::Result<ExitCode> {
         Command::Doctor(args) => doctor::run(args, project),
         Command::Chain(args) => run_chain(args, project),
         Command::Chaos(args) => chaos::run(args, project),
+        Command::Mutants(args) => crate::mutants::run(args, project),
         Command::Bench(args) => crate::bench::run(args, project),
         Command::Forge(args) => passthrough(project, Tool::Forge, args),
         Command::Anvil(args) => passthrough(project, Tool::Anvil, args),
@@ -124,6 +146,9 @@ fn passthrough(project: &Project, tool: Tool, args: PassthroughArgs) -> anyhow::
 }
 
 fn run_chain(args: ChainArgs, project: &Project) -> anyhow::Result<ExitCode> {
+    if args.out.as_os_str().is_empty() {
+        return Err(Unusable::new("--out is empty").into());
+    }
     let toolchain = Toolchain::ensure(project)?;
     let out_dir = project.root().join(&args.out);
     let local = chain::build_with(
@@ -152,6 +177,7 @@ fn run_chain(args: ChainArgs, project: &Project) -> anyhow::Result<ExitCode> {
         ));
     }
     shell::line("  Ctrl-C stops it.");
+    crate::signals::phase("serving")?;
     crate::signals::wait_for_termination()?;
     shell::status("Stopping", "the local chain");
     drop(local);

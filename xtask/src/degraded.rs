@@ -1,25 +1,36 @@
 //! Degraded-fork experiments (`cargo xtask chaos --rpc-faults ...`): the same experiments are
-//! run twice, once through a clean proxy and once through a proxy that degrades every upstream
-//! read of forge and anvil (and every call of the live-fork keeper to its node), and each
+//! run twice, once clean and once with faults injected into the RPC, and each
 //! (block, experiment) of the degraded run is compared with the clean one.
+//!
+//! Faults have a position ([`Position`]): `front`, between forge/anvil (and the live-fork
+//! keeper) and the xtask, which tests how the tools themselves cope; or `upstream`, between
+//! the xtask's resilient layer and the provider, which tests what that layer absorbs.
+//! `--rpc-faults-at` sets the position of every value; a value may also carry its own,
+//! `upstream:flaky` or `front:reset@p=0.1`.
 //!
 //! The hypothesis: *a degraded RPC never produces a silently different result*. Each pair is
 //! one of
 //! - `matched`: the same verdict and the same digest of the vault's state at the end;
-//! - `classified_failure`: the degraded run failed, with a cause that names an RPC failure
-//!   (timeout, reset, partial read, malformed answer, rate limit, HTTP or JSON-RPC error, ...);
-//! - `unclassified_failure`: the degraded run failed for a reason the tool cannot tie to the
-//!   RPC (a defect of the tool or a gap in its error reporting);
+//! - `classified_failure`: the degraded run failed, and the run's own ledger
+//!   ([`crate::rpc::ledger`]) holds an RPC failure that reached a tool in that experiment's
+//!   scope (a fault injected in front of forge, anvil or the keeper, or a request the
+//!   resilient layer gave up on), whose [`Class`] becomes the pair's class;
+//! - `unclassified_failure`: the degraded run failed and no RPC failure reached the tools in
+//!   its scope: a defect of the tool or a gap in its error reporting;
 //! - `silent_divergence`: the degraded run finished but with another verdict or another state:
 //!   the hypothesis is disproved.
+//!
+//! The class is never read from an error message: messages are kept for people only.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::Unusable;
-use crate::report::{Block, Verdict};
+use crate::report::{Block, Engine, Verdict};
 use crate::rpc::fault::FaultSpec;
+use crate::rpc::ledger::Ledger;
+use crate::rpc::retry::MethodCounters;
 use crate::rpc::Class;
 
 /// Named fault profiles; anything else given to `--rpc-faults` is read as a fault spec.
@@ -31,32 +42,79 @@ pub const PROFILES: [(&str, &[&str]); 5] = [
     ("stale-head", &["stale-head:20"]),
 ];
 
-/// `--rpc-faults` values (profile names or fault specs) to fault specs.
-pub fn parse(values: &[String]) -> Result<Vec<FaultSpec>, Unusable> {
-    let mut specs = Vec::new();
+/// Where a fault acts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Position {
+    /// Between forge, anvil and the keeper and the xtask (today's tools face the fault).
+    Front,
+    /// Between the xtask's resilient layer and the provider (the layer must absorb it).
+    Upstream,
+}
+
+impl Position {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Position::Front => "front",
+            Position::Upstream => "upstream",
+        }
+    }
+}
+
+/// A fault and where it acts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Placed {
+    pub position: Position,
+    pub spec: FaultSpec,
+}
+
+impl std::fmt::Display for Placed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.position.as_str(), self.spec)
+    }
+}
+
+/// `--rpc-faults` values (profile names or fault specs, each optionally prefixed with
+/// `front:` or `upstream:`) to placed fault specs; `default` places unprefixed values.
+pub fn parse(values: &[String], default: Position) -> Result<Vec<Placed>, Unusable> {
+    let mut placed = Vec::new();
     for value in values {
-        match PROFILES.iter().find(|(name, _)| name == value) {
-            Some((_, list)) => {
-                for spec in *list {
-                    specs.push(
-                        spec.parse().map_err(|e: crate::rpc::fault::SpecError| {
-                            Unusable::new(e.to_string())
-                        })?,
-                    );
-                }
-            }
-            None => specs.push(value.parse().map_err(|e: crate::rpc::fault::SpecError| {
+        let (position, value) = match value.split_once(':') {
+            Some(("front", rest)) => (Position::Front, rest),
+            Some(("upstream", rest)) => (Position::Upstream, rest),
+            _ => (default, value.as_str()),
+        };
+        let specs = match PROFILES.iter().find(|(name, _)| *name == value) {
+            Some((_, list)) => list
+                .iter()
+                .map(|spec| {
+                    spec.parse::<FaultSpec>()
+                        .map_err(|e| Unusable::new(e.to_string()))
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+            None => vec![value.parse().map_err(|e: crate::rpc::fault::SpecError| {
                 Unusable::with_fix(
                     e.to_string(),
                     format!(
-                        "use a profile ({}) or a fault spec (README: the fault-spec grammar)",
+                        "use a profile ({}) or a fault spec (README: the fault-spec grammar), \
+                         optionally prefixed with front: or upstream:",
                         profile_names()
                     ),
                 )
-            })?),
-        }
+            })?],
+        };
+        placed.extend(specs.into_iter().map(|spec| Placed { position, spec }));
     }
-    Ok(specs)
+    Ok(placed)
+}
+
+/// The specs placed at `position`.
+pub fn at(placed: &[Placed], position: Position) -> Vec<FaultSpec> {
+    placed
+        .iter()
+        .filter(|p| p.position == position)
+        .map(|p| p.spec.clone())
+        .collect()
 }
 
 fn profile_names() -> String {
@@ -67,73 +125,23 @@ fn profile_names() -> String {
         .join(", ")
 }
 
-/// The RPC failure an experiment's error message names, if any.
-pub fn classify(message: &str) -> Option<Class> {
-    let m = message.to_ascii_lowercase();
-    let has = |needles: &[&str]| needles.iter().any(|n| m.contains(n));
-    Some(
-        if has(&["429", "too many requests", "rate limit", "-32005"]) {
-            Class::RateLimited
-        } else if has(&["timed out", "timeout", "deadline"]) {
-            Class::Timeout
-        } else if has(&[
-            "connection reset",
-            "reset by peer",
-            "connection closed",
-            "incomplete message",
-            "broken pipe",
-            "channel closed",
-        ]) {
-            Class::Reset
-        } else if has(&[
-            "end of file",
-            "eof while parsing",
-            "error decoding response body",
-            "unexpected eof",
-        ]) {
-            Class::PartialRead
-        } else if has(&[
-            "expected value",
-            "invalid type",
-            "deserializ",
-            "invalid json",
-            "parse error",
-        ]) {
-            Class::Malformed
-        } else if has(&[
-            "502",
-            "503",
-            "500 internal",
-            "504",
-            "bad gateway",
-            "service unavailable",
-            "http error",
-            "status code",
-        ]) {
-            Class::HttpError
-        } else if has(&["connection refused", "error sending request", "tcp connect"]) {
-            Class::Unreachable
-        } else if has(&[
-            "rpc error",
-            "json-rpc error",
-            "server returned an error",
-            "code: -32",
-            "code -32",
-        ]) {
-            Class::RpcError
-        } else {
-            return None;
-        },
-    )
-}
-
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum Outcome {
     Matched,
-    ClassifiedFailure { class: String, error: String },
-    UnclassifiedFailure { error: String },
-    SilentDivergence { detail: String },
+    ClassifiedFailure {
+        class: Class,
+        /// The ledger's entry that classifies it.
+        #[serde(default)]
+        cause: String,
+        error: String,
+    },
+    UnclassifiedFailure {
+        error: String,
+    },
+    SilentDivergence {
+        detail: String,
+    },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -154,11 +162,15 @@ pub struct Comparison {
     /// Upstream requests of the degraded run, per method.
     pub requests: BTreeMap<String, u64>,
     pub faults_injected: u64,
+    /// What the degraded run's resilient layers (proxy and keeper) did, per method.
+    #[serde(default)]
+    pub resilience: BTreeMap<String, MethodCounters>,
     pub pairs: Vec<Pair>,
 }
 
-/// Compare the degraded run with the clean one, pair by pair.
-pub fn compare(clean: &[Block], degraded: &[Block]) -> Comparison {
+/// Compare the degraded run with the clean one, pair by pair; failures are classified by
+/// what the degraded run's `ledger` holds for their scope.
+pub fn compare(clean: &[Block], degraded: &[Block], ledger: &Ledger) -> Comparison {
     let mut out = Comparison::default();
     for (c_block, d_block) in clean.iter().zip(degraded) {
         for c in &c_block.experiments {
@@ -172,9 +184,10 @@ pub fn compare(clean: &[Block], degraded: &[Block]) -> Comparison {
                 },
                 Some(d) if d.verdict == Verdict::Error => {
                     let error = d.error.clone().unwrap_or_default();
-                    match classify(&error) {
-                        Some(class) => Outcome::ClassifiedFailure {
-                            class: class.to_string(),
+                    match ledger.cause(c_block.number, &d.id, d.engine == Engine::InEvm) {
+                        Some(cause) => Outcome::ClassifiedFailure {
+                            class: cause.class,
+                            cause: cause.what,
                             error,
                         },
                         None => Outcome::UnclassifiedFailure { error },
@@ -220,12 +233,17 @@ pub fn compare(clean: &[Block], degraded: &[Block]) -> Comparison {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::{Engine, Experiment};
+    use crate::report::Experiment;
+    use crate::rpc::ledger::Unit;
 
     fn experiment(id: &str, verdict: Verdict, digest: &str, error: Option<&str>) -> Experiment {
         Experiment {
             id: id.into(),
-            engine: Engine::InEvm,
+            engine: if id.starts_with("keeper") {
+                Engine::LiveFork
+            } else {
+                Engine::InEvm
+            },
             fault: String::new(),
             verdict,
             duration_ms: 1,
@@ -250,40 +268,61 @@ mod tests {
     }
 
     #[test]
-    fn profiles_and_specs_parse_and_bad_ones_are_named() {
-        assert_eq!(parse(&["flaky".into()]).unwrap().len(), 2);
+    fn profiles_and_specs_parse_with_their_position_and_bad_ones_are_named() {
+        let placed = parse(&["flaky".into()], Position::Front).unwrap();
+        assert_eq!(placed.len(), 2);
+        assert!(placed.iter().all(|p| p.position == Position::Front));
+        let placed = parse(
+            &[
+                "slow".into(),
+                "upstream:reset@first=2".into(),
+                "front:truncating".into(),
+            ],
+            Position::Upstream,
+        )
+        .unwrap();
+        let shown: Vec<String> = placed.iter().map(ToString::to_string).collect();
         assert_eq!(
-            parse(&["slow".into(), "reset@first=2".into()])
-                .unwrap()
-                .len(),
-            2
+            shown,
+            [
+                "upstream:latency:120ms~80ms",
+                "upstream:reset@first=2",
+                "front:truncate@p=0.05"
+            ]
         );
-        let err = parse(&["sluggish".into()]).unwrap_err();
+        assert_eq!(at(&placed, Position::Front).len(), 1);
+        let err = parse(&["sluggish".into()], Position::Front).unwrap_err();
         assert!(err.to_string().contains("sluggish") && err.fix.unwrap().contains("truncating"));
+        let err = parse(&["upstream:reset@p=0.5@p=0.1".into()], Position::Front).unwrap_err();
+        assert!(err.to_string().contains("repeats p="), "{err}");
     }
 
     #[test]
-    fn every_outcome_is_told_apart() {
+    fn failures_are_classified_by_the_ledger_not_by_their_message() {
         let clean = [block(vec![
             experiment("a", Verdict::Held, "0x1", None),
             experiment("b", Verdict::Held, "0x2", None),
-            experiment("c", Verdict::Held, "0x3", None),
-            experiment("d", Verdict::Held, "0x4", None),
-            experiment("e", Verdict::Disproved, "0x5", None),
+            experiment("keeper_c", Verdict::Held, "0x3", None),
+            experiment("keeper_d", Verdict::Held, "0x4", None),
+            experiment("keeper_e", Verdict::Disproved, "0x5", None),
+            experiment("keeper_f", Verdict::Held, "0x6", None),
         ])];
+        // b's message names a rate limit, but nothing reached the tools in its scope; c's
+        // message says nothing about RPC, but the ledger has a reset in its scope.
         let degraded = [block(vec![
             experiment("a", Verdict::Held, "0x1", None),
-            experiment(
-                "b",
-                Verdict::Error,
-                "",
-                Some("forge script failed: HTTP 429 Too Many Requests"),
-            ),
-            experiment("c", Verdict::Error, "", Some("the sky fell")),
-            experiment("d", Verdict::Held, "0x44", None),
-            experiment("e", Verdict::Held, "0x5", None),
+            experiment("b", Verdict::Error, "", Some("HTTP 429 Too Many Requests")),
+            experiment("keeper_c", Verdict::Error, "", Some("the sky fell")),
+            experiment("keeper_d", Verdict::Held, "0x44", None),
+            experiment("keeper_e", Verdict::Held, "0x5", None),
+            experiment("keeper_f", Verdict::Error, "", Some("no answer")),
         ])];
-        let c = compare(&clean, &degraded);
+        let ledger = Ledger::default();
+        ledger.enter(Some(7), Unit::Live("keeper_c".into()));
+        ledger.note(Class::Reset, "fault reset on eth_call");
+        ledger.enter(Some(8), Unit::Live("keeper_f".into()));
+        ledger.note(Class::Timeout, "at another block");
+        let c = compare(&clean, &degraded, &ledger);
         assert_eq!(
             (
                 c.matched,
@@ -291,25 +330,22 @@ mod tests {
                 c.unclassified_failures,
                 c.silent_divergences
             ),
-            (1, 1, 1, 2)
+            (1, 1, 2, 2)
         );
-        assert!(
-            matches!(&c.pairs[1].outcome, Outcome::ClassifiedFailure { class, .. } if class == "rate_limited")
-        );
-    }
-
-    #[test]
-    fn rpc_failures_are_classified() {
-        assert_eq!(classify("operation timed out"), Some(Class::Timeout));
-        assert_eq!(classify("connection reset by peer"), Some(Class::Reset));
-        assert_eq!(
-            classify("error decoding response body: EOF while parsing"),
-            Some(Class::PartialRead)
-        );
-        assert_eq!(
-            classify("HTTP error 503 Service Unavailable"),
-            Some(Class::HttpError)
-        );
-        assert_eq!(classify("assertion failed"), None);
+        assert!(matches!(
+            &c.pairs[2].outcome,
+            Outcome::ClassifiedFailure {
+                class: Class::Reset,
+                ..
+            }
+        ));
+        assert!(matches!(
+            &c.pairs[1].outcome,
+            Outcome::UnclassifiedFailure { .. }
+        ));
+        assert!(matches!(
+            &c.pairs[5].outcome,
+            Outcome::UnclassifiedFailure { .. }
+        ));
     }
 }

@@ -24,7 +24,7 @@ pub enum Target {
         url: String,
         block: Option<u64>,
         /// Keep fork state out of forge's shared on-disk cache (generated chains, see
-        /// TOOLCHAIN.md: a local chain that claims id 56 must not poison the real chain's cache).
+        /// docs/toolchain.md: a local chain that claims id 56 must not poison the real chain's cache).
         no_storage_caching: bool,
     },
 }
@@ -48,6 +48,9 @@ pub struct ScriptOutput {
     pub returned: Bytes,
     pub logs: Vec<String>,
     pub duration: Duration,
+    /// forge's whole stdout (its result line carries the call traces, read only on demand by
+    /// [`revert_paths`]).
+    pub stdout: String,
 }
 
 /// The fields of forge's result object that the xtask uses. Everything else (`traces`, tens of
@@ -90,6 +93,41 @@ pub struct ScriptFailed {
     pub message: String,
 }
 
+/// Where `forge script --broadcast` keeps its transaction logs: `broadcast/<script>/<chain>/`
+/// and `cache/<script>/<chain>/` by default, inside the repository, a file per run. The xtask's
+/// own broadcasts (the local chain's deployment, a vault on a live fork) write them into a
+/// scratch directory instead, removed when this guard drops: a run leaves nothing outside its
+/// report directory. forge's compile cache is copied in, so the script still finds the
+/// contracts compiled.
+#[derive(Debug)]
+pub struct BroadcastLogs {
+    scratch: crate::signals::Scratch,
+}
+
+impl BroadcastLogs {
+    pub fn new(toolchain: &Toolchain) -> anyhow::Result<Self> {
+        let scratch = crate::signals::Scratch::new("broadcast")
+            .context("creating a scratch directory for forge's broadcast logs")?;
+        let cache = scratch.path().join("cache");
+        std::fs::create_dir_all(&cache).with_context(|| format!("creating {}", cache.display()))?;
+        let compiled = toolchain
+            .project
+            .forge_cache()
+            .join("solidity-files-cache.json");
+        if compiled.is_file() {
+            std::fs::copy(&compiled, cache.join("solidity-files-cache.json"))
+                .with_context(|| format!("copying {}", compiled.display()))?;
+        }
+        Ok(Self { scratch })
+    }
+
+    /// Point `cmd` (a `forge script --broadcast`) at the scratch directory.
+    pub fn apply(&self, cmd: &mut std::process::Command) {
+        cmd.env("FOUNDRY_BROADCAST", self.scratch.path().join("broadcast"))
+            .env("FOUNDRY_CACHE_PATH", self.scratch.path().join("cache"));
+    }
+}
+
 /// `forge build`, quiet when it works; forge's own output and an error when it does not. The
 /// registry sources ([`crate::registry`]) are built first: the project deploys them by artifact.
 pub fn build(toolchain: &Toolchain) -> anyhow::Result<()> {
@@ -101,6 +139,7 @@ pub fn build(toolchain: &Toolchain) -> anyhow::Result<()> {
             .stdin(Stdio::null()),
     )
     .context("starting forge build")?;
+    crate::signals::check()?;
     if !output.status.success() {
         crate::shell::line(String::from_utf8_lossy(&output.stdout));
         crate::shell::line(String::from_utf8_lossy(&output.stderr));
@@ -155,6 +194,7 @@ pub fn run_script(toolchain: &Toolchain, call: &ScriptCall) -> anyhow::Result<Sc
             returned,
             logs,
             duration,
+            stdout: stdout.into_owned(),
         }),
         None => {
             let stderr = String::from_utf8_lossy(&output.stderr);
@@ -171,6 +211,142 @@ pub fn run_script(toolchain: &Toolchain, call: &ScriptCall) -> anyhow::Result<Sc
             .into())
         }
     }
+}
+
+/// One call of forge's trace, as much of it as finding a revert needs. Strings are borrowed from
+/// the output line (hex and names carry no escapes), so even a batch's tens of megabytes of
+/// traces are read without copies.
+#[derive(Debug, Deserialize)]
+struct TraceNode<'a> {
+    #[serde(default)]
+    children: Vec<usize>,
+    #[serde(borrow)]
+    trace: TraceCall<'a>,
+}
+
+#[derive(Debug, Deserialize)]
+struct TraceCall<'a> {
+    success: bool,
+    #[serde(borrow)]
+    address: std::borrow::Cow<'a, str>,
+    #[serde(borrow, default)]
+    kind: std::borrow::Cow<'a, str>,
+    #[serde(borrow, default)]
+    data: std::borrow::Cow<'a, str>,
+    #[serde(borrow, default)]
+    output: std::borrow::Cow<'a, str>,
+    #[serde(borrow, default)]
+    decoded: Option<TraceDecoded<'a>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct TraceDecoded<'a> {
+    #[serde(borrow, default)]
+    label: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    call_data: Option<TraceCallData<'a>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct TraceCallData<'a> {
+    #[serde(borrow)]
+    signature: std::borrow::Cow<'a, str>,
+}
+
+#[derive(Debug, Deserialize)]
+struct TraceArena<'a> {
+    #[serde(borrow)]
+    arena: Vec<TraceNode<'a>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct TracedResult<'a> {
+    #[serde(borrow, default)]
+    traces: Vec<(std::borrow::Cow<'a, str>, TraceArena<'a>)>,
+}
+
+impl TraceCall<'_> {
+    /// `Label.signature`, or the address and selector when forge could not decode the call.
+    fn describe(&self) -> String {
+        let label = self
+            .decoded
+            .as_ref()
+            .and_then(|d| d.label.as_deref())
+            .unwrap_or(&self.address);
+        let mut text = if self.kind.starts_with("CREATE") {
+            format!("new {label}")
+        } else {
+            match self.decoded.as_ref().and_then(|d| d.call_data.as_ref()) {
+                Some(call) => format!("{label}.{}", call.signature),
+                None => format!("{label}.{}", self.data.get(..10).unwrap_or(&self.data)),
+            }
+        };
+        if self.kind == "DELEGATECALL" {
+            text.push_str(" [delegatecall]");
+        }
+        text
+    }
+}
+
+/// For every failed call of `contract.function` in the traces of forge's result line (in call
+/// order), the chain of calls its revert came from: each step goes into the last failed child
+/// whose revert data is, or contains (a wrapped `bytes` reason), the data of its parent. The
+/// first element is the failed call's first step below `contract.function`, the last is where the
+/// revert started. `None` when the output carries no traces.
+pub fn revert_paths(stdout: &str, contract: &str, function: &str) -> Option<Vec<Vec<String>>> {
+    let line = stdout
+        .lines()
+        .rev()
+        .filter(|l| l.trim_start().starts_with('{'))
+        .find(|l| l.contains("\"traces\""))?;
+    let result: TracedResult<'_> = serde_json::from_str(line).ok()?;
+    let mut paths = Vec::new();
+    for (_, arena) in &result.traces {
+        let nodes = &arena.arena;
+        for node in nodes {
+            let call = &node.trace;
+            let is_target = !call.success
+                && call.decoded.as_ref().is_some_and(|d| {
+                    d.label.as_deref() == Some(contract)
+                        && d.call_data
+                            .as_ref()
+                            .is_some_and(|c| c.signature.starts_with(&format!("{function}(")))
+                });
+            if !is_target {
+                continue;
+            }
+            let mut path = Vec::new();
+            let mut at = node;
+            loop {
+                let output = hex_body(&at.trace.output);
+                let next = at
+                    .children
+                    .iter()
+                    .rev()
+                    .filter_map(|&i| nodes.get(i))
+                    .find(|child| {
+                        let inner = hex_body(&child.trace.output);
+                        !child.trace.success
+                            && !inner.is_empty()
+                            && inner.len().is_multiple_of(2)
+                            && output.match_indices(inner).any(|(i, _)| i % 2 == 0)
+                    });
+                match next {
+                    Some(child) => {
+                        path.push(child.trace.describe());
+                        at = child;
+                    }
+                    None => break,
+                }
+            }
+            paths.push(path);
+        }
+    }
+    Some(paths)
+}
+
+fn hex_body(text: &str) -> &str {
+    text.strip_prefix("0x").unwrap_or(text)
 }
 
 fn last_meaningful_line(text: &str) -> Option<String> {

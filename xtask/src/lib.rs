@@ -33,6 +33,7 @@ pub mod doctor;
 pub mod error;
 pub mod forge;
 pub mod live;
+pub mod mutants;
 pub mod patch;
 pub mod pin;
 pub mod project;

@@ -106,6 +106,121 @@ pub fn parse_step(text: &str) -> Result<Step, String> {
     Ok(Step::Time(duration))
 }
 
+/// The most blocks a run pins.
+pub const MAX_BLOCKS: usize = 500;
+
+/// What is known about a chain before it exists: the local replica chain's time span and the
+/// most blocks it can have (see `crate::chain::bounds`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChainBounds {
+    /// Timestamp of block 0.
+    pub genesis_time: u64,
+    /// No block is later than this.
+    pub latest_time: u64,
+    /// The head is at most this block.
+    pub max_head: u64,
+}
+
+fn too_many(count: u64, qualifier: &str) -> Unusable {
+    let qualifier = if qualifier.is_empty() {
+        String::new()
+    } else {
+        format!("{qualifier} ")
+    };
+    Unusable::with_fix(
+        format!("the window pins {qualifier}{count} blocks (at most {MAX_BLOCKS})"),
+        "use a larger --step or a shorter window",
+    )
+}
+
+/// Blocks from `a` to `b` (inclusive) every `k`, with `b` itself.
+fn block_step_count(a: u64, b: u64, k: u64) -> u64 {
+    (b - a) / k.max(1) + 1 + u64::from(!(b - a).is_multiple_of(k.max(1)))
+}
+
+/// Points in time from `ta` to `tb` every `d` seconds, with `tb` itself.
+fn time_step_count(ta: u64, tb: u64, d: u64) -> u64 {
+    (tb - ta) / d.max(1) + 2
+}
+
+/// Reject, from the command line alone (and, for the local chain, what is known of it before it
+/// is built), a selection that cannot work: a reversed window, a window that pins more than
+/// [`MAX_BLOCKS`] blocks, a block or time outside the chain. Nothing here reads the upstream.
+pub fn precheck(selection: &Selection, chain: Option<ChainBounds>) -> Result<(), Unusable> {
+    let check_time = |t: u64, what: &str| -> Result<(), Unusable> {
+        let Some(c) = chain else { return Ok(()) };
+        if t < c.genesis_time {
+            return Err(Unusable::with_fix(
+                format!(
+                    "{what} {t} is before the local chain's first block (time {})",
+                    c.genesis_time
+                ),
+                "choose a later time",
+            ));
+        }
+        if t > c.latest_time {
+            return Err(Unusable::with_fix(
+                format!(
+                    "{what} {t} is after the local chain's last block (no later than time {})",
+                    c.latest_time
+                ),
+                "choose an earlier time, or play more history with --days",
+            ));
+        }
+        Ok(())
+    };
+    let check_block = |n: u64| -> Result<(), Unusable> {
+        match chain {
+            Some(c) if n > c.max_head => Err(Unusable::with_fix(
+                format!(
+                    "block {n} is beyond the local chain's head (it ends by block {})",
+                    c.max_head
+                ),
+                "choose an earlier block, or play more history with --days",
+            )),
+            _ => Ok(()),
+        }
+    };
+    match *selection {
+        Selection::Default => Ok(()),
+        Selection::Block(n) => check_block(n),
+        Selection::At(t) => check_time(t, "time"),
+        Selection::Window { from, to, step } => {
+            for point in [from, to] {
+                match point {
+                    Point::Block(n) => check_block(n)?,
+                    Point::Time(t) => check_time(t, "window end")?,
+                }
+            }
+            match (from, to) {
+                (Point::Block(a), Point::Block(b)) | (Point::Time(a), Point::Time(b)) if a > b => {
+                    return Err(Unusable::with_fix(
+                        format!("the window is reversed: it starts at {a} and ends at {b}"),
+                        "write the earlier end first: --window FROM..TO",
+                    ));
+                }
+                _ => {}
+            }
+            let count = match (from, to, step) {
+                (Point::Block(a), Point::Block(b), Step::Blocks(k)) => {
+                    Some(block_step_count(a, b, k))
+                }
+                (Point::Time(ta), Point::Time(tb), Step::Time(d)) => {
+                    Some(time_step_count(ta, tb, d.as_secs()))
+                }
+                (Point::Block(a), Point::Block(b), Step::Time(d)) => chain.map(|c| {
+                    (b - a + 1).min(time_step_count(c.genesis_time, c.latest_time, d.as_secs()))
+                }),
+                _ => None,
+            };
+            match count {
+                Some(n) if n > MAX_BLOCKS as u64 => Err(too_many(n, "at least")),
+                _ => Ok(()),
+            }
+        }
+    }
+}
+
 /// Reads of the upstream that pinning needs.
 pub struct Upstream<'a> {
     pub provider: &'a DynProvider,
@@ -154,7 +269,11 @@ impl Upstream<'_> {
             )
             .into());
         }
-        let (mut lo, mut hi) = (0u64, self.head);
+        self.block_at_in(time, 0, self.head).await
+    }
+
+    /// The last block in `lo..=hi` whose timestamp is at or before `time` (`lo` when none is).
+    async fn block_at_in(&self, time: u64, mut lo: u64, mut hi: u64) -> anyhow::Result<u64> {
         while lo < hi {
             let mid = lo + (hi - lo).div_ceil(2);
             if self.timestamp(mid).await? <= time {
@@ -226,6 +345,10 @@ impl Upstream<'_> {
         let mut blocks = Vec::new();
         match step {
             Step::Blocks(k) => {
+                let count = block_step_count(a, b, k);
+                if count > MAX_BLOCKS as u64 {
+                    return Err(too_many(count, "").into());
+                }
                 let mut n = a;
                 while n <= b {
                     blocks.push(n);
@@ -234,12 +357,19 @@ impl Upstream<'_> {
             }
             Step::Time(d) => {
                 let (start, end) = (self.timestamp(a).await?, self.timestamp(b).await?);
+                // Judged before a single step is walked: the window asks for this many points.
+                let asked = (b - a + 1).min(time_step_count(start, end, d.as_secs()));
+                if asked > MAX_BLOCKS as u64 {
+                    return Err(too_many(asked, "up to").into());
+                }
                 let mut t = start;
+                let mut lo = a;
                 while t <= end {
-                    let n = self.block_at(t).await?.max(a);
+                    let n = self.block_at_in(t, lo, b).await?;
                     if blocks.last() != Some(&n) {
                         blocks.push(n);
                     }
+                    lo = n;
                     t = t.saturating_add(d.as_secs());
                 }
             }
@@ -247,16 +377,8 @@ impl Upstream<'_> {
         if blocks.last() != Some(&b) {
             blocks.push(b);
         }
-        const MAX_BLOCKS: usize = 500;
         if blocks.len() > MAX_BLOCKS {
-            return Err(Unusable::with_fix(
-                format!(
-                    "the window pins {} blocks (at most {MAX_BLOCKS})",
-                    blocks.len()
-                ),
-                "use a larger --step or a shorter window",
-            )
-            .into());
+            return Err(too_many(blocks.len() as u64, "").into());
         }
         Ok(blocks)
     }
@@ -297,5 +419,100 @@ mod tests {
         );
         assert!(parse_step("0").is_err());
         assert!(parse_step("6 parsecs").is_err());
+    }
+}
+
+#[cfg(test)]
+mod precheck_tests {
+    use super::*;
+
+    const LOCAL: ChainBounds = ChainBounds {
+        genesis_time: 1_767_225_600,
+        latest_time: 1_767_225_600 + 87_000,
+        max_head: 1_218,
+    };
+
+    fn window(from: Point, to: Point, step: Step) -> Selection {
+        Selection::Window { from, to, step }
+    }
+
+    #[test]
+    fn windows_that_pin_too_many_blocks_are_rejected_without_a_chain() {
+        // Every second over the whole local chain: rejected from the command line alone.
+        let err = precheck(
+            &window(
+                Point::Block(0),
+                Point::Block(1034),
+                Step::Time(Duration::from_secs(1)),
+            ),
+            Some(LOCAL),
+        )
+        .unwrap_err();
+        assert!(
+            err.cause.contains("at least 1035 blocks (at most 500)"),
+            "{}",
+            err.cause
+        );
+        assert!(precheck(
+            &window(Point::Block(0), Point::Block(1034), Step::Blocks(2)),
+            None
+        )
+        .unwrap_err()
+        .cause
+        .contains("518 blocks"));
+        assert!(precheck(
+            &window(
+                Point::Time(0),
+                Point::Time(86_400),
+                Step::Time(Duration::from_secs(60))
+            ),
+            None
+        )
+        .is_err());
+        // Reasonable windows pass.
+        for ok in [
+            window(
+                Point::Block(0),
+                Point::Block(1034),
+                Step::Time(Duration::from_secs(3600)),
+            ),
+            window(Point::Block(100), Point::Block(900), Step::Blocks(50)),
+        ] {
+            assert!(precheck(&ok, Some(LOCAL)).is_ok(), "{ok:?}");
+        }
+        // On real BSC the span of a block window is unknown until two timestamps are read.
+        assert!(precheck(
+            &window(
+                Point::Block(0),
+                Point::Block(1034),
+                Step::Time(Duration::from_secs(1))
+            ),
+            None
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn blocks_and_times_outside_the_local_chain_are_rejected_before_it_is_built() {
+        assert!(precheck(&Selection::Block(99_999_999), Some(LOCAL))
+            .unwrap_err()
+            .cause
+            .contains("beyond the local chain's head"));
+        assert!(precheck(&Selection::Block(99_999_999), None).is_ok());
+        assert!(precheck(&Selection::At(1_000), Some(LOCAL))
+            .unwrap_err()
+            .cause
+            .contains("before the local chain's first block"));
+        assert!(precheck(&Selection::At(1_867_225_600), Some(LOCAL))
+            .unwrap_err()
+            .cause
+            .contains("after the local chain's last block"));
+        assert!(precheck(
+            &window(Point::Block(500), Point::Block(100), Step::Blocks(10)),
+            None
+        )
+        .unwrap_err()
+        .cause
+        .contains("the window is reversed"));
     }
 }

@@ -382,6 +382,7 @@ fn verdict_word(v: Verdict) -> &'static str {
         Verdict::Held => "held",
         Verdict::Disproved => "disproved",
         Verdict::Error => "error",
+        Verdict::Interrupted => "interrupted",
     }
 }
 
@@ -389,7 +390,7 @@ fn verdict_word(v: Verdict) -> &'static str {
 fn verdict_rank(v: Verdict) -> u8 {
     match v {
         Verdict::Disproved => 0,
-        Verdict::Error => 1,
+        Verdict::Error | Verdict::Interrupted => 1,
         Verdict::Held => 2,
     }
 }
@@ -509,6 +510,10 @@ pub fn render(page: &Page<'_>) -> String {
         Verdict::Held => ("the degraded-RPC hypothesis was disproved", "disproved"),
         Verdict::Disproved => ("a hypothesis was disproved", "disproved"),
         Verdict::Error => ("some experiments could not run", "error"),
+        Verdict::Interrupted => (
+            "the run was interrupted: only what finished is shown",
+            "error",
+        ),
     };
     let _ = write!(
         h,
@@ -750,11 +755,12 @@ fn grid(h: &mut String, r: &Report) {
                         Verdict::Held => String::new(),
                         Verdict::Disproved => format!(": {}", failed_checks(e)),
                         Verdict::Error => format!(": {}", e.error.as_deref().unwrap_or_default()),
+                        Verdict::Interrupted => String::new(),
                     };
                     let symbol = match e.verdict {
                         Verdict::Held => "✓",
                         Verdict::Disproved => "✗",
-                        Verdict::Error => "!",
+                        Verdict::Error | Verdict::Interrupted => "!",
                     };
                     let _ = write!(
                         h,
@@ -848,7 +854,9 @@ fn experiments_table(h: &mut String, r: &Report) {
                         esc(&fragment_value(&e.id)),
                     )
                 }
-                Verdict::Error => esc(e.error.as_deref().unwrap_or("could not run")),
+                Verdict::Error | Verdict::Interrupted => {
+                    esc(e.error.as_deref().unwrap_or("could not run"))
+                }
             };
             let _ = writeln!(
                 h,
@@ -947,7 +955,7 @@ fn degraded(h: &mut String, page: &Page<'_>) {
         for p in &page.degraded_pairs {
             let (word, cls, class, cause) = match &p.outcome {
                 Outcome::Matched => ("matched", "held", "", ""),
-                Outcome::ClassifiedFailure { class, error } => (
+                Outcome::ClassifiedFailure { class, error, .. } => (
                     "classified failure",
                     "classified",
                     class.as_str(),

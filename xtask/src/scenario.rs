@@ -154,3 +154,326 @@ impl ScenarioResult {
             .collect()
     }
 }
+
+/// How one scenario reverted, decoded: what the report shows for an unexpected revert inside a
+/// scenario (ScenarioRevert in `script/chaos/ScenarioRunner.sol`, enriched from forge's traces).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Revert {
+    /// The runner's step that reverted: `deploying the vault`, `deploying the scenario group` or
+    /// `running the scenario`.
+    pub step: String,
+    /// The decoded reason: `Panic(0x11): arithmetic underflow or overflow`, `Error("...")`, a
+    /// custom error with its arguments (`YieldVault.CycleTooSoon(1767...)`), or the raw selector.
+    pub reason: String,
+    /// The raw revert data (0x-hex).
+    pub data: String,
+    /// The innermost call that reverted, from forge's trace (`YieldVault.cycle()`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call: Option<String>,
+    /// The calls from the scenario down to `call`, outermost first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub path: Vec<String>,
+}
+
+impl Revert {
+    /// One line: `reverted while running the scenario: <reason> in <call>`.
+    pub fn describe(&self) -> String {
+        let mut line = format!("reverted while {}: {}", self.step, self.reason);
+        if let Some(call) = &self.call {
+            line.push_str(" in ");
+            line.push_str(call);
+        }
+        line
+    }
+}
+
+/// `ScenarioRevert` of ScenarioRunner.sol: (reverted, step, data).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawRevert {
+    pub reverted: bool,
+    pub step: String,
+    pub data: alloy::primitives::Bytes,
+}
+
+impl RawRevert {
+    pub fn from_abi(value: &DynSolValue) -> anyhow::Result<Self> {
+        let f = fields(value, "ScenarioRevert", 3)?;
+        Ok(Self {
+            reverted: boolean(&f[0], "ScenarioRevert.reverted")?,
+            step: string(&f[1], "ScenarioRevert.step")?,
+            data: f[2]
+                .as_bytes()
+                .map(alloy::primitives::Bytes::copy_from_slice)
+                .context("ScenarioRevert.data is not bytes")?,
+        })
+    }
+}
+
+/// Decode the two return values of `runBatch(string[])`: the results and, for each, how it
+/// reverted.
+pub fn batch_from_abi(values: &[DynSolValue]) -> anyhow::Result<Vec<(ScenarioResult, RawRevert)>> {
+    let [results, reverts] = values else {
+        anyhow::bail!("expected two return values, got {}", values.len())
+    };
+    let results = results
+        .as_array()
+        .context("runBatch did not return an array of results")?;
+    let reverts = reverts
+        .as_array()
+        .context("runBatch did not return an array of reverts")?;
+    anyhow::ensure!(
+        results.len() == reverts.len(),
+        "runBatch returned {} results and {} reverts",
+        results.len(),
+        reverts.len()
+    );
+    results
+        .iter()
+        .zip(reverts)
+        .map(|(r, f)| Ok((ScenarioResult::from_abi(r)?, RawRevert::from_abi(f)?)))
+        .collect()
+}
+
+/// Names revert data with the errors of every ABI forge wrote into `out/`.
+#[derive(Debug, Default)]
+pub struct RevertDecoder {
+    /// selector -> (the contract whose ABI declares it, or None when several do, error).
+    errors: std::collections::HashMap<[u8; 4], (Option<String>, alloy::json_abi::Error)>,
+}
+
+impl RevertDecoder {
+    /// Read the error ABIs of every artifact under `out_dir` (unreadable artifacts are skipped:
+    /// their errors are shown as raw selectors).
+    pub fn load(out_dir: &std::path::Path) -> Self {
+        #[derive(Deserialize)]
+        struct AbiOnly {
+            #[serde(default)]
+            abi: Option<alloy::json_abi::JsonAbi>,
+        }
+        let mut decoder = Self::default();
+        let Ok(sources) = std::fs::read_dir(out_dir) else {
+            return decoder;
+        };
+        let mut files: Vec<std::path::PathBuf> = sources
+            .flatten()
+            .filter(|e| e.path().is_dir())
+            .flat_map(|dir| {
+                std::fs::read_dir(dir.path())
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+            })
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        // A stable choice when two contracts declare the same error.
+        files.sort();
+        for file in files {
+            let Some(contract) = file.file_stem().map(|s| s.to_string_lossy().into_owned()) else {
+                continue;
+            };
+            let Ok(text) = std::fs::read_to_string(&file) else {
+                continue;
+            };
+            let Ok(AbiOnly { abi: Some(abi) }) = serde_json::from_str::<AbiOnly>(&text) else {
+                continue;
+            };
+            for error in abi.errors() {
+                decoder
+                    .errors
+                    .entry(error.selector().0)
+                    .and_modify(|(owner, _)| {
+                        // Inherited by several contracts (a base contract's error): which one
+                        // raised it is not in the data, so none is named.
+                        if owner.as_deref() != Some(contract.as_str()) {
+                            *owner = None;
+                        }
+                    })
+                    .or_insert_with(|| (Some(contract.clone()), error.clone()));
+            }
+        }
+        decoder
+    }
+
+    /// `Panic(0x11): arithmetic underflow or overflow`, `Error("reason")`,
+    /// `Contract.Name(arg, ...)` (a `bytes` argument that is itself revert data is decoded in
+    /// place), or `unknown error 0x12345678` when no ABI declares the selector.
+    pub fn decode(&self, data: &[u8]) -> String {
+        self.decode_depth(data, 0)
+    }
+
+    fn decode_depth(&self, data: &[u8], depth: usize) -> String {
+        use alloy::dyn_abi::JsonAbiExt as _;
+        if data.is_empty() {
+            return "no revert data (a bare revert, an invalid opcode or out of gas)".into();
+        }
+        if data.len() < 4 {
+            return format!("malformed revert data 0x{}", alloy::hex::encode(data));
+        }
+        let selector: [u8; 4] = [data[0], data[1], data[2], data[3]];
+        let args = &data[4..];
+        match selector {
+            // Error(string)
+            [0x08, 0xc3, 0x79, 0xa0] => {
+                match alloy::dyn_abi::DynSolType::String.abi_decode_params(args) {
+                    Ok(DynSolValue::String(text)) => format!("Error({text:?})"),
+                    _ => format!("Error(<malformed> 0x{})", alloy::hex::encode(args)),
+                }
+            }
+            // Panic(uint256)
+            [0x4e, 0x48, 0x7b, 0x71] => {
+                match alloy::dyn_abi::DynSolType::Uint(256).abi_decode_params(args) {
+                    Ok(DynSolValue::Uint(code, _)) => {
+                        let code = u64::try_from(code).unwrap_or(u64::MAX);
+                        format!("Panic(0x{code:02x}): {}", panic_meaning(code))
+                    }
+                    _ => format!("Panic(<malformed> 0x{})", alloy::hex::encode(args)),
+                }
+            }
+            _ => match self.errors.get(&selector) {
+                Some((contract, error)) => {
+                    let owner = contract
+                        .as_ref()
+                        .map(|c| format!("{c}."))
+                        .unwrap_or_default();
+                    match error.abi_decode_input(args) {
+                        Ok(values) => {
+                            let shown: Vec<String> =
+                                values.iter().map(|v| self.show_value(v, depth)).collect();
+                            format!("{owner}{}({})", error.name, shown.join(", "))
+                        }
+                        Err(_) => format!(
+                            "{owner}{} with undecodable arguments 0x{}",
+                            error.signature(),
+                            alloy::hex::encode(args)
+                        ),
+                    }
+                }
+                None => format!("unknown error 0x{}", alloy::hex::encode(selector)),
+            },
+        }
+    }
+
+    fn show_value(&self, value: &DynSolValue, depth: usize) -> String {
+        match value {
+            // Wrapped revert data (SetupCycleFailed(bytes reason), HedgeCloseFailed(bytes)):
+            // decoded in place, a few levels deep at most.
+            DynSolValue::Bytes(inner) if depth < 4 && inner.len() >= 4 => {
+                self.decode_depth(inner, depth + 1)
+            }
+            DynSolValue::Bytes(inner) => format!("0x{}", alloy::hex::encode(inner)),
+            DynSolValue::String(text) => format!("{text:?}"),
+            DynSolValue::Uint(v, _) => v.to_string(),
+            DynSolValue::Int(v, _) => v.to_string(),
+            DynSolValue::Bool(b) => b.to_string(),
+            DynSolValue::Address(a) => a.to_string(),
+            DynSolValue::FixedBytes(word, size) => {
+                format!("0x{}", alloy::hex::encode(&word[..*size]))
+            }
+            DynSolValue::Array(items) | DynSolValue::FixedArray(items) => format!(
+                "[{}]",
+                items
+                    .iter()
+                    .map(|v| self.show_value(v, depth))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            DynSolValue::Tuple(items) => format!(
+                "({})",
+                items
+                    .iter()
+                    .map(|v| self.show_value(v, depth))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            other => format!("{other:?}"),
+        }
+    }
+}
+
+/// What Solidity's panic codes mean.
+fn panic_meaning(code: u64) -> &'static str {
+    match code {
+        0x00 => "generic compiler panic",
+        0x01 => "assertion failed",
+        0x11 => "arithmetic underflow or overflow",
+        0x12 => "division or modulo by zero",
+        0x21 => "conversion to an invalid enum value",
+        0x22 => "incorrectly encoded storage byte array",
+        0x31 => "pop() on an empty array",
+        0x32 => "array index out of bounds",
+        0x41 => "out of memory",
+        0x51 => "call to a zero-initialised internal function",
+        _ => "unknown panic code",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decoder() -> RevertDecoder {
+        let mut d = RevertDecoder::default();
+        for (contract, sig) in [
+            (Some("ScenarioBase"), "SetupCycleFailed(bytes)"),
+            (Some("VaultCore"), "CycleTooSoon(uint256)"),
+            (None, "DepositsPaused()"),
+        ] {
+            let error = alloy::json_abi::Error::parse(sig).unwrap();
+            d.errors
+                .insert(error.selector().0, (contract.map(str::to_owned), error));
+        }
+        d
+    }
+
+    fn encode(sig: &str, args: &[DynSolValue]) -> Vec<u8> {
+        use alloy::dyn_abi::JsonAbiExt as _;
+        alloy::json_abi::Error::parse(sig)
+            .unwrap()
+            .abi_encode_input(args)
+            .unwrap()
+    }
+
+    #[test]
+    fn builtin_custom_nested_and_unknown_reverts_are_named() {
+        let d = decoder();
+        let panic = encode(
+            "Panic(uint256)",
+            &[DynSolValue::Uint(alloy::primitives::U256::from(0x11), 256)],
+        );
+        assert_eq!(
+            d.decode(&panic),
+            "Panic(0x11): arithmetic underflow or overflow"
+        );
+        let text = encode("Error(string)", &[DynSolValue::String("no vault".into())]);
+        assert_eq!(d.decode(&text), r#"Error("no vault")"#);
+        let soon = encode(
+            "CycleTooSoon(uint256)",
+            &[DynSolValue::Uint(
+                alloy::primitives::U256::from(1_767_000_600u64),
+                256,
+            )],
+        );
+        assert_eq!(d.decode(&soon), "VaultCore.CycleTooSoon(1767000600)");
+        let wrapped = encode(
+            "SetupCycleFailed(bytes)",
+            &[DynSolValue::Bytes(panic.clone())],
+        );
+        assert_eq!(
+            d.decode(&wrapped),
+            "ScenarioBase.SetupCycleFailed(Panic(0x11): arithmetic underflow or overflow)"
+        );
+        assert_eq!(
+            d.decode(&encode("DepositsPaused()", &[])),
+            "DepositsPaused()"
+        );
+        assert_eq!(
+            d.decode(&[0xde, 0xad, 0xbe, 0xef, 1]),
+            "unknown error 0xdeadbeef"
+        );
+        assert!(d.decode(&[]).starts_with("no revert data"));
+        assert!(d
+            .decode(&[1, 2])
+            .starts_with("malformed revert data 0x0102"));
+    }
+}

@@ -1,4 +1,4 @@
-//! The steady state around `cycle()` (S1-S8 in DESIGN.md), measured from outside the EVM with
+//! The steady state around `cycle()` (docs/steady-state.md), measured from outside the EVM with
 //! `eth_call` at exact blocks and evaluated in Rust for the live-fork engine.
 //!
 //! The bounds come from the vault's own configuration, but the observed values come from

@@ -82,6 +82,7 @@ pub fn run(args: TestArgs, project: &Project) -> anyhow::Result<Outcome> {
                 "{err:#}; the Rust tests that run forge would fail too"
             ));
         }
+        crate::signals::phase("rust tests")?;
         let started = Instant::now();
         shell::status("Testing", "Rust workspace (cargo test --workspace)");
         let tally = rust_tests(project)?;
@@ -96,6 +97,7 @@ pub fn run(args: TestArgs, project: &Project) -> anyhow::Result<Outcome> {
         total.add(tally);
     }
     if wants(Part::Forge) {
+        crate::signals::phase("forge tests")?;
         let started = Instant::now();
         shell::status("Testing", "forge (unit, fuzz, invariant)");
         let tally = forge_tests(&toolchain, args.match_test.as_deref())?;
@@ -127,6 +129,7 @@ pub fn run(args: TestArgs, project: &Project) -> anyhow::Result<Outcome> {
     }
 
     if wants(Part::Chaos) {
+        crate::signals::phase("end to end")?;
         let started = Instant::now();
         shell::status("Testing", "end to end: cargo xtask chaos --days 1");
         let tally = chaos_run(project)?;
@@ -152,14 +155,21 @@ pub fn run(args: TestArgs, project: &Project) -> anyhow::Result<Outcome> {
 /// Run `cargo test --workspace`, streaming its output, and add up its `test result:` lines.
 fn rust_tests(project: &Project) -> anyhow::Result<Tally> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut child = crate::cli::nested_cargo(&mut Command::new(cargo))
-        .args(["test", "--workspace"])
-        .current_dir(project.root())
-        .stdout(Stdio::piped())
-        .stdin(Stdio::null())
-        .spawn()
-        .context("starting cargo test")?;
-    let stdout = child.stdout.take().context("cargo test stdout")?;
+    // Its own process group, ended on a signal with its test binaries (which pass SIGTERM on to
+    // the xtask runs they started).
+    let mut child = crate::signals::spawn_as_is(
+        crate::cli::nested_cargo(&mut Command::new(cargo))
+            .args(["test", "--workspace"])
+            .current_dir(project.root())
+            .stdout(Stdio::piped())
+            .stdin(Stdio::null()),
+    )
+    .context("starting cargo test")?;
+    let stdout = child
+        .child_mut()
+        .stdout
+        .take()
+        .context("cargo test stdout")?;
     let mut tally = Tally::default();
     let mut saw_result = false;
     for line in BufReader::new(stdout).lines() {
@@ -171,6 +181,7 @@ fn rust_tests(project: &Project) -> anyhow::Result<Tally> {
         }
     }
     let status = child.wait().context("waiting for cargo test")?;
+    crate::signals::check()?;
     if !status.success() && tally.failed == 0 {
         shell::error(format!(
             "cargo test exited with {status} before reporting a failing test"
@@ -287,13 +298,15 @@ fn forge_tests(toolchain: &Toolchain, match_test: Option<&str>) -> anyhow::Resul
     // The tests deploy the registry sources by artifact (build/, crate::registry).
     crate::registry::ensure(toolchain)?;
     // Build first with human output, so compile errors are shown as forge prints them.
-    let build = toolchain
-        .command(Tool::Forge)
-        .arg("build")
-        .env("FOUNDRY_PROFILE", profile)
-        .stdin(Stdio::null())
-        .status()
-        .context("starting forge build")?;
+    let build = crate::signals::status_as_is(
+        toolchain
+            .command(Tool::Forge)
+            .arg("build")
+            .env("FOUNDRY_PROFILE", profile)
+            .stdin(Stdio::null()),
+    )
+    .context("starting forge build")?;
+    crate::signals::check()?;
     if !build.success() {
         shell::error(format!(
             "forge build failed ({build}); no forge test could run"
@@ -310,7 +323,8 @@ fn forge_tests(toolchain: &Toolchain, match_test: Option<&str>) -> anyhow::Resul
     if let Some(pattern) = match_test {
         cmd.args(["--match-test", pattern]);
     }
-    let output = cmd.output().context("starting forge test")?;
+    let output = crate::signals::output_as_is(&mut cmd).context("starting forge test")?;
+    crate::signals::check()?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     if output.status.success() && stdout.trim_start().starts_with("No tests found") {
         shell::warn("forge found no tests");
@@ -399,12 +413,13 @@ fn gas_snapshot(toolchain: &Toolchain) -> anyhow::Result<Tally> {
 /// Run the real `chaos` command of this binary and count its report's experiments.
 fn chaos_run(project: &Project) -> anyhow::Result<Tally> {
     let report_dir = project.root().join("reports").join("test-e2e");
-    let status = match crate::cli::self_command(project)
-        .args(["chaos", "--days", "1", "--report-dir"])
-        .arg(&report_dir)
-        .stdin(Stdio::null())
-        .status()
-    {
+    let status = match crate::signals::status_as_is(
+        crate::cli::self_command(project)
+            // The suite's own report directory, replaced on every run.
+            .args(["chaos", "--days", "1", "--force", "--report-dir"])
+            .arg(&report_dir)
+            .stdin(Stdio::null()),
+    ) {
         Ok(status) => status,
         Err(err) => {
             shell::error(format!("could not start cargo xtask chaos: {err}"));
@@ -414,6 +429,7 @@ fn chaos_run(project: &Project) -> anyhow::Result<Tally> {
             });
         }
     };
+    crate::signals::check()?;
     let path = report_dir.join("report.json");
     let report: serde_json::Value = match std::fs::read_to_string(&path)
         .ok()

@@ -415,12 +415,12 @@ pub fn ensure_pinned(project: &Project, env: &dyn Environment) -> anyhow::Result
         "Installing",
         format!("the pinned toolchain with `npm ci` ({what})"),
     );
-    let output = Command::new(&npm)
-        .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
-        .current_dir(project.root())
-        .stdin(Stdio::null())
-        .output()
-        .with_context(|| format!("running {}", npm.display()))?;
+    let output = crate::signals::output_as_is(
+        Command::new(&npm)
+            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+            .current_dir(project.root()),
+    )
+    .with_context(|| format!("running {}", npm.display()))?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         let tail: Vec<&str> = stderr.lines().rev().take(12).collect();
@@ -546,15 +546,16 @@ pub fn passthrough(toolchain: &Toolchain, tool: Tool, args: &[OsString]) -> anyh
     if tool == Tool::Forge {
         crate::registry::ensure(toolchain)?;
     }
-    let status = toolchain
-        .command(tool)
-        .args(
+    // In a process group of its own (with its children), ended on a signal like any child;
+    // it holds the terminal while it runs.
+    let status = crate::signals::status_foreground(
+        toolchain.command(tool).args(
             args.iter()
                 .map(OsString::as_os_str)
                 .collect::<Vec<&OsStr>>(),
-        )
-        .status()
-        .with_context(|| format!("starting {}", toolchain.located(tool).path.display()))?;
+        ),
+    )
+    .with_context(|| format!("starting {}", toolchain.located(tool).path.display()))?;
     Ok(exit_code_of(status))
 }
 

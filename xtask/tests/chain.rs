@@ -82,3 +82,31 @@ fn the_same_seed_gives_the_same_chain_and_another_seed_does_not() {
         "another seed, another history"
     );
 }
+
+/// `cargo xtask chain --port N` with N taken: the cause is the port, said at once (not a
+/// start-up timeout), exit 2, and nothing left running.
+#[test]
+fn a_busy_port_is_named_at_once() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let out = tempfile::tempdir().unwrap();
+    let started = std::time::Instant::now();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .env("NO_COLOR", "1")
+        .args(["chain", "--days", "1", "--port", &port.to_string(), "--out"])
+        .arg(out.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!("port {port} is in use")),
+        "{stderr}"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "took {:?}",
+        started.elapsed()
+    );
+    drop(listener);
+}

@@ -1,8 +1,9 @@
 //! `cargo xtask chaos` end to end with the real binary: the local chain, forge, anvil, the
-//! proxy. Bad input exits 2 with a one-line cause and leaves nothing running; secrets never
-//! show; a run writes a report that matches the schema; SIGINT stops every child.
+//! proxy. Bad input exits 2 with a one-line cause before any expensive work; secrets never show
+//! and never reach forge or anvil; a run writes a report that matches the schema and nothing
+//! outside its report directory; shards merged give the unsharded report; a scenario that
+//! reverts is reported with its reason and call. Interrupts are in `interrupt.rs`.
 
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -54,34 +55,28 @@ fn read_json(path: &str) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(root.join(path)).unwrap()).unwrap()
 }
 
-/// Children of `pid` (direct), from /proc.
-fn children_of(pid: u32) -> Vec<u32> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(child) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{child}/stat")) else {
-            continue;
-        };
-        // pid (comm) state ppid ...: comm may hold spaces, so split after the last ')'.
-        let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
-            continue;
-        };
-        if rest
-            .split_whitespace()
-            .nth(1)
-            .and_then(|p| p.parse::<u32>().ok())
-            == Some(pid)
-        {
-            out.push(child);
+/// `reports/<name>`, removed first: a run refuses a report directory that exists.
+fn fresh(name: &str) -> String {
+    let root = xtask::project::Project::locate().root().to_path_buf();
+    let dir = format!("reports/{name}");
+    let _ = std::fs::remove_dir_all(root.join(&dir));
+    dir
+}
+
+/// Every file under `dir`, recursively.
+fn files_in(dir: &std::path::Path) -> std::collections::BTreeSet<std::path::PathBuf> {
+    let mut out = std::collections::BTreeSet::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            if entry.path().is_dir() {
+                stack.push(entry.path());
+            } else {
+                out.insert(entry.path());
+            }
         }
     }
     out
-}
-
-fn alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z "))
 }
 
 #[test]
@@ -108,36 +103,70 @@ fn an_unknown_scenario_exits_2_with_the_fix() {
     );
 }
 
+/// Input that cannot work is refused at once, before the chain is built (no "Deploying").
 #[test]
-fn a_fork_block_beyond_the_head_and_a_reversed_window_exit_2() {
-    let (code, text) = run(
-        &[
-            "--days",
-            "1",
-            "--fork-block",
-            "99999999",
-            "--report-dir",
-            "reports/test-beyond-head",
-        ],
-        &[],
+fn bad_input_exits_2_before_any_chain_is_built() {
+    let root = xtask::project::Project::locate().root().to_path_buf();
+    let existing = fresh("test-existing");
+    std::fs::create_dir_all(root.join(&existing)).unwrap();
+    std::fs::write(root.join(&existing).join("notes.txt"), "mine").unwrap();
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["--days", "1", "--fork-block", "99999999"],
+            "block 99999999 is beyond the local chain's head",
+        ),
+        (
+            vec!["--days", "1", "--window", "0..1034", "--step", "1s"],
+            "the window pins at least 1035 blocks (at most 500)",
+        ),
+        (
+            vec!["--days", "1", "--window", "500..100", "--step", "10"],
+            "the window is reversed",
+        ),
+        (
+            vec!["--days", "1", "--at", "2025-01-01T00:00:00Z"],
+            "before the local chain's first block",
+        ),
+        (
+            vec!["--engine", "in-evm", "--fresh-vault"],
+            "--fresh-vault applies to live-fork experiments",
+        ),
+        (
+            vec!["--scenario", "gas_spike", "--scenario", "gas_spike"],
+            "--scenario gas_spike is given twice",
+        ),
+        (
+            vec!["--engine", "live-fork", "--scenario", "gas_spike"],
+            "`gas_spike` is an in-EVM experiment",
+        ),
+        (vec!["--force"], "--force replaces an existing --report-dir"),
+        (vec!["--report-dir", existing.as_str()], "already exists"),
+        (
+            vec!["--report-dir", existing.as_str(), "--force"],
+            "is not a report directory",
+        ),
+    ];
+    for (args, want) in cases {
+        let started = Instant::now();
+        let (code, text) = run(&args, &[]);
+        assert_eq!(code, Some(2), "{args:?}: {text}");
+        assert!(text.contains(want), "{args:?}: want `{want}` in:\n{text}");
+        assert!(
+            !text.contains("Deploying"),
+            "{args:?} built a chain first:\n{text}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(90),
+            "{args:?} took {:?}",
+            started.elapsed()
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(root.join(&existing).join("notes.txt")).unwrap(),
+        "mine",
+        "--force removed a directory that is not a report directory"
     );
-    assert_eq!(code, Some(2), "{text}");
-    assert!(text.contains("block 99999999 is beyond the head"), "{text}");
-    let (code, text) = run(
-        &[
-            "--days",
-            "1",
-            "--window",
-            "500..100",
-            "--step",
-            "10",
-            "--report-dir",
-            "reports/test-reversed",
-        ],
-        &[],
-    );
-    assert_eq!(code, Some(2), "{text}");
-    assert!(text.contains("the window is reversed"), "{text}");
+    let _ = std::fs::remove_dir_all(root.join(&existing));
     let (code, text) = run(&["--window", "100..500"], &[]);
     assert_eq!(
         code,
@@ -175,41 +204,52 @@ fn an_rpc_with_the_wrong_chain_id_exits_2() {
     assert!(!text.contains("SECRET"), "{text}");
 }
 
+/// The report without what may differ between two runs of the same experiments: ids, times,
+/// the local chain's ephemeral URL, the shard.
+fn comparable(mut report: serde_json::Value) -> serde_json::Value {
+    let object = report.as_object_mut().unwrap();
+    for key in ["run_id", "started_at", "duration_ms", "shard"] {
+        object.remove(key);
+    }
+    object["chain"].as_object_mut().unwrap().remove("endpoint");
+    for block in object["blocks"].as_array_mut().unwrap() {
+        for e in block["experiments"].as_array_mut().unwrap() {
+            e.as_object_mut().unwrap().remove("duration_ms");
+        }
+    }
+    report
+}
+
+/// Isolation at the level users see: the catalogue at one block, whole and in three shards
+/// (each shard's in-EVM scenarios share a batch with other neighbours), merged, is the same
+/// report apart from times. The unsharded report also matches the schema.
 #[test]
-fn a_short_run_holds_and_writes_a_report_that_matches_the_schema() {
-    let dir = "reports/test-short-run";
+fn three_shards_merged_are_the_unsharded_run() {
+    let root = xtask::project::Project::locate().root().to_path_buf();
+    let whole = fresh("test-shards-whole");
     let (code, text) = run(
         &[
             "--days",
             "1",
             "--fork-block",
-            "700",
-            "--scenario",
-            "gas_spike",
-            "--scenario",
-            "keeper_stuck_tx",
+            "336",
             "--report-dir",
-            dir,
+            &whole,
             "--json",
         ],
         &[],
     );
     assert_eq!(code, Some(0), "{text}");
-    let root = xtask::project::Project::locate().root().to_path_buf();
-    let report: serde_json::Value = read_json(&format!("{dir}/report.json"));
-    let schema: serde_json::Value = read_json("schemas/report.schema.json");
+    let report = read_json(&format!("{whole}/report.json"));
+    let schema = read_json("schemas/report.schema.json");
     let validator = jsonschema::validator_for(&schema).unwrap();
     assert!(
         validator.is_valid(&report),
         "report.json does not match the schema"
     );
-    assert_eq!(report["blocks"][0]["number"], 700);
     let experiments = report["blocks"][0]["experiments"].as_array().unwrap();
-    let engines: Vec<&str> = experiments
-        .iter()
-        .map(|e| e["engine"].as_str().unwrap())
-        .collect();
-    assert_eq!(engines, ["in-evm", "live-fork"]);
+    assert!(experiments.len() >= 18, "{}", experiments.len());
+    assert!(experiments.iter().any(|e| e["engine"] == "live-fork"));
     assert!(experiments
         .iter()
         .all(|e| e["verdict"] == "held" && !e["checks"].as_array().unwrap().is_empty()));
@@ -218,155 +258,288 @@ fn a_short_run_holds_and_writes_a_report_that_matches_the_schema() {
         "summary.md",
         "rpc.json",
         "chain/address-book.json",
-        "anvil-fork-700.log",
+        "anvil-fork-336.log",
     ] {
-        assert!(root.join(dir).join(file).is_file(), "{file} missing");
+        assert!(root.join(&whole).join(file).is_file(), "{file} missing");
     }
-    // Shards split the pairs; merged, they are the whole run again.
-    let (c1, t1) = run(
-        &[
-            "--days",
-            "1",
-            "--fork-block",
-            "700",
-            "--scenario",
-            "gas_spike",
-            "--scenario",
-            "stale_bnb_feed",
-            "--shard",
-            "1/2",
-            "--report-dir",
-            "reports/test-shard1",
-        ],
-        &[],
-    );
-    let (c2, t2) = run(
-        &[
-            "--days",
-            "1",
-            "--fork-block",
-            "700",
-            "--scenario",
-            "gas_spike",
-            "--scenario",
-            "stale_bnb_feed",
-            "--shard",
-            "2/2",
-            "--report-dir",
-            "reports/test-shard2",
-        ],
-        &[],
-    );
-    assert_eq!((c1, c2), (Some(0), Some(0)), "{t1}\n{t2}");
-    let mut merge = xtask();
-    merge
-        .args([
-            "chaos",
-            "merge",
-            "reports/test-shard1",
-            "reports/test-shard2",
-            "--out",
-            "reports/test-merged",
-        ])
-        .current_dir(&root);
-    let merged = merge.output().unwrap();
-    assert_eq!(
-        merged.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&merged.stderr)
-    );
-    let merged: serde_json::Value = read_json("reports/test-merged/report.json");
-    let ids: Vec<&str> = merged["blocks"][0]["experiments"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["id"].as_str().unwrap())
+
+    let shards: Vec<String> = (1..=3)
+        .map(|i| fresh(&format!("test-shards-{i}")))
         .collect();
-    assert_eq!(ids.len(), 2);
-    assert!(
-        ids.contains(&"gas_spike") && ids.contains(&"stale_bnb_feed"),
-        "{ids:?}"
+    for (i, dir) in shards.iter().enumerate() {
+        let shard = format!("{}/3", i + 1);
+        let (code, text) = run(
+            &[
+                "--days",
+                "1",
+                "--fork-block",
+                "336",
+                "--shard",
+                &shard,
+                "--report-dir",
+                dir,
+            ],
+            &[],
+        );
+        assert_eq!(code, Some(0), "shard {shard}: {text}");
+    }
+    let merge = |dirs: &[&str], out: &str| -> (Option<i32>, String) {
+        let output = xtask()
+            .args(["chaos", "merge"])
+            .args(dirs)
+            .args(["--out", out])
+            .current_dir(&root)
+            .output()
+            .unwrap();
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let merged = fresh("test-shards-merged");
+    let (code, text) = merge(&[&shards[2], &shards[0], &shards[1]], &merged);
+    assert_eq!(code, Some(0), "{text}");
+    assert_eq!(
+        comparable(read_json(&format!("{merged}/report.json"))),
+        comparable(report.clone()),
+        "the merged shards differ from the unsharded run"
     );
+
+    // What merge refuses, each with exit 2 and its cause.
+    let copy = fresh("test-shards-copy");
+    std::fs::create_dir_all(root.join(&copy)).unwrap();
+    let edited = |edit: &dyn Fn(&mut serde_json::Value)| {
+        let mut r = read_json(&format!("{}/report.json", shards[0]));
+        edit(&mut r);
+        std::fs::write(root.join(&copy).join("report.json"), r.to_string()).unwrap();
+    };
+    let refused = |dirs: &[&str], want: &str| {
+        let out = fresh("test-shards-refused");
+        let (code, text) = merge(dirs, &out);
+        assert_eq!(code, Some(2), "{dirs:?}: {text}");
+        assert!(text.contains(want), "{dirs:?}: want `{want}` in {text}");
+        assert!(!root.join(&out).exists(), "{dirs:?} wrote a merged report");
+    };
+    refused(
+        &[&shards[0], &shards[1], &shards[0]],
+        "are the same directory",
+    );
+    refused(&[&shards[0], &shards[1]], "shard 3/3 is missing");
+    refused(
+        &[&whole, &shards[0]],
+        "some reports are shards and some are whole runs",
+    );
+    edited(&|_| {});
+    refused(
+        &[&shards[0], &shards[1], &shards[2], &copy],
+        "shard 1/3 is given twice",
+    );
+    edited(&|r| r["shard"] = serde_json::Value::Null);
+    refused(&[&whole, &copy], "is in two of the reports");
+    edited(&|r| r["seed"] = 7.into());
+    refused(&[&copy, &shards[1], &shards[2]], "runs of different seeds");
+    edited(&|r| r["chain"]["kind"] = "bsc".into());
+    refused(&[&copy, &shards[1], &shards[2]], "runs of different chains");
+    edited(&|r| r["blocks"][0]["hash"] = format!("0x{}", "11".repeat(32)).into());
+    refused(
+        &[&copy, &shards[1], &shards[2]],
+        "disagree on the hash of block 336",
+    );
+    edited(&|r| {
+        r["verdict"] = "interrupted".into();
+        r["interrupted"] =
+            serde_json::json!({"signal": "SIGINT", "phase": "in-evm", "planned": 6, "finished": 2});
+    });
+    refused(&[&copy, &shards[1], &shards[2]], "is an interrupted run");
+    // A FIFO where report.json should be: refused at once, never read (it would block).
+    std::fs::remove_file(root.join(&copy).join("report.json")).unwrap();
+    let fifo =
+        std::ffi::CString::new(root.join(&copy).join("report.json").to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo(3) with a valid path.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+    refused(&[&copy, &shards[1], &shards[2]], "is not a regular file");
+    // The output must be new (or --force over a finished report).
+    let (code, text) = merge(&[&shards[0], &shards[1], &shards[2]], &merged);
+    assert_eq!(code, Some(2), "{text}");
+    assert!(text.contains("already exists"), "{text}");
+    let output = xtask()
+        .args([
+            "chaos", "merge", &shards[0], &shards[1], &shards[2], "--force", "--out", &merged,
+        ])
+        .current_dir(&root)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    for dir in shards.iter().chain([&whole, &merged, &copy]) {
+        let _ = std::fs::remove_dir_all(root.join(dir));
+    }
 }
 
+/// A vault computation that panics in one scenario of the batch (gas_spike's 5,000 USDT vault):
+/// that scenario alone is disproved, with the decoded panic, its wrapper and the call it came
+/// from; the others hold. The same run shows what reaches forge and anvil (an environment
+/// without upstream URLs or keys) and that a report directory outside the project leaves nothing
+/// behind in it.
 #[test]
-fn sigint_during_a_run_leaves_no_child_running() {
+fn a_reverting_scenario_is_disproved_alone_and_children_never_see_upstream_secrets() {
     contracts_built();
-    // anvil's on-disk state goes to a scratch home under TMPDIR: it must be gone afterwards.
+    let root = xtask::project::Project::locate().root().to_path_buf();
     let scratch = tempfile::tempdir().unwrap();
-    let mut child = xtask()
-        .env("TMPDIR", scratch.path())
+    let dumps = scratch.path().join("env");
+    std::fs::create_dir_all(&dumps).unwrap();
+    let project = xtask::project::Project::locate();
+    let toolchain = xtask::toolchain::Toolchain::ensure(&project).unwrap();
+    let mut wrappers = Vec::new();
+    for (name, real) in [
+        ("forge", &toolchain.forge.path),
+        ("anvil", &toolchain.anvil.path),
+    ] {
+        let wrapper = scratch.path().join(name);
+        std::fs::write(
+            &wrapper,
+            format!(
+                "#!/bin/sh\nenv > \"{}/{name}-$$.env\"\nexec \"{}\" \"$@\"\n",
+                dumps.display(),
+                real.display()
+            ),
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+        wrappers.push(wrapper);
+    }
+    let report_dir = scratch.path().join("report");
+    let broadcast_before = files_in(&root.join("broadcast"));
+    let child = xtask()
         .args([
             "chaos",
             "--days",
             "1",
+            "--fork-block",
+            "336",
+            "--engine",
+            "in-evm",
+            "--scenario",
+            "oracle_divergence",
+            "--scenario",
+            "gas_spike",
+            "--scenario",
+            "stale_bnb_feed",
+            "--scenario-script",
+            "test/chaos/ScenarioIsolation.t.sol:SmallVaultPanicScenarios",
             "--report-dir",
-            "reports/test-sigint",
         ])
+        .arg(&report_dir)
+        .env("FORGE", &wrappers[0])
+        .env("ANVIL", &wrappers[1])
+        .env("ETH_RPC_URL", "https://eth.example/v2/SECRET-ETH")
+        .env("ALCHEMY_API_KEY", "SECRET-KEY")
+        .env("SOME_ENDPOINT", "wss://bsc.example/ws?apikey=SECRET-WS")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let pid = child.id();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    // Wait until forks are running: the local upstream anvil and the forge or anvil of a fork.
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let mut seen = Vec::new();
-    loop {
-        assert!(Instant::now() < deadline, "the run never reached its forks");
-        if let Ok(line) = rx.recv_timeout(Duration::from_millis(100)) {
-            seen.push(line);
-        }
-        if seen.iter().any(|l| l.contains("Forking block")) && children_of(pid).len() >= 2 {
-            break;
-        }
-    }
-    let kids = children_of(pid);
-    let status = Command::new("kill")
-        .args(["-INT", &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let exit = child.wait().unwrap();
-    assert_eq!(exit.code(), Some(130));
-    std::thread::sleep(Duration::from_millis(300));
-    let left: Vec<u32> = kids.into_iter().filter(|p| alive(*p)).collect();
-    let described: Vec<String> = left
+    let output = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(report_dir.join("report.json")).unwrap())
+            .unwrap();
+    let experiments = report["blocks"][0]["experiments"].as_array().unwrap();
+    let verdicts: Vec<(&str, &str)> = experiments
         .iter()
-        .map(|p| {
-            format!(
-                "{p}: {}",
-                std::fs::read_to_string(format!("/proc/{p}/cmdline"))
-                    .unwrap_or_default()
-                    .replace('\0', " ")
+        .map(|e| (e["id"].as_str().unwrap(), e["verdict"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        verdicts,
+        [
+            ("oracle_divergence", "held"),
+            ("gas_spike", "disproved"),
+            ("stale_bnb_feed", "held")
+        ]
+    );
+    assert_eq!(experiments[1]["checks"][0]["name"], "scenario_completed");
+    let revert = &report["reverts"][0];
+    assert_eq!(revert["block"], 336);
+    assert_eq!(revert["experiment"], "gas_spike");
+    assert_eq!(revert["step"], "running the scenario");
+    assert_eq!(
+        revert["reason"],
+        "SetupCycleFailed(Panic(0x11): arithmetic underflow or overflow)"
+    );
+    assert_eq!(
+        revert["call"],
+        "SmallVaultPanicModule.cycle() [delegatecall]"
+    );
+    let path: Vec<&str> = revert["path"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        path,
+        [
+            "MarketScenarios.run(string)",
+            "YieldVault.cycle()",
+            "SmallVaultPanicModule.cycle() [delegatecall]"
+        ]
+    );
+    let summary = std::fs::read_to_string(report_dir.join("summary.md")).unwrap();
+    assert!(
+        summary.contains("`gas_spike` (in-evm): reverted while running the scenario: SetupCycleFailed(Panic(0x11): arithmetic underflow or overflow) in SmallVaultPanicModule.cycle() [delegatecall]"),
+        "{summary}"
+    );
+    let junit = std::fs::read_to_string(report_dir.join("junit.xml")).unwrap();
+    assert!(junit.contains(r#"type="scenario reverted""#), "{junit}");
+    assert!(
+        text.contains("FAILED gas_spike [in-evm]: reverted while running the scenario"),
+        "{text}"
+    );
+
+    // Every forge and anvil the run started, and what each saw.
+    let seen: Vec<(String, String)> = std::fs::read_dir(&dumps)
+        .unwrap()
+        .flatten()
+        .map(|e| {
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read_to_string(e.path()).unwrap(),
             )
         })
         .collect();
     assert!(
-        left.is_empty(),
-        "children still running after SIGINT: {described:?}"
+        seen.iter().any(|(n, _)| n.starts_with("forge-")),
+        "no forge ran"
     );
-    let homes: Vec<_> = std::fs::read_dir(scratch.path())
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name())
-        .collect();
     assert!(
-        homes.is_empty(),
-        "anvil scratch homes left behind: {homes:?}"
+        seen.iter().any(|(n, _)| n.starts_with("anvil-")),
+        "no anvil ran"
     );
+    for (name, env) in &seen {
+        assert!(!env.contains("SECRET"), "{name} saw a secret:\n{env}");
+    }
+
+    // Nothing outside the report directory: no broadcast log, no address-book copy.
+    assert_eq!(files_in(&root.join("broadcast")), broadcast_before);
+    let copies: Vec<_> = std::fs::read_dir(root.join("reports/.address-books"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(&format!("book-{pid}-"))
+        })
+        .collect();
+    assert!(copies.is_empty(), "{copies:?}");
 }
 
 #[test]
 fn a_broken_vault_exits_1_and_the_report_names_the_disproved_check() {
-    let dir = "reports/test-broken-guard";
+    let dir = fresh("test-broken-guard");
     let (code, text) = run(
         &[
             "--days",
@@ -380,7 +553,7 @@ fn a_broken_vault_exits_1_and_the_report_names_the_disproved_check() {
             "--scenario-script",
             "test/chaos/broken/BrokenForkChaosScenarios.sol:BrokenForkChaosScenarios",
             "--report-dir",
-            dir,
+            &dir,
         ],
         // Defect 0: the divergence guard is disabled.
         &[("CHAOS_BROKEN_DEFECT", "0")],
@@ -403,7 +576,7 @@ fn a_broken_vault_exits_1_and_the_report_names_the_disproved_check() {
         failed.iter().any(|n| n.starts_with("S4")),
         "no S4 check failed: {failed:?}"
     );
-    let summary = std::fs::read_to_string(root.join(dir).join("summary.md")).unwrap();
+    let summary = std::fs::read_to_string(root.join(&dir).join("summary.md")).unwrap();
     assert!(
         summary.contains("`oracle_divergence`") && summary.contains(failed[0]),
         "{summary}"
@@ -413,7 +586,9 @@ fn a_broken_vault_exits_1_and_the_report_names_the_disproved_check() {
 #[test]
 fn the_live_fork_keeper_works_on_a_vault_deployed_on_the_fork() {
     // How real BSC runs: the book names no vault, so each fork gets a fresh, funded one.
-    let dir = "reports/test-fresh-vault";
+    let root = xtask::project::Project::locate().root().to_path_buf();
+    let broadcast_before = files_in(&root.join("broadcast"));
+    let dir = fresh("test-fresh-vault");
     let (code, text) = run(
         &[
             "--days",
@@ -426,7 +601,7 @@ fn the_live_fork_keeper_works_on_a_vault_deployed_on_the_fork() {
             "keeper_gas_spike",
             "--fresh-vault",
             "--report-dir",
-            dir,
+            &dir,
         ],
         &[],
     );
@@ -435,4 +610,6 @@ fn the_live_fork_keeper_works_on_a_vault_deployed_on_the_fork() {
     let experiment = &report["blocks"][0]["experiments"][0];
     assert_eq!(experiment["verdict"], "held");
     assert_eq!(experiment["cycles"], 3);
+    // DeployVaultOnFork broadcast to the fork, and its logs went to scratch, not broadcast/.
+    assert_eq!(files_in(&root.join("broadcast")), broadcast_before);
 }

@@ -87,6 +87,10 @@ fn sample() -> Report {
         verdict: Verdict::Held,
         totals: Totals::default(),
         rpc_degradation: None,
+        rpc_resilience: None,
+        reverts: vec![],
+        shard: None,
+        interrupted: None,
     }
     .finish()
 }
@@ -175,4 +179,106 @@ fn written_files_match_the_schema_junit_and_markdown() {
         md.contains("block 200 `flash_shortfall` (in-evm): forge script failed"),
         "{md}"
     );
+}
+
+fn validate(json: &serde_json::Value) -> Vec<String> {
+    let schema_path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas/report.schema.json");
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(schema_path).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    validator
+        .iter_errors(json)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect()
+}
+
+#[test]
+fn a_reverted_scenario_is_reported_with_its_reason_and_call() {
+    let mut report = sample();
+    report.blocks[0].experiments[1].checks = vec![Check {
+        name: "scenario_completed".into(),
+        observed: I256::ZERO,
+        bound: I256::ONE,
+        relation: "==".into(),
+        passed: false,
+    }];
+    report.reverts = vec![xtask::report::RevertRecord {
+        block: 100,
+        experiment: "oracle_divergence".into(),
+        revert: xtask::scenario::Revert {
+            step: "running the scenario".into(),
+            reason: "SetupCycleFailed(Panic(0x11): arithmetic underflow or overflow)".into(),
+            data: "0x4e487b71".into(),
+            call: Some("BrokenModule.cycle() [delegatecall]".into()),
+            path: vec![
+                "OracleScenarios.run(string)".into(),
+                "YieldVault.cycle()".into(),
+                "BrokenModule.cycle() [delegatecall]".into(),
+            ],
+        },
+    }];
+    let report = report.finish();
+    let dir = tempfile::tempdir().unwrap();
+    report.write(dir.path()).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap())
+            .unwrap();
+    assert!(validate(&json).is_empty(), "{:#?}", validate(&json));
+    assert_eq!(
+        json["reverts"][0]["call"],
+        "BrokenModule.cycle() [delegatecall]"
+    );
+    let want = "reverted while running the scenario: SetupCycleFailed(Panic(0x11): arithmetic underflow or overflow) in BrokenModule.cycle() [delegatecall]";
+    let md = std::fs::read_to_string(dir.path().join("summary.md")).unwrap();
+    assert!(
+        md.contains(&format!("block 100 `oracle_divergence` (in-evm): {want}")),
+        "{md}"
+    );
+    let junit = std::fs::read_to_string(dir.path().join("junit.xml")).unwrap();
+    assert!(
+        junit.contains(want) && junit.contains(r#"type="scenario reverted""#),
+        "{junit}"
+    );
+    assert!(
+        junit.contains("call path: OracleScenarios.run(string) -&gt; YieldVault.cycle()"),
+        "{junit}"
+    );
+    // The same id at another block did not revert: nothing is attached to it.
+    assert!(report
+        .revert_of(200, &report.blocks[1].experiments[0])
+        .is_none());
+}
+
+#[test]
+fn an_interrupted_run_says_so_everywhere() {
+    let mut report = sample();
+    report.interrupted = Some(xtask::report::Interruption {
+        signal: "SIGINT".into(),
+        phase: "live-fork".into(),
+        planned: 36,
+        finished: 4,
+    });
+    let report = report.finish();
+    assert_eq!(report.verdict, Verdict::Interrupted);
+    assert_ne!(report.exit_code(), std::process::ExitCode::SUCCESS);
+    let dir = tempfile::tempdir().unwrap();
+    report.write(dir.path()).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap())
+            .unwrap();
+    assert!(validate(&json).is_empty(), "{:#?}", validate(&json));
+    assert_eq!(json["verdict"], "interrupted");
+    let md = std::fs::read_to_string(dir.path().join("summary.md")).unwrap();
+    assert!(
+        md.contains("interrupted")
+            && md.contains("Interrupted by SIGINT during live-fork**: 4 of 36"),
+        "{md}"
+    );
+    // No half-written file is left next to them.
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().all(|n| !n.ends_with(".part")), "{names:?}");
 }

@@ -134,12 +134,16 @@ fn sample() -> Report {
         resilience: 0.0,
         verdict: Verdict::Held,
         totals: Totals::default(),
+        reverts: vec![],
+        shard: None,
+        interrupted: None,
         rpc_degradation: Some(Degradation {
             faults: vec!["reset@p=0.03".into()],
             matched: 1,
             classified_failures: 1,
             ..Degradation::default()
         }),
+        rpc_resilience: None,
     }
     .finish()
 }
@@ -173,7 +177,8 @@ fn written_sample(dir: &Path) -> std::path::PathBuf {
                 block: 200,
                 experiment: "gas_spike".into(),
                 outcome: Outcome::ClassifiedFailure {
-                    class: "reset".into(),
+                    class: xtask::rpc::Class::Reset,
+                    cause: "fault reset on eth_getStorageAt".into(),
                     error: "connection reset by peer <b>".into(),
                 },
             },

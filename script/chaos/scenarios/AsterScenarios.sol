@@ -9,7 +9,7 @@ import {SteadyState, Snapshot, CheckList} from "../SteadyState.sol";
 import {FaultInjection} from "../FaultProxy.sol";
 import {YieldVault} from "../../../contracts/vault/YieldVault.sol";
 import {VaultCore} from "../../../contracts/vault/VaultCore.sol";
-import {AlpSkipReason, RiskMode} from "../../../contracts/vault/VaultTypes.sol";
+import {AlpSkipReason, OracleReading, RiskMode} from "../../../contracts/vault/VaultTypes.sol";
 import {IAsterDiamond} from "../../../contracts/interfaces/IAster.sol";
 
 /// @title AsterScenarios
@@ -24,11 +24,12 @@ contract AsterScenarios is ScenarioBase {
     constructor(World memory world, YieldVault v) ScenarioBase(world, v) {}
 
     function ids() external pure override returns (string[] memory list) {
-        list = new string[](4);
+        list = new string[](5);
         list[0] = "close_trade_blocked";
         list[1] = "burn_alp_reverts";
         list[2] = "cooldown_active";
         list[3] = "pending_trade_never_executed";
+        list[4] = "share_price_drop";
     }
 
     function run(string calldata id) external override returns (ScenarioResult memory) {
@@ -36,6 +37,7 @@ contract AsterScenarios is ScenarioBase {
         if (_is(id, "burn_alp_reverts")) return _burnAlpReverts();
         if (_is(id, "cooldown_active")) return _cooldownActive();
         if (_is(id, "pending_trade_never_executed")) return _pendingNeverExecuted();
+        if (_is(id, "share_price_drop")) return _sharePriceDrop();
         revert UnknownScenario(id);
     }
 
@@ -83,9 +85,9 @@ contract AsterScenarios is ScenarioBase {
         );
         for (uint256 attempt; attempt < 3; ++attempt) {
             string memory tag = string.concat("_attempt", vm.toString(attempt + 1));
-            Snapshot memory a = SteadyState.measure(vault);
+            Snapshot memory a = _measure();
             CycleOutcome memory o = _cycle();
-            Snapshot memory b = SteadyState.measure(vault);
+            Snapshot memory b = _measure();
             list.eq(string.concat("cycle_succeeded", tag), o.ok ? int256(1) : int256(0), 0);
             list.isTrue(
                 string.concat("S5_reverted_HedgeCloseFailed", tag),
@@ -96,14 +98,13 @@ contract AsterScenarios is ScenarioBase {
             list.s4Mode(tag, b, RiskMode.NORMAL);
             // The keeper retries a few blocks later (a reverted cycle does not start the
             // interval); the divergence is still there.
-            vm.warp(block.timestamp + 3);
-            vm.roll(block.number + 7);
+            _warpTo(block.timestamp + 3, 7);
         }
         _checkExit(list, ALICE, "_during_fault");
         FaultInjection.disarm(w.aster, IAsterDiamond.closeTrade.selector);
-        Snapshot memory c = SteadyState.measure(vault);
+        Snapshot memory c = _measure();
         CycleOutcome memory r = _cycle();
-        Snapshot memory d = SteadyState.measure(vault);
+        Snapshot memory d = _measure();
         list.isTrue("cycle_succeeded_recovered", r.ok);
         list.eq("open_shorts_recovered", int256(_shorts()), 0);
         list.eq(
@@ -111,7 +112,7 @@ contract AsterScenarios is ScenarioBase {
             int256(_countLogs(r.logs, address(vault), VaultCore.HedgeClosed.selector)),
             int256(shorts)
         );
-        list.s1Value("_recovered", c, d, r.bounty, cfg);
+        _checkCycle(list, "_recovered", c, d, r);
         return _result("close_trade_blocked", "Aster closeTrade reverts with a reason during an unwind", list);
     }
 
@@ -131,10 +132,10 @@ contract AsterScenarios is ScenarioBase {
         FaultInjection.install(w.aster);
         FaultInjection.revertRaw(w.aster, IAsterDiamond.burnAlp.selector, burnError);
         _forceUnwindNextCycle();
-        Snapshot memory a = SteadyState.measure(vault);
+        Snapshot memory a = _measure();
         list.gt("precondition_vault_alp", int256(a.vaultAlp), 0);
         CycleOutcome memory o = _cycle();
-        Snapshot memory b = SteadyState.measure(vault);
+        Snapshot memory b = _measure();
         _checkCycle(list, "", a, b, o);
         (bool found, bytes memory data) = _firstLog(o.logs, address(vault), VaultCore.AlpBurnSkipped.selector);
         list.isTrue("S5_burn_skipped_event", found);
@@ -167,9 +168,9 @@ contract AsterScenarios is ScenarioBase {
         CheckList memory list;
         _baseline(true);
         _forceUnwindNextCycle();
-        Snapshot memory a = SteadyState.measure(vault);
+        Snapshot memory a = _measure();
         CycleOutcome memory o = _cycle();
-        Snapshot memory b = SteadyState.measure(vault);
+        Snapshot memory b = _measure();
         list.isTrue("cycle_succeeded", o.ok);
         list.s4Mode("", b, RiskMode.ONLY_UNWIND);
         list.eq(
@@ -184,7 +185,7 @@ contract AsterScenarios is ScenarioBase {
             list.eq("S7_skip_reason", int256(uint256(reason)), int256(uint256(AlpSkipReason.COOLDOWN)));
         }
         list.eq("S7_alp_held_wei", int256(b.vaultAlp), int256(a.vaultAlp));
-        ExitRequest memory req = _exitDuringCooldown(list, b);
+        ExitRequest memory req = _exitDuringCooldown(list);
         _fundAfterCooldown(list, req);
         return _result("cooldown_active", "unwind and full exit inside Aster's ALP cooldown", list);
     }
@@ -192,22 +193,27 @@ contract AsterScenarios is ScenarioBase {
     struct ExitRequest {
         uint256 claimId;
         uint256 usdtBefore;
+        /// Shadow value of the shares at the request, and S9's tolerance on that part of NAV.
         uint256 valueAtRequest;
+        uint256 toleranceShare;
+        /// ALP units the claim is owed and ALP's price then (the claimant keeps ALP's price risk).
+        uint256 alpUnits;
+        uint256 alpPriceAtRequest;
     }
 
     /// Alice exits completely during the cooldown: the liquid share now, a claim for the rest
     /// that cannot be claimed yet (ClaimNotFunded) and that cycles inside the cooldown leave
     /// unfunded.
-    function _exitDuringCooldown(CheckList memory list, Snapshot memory b)
-        internal
-        returns (ExitRequest memory req)
-    {
+    function _exitDuringCooldown(CheckList memory list) internal returns (ExitRequest memory req) {
         uint256 shares = vault.balanceOf(ALICE);
-        uint256 liquidShare = b.legs.buffer * shares / b.totalSupply;
-        req.valueAtRequest = vault.convertToAssets(shares);
+        Snapshot memory now_ = _measure();
+        uint256 liquidShare = now_.shadow.usdtFree * shares / now_.totalSupply;
+        req.valueAtRequest = SteadyState.shareValue(now_, shares);
+        req.toleranceShare = now_.shadow.tolerance * shares / now_.totalSupply + 1;
+        req.alpPriceAtRequest = now_.shadow.alpPrice;
         req.usdtBefore = vault.usdt().balanceOf(ALICE);
-        vm.prank(ALICE);
-        (uint256 assetsNow, uint256 claimId) = vault.requestRedeem(shares, ALICE, ALICE);
+        (uint256 assetsNow, uint256 claimId) = _requestRedeem(ALICE, shares);
+        req.alpUnits = vault.claims(claimId).alp;
         req.claimId = claimId;
         list.eq("S7_paid_now_wei", int256(vault.usdt().balanceOf(ALICE) - req.usdtBefore), int256(assetsNow));
         list.ge("S7_paid_now_vs_liquid_share_wei", int256(assetsNow) + 1, int256(liquidShare));
@@ -230,7 +236,9 @@ contract AsterScenarios is ScenarioBase {
     }
 
     /// The first cycle after the cooldown funds the claim, which then pays; in all, Alice gets
-    /// what her shares were worth at the request, within the slippage and fee budget.
+    /// what her shares were worth at the request (shadow NAV), her ALP part at ALP's price when
+    /// it is burnt, less at most swapSlippageBps on that burn (the vault's minimum) and S9's
+    /// tolerance on her part of the NAV.
     function _fundAfterCooldown(CheckList memory list, ExitRequest memory req) internal {
         uint256 readyAt = IAsterDiamond(w.aster).lastMintedTimestamp(address(vault))
             + IAsterDiamond(w.aster).coolingDuration();
@@ -241,17 +249,16 @@ contract AsterScenarios is ScenarioBase {
         (bool ok,) = _tryClaim(req.claimId);
         list.isTrue("S7_claim_succeeded", ok);
         uint256 total = vault.usdt().balanceOf(ALICE) - req.usdtBefore;
-        uint256 budget = req.valueAtRequest * (cfg.swapSlippageBps + 2 * SteadyState.PANCAKE_FEE_BPS) / BPS;
-        list.ge("S7_total_received_wei", int256(total + budget), int256(req.valueAtRequest));
+        uint256 alpPriceNow = IAsterDiamond(w.aster).alpPrice();
+        uint256 alpThen = req.alpUnits * req.alpPriceAtRequest / 1e8;
+        uint256 alpNow = req.alpUnits * alpPriceNow / 1e8;
+        uint256 owed = req.valueAtRequest + alpNow - alpThen;
+        uint256 budget = alpNow * cfg.swapSlippageBps / BPS + req.toleranceShare;
+        list.ge("S7_total_received_wei", int256(total + budget), int256(owed));
     }
 
     function _tryClaim(uint256 claimId) internal returns (bool ok, bytes memory reason) {
-        vm.prank(ALICE);
-        try vault.claim(claimId) {
-            ok = true;
-        } catch (bytes memory r) {
-            reason = r;
-        }
+        return _tryClaim(ALICE, claimId);
     }
 
     // ---------------------------------------------------------------- pending_trade_never_executed
@@ -288,7 +295,7 @@ contract AsterScenarios is ScenarioBase {
             _moveSpot(i % 2 == 0 ? int256(5) : int256(-5));
             CycleOutcome memory o = _cycle();
             sent += _countLogs(o.logs, w.aster, IAsterDiamond.MarketPendingTrade.selector);
-            Snapshot memory s = SteadyState.measure(vault);
+            Snapshot memory s = _measure();
             list.isTrue(string.concat("cycle_succeeded", tag), o.ok);
             list.eq(
                 string.concat("S8_hedge_qty_counts_pending_once", tag),
@@ -312,12 +319,10 @@ contract AsterScenarios is ScenarioBase {
         );
     }
 
-    /// |delta| in bps of NAV if `qty` of the hedge were not counted (as hedgeDeltaBps computes it).
+    /// |delta| in bps of the shadow NAV if `qty` of the pending hedge were not counted.
     function _absDeltaWithout(Snapshot memory s, uint256 qty) internal pure returns (int256) {
-        if (s.legs.nav == 0) return 0;
-        int256 net = int256(s.legs.btcExposure / 1e8) - int256(s.legs.hedgeQty - qty);
-        int256 d = net * int256(s.legs.price / 1e10) * int256(BPS) / int256(s.legs.nav);
-        return d < 0 ? -d : d;
+        s.shadow.pendingQty = s.shadow.pendingQty > qty ? s.shadow.pendingQty - qty : 0;
+        return SteadyState.absDeltaBps(s.shadow);
     }
 
     function _pendingOnAster() internal view returns (uint256 n) {
@@ -333,5 +338,72 @@ contract AsterScenarios is ScenarioBase {
                 w.aster.staticcall(abi.encodeWithSignature("pendingTrade(bytes32)", hashes[i]));
             if (ok2 && abi.decode(t, (address)) == address(vault)) n++;
         }
+    }
+
+    // ---------------------------------------------------------------- share_price_drop
+
+    /// Aster marks ALP down (its `alpPrice()` answers lower, through the fault proxy) while the
+    /// pool does not move: the share price falls by two thirds of maxNavDropBps (inside: the next
+    /// cycle stays NORMAL and healthy) or by four thirds of it (beyond: the next cycle is
+    /// unhealthy, ONLY_UNWIND with deposits paused and a healthy count of 0). The oracle stays
+    /// healthy throughout, so only the share-price trigger can act (S4).
+    function _sharePriceDrop() internal returns (ScenarioResult memory) {
+        CheckList memory list;
+        _baseline(true);
+        Snapshot memory s0 = _measure();
+        uint256 alpPrice = IAsterDiamond(w.aster).alpPrice();
+        uint256[2] memory drops = [uint256(cfg.maxNavDropBps) * 2 / 3, uint256(cfg.maxNavDropBps) * 4 / 3];
+        string[2] memory tags = ["_inside", "_beyond"];
+        for (uint256 i; i < 2; ++i) {
+            uint256 snap = vm.snapshotState();
+            // The ALP price cut that takes `drops[i]` bps off the NAV.
+            uint256 cutBps = drops[i] * s0.shadow.nav / s0.shadow.alpValue;
+            if (!FaultInjection.isInstalled(w.aster)) FaultInjection.install(w.aster);
+            FaultInjection.returnData(
+                w.aster, IAsterDiamond.alpPrice.selector, abi.encode(alpPrice * (BPS - cutBps) / BPS)
+            );
+            _advance(cfg.minCycleInterval);
+            _sharePriceDropCycle(list, tags[i], i == 1, s0);
+            vm.revertToState(snap);
+        }
+        return _result(
+            "share_price_drop",
+            "Aster marks ALP down: the share price falls 2/3 and 4/3 of maxNavDropBps",
+            list
+        );
+    }
+
+    function _sharePriceDropCycle(CheckList memory list, string memory tag, bool beyond, Snapshot memory s0)
+        internal
+    {
+        OracleReading memory seen = _sharePriceDropPreconditions(list, tag, beyond, s0);
+        Snapshot memory a = _measure();
+        CycleOutcome memory o = _cycle();
+        Snapshot memory b = _measure();
+        _checkCycle(list, tag, a, b, o);
+        list.s4Mode(tag, b, beyond ? RiskMode.ONLY_UNWIND : RiskMode.NORMAL);
+        list.ghostStep(tag, SteadyState.Ghost(a.mode, a.healthyCount), seen, b, cfg);
+        if (beyond) _checkDepositsPaused(list, tag);
+    }
+
+    /// The fault is where it should be: the share price (shadow) down by less (inside) or more
+    /// (beyond) than maxNavDropBps since the baseline, and the oracle healthy.
+    function _sharePriceDropPreconditions(
+        CheckList memory list,
+        string memory tag,
+        bool beyond,
+        Snapshot memory s0
+    ) internal view returns (OracleReading memory seen) {
+        uint256 sp0 = SteadyState.shadowSharePrice(s0);
+        int256 dropBps =
+            (int256(sp0) - int256(SteadyState.shadowSharePrice(_measure()))) * int256(BPS) / int256(sp0);
+        int256 trigger = int256(uint256(cfg.maxNavDropBps));
+        if (beyond) list.gt(string.concat("precondition_share_price_drop_bps", tag), dropBps, trigger);
+        else list.lt(string.concat("precondition_share_price_drop_bps", tag), dropBps, trigger);
+        seen = vault.oracle().read();
+        list.isTrue(
+            string.concat("precondition_oracle_healthy", tag),
+            seen.ready && !seen.stale && seen.deviationBps <= cfg.maxDeviationBps
+        );
     }
 }

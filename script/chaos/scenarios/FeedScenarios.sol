@@ -113,9 +113,9 @@ contract FeedScenarios is ScenarioBase {
     /// NORMAL mode.
     function _workCycle(CheckList memory list, string memory tag) internal returns (CycleOutcome memory o) {
         _deposit(CAROL, WORK_DEPOSIT);
-        Snapshot memory a = SteadyState.measure(vault);
+        Snapshot memory a = _measure();
         o = _cycle();
-        Snapshot memory b = SteadyState.measure(vault);
+        Snapshot memory b = _measure();
         _checkCycle(list, tag, a, b, o);
         list.s4Mode(tag, b, RiskMode.NORMAL);
     }

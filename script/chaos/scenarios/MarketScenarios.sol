@@ -25,11 +25,12 @@ contract MarketScenarios is ScenarioBase {
     constructor(World memory world, YieldVault v) ScenarioBase(world, v) {}
 
     function ids() external pure override returns (string[] memory list) {
-        list = new string[](4);
+        list = new string[](5);
         list[0] = "flash_shortfall";
         list[1] = "gas_spike";
         list[2] = "stale_bnb_feed";
         list[3] = "thin_liquidity_slippage";
+        list[4] = "donation_inflation";
     }
 
     function run(string calldata id) external override returns (ScenarioResult memory) {
@@ -37,6 +38,7 @@ contract MarketScenarios is ScenarioBase {
         if (_is(id, "gas_spike")) return _gasSpike();
         if (_is(id, "stale_bnb_feed")) return _staleBnbFeed();
         if (_is(id, "thin_liquidity_slippage")) return _thinLiquidity();
+        if (_is(id, "donation_inflation")) return _donationInflation();
         revert UnknownScenario(id);
     }
 
@@ -189,10 +191,10 @@ contract MarketScenarios is ScenarioBase {
             f.spotVsTwapBps = r.ready
                 ? (int256(r.spot) - int256(r.twap)) * int256(BPS) / int256(r.twap)
                 : int256(type(int16).max);
-            f.a = SteadyState.measure(vault);
+            f.a = _measure();
             f.cap = SteadyState.usdtReserve(w.flashPair, w.usdt) * cfg.flashCapBps / BPS;
             f.o = _cycle();
-            f.b = SteadyState.measure(vault);
+            f.b = _measure();
             if (f.o.ok && vault.lastCycle().regime == Regime.STORM) {
                 f.storm = true;
                 return f;
@@ -219,9 +221,9 @@ contract MarketScenarios is ScenarioBase {
         _deposit(CAROL, 1000e18);
         vm.txGasPrice(cfg.maxGasPrice);
         {
-            Snapshot memory a = SteadyState.measure(vault);
+            Snapshot memory a = _measure();
             CycleOutcome memory o = _cycle();
-            Snapshot memory b = SteadyState.measure(vault);
+            Snapshot memory b = _measure();
             _checkCycle(list, "_small_vault", a, b, o);
             uint256 navCap = (b.nav + o.bounty) * cfg.maxBountyBps / BPS;
             uint256 bnb = SteadyState.trustedBnbUsd(w.bnbUsdFeed, cfg.maxOracleAge);
@@ -243,9 +245,9 @@ contract MarketScenarios is ScenarioBase {
             _refreshFeed();
             _deposit(CAROL, WORK_DEPOSIT);
             vm.txGasPrice(prices[i]);
-            Snapshot memory a = SteadyState.measure(vault);
+            Snapshot memory a = _measure();
             CycleOutcome memory o = _cycle();
-            Snapshot memory b = SteadyState.measure(vault);
+            Snapshot memory b = _measure();
             _checkCycle(list, tags[i], a, b, o);
             list.gt(string.concat("S2_bounty_paid_wei", tags[i]), int256(o.bounty), 0);
             if (prices[i] > cfg.maxGasPrice) {
@@ -277,9 +279,9 @@ contract MarketScenarios is ScenarioBase {
             _refreshFeed();
             if (i != 0) _breakFeed(i);
             _deposit(CAROL, WORK_DEPOSIT);
-            Snapshot memory a = SteadyState.measure(vault);
+            Snapshot memory a = _measure();
             CycleOutcome memory o = _cycle();
-            Snapshot memory b = SteadyState.measure(vault);
+            Snapshot memory b = _measure();
             _checkCycle(list, tag, a, b, o);
             list.s4Mode(tag, b, RiskMode.NORMAL);
             if (i == 0) list.gt("S2_bounty_with_fresh_feed_wei", int256(o.bounty), 0);
@@ -337,9 +339,9 @@ contract MarketScenarios is ScenarioBase {
         list.le("precondition_spot_unchanged_bps", int256(drift * BPS / spotBefore), 1);
 
         _deposit(CAROL, 100_000e18);
-        Snapshot memory a = SteadyState.measure(vault);
+        Snapshot memory a = _measure();
         CycleOutcome memory o = _cycle();
-        Snapshot memory b = SteadyState.measure(vault);
+        Snapshot memory b = _measure();
         _checkCycle(list, "", a, b, o);
         _checkRefusal(list, o);
         list.eq(
@@ -351,6 +353,39 @@ contract MarketScenarios is ScenarioBase {
         _checkExit(list, CAROL, "");
         return _result(
             "thin_liquidity_slippage", "97% of the LP pool's liquidity withdrawn before a rebalance", list
+        );
+    }
+
+    // ---------------------------------------------------------------- donation_inflation
+
+    /// A first-depositor inflation attack on the fresh vault: Mallory deposits 1 wei, then
+    /// sends 60k USDT straight to the vault to make one share unit expensive; Alice (60k) and Bob
+    /// (30k) deposit after her. Both deposits go through and every action keeps S10: no holder's
+    /// redeemable value moves through another's deposit or the donation by more than one share
+    /// unit; the vault then invests as usual (the common cycle checks).
+    function _donationInflation() internal returns (ScenarioResult memory) {
+        CheckList memory list;
+        _refreshFeed();
+        _feedHeartbeat = true;
+        vm.txGasPrice(KEEPER_GAS_PRICE);
+        _fund(MALLORY, BASE_DEPOSIT + 1);
+        _fund(ALICE, BASE_DEPOSIT);
+        _fund(BOB, BASE_DEPOSIT / 2);
+        (bool okMallory,) = _tryDeposit(MALLORY, 1);
+        list.isTrue("precondition_attacker_deposit_succeeded", okMallory);
+        _donate(MALLORY, BASE_DEPOSIT);
+        (bool okAlice,) = _tryDeposit(ALICE, BASE_DEPOSIT);
+        (bool okBob,) = _tryDeposit(BOB, BASE_DEPOSIT / 2);
+        list.isTrue("victim_deposits_succeeded", okAlice && okBob);
+        _advance(cfg.twapWindow);
+        Snapshot memory a = _measure();
+        CycleOutcome memory o = _cycle();
+        Snapshot memory b = _measure();
+        _checkCycle(list, "", a, b, o);
+        return _result(
+            "donation_inflation",
+            "1 wei first deposit, then a 60k USDT donation before two victims deposit",
+            list
         );
     }
 }

@@ -5,6 +5,7 @@ import {ScenarioResult} from "../../../script/chaos/ScenarioTypes.sol";
 import {World} from "../../../script/chaos/ChaosWorld.sol";
 import {ScenarioBase, CycleOutcome} from "../../../script/chaos/ScenarioBase.sol";
 import {SteadyState, Snapshot, CheckList} from "../../../script/chaos/SteadyState.sol";
+import {Check} from "../../../script/chaos/ScenarioTypes.sol";
 import {FaultInjection} from "../../../script/chaos/FaultProxy.sol";
 import {YieldVault} from "../../../contracts/vault/YieldVault.sol";
 import {VaultCore} from "../../../contracts/vault/VaultCore.sol";
@@ -14,19 +15,17 @@ import {IAsterDiamond} from "../../../contracts/interfaces/IAster.sol";
 /// @title OnlyUnwindHandler
 /// @notice The actions of the stateful ONLY_UNWIND campaign: deposit, withdraw, cycle, push and
 /// restore the price, drain and restore flash liquidity, arm and disarm Aster faults, warp time.
-/// Every cycle is measured before and after; each steady-state property counts its violations
-/// (the invariants assert the counts stay 0) and keeps the first failing check for the report.
-/// S4 is a ghost state machine: the risk mode and healthy count the hypothesis predicts from
-/// the oracle reading the cycle sees.
+/// Every cycle is measured before and after with the steady-state library (the same checks,
+/// names and bounds as the in-EVM scenarios, docs/steady-state.md); each property counts its
+/// violations (the invariants assert the counts stay 0) and keeps the first failing check for
+/// the report. S4 is a ghost state machine: the risk mode and healthy count the hypothesis
+/// predicts from the oracle reading the cycle sees. S10 holds every flow and cycle.
 contract OnlyUnwindHandler is ScenarioBase {
     using SteadyState for CheckList;
 
-    struct Ghost {
-        RiskMode mode;
-        uint256 healthy;
-    }
-
-    Ghost public ghost;
+    SteadyState.Ghost public ghost;
+    /// S10 keeps its worst case; each of its checks is counted once when it first fails.
+    mapping(uint256 => bool) internal _reported;
     uint256 public fairPrice;
     uint256 public flashUsdtReserve;
     bool public closeTradeArmed;
@@ -58,7 +57,7 @@ contract OnlyUnwindHandler is ScenarioBase {
         fairPrice = _spot();
         flashUsdtReserve = SteadyState.usdtReserve(w.flashPair, w.usdt);
         _baseline(true);
-        ghost = Ghost(vault.riskMode(), vault.healthyCycleCount());
+        ghost = SteadyState.Ghost(vault.riskMode(), vault.healthyCycleCount());
         FaultInjection.install(w.aster);
     }
 
@@ -74,8 +73,9 @@ contract OnlyUnwindHandler is ScenarioBase {
             depositsRefused++;
             bool exact =
                 keccak256(reason) == keccak256(abi.encodeWithSelector(VaultCore.DepositsPaused.selector));
-            if (ok || !exact) _violate("S4_deposit_in_only_unwind");
+            if (ok || !exact) _violate("S4_deposit_reverted_DepositsPaused");
         }
+        _checkFairness();
     }
 
     /// Takes `frac`/256 of the holder's maxWithdraw; the full maxWithdraw must always pay (S7).
@@ -85,17 +85,19 @@ contract OnlyUnwindHandler is ScenarioBase {
         if (max == 0) return;
         uint256 amount = frac % 4 == 0 ? max : max * (1 + frac % 256) / 256;
         uint256 before = vault.usdt().balanceOf(h);
-        vm.prank(h);
-        try vault.withdraw(amount, h, h) {
-            if (vault.usdt().balanceOf(h) - before != amount) _violate("S7_withdraw_paid_less");
-        } catch {
-            _violate("S7_withdraw_within_max_reverted");
+        if (_withdraw(h, amount)) {
+            if (vault.usdt().balanceOf(h) - before != amount) _violate("S7_withdrawn_wei");
+        } else {
+            _violate("S7_withdrawn_wei");
         }
+        _checkFairness();
     }
 
     /// A keeper cycle once the interval allows it, `delay` seconds late (up to 20 minutes).
     function cycle(uint256 delay) external {
-        _advance(cfg.minCycleInterval + delay % 20 minutes);
+        uint256 secs = cfg.minCycleInterval + delay % 20 minutes;
+        _asterHonoursTimeout(secs);
+        _advance(secs);
         _measuredCycle();
     }
 
@@ -106,9 +108,10 @@ contract OnlyUnwindHandler is ScenarioBase {
 
     function _measuredCycle() internal {
         OracleReading memory seen = vault.oracle().read();
-        Snapshot memory a = SteadyState.measure(vault);
+        Snapshot memory a = _measure();
         CycleOutcome memory o = _cycle();
-        Snapshot memory b = SteadyState.measure(vault);
+        Snapshot memory b = _measure();
+        _checkFairness();
         if (!o.ok) {
             cyclesReverted++;
             _checkRevert(o, a, b);
@@ -121,7 +124,7 @@ contract OnlyUnwindHandler is ScenarioBase {
             list.s8Hedge("", b, cfg);
         }
         for (uint256 i; i < list.length; ++i) {
-            if (!list.items[i].passed) _violate(list.items[i].name);
+            if (!list.items[i].passed) _violate(list.items[i]);
         }
         _ghostStep(seen, b);
     }
@@ -143,21 +146,15 @@ contract OnlyUnwindHandler is ScenarioBase {
         _moveSpot(bps % 900);
     }
 
-    function _followMark() internal {
-        if (!w.isReplica) return;
-        bytes memory call =
-            abi.encodeWithSignature("setMarkPrice(address,uint64)", w.btcb, uint64(_spot() / 1e10));
-        vm.prank(w.asterKeeper);
-        (bool ok,) = w.aster.call(call);
-        ok;
-    }
-
     /// Back to the fair price; with `settle`, quiet for a TWAP window (the oracle catches up, so
     /// the next cycles are healthy and recovery can start).
     function restorePrice(bool settle) external {
         _setSpot(fairPrice);
         _followMark();
-        if (settle) _advance(cfg.twapWindow);
+        if (settle) {
+            _asterHonoursTimeout(cfg.twapWindow);
+            _advance(cfg.twapWindow);
+        }
     }
 
     function drainFlash(uint256 keepBps) external {
@@ -191,7 +188,9 @@ contract OnlyUnwindHandler is ScenarioBase {
     }
 
     function warp(uint256 secs) external {
-        _advance(1 + secs % 2 days);
+        secs = 1 + secs % 2 days;
+        _asterHonoursTimeout(secs);
+        _advance(secs);
     }
 
     // ------------------------------------------------------------------------------ checks
@@ -203,29 +202,48 @@ contract OnlyUnwindHandler is ScenarioBase {
         bool expected = sel == VaultCore.CycleTooSoon.selector
             || (closeTradeArmed && sel == VaultCore.HedgeCloseFailed.selector);
         if (!expected) _violate("S5_unexpected_cycle_revert");
-        if (a.digest != b.digest || a.vaultUsdt != b.vaultUsdt || a.vaultLp != b.vaultLp) {
-            _violate("S5_reverted_cycle_changed_state");
+        CheckList memory list;
+        list.s5Unchanged("", a, b);
+        for (uint256 i; i < list.length; ++i) {
+            if (!list.items[i].passed) _violate(list.items[i]);
         }
     }
 
-    function _ghostStep(OracleReading memory seen, Snapshot memory b) internal {
-        bool oracleBad = !seen.ready || seen.stale || seen.deviationBps > cfg.maxDeviationBps;
-        Ghost memory g = ghost;
-        RiskMode expectMode;
-        uint256 expectCount;
-        // An unhealthy cycle without an oracle reason is the NAV-drop guard (count 0 as well).
-        if (oracleBad || b.healthyCount == 0) {
-            expectMode = RiskMode.ONLY_UNWIND;
-        } else {
-            expectCount = g.healthy + 1;
-            expectMode = g.mode == RiskMode.ONLY_UNWIND && expectCount < cfg.safeCycleThreshold
-                ? RiskMode.ONLY_UNWIND
-                : RiskMode.NORMAL;
+    /// S10: the worst case so far must be within its bound.
+    function _checkFairness() internal {
+        CheckList memory list;
+        SteadyState.s10Checks(list, s10);
+        for (uint256 i = 1; i < list.length; ++i) {
+            if (!list.items[i].passed && !_reported[i]) {
+                _reported[i] = true;
+                _violate(list.items[i]);
+            }
         }
-        if (b.mode != expectMode || b.healthyCount != expectCount) _violate("S4_ghost_mismatch");
+    }
+
+    /// S7 directly, in any state: every holder's maxWithdraw covers its pro-rata share of the
+    /// free USDT (shadow). Returns the first failing check, if any.
+    function checkLiquidShares() external view returns (bool ok, Check memory failed) {
+        Snapshot memory s = _measure();
+        CheckList memory list;
+        for (uint256 i; i < holders.length; ++i) {
+            uint256 bal = vault.balanceOf(holders[i]);
+            if (bal != 0) list.s7LiquidShare("", s, bal, vault.maxWithdraw(holders[i]));
+        }
+        for (uint256 i; i < list.length; ++i) {
+            if (!list.items[i].passed) return (false, list.items[i]);
+        }
+        return (true, failed);
+    }
+
+    function _ghostStep(OracleReading memory seen, Snapshot memory b) internal {
+        SteadyState.Ghost memory g = ghost;
+        RiskMode before = g.mode;
+        CheckList memory list;
+        if (!list.ghostStep("", g, seen, b, cfg)) _violate("S4_ghost");
         if (b.mode == RiskMode.ONLY_UNWIND) unwindCycles++;
-        if (g.mode == RiskMode.ONLY_UNWIND && b.mode == RiskMode.NORMAL) recoveries++;
-        ghost = Ghost(b.mode, b.healthyCount);
+        if (before == RiskMode.ONLY_UNWIND && b.mode == RiskMode.NORMAL) recoveries++;
+        ghost = g;
     }
 
     function _violate(string memory name) internal {
@@ -233,13 +251,25 @@ contract OnlyUnwindHandler is ScenarioBase {
         violations[_property(name)] += 1;
     }
 
-    /// "S1_nav_loss_wei" -> "S1".
+    /// A failed check: counted under its property, the first one kept with its numbers.
+    function _violate(Check memory c) internal {
+        if (bytes(firstViolation).length == 0) {
+            firstViolation = string.concat(
+                c.name, " = ", vm.toString(c.observed), " (want ", c.relation, " ", vm.toString(c.bound), ")"
+            );
+        }
+        violations[_property(c.name)] += 1;
+    }
+
+    /// "S1_nav_loss_beyond_bounty_wei" -> "S1", "S10_holder_value_loss_wei" -> "S10".
     function _property(string memory name) internal pure returns (string memory) {
         bytes memory b = bytes(name);
-        if (b.length < 2) return name;
-        bytes memory p = new bytes(2);
-        p[0] = b[0];
-        p[1] = b[1];
+        uint256 n;
+        while (n < b.length && b[n] != "_") n++;
+        bytes memory p = new bytes(n);
+        for (uint256 i; i < n; ++i) {
+            p[i] = b[i];
+        }
         return string(p);
     }
 

@@ -291,7 +291,7 @@ pub fn classify_rpc_error(code: Option<i64>, message: &str) -> Failure {
 }
 
 /// Classify a hyper error. `in_body`: the headers had arrived, so a cut is a partial read.
-fn classify_hyper(err: &hyper::Error, in_body: bool) -> Failure {
+pub(crate) fn classify_hyper(err: &hyper::Error, in_body: bool) -> Failure {
     let io_kind = io_error_kind(err);
     let detail = error_chain(err);
     if in_body && (err.is_incomplete_message() || io_kind.is_some() || err.is_body_write_aborted())

@@ -109,6 +109,24 @@ impl FaultKind {
         }
     }
 
+    /// The failure a client sees when this fault is injected (latency is none: a slow
+    /// answer is still an answer).
+    pub fn class(&self) -> Option<super::Class> {
+        use super::Class;
+        Some(match self {
+            FaultKind::Latency { .. } => return None,
+            FaultKind::Hang { .. } => Class::Timeout,
+            FaultKind::Reset => Class::Reset,
+            FaultKind::Truncate { .. } => Class::PartialRead,
+            FaultKind::Http { status: 429, .. } => Class::RateLimited,
+            FaultKind::Http { .. } => Class::HttpError,
+            FaultKind::RpcError { code: -32005, .. } => Class::RateLimited,
+            FaultKind::RpcError { .. } => Class::RpcError,
+            FaultKind::StaleHead { .. } | FaultKind::RegressHead { .. } => Class::StaleHead,
+            FaultKind::WrongChain { .. } => Class::WrongChain,
+        })
+    }
+
     pub fn scope(&self) -> Scope {
         match self {
             FaultKind::Latency { .. }
@@ -202,6 +220,9 @@ impl FromStr for FaultSpec {
                     None => (args, None),
                 };
                 let base = parse_duration(base).map_err(|reason| err(base, &reason))?;
+                if base.is_zero() {
+                    return Err(err(head, "injects nothing; give a latency above zero"));
+                }
                 let jitter = match jitter {
                     Some(j) => parse_duration(j).map_err(|reason| err(j, &reason))?,
                     None => Duration::ZERO,
@@ -210,7 +231,12 @@ impl FromStr for FaultSpec {
             }
             "hang" => FaultKind::Hang {
                 max: match args {
-                    Some(max) => parse_duration(max).map_err(|reason| err(max, &reason))?,
+                    Some(max) => match parse_duration(max).map_err(|reason| err(max, &reason))? {
+                        zero if zero.is_zero() => {
+                            return Err(err(max, "holds nothing; give a maximum above zero"))
+                        }
+                        max => max,
+                    },
                     None => Duration::from_secs(300),
                 },
             },
@@ -274,12 +300,13 @@ impl FromStr for FaultSpec {
             "stale-head" => FaultKind::StaleHead {
                 blocks: parse_count(need_args("needs a block count, e.g. stale-head:12")?, &err)?,
             },
-            "regress-head" => FaultKind::RegressHead {
-                max_blocks: parse_count(
-                    need_args("needs a block count, e.g. regress-head:3")?,
-                    &err,
-                )?,
-            },
+            "regress-head" => {
+                let text = need_args("needs a block count, e.g. regress-head:3")?;
+                match parse_count(text, &err)? {
+                    0 => return Err(err(text, "moves nothing; give at least 1 block")),
+                    max_blocks => FaultKind::RegressHead { max_blocks },
+                }
+            }
             "wrong-chain" => {
                 let args = need_args("needs a chain id, e.g. wrong-chain:97")?;
                 FaultKind::WrongChain {
@@ -314,8 +341,15 @@ impl FromStr for FaultSpec {
                         selector.methods.push(method.to_owned());
                     }
                 }
+                "p" | "first" | "every" if repeated(&selector, key) => {
+                    return Err(err(
+                        piece,
+                        &format!("repeats {key}=; give each selector once"),
+                    ))
+                }
                 "p" => match value.parse::<f64>() {
-                    Ok(p) if (0.0..=1.0).contains(&p) => selector.probability = Some(p),
+                    Ok(p) if p > 0.0 && p <= 1.0 => selector.probability = Some(p),
+                    Ok(0.0) => return Err(err(piece, "never fires; leave the fault out instead")),
                     _ => return Err(err(piece, "needs a probability between 0 and 1")),
                 },
                 "first" => selector.first = Some(parse_positive(piece, value, &err)?),
@@ -323,11 +357,28 @@ impl FromStr for FaultSpec {
                 _ => return Err(err(key, "is not a selector (method=, p=, first=, every=)")),
             }
         }
+        if let (Some(first), Some(every)) = (selector.first, selector.every) {
+            if every > first {
+                return Err(err(
+                    spec,
+                    &format!("never fires: every={every} within first={first} selects nothing"),
+                ));
+            }
+        }
         Ok(FaultSpec {
             kind,
             selector,
             text: spec.trim().to_owned(),
         })
+    }
+}
+
+fn repeated(selector: &Selector, key: &str) -> bool {
+    match key {
+        "p" => selector.probability.is_some(),
+        "first" => selector.first.is_some(),
+        "every" => selector.every.is_some(),
+        _ => false,
     }
 }
 
@@ -521,6 +572,14 @@ mod tests {
             ("reset@eth_call", "eth_call"),
             ("reset@method=", "method="),
             ("reset@method=a@method=b", "method=b"),
+            ("reset@p=0.5@p=0.1", "p=0.1"),
+            ("reset@first=1@first=2", "first=2"),
+            ("reset@every=2@every=3", "every=3"),
+            ("reset@p=0", "p=0"),
+            ("reset@first=2@every=5", "reset@first=2@every=5"),
+            ("latency:0ms", "latency:0ms"),
+            ("hang:0s", "0s"),
+            ("regress-head:0", "0"),
             ("", ""),
         ];
         for (spec, part) in cases {

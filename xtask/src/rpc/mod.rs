@@ -5,14 +5,24 @@
 //! - [`client`]: a JSON-RPC client over raw HTTP/1.1 that classifies every failure;
 //! - [`probe`]: `cargo xtask rpc-probe`;
 //! - [`serve`]: `cargo xtask rpc-proxy`;
+//! - [`retry`]: the retry policy of the resilient layers (proxy and keeper);
+//! - [`validate`]: what makes an upstream's answer acceptable;
+//! - [`record`]: recordings of a run's upstream answers, and their replay;
+//! - [`ledger`]: the run's record of RPC failures that reached a tool, by scope;
+//! - [`keeper`]: the live-fork keeper's transport (retried reads, idempotent sends);
 //! - [`redact`]: [`Redacted`], the only way an RPC URL is shown.
 
 pub mod client;
 pub mod fault;
+pub mod keeper;
+pub mod ledger;
 pub mod probe;
 pub mod proxy;
+pub mod record;
 pub mod redact;
+pub mod retry;
 pub mod serve;
+pub mod validate;
 
 use std::fmt;
 use std::str::FromStr;
@@ -22,7 +32,7 @@ use serde::Serialize;
 pub use redact::Redacted;
 
 /// What happened to a call or a check: exactly one of these, always.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Class {
     Ok,

@@ -38,7 +38,7 @@ use serde_json::{json, Value};
 
 use super::client::{classify_rpc_error, rpc_result, show_duration, Failure, RpcClient};
 use super::redact::UrlArg;
-use super::serve::duration_arg;
+use super::serve::{duration_arg, positive_duration_arg};
 use super::{parse_quantity, BlockNumber, Class, Redacted};
 use crate::error::Unusable;
 use crate::shell;
@@ -87,7 +87,7 @@ pub struct ProbeArgs {
     pub samples: u32,
 
     /// Hard deadline of each call, and budget of each check (e.g. 500ms, 5s).
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = duration_arg)]
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = positive_duration_arg)]
     pub timeout: Duration,
 
     /// Oldest acceptable head block (by its timestamp against this machine's clock).

@@ -9,6 +9,8 @@ use std::time::Duration;
 use super::fault::FaultSpec;
 use super::proxy::{Limits, Proxy, ProxyConfig, ProxyStats};
 use super::redact::UrlArg;
+use super::retry::Policy;
+use crate::error::Unusable;
 use crate::shell;
 
 const AFTER_HELP: &str = "\
@@ -42,12 +44,26 @@ pub struct ProxyArgs {
     pub seed: u64,
 
     /// Longest wait for the upstream's whole answer (then HTTP 504).
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = duration_arg)]
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = positive_duration_arg)]
     pub upstream_timeout: Duration,
 
     /// Client connections served at once; more wait to be accepted.
-    #[arg(long, value_name = "N", default_value_t = 256)]
-    pub max_connections: usize,
+    #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=65_536))]
+    pub max_connections: u64,
+
+    /// Connections one client address may hold at once (at most --max-connections).
+    #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=65_536))]
+    pub max_connections_per_peer: u64,
+
+    /// Put the resilient layer in front of the upstream: idempotent reads are validated and
+    /// retried on timeout, reset, cut body, malformed answer, 5xx and 429 (honouring
+    /// Retry-After), with seeded backoff, a per-request deadline and a global retry budget.
+    #[arg(long)]
+    pub resilient: bool,
+
+    /// With --resilient: send a second copy of a read that has not answered within this.
+    #[arg(long, value_name = "DURATION", value_parser = positive_duration_arg, requires = "resilient")]
+    pub hedge_after: Option<Duration>,
 }
 
 /// clap parser for `500ms`, `5s`, `2m`.
@@ -55,19 +71,44 @@ pub fn duration_arg(text: &str) -> Result<Duration, String> {
     super::fault::parse_duration(text).map_err(|reason| format!("`{text}` {reason}"))
 }
 
+/// clap parser for a duration that must be longer than zero (a timeout of 0 would fail
+/// every call, silently).
+pub fn positive_duration_arg(text: &str) -> Result<Duration, String> {
+    let duration = duration_arg(text)?;
+    if duration.is_zero() {
+        return Err(format!("`{text}` must be longer than zero"));
+    }
+    Ok(duration)
+}
+
 pub fn run(args: ProxyArgs) -> anyhow::Result<ExitCode> {
     let upstream = args.upstream.parse("--upstream")?;
-    let config = ProxyConfig {
-        upstream: upstream.clone(),
-        listen: args.listen,
-        faults: args.faults,
-        seed: args.seed,
-        limits: Limits {
-            upstream_timeout: args.upstream_timeout,
-            max_connections: args.max_connections.max(1),
-            ..Limits::default()
-        },
+    if args.max_connections_per_peer > args.max_connections {
+        return Err(Unusable::with_fix(
+            format!(
+                "--max-connections-per-peer {} is more than --max-connections {}",
+                args.max_connections_per_peer, args.max_connections
+            ),
+            "give each peer at most the proxy's whole capacity",
+        )
+        .into());
+    }
+    let mut config = ProxyConfig::new(upstream.clone()).seed(args.seed);
+    config.listen = args.listen;
+    config.faults = args.faults;
+    config.limits = Limits {
+        upstream_timeout: args.upstream_timeout,
+        max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
+        max_connections_per_peer: usize::try_from(args.max_connections_per_peer)
+            .unwrap_or(usize::MAX),
+        ..Limits::default()
     };
+    if args.resilient {
+        config = config.resilient(Policy {
+            hedge_after: args.hedge_after,
+            ..Policy::seeded(args.seed)
+        });
+    }
     let faults: Vec<String> = config.faults.iter().map(ToString::to_string).collect();
     let proxy = Proxy::start(config)?;
     shell::status("Proxying", format!("{} -> {upstream}", proxy.url()));
@@ -76,6 +117,9 @@ pub fn run(args: ProxyArgs) -> anyhow::Result<ExitCode> {
     }
     if faults.is_empty() {
         shell::note("Fault", "none (pass-through)");
+    }
+    if args.resilient {
+        shell::note("Resilient", "idempotent reads are validated and retried");
     }
     {
         let mut stdout = std::io::stdout().lock();
@@ -107,6 +151,14 @@ pub fn summary(stats: &ProxyStats) -> String {
     if !injected.is_empty() {
         line.push_str("; injected: ");
         line.push_str(&injected.join(", "));
+    }
+    let (retries, hedges, give_ups) = stats.resilience.values().fold((0, 0, 0), |t, c| {
+        (t.0 + c.retries, t.1 + c.hedges, t.2 + c.give_ups)
+    });
+    if retries + hedges + give_ups > 0 {
+        line.push_str(&format!(
+            "; resilient layer: {retries} retries, {hedges} hedges, {give_ups} give-ups"
+        ));
     }
     line
 }

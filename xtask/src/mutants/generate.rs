@@ -1,0 +1,1017 @@
+//! Single-point mutants of Solidity sources, found on the syntax tree that `solar-parse` (the
+//! parser Foundry itself uses) builds: never by matching lines of text.
+//!
+//! A mutant is one byte range of one file and the text that replaces it. Its id is a hash of
+//! where it is *in the code* (file, contract, function), what it does (operator, original and
+//! replacement text) and which occurrence of that same change in that function it is: stable
+//! across runs, machines and edits elsewhere in the file, so `--mutant ID` and the reviewed
+//! equivalents keep pointing at the same defect until that function itself changes.
+
+use std::fmt;
+use std::ops::Range;
+use std::path::Path;
+
+use serde::Serialize;
+use solar_parse::ast::{
+    self, BinOpKind, CallArgsKind, ElementaryType, Expr, ExprKind, FunctionKind, IndexKind,
+    ItemKind, LitKind, Stmt, StmtKind, TypeKind, UnOpKind,
+};
+use solar_parse::interface::source_map::{FileName, SourceMap};
+use solar_parse::interface::{Session, SpannedOption};
+
+use crate::error::Unusable;
+
+/// The operator families.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Operator {
+    /// An arithmetic, bitwise or logical operator swapped (`+`/`-`, `*`/`/`, `&&`/`||`, `+=`/`-=`).
+    BinaryOp,
+    /// A comparison moved across its boundary or its equality flipped (`<`/`<=`, `==`/`!=`).
+    Comparison,
+    /// The condition of an `if`, loop, ternary or `require` negated.
+    NegateCondition,
+    /// A `require` deleted or the condition of an `if (...) revert` made `false`.
+    RemoveGuard,
+    /// An assignment, `delete` or increment statement deleted.
+    DeleteAssignment,
+    /// A call statement deleted.
+    DeleteCall,
+    /// A number (constants and bps literals) or boolean literal changed.
+    Literal,
+    /// `min` and `max` swapped (calls, and ternaries that pick the smaller or larger operand).
+    MinMax,
+    /// Rounding direction flipped: `mulDiv` / `mulDivUp`, floor `/` to ceiling division.
+    Rounding,
+    /// `return` inserted at the start of a function (with zero values when it returns any).
+    EarlyReturn,
+}
+
+impl Operator {
+    pub const ALL: [Operator; 10] = [
+        Operator::BinaryOp,
+        Operator::Comparison,
+        Operator::NegateCondition,
+        Operator::RemoveGuard,
+        Operator::DeleteAssignment,
+        Operator::DeleteCall,
+        Operator::Literal,
+        Operator::MinMax,
+        Operator::Rounding,
+        Operator::EarlyReturn,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Operator::BinaryOp => "binary-op",
+            Operator::Comparison => "comparison",
+            Operator::NegateCondition => "negate-condition",
+            Operator::RemoveGuard => "remove-guard",
+            Operator::DeleteAssignment => "delete-assignment",
+            Operator::DeleteCall => "delete-call",
+            Operator::Literal => "literal",
+            Operator::MinMax => "min-max",
+            Operator::Rounding => "rounding",
+            Operator::EarlyReturn => "early-return",
+        }
+    }
+}
+
+impl fmt::Display for Operator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One single-point mutant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Mutant {
+    /// Stable id (10 hex digits).
+    pub id: String,
+    /// Path relative to the project root, `/`-separated.
+    pub file: String,
+    pub contract: String,
+    /// The function (or `constant NAME` / `variable NAME` for a state variable's initializer).
+    pub function: String,
+    pub operator: Operator,
+    /// 1-based line and column of the change in the original file.
+    pub line: usize,
+    pub column: usize,
+    /// Byte range of the original file that is replaced.
+    #[serde(skip)]
+    pub range: Range<usize>,
+    pub original: String,
+    pub replacement: String,
+    /// The source lines the change is on, whitespace collapsed: what a review of the mutant
+    /// looked at, so that a reviewed equivalent goes stale when they change.
+    pub context: String,
+}
+
+impl Mutant {
+    /// The mutated source.
+    pub fn apply(&self, source: &str) -> String {
+        let mut out = String::with_capacity(source.len() + self.replacement.len());
+        out.push_str(&source[..self.range.start]);
+        out.push_str(&self.replacement);
+        out.push_str(&source[self.range.end..]);
+        out
+    }
+
+    /// A unified diff of the lines the mutant touches.
+    pub fn diff(&self, source: &str) -> String {
+        let line_start = source[..self.range.start].rfind('\n').map_or(0, |i| i + 1);
+        let line_end = source[self.range.end..]
+            .find('\n')
+            .map_or(source.len(), |i| self.range.end + i);
+        let before = &source[line_start..line_end];
+        let after = format!(
+            "{}{}{}",
+            &source[line_start..self.range.start],
+            self.replacement,
+            &source[self.range.end..line_end]
+        );
+        let old_count = before.lines().count().max(1);
+        let new_count = after.lines().count().max(1);
+        let mut diff = format!(
+            "--- a/{file}\n+++ b/{file}\n@@ -{line},{old_count} +{line},{new_count} @@ {contract}.{function}\n",
+            file = self.file,
+            line = self.line,
+            contract = self.contract,
+            function = self.function,
+        );
+        for l in before.lines() {
+            diff.push_str(&format!("-{l}\n"));
+        }
+        for l in after.lines() {
+            diff.push_str(&format!("+{l}\n"));
+        }
+        diff
+    }
+
+    /// One line for lists: `ID file:line contract.function operator: original -> replacement`.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} {}:{} {}.{} {}: `{}` -> `{}`",
+            self.id,
+            self.file,
+            self.line,
+            self.contract,
+            self.function,
+            self.operator,
+            one_line(&self.original),
+            one_line(&self.replacement)
+        )
+    }
+}
+
+/// Collapses whitespace runs so a snippet fits on one line.
+pub fn one_line(text: &str) -> String {
+    let joined = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if joined.chars().count() > 90 {
+        let cut: String = joined.chars().take(87).collect();
+        format!("{cut}...")
+    } else {
+        joined
+    }
+}
+
+/// Every mutant of one Solidity source, in source order, with stable ids.
+pub fn mutants_of(file: &str, source: &str) -> Result<Vec<Mutant>, Unusable> {
+    let session = Session::builder().with_silent_emitter(None).build();
+    let found = session.enter_sequential(|| -> Result<Vec<Draft>, Unusable> {
+        let arena = ast::Arena::new();
+        let mut parser = solar_parse::Parser::from_source_code(
+            &session,
+            &arena,
+            FileName::Custom(file.to_owned()),
+            source.to_owned(),
+        )
+        .map_err(|_| Unusable::new(format!("{file}: cannot be read by the Solidity parser")))?;
+        let unit = parser.parse_file().map_err(|err| {
+            err.cancel();
+            Unusable::with_fix(
+                format!("{file}: not valid Solidity (solar-parse rejected it)"),
+                "`cargo xtask forge -- build` shows the compiler's message",
+            )
+        })?;
+        if session.dcx.has_errors().is_err() {
+            return Err(Unusable::new(format!("{file}: not valid Solidity")));
+        }
+        let mut walker = Walker {
+            map: session.source_map(),
+            source,
+            contract: String::new(),
+            function: String::new(),
+            drafts: Vec::new(),
+        };
+        for item in unit.items.iter() {
+            walker.item(item);
+        }
+        Ok(walker.drafts)
+    })?;
+    Ok(finish(file, source, found))
+}
+
+/// Imports of a source (the paths as written).
+pub fn imports_of(file: &str, source: &str) -> Result<Vec<String>, Unusable> {
+    let session = Session::builder().with_silent_emitter(None).build();
+    session.enter_sequential(|| {
+        let arena = ast::Arena::new();
+        let mut parser = solar_parse::Parser::from_source_code(
+            &session,
+            &arena,
+            FileName::Custom(file.to_owned()),
+            source.to_owned(),
+        )
+        .map_err(|_| Unusable::new(format!("{file}: cannot be read by the Solidity parser")))?;
+        let unit = parser.parse_file().map_err(|err| {
+            err.cancel();
+            Unusable::new(format!(
+                "{file}: not valid Solidity (solar-parse rejected it)"
+            ))
+        })?;
+        Ok(unit
+            .items
+            .iter()
+            .filter_map(|item| match &item.kind {
+                ItemKind::Import(import) => Some(import.path.value.as_str().to_owned()),
+                _ => None,
+            })
+            .collect())
+    })
+}
+
+/// A mutant before its id is known.
+struct Draft {
+    contract: String,
+    function: String,
+    operator: Operator,
+    range: Range<usize>,
+    replacement: String,
+}
+
+fn finish(file: &str, source: &str, drafts: Vec<Draft>) -> Vec<Mutant> {
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut out: Vec<Mutant> = Vec::with_capacity(drafts.len());
+    for d in drafts {
+        let original = source[d.range.clone()].to_owned();
+        if original == d.replacement {
+            continue;
+        }
+        let key = [
+            file,
+            &d.contract,
+            &d.function,
+            d.operator.name(),
+            &original,
+            &d.replacement,
+        ]
+        .join("\u{1f}");
+        let occurrence = seen.entry(key.clone()).or_insert(0);
+        let id_source = format!("{key}\u{1f}{occurrence}");
+        *occurrence += 1;
+        let hash = alloy::primitives::keccak256(id_source.as_bytes());
+        let id = alloy::primitives::hex::encode(&hash[..5]);
+        let (line, column) = line_col(source, d.range.start);
+        let line_start = source[..d.range.start].rfind('\n').map_or(0, |i| i + 1);
+        let line_end = source[d.range.end..]
+            .find('\n')
+            .map_or(source.len(), |i| d.range.end + i);
+        let context = source[line_start..line_end]
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        out.push(Mutant {
+            id,
+            file: file.to_owned(),
+            contract: d.contract,
+            function: d.function,
+            operator: d.operator,
+            line,
+            column,
+            range: d.range,
+            original,
+            replacement: d.replacement,
+            context,
+        });
+    }
+    out
+}
+
+fn line_col(source: &str, offset: usize) -> (usize, usize) {
+    let before = &source[..offset];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rfind('\n').map_or(offset, |i| offset - i - 1) + 1;
+    (line, column)
+}
+
+struct Walker<'a> {
+    map: &'a SourceMap,
+    source: &'a str,
+    contract: String,
+    function: String,
+    drafts: Vec<Draft>,
+}
+
+impl Walker<'_> {
+    fn range(&self, span: solar_parse::interface::Span) -> Option<Range<usize>> {
+        self.map
+            .span_to_range(span)
+            .ok()
+            .filter(|r| r.end <= self.source.len())
+    }
+
+    fn text(&self, span: solar_parse::interface::Span) -> Option<&str> {
+        self.range(span).map(|r| &self.source[r])
+    }
+
+    fn push(&mut self, operator: Operator, range: Range<usize>, replacement: impl Into<String>) {
+        self.drafts.push(Draft {
+            contract: self.contract.clone(),
+            function: self.function.clone(),
+            operator,
+            range,
+            replacement: replacement.into(),
+        });
+    }
+
+    fn push_span(
+        &mut self,
+        operator: Operator,
+        span: solar_parse::interface::Span,
+        replacement: impl Into<String>,
+    ) {
+        if let Some(range) = self.range(span) {
+            self.push(operator, range, replacement);
+        }
+    }
+
+    fn item(&mut self, item: &ast::Item<'_>) {
+        match &item.kind {
+            ItemKind::Contract(contract) => {
+                self.contract = contract.name.name.as_str().to_owned();
+                for inner in contract.body.iter() {
+                    self.item(inner);
+                }
+                self.contract.clear();
+            }
+            ItemKind::Function(function) => self.function(function),
+            ItemKind::Variable(var) => {
+                if let Some(init) = &var.initializer {
+                    let kind = if var.mutability == Some(ast::VarMut::Constant) {
+                        "constant"
+                    } else {
+                        "variable"
+                    };
+                    let name = var
+                        .name
+                        .map(|n| n.name.as_str().to_owned())
+                        .unwrap_or_default();
+                    self.function = format!("{kind} {name}");
+                    self.expr(init);
+                    self.function.clear();
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn function(&mut self, function: &ast::ItemFunction<'_>) {
+        let Some(body) = &function.body else { return };
+        self.function = match function.kind {
+            FunctionKind::Constructor => "constructor".to_owned(),
+            FunctionKind::Fallback => "fallback".to_owned(),
+            FunctionKind::Receive => "receive".to_owned(),
+            FunctionKind::Function | FunctionKind::Modifier => function
+                .header
+                .name
+                .map(|n| n.name.as_str().to_owned())
+                .unwrap_or_default(),
+        };
+        if function.kind == FunctionKind::Function && !body.stmts.is_empty() {
+            if let Some(ret) = self.early_return(&function.header) {
+                if let Some(open) = self.range(body.span) {
+                    // Right after the body's `{`.
+                    let at = open.start + 1;
+                    self.push(Operator::EarlyReturn, at..at, format!(" {ret}"));
+                }
+            }
+        }
+        for stmt in body.stmts.iter() {
+            self.stmt(stmt);
+        }
+        self.function.clear();
+    }
+
+    /// `return;` when the function returns nothing; its named returns (still zero); zero values
+    /// for unnamed elementary return types; `None` otherwise (unnamed structs, arrays, enums).
+    fn early_return(&self, header: &ast::FunctionHeader<'_>) -> Option<String> {
+        let returns = header.returns();
+        if returns.is_empty() {
+            return Some("return;".to_owned());
+        }
+        // Named returns: return them as they are (zero; solc wants them spelled out).
+        if returns.iter().all(|v| v.name.is_some()) {
+            let names: Vec<String> = returns
+                .iter()
+                .filter_map(|v| v.name.map(|n| n.name.as_str().to_owned()))
+                .collect();
+            return Some(if names.len() == 1 {
+                format!("return {};", names[0])
+            } else {
+                format!("return ({});", names.join(", "))
+            });
+        }
+        let mut values = Vec::new();
+        for var in returns {
+            let TypeKind::Elementary(ty) = &var.ty.kind else {
+                return None;
+            };
+            values.push(match ty {
+                ElementaryType::Bool => "false".to_owned(),
+                ElementaryType::Address(_) => "address(0)".to_owned(),
+                ElementaryType::Int(_) | ElementaryType::UInt(_) => "0".to_owned(),
+                ElementaryType::FixedBytes(_) => format!("{}(0)", self.text(var.ty.span)?),
+                ElementaryType::String | ElementaryType::Bytes => "\"\"".to_owned(),
+                _ => return None,
+            });
+        }
+        Some(if values.len() == 1 {
+            format!("return {};", values[0])
+        } else {
+            format!("return ({});", values.join(", "))
+        })
+    }
+
+    fn stmt(&mut self, stmt: &Stmt<'_>) {
+        match &stmt.kind {
+            StmtKind::Block(block) | StmtKind::UncheckedBlock(block) => {
+                for s in block.stmts.iter() {
+                    self.stmt(s);
+                }
+            }
+            StmtKind::Expr(expr) => self.expr_stmt(stmt, expr),
+            StmtKind::DeclSingle(var) => {
+                if let Some(init) = &var.initializer {
+                    self.expr(init);
+                }
+            }
+            StmtKind::DeclMulti(_, expr) => self.expr(expr),
+            StmtKind::If(cond, then, otherwise) => {
+                let is_guard = otherwise.is_none() && is_revert(then);
+                if is_guard {
+                    self.push_span(Operator::RemoveGuard, cond.span, "false");
+                }
+                self.negate(cond);
+                self.expr(cond);
+                self.stmt(then);
+                if let Some(otherwise) = otherwise {
+                    self.stmt(otherwise);
+                }
+            }
+            StmtKind::While(cond, body) | StmtKind::DoWhile(body, cond) => {
+                self.negate(cond);
+                self.expr(cond);
+                self.stmt(body);
+            }
+            StmtKind::For {
+                init, cond, body, ..
+            } => {
+                // Loop headers: comparisons and literals only (a negated loop condition is an
+                // endless loop more often than a defect).
+                if let Some(init) = init {
+                    if let StmtKind::DeclSingle(var) = &init.kind {
+                        if let Some(e) = &var.initializer {
+                            self.expr(e);
+                        }
+                    }
+                }
+                if let Some(cond) = cond {
+                    self.expr(cond);
+                }
+                self.stmt(body);
+            }
+            StmtKind::Return(Some(expr)) => self.expr(expr),
+            StmtKind::Try(t) => {
+                // The call itself stays; its arguments and the clauses are mutated.
+                if let ExprKind::Call(callee, args) = &t.expr.kind {
+                    self.expr(callee);
+                    self.args(args);
+                }
+                for clause in t.clauses.iter() {
+                    for s in clause.block.stmts.iter() {
+                        self.stmt(s);
+                    }
+                }
+            }
+            // Events and revert data only change what is logged; assembly is Yul.
+            StmtKind::Emit(..)
+            | StmtKind::Revert(..)
+            | StmtKind::Assembly(_)
+            | StmtKind::Return(None)
+            | StmtKind::Break
+            | StmtKind::Continue
+            | StmtKind::Placeholder => {}
+        }
+    }
+
+    fn expr_stmt(&mut self, stmt: &Stmt<'_>, expr: &Expr<'_>) {
+        match &expr.kind {
+            ExprKind::Call(callee, args) if is_named(callee, "require") => {
+                self.push_span(Operator::RemoveGuard, stmt.span, "{}");
+                if let CallArgsKind::Unnamed(list) = &args.kind {
+                    if let Some(cond) = list.first() {
+                        self.negate(cond);
+                        self.expr(cond);
+                    }
+                }
+                return;
+            }
+            ExprKind::Assign(..) | ExprKind::Delete(_) => {
+                self.push_span(Operator::DeleteAssignment, stmt.span, "{}");
+            }
+            ExprKind::Unary(op, _)
+                if matches!(
+                    op.kind,
+                    UnOpKind::PreInc | UnOpKind::PreDec | UnOpKind::PostInc | UnOpKind::PostDec
+                ) =>
+            {
+                self.push_span(Operator::DeleteAssignment, stmt.span, "{}");
+            }
+            ExprKind::Call(..) => {
+                self.push_span(Operator::DeleteCall, stmt.span, "{}");
+            }
+            _ => {}
+        }
+        self.expr(expr);
+    }
+
+    fn negate(&mut self, cond: &Expr<'_>) {
+        if matches!(cond.kind, ExprKind::Lit(..)) {
+            return;
+        }
+        if let Some(text) = self.text(cond.span) {
+            let replacement = format!("!({text})");
+            self.push_span(Operator::NegateCondition, cond.span, replacement);
+        }
+    }
+
+    fn args(&mut self, args: &ast::CallArgs<'_>) {
+        match &args.kind {
+            CallArgsKind::Unnamed(list) => {
+                for a in list.iter() {
+                    self.expr(a);
+                }
+            }
+            CallArgsKind::Named(list) => {
+                for a in list.iter() {
+                    self.expr(a.value);
+                }
+            }
+        }
+    }
+
+    fn expr(&mut self, expr: &Expr<'_>) {
+        match &expr.kind {
+            ExprKind::Binary(left, op, right) => {
+                self.binary(expr, left, op, right);
+                self.expr(left);
+                self.expr(right);
+            }
+            ExprKind::Assign(_, Some(op), right) => {
+                if let Some(swapped) = swap_binary(op.kind) {
+                    self.push_span(Operator::BinaryOp, op.span, format!("{swapped}="));
+                }
+                self.expr(right);
+            }
+            ExprKind::Assign(_, None, right) => self.expr(right),
+            ExprKind::Call(callee, args) => {
+                self.call(expr, callee, args);
+                self.expr(callee);
+                self.args(args);
+            }
+            ExprKind::Ternary(cond, a, b) => {
+                if self.min_max_ternary(cond, a, b).is_none() {
+                    self.negate(cond);
+                }
+                self.expr(cond);
+                self.expr(a);
+                self.expr(b);
+            }
+            ExprKind::Lit(lit, _) => self.literal(lit),
+            ExprKind::Unary(_, inner) | ExprKind::Member(inner, _) => self.expr(inner),
+            ExprKind::Index(base, index) => {
+                self.expr(base);
+                match index {
+                    IndexKind::Index(Some(i)) => self.expr(i),
+                    IndexKind::Range(a, b) => {
+                        if let Some(a) = a {
+                            self.expr(a);
+                        }
+                        if let Some(b) = b {
+                            self.expr(b);
+                        }
+                    }
+                    IndexKind::Index(None) => {}
+                }
+            }
+            ExprKind::Tuple(items) => {
+                for item in items.iter() {
+                    if let SpannedOption::Some(e) = item {
+                        self.expr(e);
+                    }
+                }
+            }
+            ExprKind::Array(items) => {
+                for e in items.iter() {
+                    self.expr(e);
+                }
+            }
+            ExprKind::CallOptions(inner, named) => {
+                self.expr(inner);
+                for a in named.iter() {
+                    self.expr(a.value);
+                }
+            }
+            ExprKind::Payable(args) => self.args(args),
+            ExprKind::Delete(_)
+            | ExprKind::Ident(_)
+            | ExprKind::New(_)
+            | ExprKind::TypeCall(_)
+            | ExprKind::Type(_)
+            | ExprKind::Err(_) => {}
+        }
+    }
+
+    fn binary(&mut self, whole: &Expr<'_>, left: &Expr<'_>, op: &ast::BinOp, right: &Expr<'_>) {
+        use BinOpKind::*;
+        let comparison = match op.kind {
+            Lt => Some("<="),
+            Le => Some("<"),
+            Gt => Some(">="),
+            Ge => Some(">"),
+            Eq => Some("!="),
+            Ne => Some("=="),
+            _ => None,
+        };
+        if let Some(to) = comparison {
+            self.push_span(Operator::Comparison, op.span, to);
+            return;
+        }
+        if op.kind == Div {
+            // Floor division becomes ceiling division.
+            if let (Some(l), Some(r)) = (self.text(left.span), self.text(right.span)) {
+                let replacement = format!("(({l}) + ({r}) - 1) / ({r})");
+                self.push_span(Operator::Rounding, whole.span, replacement);
+            }
+            return;
+        }
+        if let Some(to) = swap_binary(op.kind) {
+            self.push_span(Operator::BinaryOp, op.span, to);
+        }
+    }
+
+    fn call(&mut self, whole: &Expr<'_>, callee: &Expr<'_>, args: &ast::CallArgs<'_>) {
+        let name = match &callee.kind {
+            ExprKind::Ident(ident) => Some(*ident),
+            ExprKind::Member(_, ident) => Some(*ident),
+            _ => None,
+        };
+        let Some(name) = name else { return };
+        match name.name.as_str() {
+            "mulDiv" => self.push_span(Operator::Rounding, name.span, "mulDivUp"),
+            "mulDivUp" => self.push_span(Operator::Rounding, name.span, "mulDiv"),
+            which @ ("min" | "max") => {
+                let CallArgsKind::Unnamed(list) = &args.kind else {
+                    return;
+                };
+                if list.len() != 2 {
+                    return;
+                }
+                let (Some(a), Some(b)) = (self.text(list[0].span), self.text(list[1].span)) else {
+                    return;
+                };
+                // The other one, written out: the library may not define it.
+                let cmp = if which == "min" { ">" } else { "<" };
+                let replacement = format!("(({a}) {cmp} ({b}) ? ({a}) : ({b}))");
+                self.push_span(Operator::MinMax, whole.span, replacement);
+            }
+            _ => {}
+        }
+    }
+
+    /// `a < b ? a : b` (and the other orders): the branches swapped turn min into max.
+    fn min_max_ternary(&mut self, cond: &Expr<'_>, a: &Expr<'_>, b: &Expr<'_>) -> Option<()> {
+        let ExprKind::Binary(l, op, r) = &cond.peel_parens().kind else {
+            return None;
+        };
+        if !matches!(
+            op.kind,
+            BinOpKind::Lt | BinOpKind::Le | BinOpKind::Gt | BinOpKind::Ge
+        ) {
+            return None;
+        }
+        let (l, r, a_text, b_text) = (
+            self.text(l.span)?.trim().to_owned(),
+            self.text(r.span)?.trim().to_owned(),
+            self.text(a.span)?.trim().to_owned(),
+            self.text(b.span)?.trim().to_owned(),
+        );
+        let picks_operands = (a_text == l && b_text == r) || (a_text == r && b_text == l);
+        if !picks_operands {
+            return None;
+        }
+        let a_range = self.range(a.span)?;
+        let b_range = self.range(b.span)?;
+        let replacement = format!(
+            "{}{}{}",
+            b_text,
+            &self.source[a_range.end..b_range.start],
+            a_text
+        );
+        self.push(Operator::MinMax, a_range.start..b_range.end, replacement);
+        Some(())
+    }
+
+    fn literal(&mut self, lit: &ast::Lit<'_>) {
+        match &lit.kind {
+            LitKind::Bool(value) => {
+                self.push_span(Operator::Literal, lit.span, (!value).to_string());
+            }
+            LitKind::Number(value) => {
+                let Some(text) = self.text(lit.span).map(str::to_owned) else {
+                    return;
+                };
+                if text.starts_with("0x") || text.starts_with("0X") {
+                    return; // addresses, selectors, masks
+                }
+                if let Some(replacement) = changed_number(&text, *value) {
+                    self.push_span(Operator::Literal, lit.span, replacement);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// 0 -> 1, 1 -> 0, a power of ten -> a tenth of it (one decimal off), any other n -> n + 1
+/// (off by one: a bps value, a divisor, a count).
+fn changed_number(text: &str, value: alloy::primitives::U256) -> Option<String> {
+    use alloy::primitives::U256;
+    if value == U256::ZERO {
+        return Some("1".into());
+    }
+    if value == U256::from(1) {
+        return Some("0".into());
+    }
+    let ten = U256::from(10);
+    let mut k = 0u32;
+    let mut v = value;
+    while v % ten == U256::ZERO {
+        v /= ten;
+        k += 1;
+    }
+    if v == U256::from(1) && k >= 1 {
+        let tenth = value / ten;
+        return Some(if text.contains('e') || text.contains('E') {
+            format!("1e{}", k - 1)
+        } else if text.contains('_') {
+            with_underscores(&tenth.to_string())
+        } else {
+            tenth.to_string()
+        });
+    }
+    let next = value.checked_add(U256::from(1))?;
+    Some(if text.contains('_') {
+        with_underscores(&next.to_string())
+    } else {
+        next.to_string()
+    })
+}
+
+fn with_underscores(digits: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push('_');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn swap_binary(kind: BinOpKind) -> Option<&'static str> {
+    use BinOpKind::*;
+    Some(match kind {
+        Add => "-",
+        Sub => "+",
+        Mul => "/",
+        Div => "*",
+        Rem => "*",
+        Pow => "*",
+        And => "||",
+        Or => "&&",
+        BitAnd => "|",
+        BitOr => "&",
+        BitXor => "&",
+        Shl => ">>",
+        Shr => "<<",
+        _ => return None,
+    })
+}
+
+fn is_named(callee: &Expr<'_>, name: &str) -> bool {
+    matches!(&callee.kind, ExprKind::Ident(ident) if ident.name.as_str() == name)
+}
+
+/// A `revert ...;` or a block holding only one.
+fn is_revert(stmt: &Stmt<'_>) -> bool {
+    match &stmt.kind {
+        StmtKind::Revert(..) => true,
+        StmtKind::Block(block) => block.stmts.len() == 1 && is_revert(&block.stmts[0]),
+        StmtKind::Expr(expr) => {
+            matches!(&expr.kind, ExprKind::Call(callee, _) if is_named(callee, "revert"))
+        }
+        _ => false,
+    }
+}
+
+/// Every `.sol` file under `path` (a file or a directory), sorted, relative to `root`.
+pub fn solidity_files(root: &Path, path: &Path) -> Result<Vec<String>, Unusable> {
+    let full = root.join(path);
+    let mut files = Vec::new();
+    let mut stack = vec![full.clone()];
+    if !full.exists() {
+        return Err(Unusable::with_fix(
+            format!("--path {}: no such file or directory", path.display()),
+            "give a path relative to the repository root, e.g. contracts/vault",
+        ));
+    }
+    while let Some(p) = stack.pop() {
+        if p.is_dir() {
+            let entries = std::fs::read_dir(&p)
+                .map_err(|e| Unusable::new(format!("cannot read {}: {e}", p.display())))?;
+            for entry in entries.flatten() {
+                stack.push(entry.path());
+            }
+        } else if p.extension().is_some_and(|e| e == "sol") {
+            let rel = p.strip_prefix(root).unwrap_or(&p);
+            files.push(
+                rel.components()
+                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                    .collect::<Vec<_>>()
+                    .join("/"),
+            );
+        }
+    }
+    files.sort();
+    if files.is_empty() {
+        return Err(Unusable::new(format!(
+            "--path {}: no Solidity file there",
+            path.display()
+        )));
+    }
+    Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SOURCE: &str = r#"// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+library M {
+    function min(uint256 a, uint256 b) internal pure returns (uint256) {
+        return a < b ? a : b;
+    }
+}
+
+contract C {
+    uint256 internal constant BPS = 10_000;
+    uint256 public x;
+    error Bad();
+
+    function f(uint256 a, uint256 b) external returns (uint256 r) {
+        require(a != 0, "zero");
+        if (a > b) revert Bad();
+        x = a * b / BPS;
+        g(a);
+        r = M.min(a, 3);
+        emit E(a + 1);
+    }
+
+    function g(uint256 a) internal view returns (bool) {
+        return a >= x && true;
+    }
+
+    event E(uint256 v);
+}
+"#;
+
+    fn find<'a>(ms: &'a [Mutant], op: Operator, original: &str) -> Vec<&'a Mutant> {
+        ms.iter()
+            .filter(|m| m.operator == op && m.original == original)
+            .collect()
+    }
+
+    #[test]
+    fn every_family_is_found_on_the_syntax_tree() {
+        let ms = mutants_of("src/C.sol", SOURCE).unwrap();
+        let ops: std::collections::BTreeSet<Operator> = ms.iter().map(|m| m.operator).collect();
+        for op in Operator::ALL {
+            assert!(ops.contains(&op), "no {op} mutant in {ms:#?}");
+        }
+        // require removed, negated; the revert guard made false.
+        assert_eq!(
+            find(&ms, Operator::RemoveGuard, "require(a != 0, \"zero\");")[0].replacement,
+            "{}"
+        );
+        assert_eq!(
+            find(&ms, Operator::RemoveGuard, "a > b")[0].replacement,
+            "false"
+        );
+        assert_eq!(find(&ms, Operator::Comparison, ">")[0].replacement, ">=");
+        assert_eq!(
+            find(&ms, Operator::Literal, "10_000")[0].replacement,
+            "1_000"
+        );
+        assert_eq!(find(&ms, Operator::Literal, "3")[0].replacement, "4");
+        assert_eq!(find(&ms, Operator::Literal, "true")[0].replacement, "false");
+        assert_eq!(
+            find(&ms, Operator::Rounding, "a * b / BPS")[0].replacement,
+            "((a * b) + (BPS) - 1) / (BPS)"
+        );
+        assert_eq!(find(&ms, Operator::MinMax, "a : b")[0].replacement, "b : a");
+        assert_eq!(
+            find(&ms, Operator::MinMax, "M.min(a, 3)")[0].replacement,
+            "((a) > (3) ? (a) : (3))"
+        );
+        assert_eq!(find(&ms, Operator::DeleteCall, "g(a);").len(), 1);
+        assert_eq!(
+            find(&ms, Operator::DeleteAssignment, "x = a * b / BPS;").len(),
+            1
+        );
+        // Nothing inside the emit.
+        assert!(ms
+            .iter()
+            .all(|m| !m.original.contains("a + 1") && m.line != 21));
+        // Early return: named return -> `return r;`; bool -> `return false;`.
+        let early: Vec<_> = ms
+            .iter()
+            .filter(|m| m.operator == Operator::EarlyReturn)
+            .map(|m| (m.function.as_str(), m.replacement.as_str()))
+            .collect();
+        assert!(early.contains(&("f", " return r;")));
+        assert!(early.contains(&("g", " return false;")));
+    }
+
+    #[test]
+    fn ids_are_stable_and_unique_and_survive_edits_elsewhere() {
+        let a = mutants_of("src/C.sol", SOURCE).unwrap();
+        let b = mutants_of("src/C.sol", SOURCE).unwrap();
+        assert_eq!(a, b);
+        let ids: std::collections::BTreeSet<&str> = a.iter().map(|m| m.id.as_str()).collect();
+        assert_eq!(ids.len(), a.len(), "ids collide");
+        // An edit in another function moves every offset but keeps g's ids.
+        let edited = SOURCE.replace("x = a * b / BPS;", "x = a * b / BPS;\n        x += 1;");
+        let c = mutants_of("src/C.sol", &edited).unwrap();
+        let g_ids = |ms: &[Mutant]| -> Vec<String> {
+            ms.iter()
+                .filter(|m| m.function == "g")
+                .map(|m| m.id.clone())
+                .collect()
+        };
+        assert_eq!(g_ids(&a), g_ids(&c));
+        assert_ne!(a.len(), c.len());
+    }
+
+    #[test]
+    fn applied_mutants_parse_and_diffs_show_the_line() {
+        for m in mutants_of("src/C.sol", SOURCE).unwrap() {
+            let mutated = m.apply(SOURCE);
+            assert!(
+                imports_of("src/C.sol", &mutated).is_ok(),
+                "{} does not parse:\n{mutated}",
+                m.describe()
+            );
+            let diff = m.diff(SOURCE);
+            assert!(diff.contains(&format!("@@ -{},", m.line)), "{diff}");
+        }
+        let m = &find(
+            &mutants_of("src/C.sol", SOURCE).unwrap(),
+            Operator::Comparison,
+            ">",
+        )[0]
+        .clone();
+        assert!(m
+            .diff(SOURCE)
+            .contains("-        if (a > b) revert Bad();\n+        if (a >= b) revert Bad();\n"));
+    }
+
+    #[test]
+    fn invalid_solidity_is_bad_input() {
+        let err = mutants_of("src/X.sol", "contract {").unwrap_err();
+        assert!(err.cause.contains("not valid Solidity"), "{}", err.cause);
+    }
+}

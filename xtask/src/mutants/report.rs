@@ -1,0 +1,730 @@
+//! `mutants.json` (schema: `schemas/mutants.schema.json`), `summary.md`, the step summary, and
+//! `cargo xtask mutants merge`.
+//!
+//! Mutation score: (killed + timed out) / (killed + timed out + survived), in percent: every
+//! mutant that compiled, is not equivalent (identical bytecode or reviewed in mutants.toml) and
+//! ran. A mutant that times out counts as detected (a chaos run that hangs does not pass).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use serde::{Deserialize, Serialize};
+
+use crate::error::Unusable;
+use crate::shell;
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// A hypothesis was disproved, or a scenario crashed, against this mutant.
+    Killed,
+    /// Every experiment held.
+    Survived,
+    /// The suite did not finish within `--timeout` (and nothing killed it before).
+    TimedOut,
+    /// Identical bytecode, or reviewed as equivalent in mutants.toml: not run, not scored.
+    Equivalent,
+    /// The mutated source does not compile: dropped.
+    NotCompiled,
+    /// The tools failed (forge, RPC): says nothing about the mutant.
+    Error,
+}
+
+/// One experiment's verdict against one mutant, over every pinned block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Cell {
+    Held,
+    Error,
+    TimedOut,
+    Reverted,
+    Disproved,
+}
+
+impl Cell {
+    pub fn kills(self) -> bool {
+        matches!(self, Cell::Disproved | Cell::Reverted)
+    }
+
+    fn symbol(self) -> &'static str {
+        match self {
+            Cell::Held => "·",
+            Cell::Error => "E",
+            Cell::TimedOut => "T",
+            Cell::Reverted => "R",
+            Cell::Disproved => "X",
+        }
+    }
+}
+
+/// A non-held verdict at one block, with what it saw.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Detail {
+    pub block: u64,
+    pub experiment: String,
+    pub cell: Cell,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MutantRecord {
+    pub id: String,
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub contract: String,
+    pub function: String,
+    pub operator: String,
+    pub original: String,
+    pub replacement: String,
+    pub diff: String,
+    pub status: Status,
+    /// Why it is equivalent, why it did not compile, or what failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Experiments whose verdict killed it (disproved or reverted at some block).
+    #[serde(default)]
+    pub killed_by: Vec<String>,
+    /// Experiment -> verdict over all blocks (empty when it was not run).
+    #[serde(default)]
+    pub matrix: BTreeMap<String, Cell>,
+    #[serde(default)]
+    pub details: Vec<Detail>,
+    /// Wall time of its compilation (ms).
+    #[serde(default)]
+    pub compile_ms: u64,
+}
+
+impl MutantRecord {
+    fn scored(&self) -> bool {
+        matches!(
+            self.status,
+            Status::Killed | Status::Survived | Status::TimedOut
+        )
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct BlockInfo {
+    pub number: u64,
+    pub hash: String,
+    pub timestamp: u64,
+    pub label: String,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ShardInfo {
+    pub index: u32,
+    pub count: u32,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Totals {
+    /// Every mutant of the mutated files.
+    pub generated: u64,
+    /// Those this run (or these shards) took on.
+    pub selected: u64,
+    pub compiled: u64,
+    pub not_compiled: u64,
+    /// Identical bytecode to the clean vault.
+    pub equivalent_bytecode: u64,
+    /// Reviewed in mutants.toml.
+    pub equivalent_reviewed: u64,
+    pub killed: u64,
+    pub survived: u64,
+    pub timed_out: u64,
+    pub errors: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ExperimentKills {
+    pub id: String,
+    /// Mutants it killed (a disproved check or a crash at some block).
+    pub kills: u64,
+    /// Of those, by a disproved check.
+    pub by_check: u64,
+    /// Mutants no other experiment killed.
+    pub sole_kills: u64,
+}
+
+/// Wall times, for the bench and for users sizing a nightly job.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Timing {
+    /// The clean vault's suite at every pinned block (the warm in-EVM suite).
+    pub clean_suite_ms: u64,
+    /// Building the local chain and its history (once per run).
+    pub chain_ms: u64,
+    /// Compiling the clean vault and every mutant.
+    pub compile_ms: u64,
+    /// From the first mutant's compilation to the last mutant's verdict.
+    pub mutants_ms: u64,
+    /// `mutants_ms` per mutant that ran (0 when none did).
+    pub per_mutant_ms: u64,
+    /// Upstream JSON-RPC requests of every fork, and per mutant that ran.
+    pub upstream_requests: u64,
+    pub jobs: u64,
+    pub batch: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MutantsReport {
+    pub schema_version: u32,
+    pub run_id: String,
+    pub tool_version: String,
+    pub started_at: u64,
+    pub duration_ms: u64,
+    pub seed: u64,
+    pub days: u32,
+    pub engine: String,
+    pub paths: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<ShardInfo>,
+    pub timeout_ms: u64,
+    pub min_score: f64,
+    /// Whether every stage ran for every mutant (otherwise a kill ends a mutant's run).
+    pub full_matrix: bool,
+    pub blocks: Vec<BlockInfo>,
+    /// The matrix's columns, in catalogue order.
+    pub experiments: Vec<String>,
+    pub timing: Timing,
+    pub totals: Totals,
+    /// Percent; absent when no mutant was scored.
+    #[serde(default)]
+    pub score: Option<f64>,
+    /// `met`, `below` (the score is under min_score) or `error` (mutants could not be run).
+    pub verdict: String,
+    pub per_experiment: Vec<ExperimentKills>,
+    pub mutants: Vec<MutantRecord>,
+}
+
+impl MutantsReport {
+    /// Totals, score, per-experiment counts and verdict from the mutants.
+    pub fn finish(mut self, generated: u64) -> Self {
+        self.mutants.sort_by(|a, b| {
+            (a.file.as_str(), a.line, a.column, a.id.as_str()).cmp(&(
+                b.file.as_str(),
+                b.line,
+                b.column,
+                b.id.as_str(),
+            ))
+        });
+        let mut t = Totals {
+            generated,
+            selected: self.mutants.len() as u64,
+            ..Totals::default()
+        };
+        for m in &self.mutants {
+            match m.status {
+                Status::Killed => t.killed += 1,
+                Status::Survived => t.survived += 1,
+                Status::TimedOut => t.timed_out += 1,
+                Status::Equivalent => {
+                    if m.reason
+                        .as_deref()
+                        .is_some_and(|r| r.starts_with(IDENTICAL))
+                    {
+                        t.equivalent_bytecode += 1;
+                    } else {
+                        t.equivalent_reviewed += 1;
+                    }
+                }
+                Status::NotCompiled => t.not_compiled += 1,
+                Status::Error => t.errors += 1,
+            }
+        }
+        t.compiled = t.selected - t.not_compiled;
+        let scored = t.killed + t.timed_out + t.survived;
+        self.score = (scored > 0)
+            .then(|| ((t.killed + t.timed_out) as f64 * 10_000.0 / scored as f64).round() / 100.0);
+        self.per_experiment = self
+            .experiments
+            .iter()
+            .map(|id| {
+                let mut k = ExperimentKills {
+                    id: id.clone(),
+                    kills: 0,
+                    by_check: 0,
+                    sole_kills: 0,
+                };
+                for m in self.mutants.iter().filter(|m| m.status == Status::Killed) {
+                    if let Some(cell) = m.matrix.get(id).filter(|c| c.kills()) {
+                        k.kills += 1;
+                        k.by_check += u64::from(*cell == Cell::Disproved);
+                        k.sole_kills += u64::from(m.killed_by.len() == 1);
+                    }
+                }
+                k
+            })
+            .collect();
+        self.verdict = if t.errors > 0 {
+            "error".into()
+        } else if self.score.is_none_or(|s| s >= self.min_score) {
+            "met".into()
+        } else {
+            "below".into()
+        };
+        if let Some(per) = self.timing.mutants_ms.checked_div(scored + t.errors) {
+            self.timing.per_mutant_ms = per;
+        }
+        self.totals = t;
+        self
+    }
+
+    pub fn exit_code(&self) -> ExitCode {
+        match self.verdict.as_str() {
+            "met" => ExitCode::SUCCESS,
+            "below" => ExitCode::from(1),
+            _ => ExitCode::from(crate::error::EXIT_UNUSABLE),
+        }
+    }
+
+    pub fn write(&self, dir: &Path) -> anyhow::Result<()> {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        std::fs::write(
+            dir.join("mutants.json"),
+            serde_json::to_string_pretty(self)? + "\n",
+        )
+        .with_context(|| format!("writing mutants.json in {}", dir.display()))?;
+        std::fs::write(dir.join("summary.md"), self.summary_markdown())
+            .with_context(|| format!("writing summary.md in {}", dir.display()))?;
+        Ok(())
+    }
+
+    pub fn summary_markdown(&self) -> String {
+        let t = &self.totals;
+        let mut md = String::new();
+        let score = self
+            .score
+            .map_or_else(|| "n/a".to_owned(), |s| format!("{s:.2}%"));
+        let verdict = match self.verdict.as_str() {
+            "met" => format!("meets the minimum of {:.2}%", self.min_score),
+            "below" => format!("**below** the minimum of {:.2}%", self.min_score),
+            _ => format!("{} mutant(s) could not be run", t.errors),
+        };
+        let _ = writeln!(
+            md,
+            "### Mutation testing `{}`: score {score}, {verdict}\n",
+            self.run_id
+        );
+        let blocks: Vec<String> = self
+            .blocks
+            .iter()
+            .map(|b| format!("{} ({})", b.number, b.label))
+            .collect();
+        let _ = writeln!(
+            md,
+            "Mutants of {} against the chaos suite ({} engine, {} experiments at blocks {}; seed {}, {} days of history){}.\n",
+            self.paths.join(", "),
+            self.engine,
+            self.experiments.len(),
+            blocks.join(", "),
+            self.seed,
+            self.days,
+            self.shard
+                .map(|s| format!("; shard {}/{}", s.index, s.count))
+                .unwrap_or_default()
+        );
+        let _ = writeln!(md, "| generated | selected | compiled | not compiled | equivalent (bytecode / reviewed) | killed | timed out | survived | errors | score |");
+        let _ = writeln!(
+            md,
+            "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+        );
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} / {} | {} | {} | {} | {} | {score} |\n",
+            t.generated,
+            t.selected,
+            t.compiled,
+            t.not_compiled,
+            t.equivalent_bytecode,
+            t.equivalent_reviewed,
+            t.killed,
+            t.timed_out,
+            t.survived,
+            t.errors
+        );
+        let _ = writeln!(
+            md,
+            "Score = (killed + timed out) / (killed + timed out + survived). Killed: a hypothesis disproved (X) or a scenario crashed (R) at some pinned block.\n"
+        );
+        md.push_str("#### Kills per experiment\n\n| # | experiment | kills | by a check | only this one |\n| ---: | --- | ---: | ---: | ---: |\n");
+        for (i, k) in self.per_experiment.iter().enumerate() {
+            let name = if k.kills == 0 {
+                format!("**{}** (catches nothing)", k.id)
+            } else {
+                k.id.clone()
+            };
+            let _ = writeln!(
+                md,
+                "| {} | {name} | {} | {} | {} |",
+                i + 1,
+                k.kills,
+                k.by_check,
+                k.sole_kills
+            );
+        }
+        md.push('\n');
+        let ran: Vec<&MutantRecord> = self.mutants.iter().filter(|m| m.scored()).collect();
+        if !ran.is_empty() {
+            md.push_str("#### Kill matrix\n\nColumns are the experiments numbered above; X disproved, R reverted (crash), T timed out, E tool error, · held.\n\n");
+            let head: Vec<String> = (1..=self.experiments.len())
+                .map(|i| i.to_string())
+                .collect();
+            let _ = writeln!(
+                md,
+                "| mutant | where | operator | status | {} |",
+                head.join(" | ")
+            );
+            let _ = writeln!(
+                md,
+                "| --- | --- | --- | --- | {} |",
+                vec![":-:"; self.experiments.len()].join(" | ")
+            );
+            for m in &ran {
+                let cells: Vec<&str> = self
+                    .experiments
+                    .iter()
+                    .map(|e| m.matrix.get(e).map_or(" ", |c| c.symbol()))
+                    .collect();
+                let _ = writeln!(
+                    md,
+                    "| `{}` | {}:{} | {} | {} | {} |",
+                    m.id,
+                    short_file(&m.file),
+                    m.line,
+                    m.operator,
+                    status_word(m.status),
+                    cells.join(" | ")
+                );
+            }
+            md.push('\n');
+        }
+        let survivors: Vec<&MutantRecord> = self
+            .mutants
+            .iter()
+            .filter(|m| m.status == Status::Survived)
+            .collect();
+        let _ = writeln!(md, "#### Survivors ({})\n", survivors.len());
+        for m in survivors {
+            let _ = writeln!(
+                md,
+                "**`{}`** {}:{} in `{}.{}` ({}):\n\n```diff\n{}```\n",
+                m.id, m.file, m.line, m.contract, m.function, m.operator, m.diff
+            );
+        }
+        let timed: Vec<&MutantRecord> = self
+            .mutants
+            .iter()
+            .filter(|m| matches!(m.status, Status::TimedOut | Status::Error))
+            .collect();
+        if !timed.is_empty() {
+            md.push_str("#### Timed out or not run\n\n");
+            for m in timed {
+                let _ = writeln!(
+                    md,
+                    "- `{}` {}:{} {}: {}",
+                    m.id,
+                    m.file,
+                    m.line,
+                    status_word(m.status),
+                    m.reason.as_deref().unwrap_or("")
+                );
+            }
+            md.push('\n');
+        }
+        let reviewed: Vec<&MutantRecord> = self
+            .mutants
+            .iter()
+            .filter(|m| {
+                m.status == Status::Equivalent
+                    && !m
+                        .reason
+                        .as_deref()
+                        .is_some_and(|r| r.starts_with(IDENTICAL))
+            })
+            .collect();
+        if !reviewed.is_empty() {
+            md.push_str("#### Reviewed equivalents (mutants.toml)\n\n");
+            for m in reviewed {
+                let _ = writeln!(
+                    md,
+                    "- `{}` {}:{} `{}` -> `{}`: {}",
+                    m.id,
+                    short_file(&m.file),
+                    m.line,
+                    super::generate::one_line(&m.original),
+                    super::generate::one_line(&m.replacement),
+                    m.reason.as_deref().unwrap_or("")
+                );
+            }
+            md.push('\n');
+        }
+        let _ = writeln!(
+            md,
+            "Wall time {:.1} s: chain {:.1} s, clean suite {:.1} s, mutants {:.1} s ({:.1} s per mutant that ran, {} jobs, {} vaults per forge process).",
+            self.duration_ms as f64 / 1000.0,
+            self.timing.chain_ms as f64 / 1000.0,
+            self.timing.clean_suite_ms as f64 / 1000.0,
+            self.timing.mutants_ms as f64 / 1000.0,
+            self.timing.per_mutant_ms as f64 / 1000.0,
+            self.timing.jobs,
+            self.timing.batch
+        );
+        md
+    }
+}
+
+/// Reason prefix of mutants whose bytecode equals the clean vault's.
+pub const IDENTICAL: &str = "identical bytecode";
+
+fn short_file(file: &str) -> &str {
+    file.rsplit('/').next().unwrap_or(file)
+}
+
+fn status_word(s: Status) -> &'static str {
+    match s {
+        Status::Killed => "killed",
+        Status::Survived => "**survived**",
+        Status::TimedOut => "timed out",
+        Status::Equivalent => "equivalent",
+        Status::NotCompiled => "not compiled",
+        Status::Error => "error",
+    }
+}
+
+/// The reviewed equivalents (id -> reason) among the mutants of the given paths.
+pub type Reviewed<'a> = dyn Fn(&[String]) -> anyhow::Result<BTreeMap<String, String>> + 'a;
+
+/// `cargo xtask mutants merge`: one report from the shards' reports.
+pub fn merge(
+    dirs: &[PathBuf],
+    out: &Path,
+    min_score: f64,
+    reviewed: &Reviewed<'_>,
+) -> anyhow::Result<ExitCode> {
+    let mut reports: Vec<MutantsReport> = Vec::new();
+    for dir in dirs {
+        let path = dir.join("mutants.json");
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            Unusable::with_fix(
+                format!("cannot read {}: {e}", path.display()),
+                "pass report directories of `cargo xtask mutants --shard` runs",
+            )
+        })?;
+        let report: MutantsReport = serde_json::from_str(&text).map_err(|e| {
+            Unusable::new(format!(
+                "{} is not a schema {SCHEMA_VERSION} mutants report: {e}",
+                path.display()
+            ))
+        })?;
+        if report.schema_version != SCHEMA_VERSION {
+            return Err(Unusable::new(format!(
+                "{} has schema_version {}",
+                path.display(),
+                report.schema_version
+            ))
+            .into());
+        }
+        reports.push(report);
+    }
+    let base = reports.first().context("no reports to merge")?.clone();
+    let equivalents = reviewed(&base.paths)?;
+    let mut ids: BTreeSet<String> = BTreeSet::new();
+    let mut mutants = Vec::new();
+    let mut generated = 0;
+    let mut timing = base.timing.clone();
+    timing.mutants_ms = 0;
+    let mut shards = BTreeSet::new();
+    for r in &reports {
+        let same = r.seed == base.seed
+            && r.days == base.days
+            && r.engine == base.engine
+            && r.paths == base.paths
+            && r.full_matrix == base.full_matrix
+            && r.experiments == base.experiments
+            && r.blocks == base.blocks;
+        if !same {
+            return Err(Unusable::with_fix(
+                format!(
+                    "{} ran another campaign (seed, days, engine, paths, experiments or blocks differ)",
+                    r.run_id
+                ),
+                "merge the shards of one run, started with the same options",
+            )
+            .into());
+        }
+        if let Some(s) = r.shard {
+            if !shards.insert(s.index) {
+                return Err(Unusable::new(format!("shard {} is given twice", s.index)).into());
+            }
+        }
+        generated = r.totals.generated;
+        for m in &r.mutants {
+            if !ids.insert(m.id.clone()) {
+                return Err(
+                    Unusable::new(format!("mutant {} is in two shards' reports", m.id)).into(),
+                );
+            }
+            let mut m = m.clone();
+            if let Some(reason) = equivalents.get(&m.id) {
+                m.status = Status::Equivalent;
+                m.reason = Some(reason.clone());
+            }
+            mutants.push(m);
+        }
+        timing.mutants_ms = timing.mutants_ms.max(r.timing.mutants_ms);
+        timing.upstream_requests += r.timing.upstream_requests;
+    }
+    let report = MutantsReport {
+        run_id: format!("{}-merged", base.run_id),
+        duration_ms: reports
+            .iter()
+            .map(|r| r.duration_ms)
+            .max()
+            .unwrap_or_default(),
+        shard: None,
+        min_score,
+        timing,
+        mutants,
+        ..base
+    }
+    .finish(generated);
+    report.write(out)?;
+    crate::report::append_step_summary(&report.summary_markdown())?;
+    shell::status(
+        "Merged",
+        format!(
+            "{} reports into {}: {} killed, {} survived, {} timed out; score {}",
+            dirs.len(),
+            out.display(),
+            report.totals.killed,
+            report.totals.survived,
+            report.totals.timed_out,
+            report
+                .score
+                .map_or_else(|| "n/a".to_owned(), |s| format!("{s:.2}%"))
+        ),
+    );
+    Ok(report.exit_code())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(id: &str, status: Status, killed_by: &[&str]) -> MutantRecord {
+        MutantRecord {
+            id: id.into(),
+            file: "contracts/vault/X.sol".into(),
+            line: 1,
+            column: 1,
+            contract: "X".into(),
+            function: "f".into(),
+            operator: "comparison".into(),
+            original: "<".into(),
+            replacement: "<=".into(),
+            diff: "--- a/contracts/vault/X.sol\n".into(),
+            status,
+            reason: None,
+            killed_by: killed_by.iter().map(|s| (*s).to_owned()).collect(),
+            matrix: killed_by
+                .iter()
+                .map(|e| ((*e).to_owned(), Cell::Disproved))
+                .chain([("b".to_owned(), Cell::Held)])
+                .collect(),
+            details: vec![],
+            compile_ms: 1,
+        }
+    }
+
+    fn shard(index: u32, mutants: Vec<MutantRecord>) -> MutantsReport {
+        MutantsReport {
+            schema_version: SCHEMA_VERSION,
+            run_id: format!("run-{index}"),
+            tool_version: "0".into(),
+            started_at: 0,
+            duration_ms: 10,
+            seed: 42,
+            days: 1,
+            engine: "in-evm".into(),
+            paths: vec!["contracts/vault".into()],
+            shard: Some(ShardInfo { index, count: 2 }),
+            timeout_ms: 1000,
+            min_score: 0.0,
+            full_matrix: false,
+            blocks: vec![BlockInfo {
+                number: 7,
+                hash: format!("0x{}", "ab".repeat(32)),
+                timestamp: 1,
+                label: "pinned".into(),
+            }],
+            experiments: vec!["a".into(), "b".into()],
+            timing: Timing::default(),
+            totals: Totals::default(),
+            score: None,
+            verdict: String::new(),
+            per_experiment: vec![],
+            mutants,
+        }
+        .finish(4)
+    }
+
+    #[test]
+    fn shards_merge_into_one_score_with_the_reviewed_equivalents() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b, out) = (
+            dir.path().join("a"),
+            dir.path().join("b"),
+            dir.path().join("out"),
+        );
+        shard(
+            1,
+            vec![
+                record("k1", Status::Killed, &["a"]),
+                record("s1", Status::Survived, &[]),
+            ],
+        )
+        .write(&a)
+        .unwrap();
+        shard(
+            2,
+            vec![
+                record("k2", Status::Killed, &["a"]),
+                record("s2", Status::Survived, &[]),
+            ],
+        )
+        .write(&b)
+        .unwrap();
+        // s2 was reviewed as equivalent after the shards ran.
+        let reviewed = |_: &[String]| -> anyhow::Result<BTreeMap<String, String>> {
+            Ok([("s2".to_owned(), "same value".to_owned())].into())
+        };
+        let code = merge(&[a.clone(), b.clone()], &out, 60.0, &reviewed).unwrap();
+        assert_eq!(code, ExitCode::SUCCESS);
+        let merged: MutantsReport =
+            serde_json::from_str(&std::fs::read_to_string(out.join("mutants.json")).unwrap())
+                .unwrap();
+        assert_eq!(merged.totals.killed, 2);
+        assert_eq!(merged.totals.survived, 1);
+        assert_eq!(merged.totals.equivalent_reviewed, 1);
+        assert_eq!(merged.score, Some(66.67));
+        assert_eq!(merged.verdict, "met");
+        assert_eq!(merged.per_experiment[0].kills, 2);
+        assert_eq!(merged.per_experiment[1].kills, 0);
+        let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
+        assert!(md.contains("**b** (catches nothing)"), "{md}");
+        assert!(md.contains("#### Survivors (1)"), "{md}");
+        // Below the minimum: exit 1; the same shard twice: refused.
+        assert_eq!(
+            merge(&[a.clone(), b.clone()], &out, 70.0, &reviewed).unwrap(),
+            ExitCode::from(1)
+        );
+        let err = merge(&[a.clone(), a], &out, 0.0, &reviewed).unwrap_err();
+        assert!(err.to_string().contains("given twice"), "{err}");
+    }
+}
