@@ -354,3 +354,133 @@ fn the_pair_deployed_on_a_chain_is_the_recompiled_registry_source_with_the_patch
     );
     assert_eq!(B256::from_slice(&hex_of(&ret)), built.pair_init_code_hash);
 }
+
+/// Removes a scratch directory when dropped, also when the test panics.
+struct ScratchDir(PathBuf);
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Run the V2 fee test (`testFuzz_real_swapQuoteIsTheV2Fee`, default profile) with the pair's
+/// code taken from `artifact` (relative to the project root) or the registry build; returns
+/// whether it passed and forge's output.
+fn v2_fee_test(artifact: Option<&str>) -> (bool, String) {
+    let mut cmd = support::toolchain().command(xtask::toolchain::Tool::Forge);
+    cmd.args([
+        "test",
+        "--match-path",
+        "test/replicas/differential/PancakeRouterDifferential.t.sol",
+        "--match-test",
+        "testFuzz_real_swapQuoteIsTheV2Fee",
+    ])
+    .env_remove("FOUNDRY_PROFILE")
+    .env_remove("V2_FEE_PAIR_ARTIFACT")
+    .stdin(Stdio::null());
+    if let Some(artifact) = artifact {
+        cmd.env("V2_FEE_PAIR_ARTIFACT", artifact);
+    }
+    let output = cmd.output().expect("forge runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), text)
+}
+
+/// The V2 fee test can fail: the pair compiled from the registry source with a wrong patch
+/// (each a plausible mistake in the lines the documented patch changes) is put in place of the
+/// local pair, state kept, and the test must fail on every one; on the registry build with the
+/// documented patch it passes.
+#[test]
+fn the_v2_fee_test_fails_on_a_pair_with_a_wrong_patch() {
+    let _ = built();
+    let project = project();
+    let staged = sol_files(&CORE_UNIT.src(&project));
+    let pair_rel = format!("{}/contracts/PancakePair.sol", PANCAKE_CORE.npm);
+    let patched = staged[&pair_rel].clone();
+    let registry_pair = std::fs::read_to_string(
+        project
+            .node_modules()
+            .join(PANCAKE_CORE.npm)
+            .join("contracts/PancakePair.sol"),
+    )
+    .unwrap();
+    let fee_line = |n: &str, scale: &str, fee: &str| {
+        format!("balance{n}.mul({scale}).sub(amount{n}In.mul({fee}))")
+    };
+    let replace = |from: &str, to: &str| {
+        assert!(patched.contains(from), "the staged pair has no `{from}`");
+        patched.replace(from, to)
+    };
+    let variants: Vec<(&str, String)> = vec![
+        // No patch at all: V1's 0.2% fee.
+        ("v1_unpatched", registry_pair),
+        // Uniswap's 0.3% where PancakeSwap V2 takes 0.25%.
+        (
+            "fee_30_bps",
+            replace(&fee_line("0", "10000", "25"), &fee_line("0", "10000", "30"))
+                .replace(&fee_line("1", "10000", "25"), &fee_line("1", "10000", "30")),
+        ),
+        // The fee lines patched, the K check's scale forgotten.
+        ("k_at_v1_scale", replace("mul(10000**2)", "mul(1000**2)")),
+        // One of the two fee lines forgotten.
+        (
+            "token1_fee_unpatched",
+            replace(&fee_line("1", "10000", "25"), &fee_line("1", "1000", "2")),
+        ),
+    ];
+
+    // One compilation: each variant is the whole staged core under a prefix of its own.
+    let mut sources = BTreeMap::new();
+    for (variant, pair_source) in &variants {
+        assert_ne!(pair_source, &patched, "{variant} is not a change");
+        for (rel, content) in &staged {
+            let content = if rel == &pair_rel {
+                pair_source
+            } else {
+                content
+            };
+            sources.insert(format!("{variant}/{rel}"), json!({ "content": content }));
+        }
+    }
+    let mut settings = settings();
+    settings["outputSelection"] = json!({"*": {"PancakePair": ["evm.deployedBytecode.object"]}});
+    let input = json!({"language": "Solidity", "sources": sources, "settings": settings});
+    let output = solc_js("solc-0.5.16", &input);
+
+    let dir = format!("build/v2-fee-wrong-patch-{}", std::process::id());
+    let scratch = ScratchDir(project.root().join(&dir));
+    std::fs::create_dir_all(&scratch.0).unwrap();
+    let (passed, text) = v2_fee_test(None);
+    assert!(
+        passed,
+        "the V2 fee test fails on the documented patch:\n{text}"
+    );
+    for (variant, _) in &variants {
+        let code = &output["contracts"][format!("{variant}/{pair_rel}").as_str()]["PancakePair"]
+            ["evm"]["deployedBytecode"]["object"];
+        assert!(!hex_of(code).is_empty(), "{variant}: no code");
+        let artifact = format!("{dir}/{variant}.json");
+        std::fs::write(
+            project.root().join(&artifact),
+            json!({"deployedBytecode": {"object": format!("0x{}", code.as_str().unwrap())}})
+                .to_string(),
+        )
+        .unwrap();
+        let (passed, text) = v2_fee_test(Some(&artifact));
+        assert!(
+            !passed && text.contains("[FAIL") && text.contains("testFuzz_real_swapQuoteIsTheV2Fee"),
+            "the V2 fee test does not fail on the pair patched as `{variant}`:\n{text}"
+        );
+        eprintln!(
+            "{variant}: {}",
+            text.lines()
+                .find(|l| l.contains("[FAIL"))
+                .unwrap_or_default()
+        );
+    }
+}
