@@ -117,7 +117,7 @@ contract LocalWorldDeployer {
         w.flashPair = address(env.flashPair);
         w.aster = address(env.asterDiamond);
         w.alp = address(env.alp);
-        w.bnbUsdFeed = address(env.bnbUsdFeed);
+        w.bnbUsdFeed = LocalEnvironment.readBnbUsd(env);
         w.asterKeeper = address(this);
         w.isReplica = true;
     }

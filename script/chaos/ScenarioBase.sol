@@ -181,16 +181,27 @@ abstract contract ScenarioBase {
     }
 
     /// @notice A fresh BNB/USD round at the current answer, as Chainlink's heartbeat would post.
-    /// Replica: its admin posts the round. Real BSC fork: nobody posts rounds on a fork, so the
-    /// feed is put behind a fault proxy that replays its last answer stamped now.
+    /// Replica: its admin posts the round, on the feed itself (`--replicas hand`) or on the
+    /// aggregator behind the real Chainlink proxy (the default local chain), so the proxy stays
+    /// the real code. Real BSC fork: nobody posts rounds on a fork, so the feed is put behind a
+    /// fault proxy that replays its last answer stamped now.
     function _refreshFeed() internal {
         AggregatorV3Interface feed = AggregatorV3Interface(w.bnbUsdFeed);
         (uint80 id, int256 answer,,,) = feed.latestRoundData();
         if (w.isReplica) {
-            (bool okAdmin, bytes memory ret) = w.bnbUsdFeed.staticcall(abi.encodeWithSignature("admin()"));
+            address writable = w.bnbUsdFeed;
+            (bool okAdmin, bytes memory ret) = writable.staticcall(abi.encodeWithSignature("admin()"));
+            if (!okAdmin || ret.length != 32) {
+                (bool okAggregator, bytes memory agg) =
+                    writable.staticcall(abi.encodeWithSignature("aggregator()"));
+                if (okAggregator && agg.length == 32) {
+                    writable = abi.decode(agg, (address));
+                    (okAdmin, ret) = writable.staticcall(abi.encodeWithSignature("admin()"));
+                }
+            }
             if (okAdmin && ret.length == 32) {
                 vm.prank(abi.decode(ret, (address)));
-                (bool ok,) = w.bnbUsdFeed.call(abi.encodeWithSignature("updateAnswer(int256)", answer));
+                (bool ok,) = writable.call(abi.encodeWithSignature("updateAnswer(int256)", answer));
                 if (ok) return;
             }
         }

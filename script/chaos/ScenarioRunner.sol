@@ -9,6 +9,7 @@ import {AsterScenarios} from "./scenarios/AsterScenarios.sol";
 import {MarketScenarios} from "./scenarios/MarketScenarios.sol";
 import {StressScenarios} from "./scenarios/StressScenarios.sol";
 import {BlockScenarios} from "./scenarios/BlockScenarios.sol";
+import {FeedScenarios} from "./scenarios/FeedScenarios.sol";
 import {YieldVault} from "../../contracts/vault/YieldVault.sol";
 import {Config, VaultAddresses} from "../../contracts/vault/VaultTypes.sol";
 import {DeployVault} from "../lib/DeployVault.sol";
@@ -143,7 +144,7 @@ abstract contract ScenarioRunner {
 
     /// @notice Every scenario id, in catalogue order (script/chaos/README.md).
     function scenarioIds() public pure returns (string[] memory list) {
-        list = new string[](17);
+        list = new string[](18);
         list[0] = "oracle_divergence";
         list[1] = "oracle_recovery";
         list[2] = "close_trade_blocked";
@@ -161,10 +162,11 @@ abstract contract ScenarioRunner {
         list[14] = "share_price_drop";
         list[15] = "idle_cycle";
         list[16] = "same_block_manipulation";
+        list[17] = "feed_aggregator_switch";
     }
 
     /// @notice Group 0: oracle and time; 1: Aster; 2: market, gas and feed; 3: stress; 4: what
-    /// a cycle must not do (idle, same-block manipulation).
+    /// a cycle must not do (idle, same-block manipulation); 5: the Chainlink proxy's aggregator.
     function _groupOf(string memory id) internal pure returns (uint256) {
         bytes32 h = keccak256(bytes(id));
         if (
@@ -183,6 +185,7 @@ abstract contract ScenarioRunner {
         ) return 2;
         if (h == keccak256("repeated_cycle_stress")) return 3;
         if (h == keccak256("idle_cycle") || h == keccak256("same_block_manipulation")) return 4;
+        if (h == keccak256("feed_aggregator_switch")) return 5;
         revert UnknownScenario(id);
     }
 
@@ -276,8 +279,10 @@ abstract contract ScenarioRunner {
             (g, name) = (IScenarioGroup(address(new MarketScenarios(_world, vault))), "MarketScenarios");
         } else if (group == 3) {
             (g, name) = (IScenarioGroup(address(new StressScenarios(_world, vault))), "StressScenarios");
-        } else {
+        } else if (group == 4) {
             (g, name) = (IScenarioGroup(address(new BlockScenarios(_world, vault))), "BlockScenarios");
+        } else {
+            (g, name) = (IScenarioGroup(address(new FeedScenarios(_world, vault))), "FeedScenarios");
         }
         // Named in forge's traces (which the xtask reads to say where a revert came from): the
         // groups share most of their code, so forge cannot tell them apart by bytecode.

@@ -31,8 +31,12 @@ library AddressBook {
         address btcbWbnbPair;
         address asterDiamond;
         address alp;
-        address bnbUsdFeed;
+        address bnbUsdFeed; // what consumers read: Chainlink's proxy on BSC and on the default local chain
         address btcUsdFeed;
+        /// Local chains only: where the local market writes rounds (the aggregator behind the
+        /// proxy, or the feed itself with `--replicas hand`); address(0) in `bsc.json`.
+        address bnbUsdAggregator;
+        address btcUsdAggregator;
         address vault;
         string notes;
     }
@@ -59,6 +63,8 @@ library AddressBook {
         book.alp = vm.parseJsonAddress(json, ".alp");
         book.bnbUsdFeed = vm.parseJsonAddress(json, ".bnbUsdFeed");
         book.btcUsdFeed = vm.parseJsonAddress(json, ".btcUsdFeed");
+        book.bnbUsdAggregator = _optionalAddress(json, ".bnbUsdAggregator");
+        book.btcUsdAggregator = _optionalAddress(json, ".btcUsdAggregator");
         book.vault = _optionalAddress(json, ".vault");
         book.notes = vm.keyExistsJson(json, ".notes") ? vm.parseJsonString(json, ".notes") : "";
     }
@@ -80,6 +86,8 @@ library AddressBook {
         vm.serializeAddress(obj, "alp", book.alp);
         vm.serializeAddress(obj, "bnbUsdFeed", book.bnbUsdFeed);
         vm.serializeAddress(obj, "btcUsdFeed", book.btcUsdFeed);
+        vm.serializeAddress(obj, "bnbUsdAggregator", book.bnbUsdAggregator);
+        vm.serializeAddress(obj, "btcUsdAggregator", book.btcUsdAggregator);
         vm.serializeAddress(obj, "vault", book.vault);
         string memory json = vm.serializeString(obj, "notes", book.notes);
         vm.writeJson(json, _path(file));
@@ -103,11 +111,14 @@ library AddressBook {
         book.btcbWbnbPair = address(env.btcbWbnbPair);
         book.asterDiamond = address(env.asterDiamond);
         book.alp = address(env.alp);
-        book.bnbUsdFeed = address(env.bnbUsdFeed);
-        book.btcUsdFeed = address(env.btcUsdFeed);
+        book.bnbUsdFeed = LocalEnvironment.readBnbUsd(env);
+        book.btcUsdFeed = LocalEnvironment.readBtcUsd(env);
+        book.bnbUsdAggregator = address(env.bnbUsdFeed);
+        book.btcUsdAggregator = address(env.btcUsdFeed);
         book.vault = vault;
-        book.notes =
-        "Local BSC replica written by script/DeployLocal.s.sol; contracts from contracts/replicas/.";
+        book.notes = env.replicas == LocalEnvironment.Replicas.REAL
+            ? "Local BSC chain written by script/DeployLocal.s.sol: PancakeSwap V2 and Chainlink's EACAggregatorProxy built from the npm registry's sources (build/, tools/patches/README.md); tokens, Aster and the feeds' aggregators from contracts/replicas/."
+            : "Local BSC chain written by script/DeployLocal.s.sol with --replicas hand: every contract from contracts/replicas/.";
     }
 
     function _optionalAddress(string memory json, string memory key) private view returns (address) {

@@ -6,14 +6,16 @@ import {AddressBook} from "../../script/lib/AddressBook.sol";
 import {LocalEnvironment} from "../../script/lib/LocalEnvironment.sol";
 
 contract AddressBookTest is Test {
-    /// @dev PancakeSwap V2's init-code hash on BSC (the hash of the deployed pair's creation code).
-    bytes32 internal constant PANCAKE_V2_INIT_CODE_HASH =
-        0x00fb7f630766e6a796048ea87d01acd3068e8ff67d078148a3fa3f4a84f69bd5;
+    /// @dev PancakeSwap V2's init-code hash on BSC, as the book states it (checked against
+    /// the npm package pancakeswap/v2-sdk by xtask/tests/bsc_constants.rs).
+    function _initCodeHash() internal view returns (bytes32) {
+        string memory json = vm.readFile(string.concat(vm.projectRoot(), "/", AddressBook.BSC));
+        return vm.parseJsonBytes32(json, ".pancakeInitCodeHash");
+    }
 
-    function _pancakePair(address factory, address a, address b) internal pure returns (address) {
+    function _pancakePair(address factory, address a, address b) internal view returns (address) {
         (address t0, address t1) = a < b ? (a, b) : (b, a);
-        return
-            vm.computeCreate2Address(keccak256(abi.encodePacked(t0, t1)), PANCAKE_V2_INIT_CODE_HASH, factory);
+        return vm.computeCreate2Address(keccak256(abi.encodePacked(t0, t1)), _initCodeHash(), factory);
     }
 
     function test_book_bscHasTheCanonicalAddresses() public view {
@@ -37,6 +39,7 @@ contract AddressBookTest is Test {
         assertEq(book.lpPair, _pancakePair(book.pancakeFactory, book.btcb, book.usdt));
         assertEq(book.flashPair, _pancakePair(book.pancakeFactory, book.wbnb, book.usdt));
         assertEq(book.btcbWbnbPair, _pancakePair(book.pancakeFactory, book.btcb, book.wbnb));
+        assertEq(_initCodeHash(), 0x00fb7f630766e6a796048ea87d01acd3068e8ff67d078148a3fa3f4a84f69bd5);
     }
 
     function test_book_localEnvironmentRoundTripsThroughJson() public {
@@ -50,5 +53,23 @@ contract AddressBookTest is Test {
         assertEq(read.lpPair, address(env.lpPair));
         assertEq(read.vault, address(0xCAFE));
         assertEq(read.network, "bsc-replica");
+        // Consumers read the proxies; the market writes the aggregators behind them.
+        assertEq(read.bnbUsdFeed, address(env.bnbUsdProxy));
+        assertEq(read.bnbUsdAggregator, address(env.bnbUsdFeed));
+        assertEq(read.btcUsdAggregator, address(env.btcUsdFeed));
+    }
+
+    function test_book_handEnvironmentNamesTheFeedAsItsOwnAggregator() public {
+        LocalEnvironment.Environment memory env =
+            LocalEnvironment.deploy(LocalEnvironment.handConfig(), address(this));
+        AddressBook.Book memory book = AddressBook.fromEnvironment(env, address(0));
+        assertEq(book.bnbUsdFeed, address(env.bnbUsdFeed));
+        assertEq(book.bnbUsdAggregator, address(env.bnbUsdFeed));
+    }
+
+    function test_book_bscNamesNoAggregator() public view {
+        AddressBook.Book memory book = AddressBook.read(AddressBook.BSC);
+        assertEq(book.bnbUsdAggregator, address(0));
+        assertEq(book.btcUsdAggregator, address(0));
     }
 }

@@ -3,7 +3,12 @@ pragma solidity ^0.8.24;
 
 import {Vm} from "forge-std/Vm.sol";
 import {ReplicaFixture} from "./ReplicaFixture.sol";
-import {IAsterDiamond} from "../../contracts/interfaces/IAster.sol";
+import {
+    IAsterAlpManager,
+    IAsterBook,
+    IAsterTradingPortal,
+    IAsterTradingReader
+} from "../../contracts/replicas/aster/IAsterFacets.sol";
 import {IAsterReplica} from "../../contracts/replicas/aster/IAsterReplica.sol";
 import {AsterDiamondReplica} from "../../contracts/replicas/aster/AsterDiamondReplica.sol";
 
@@ -35,9 +40,9 @@ contract AsterDiamondReplicaTest is ReplicaFixture {
     function _trade(address pairBase, bool isLong, uint96 amountIn, uint80 qty, uint64 limit)
         internal
         pure
-        returns (IAsterDiamond.OpenDataInput memory data)
+        returns (IAsterBook.OpenDataInput memory data)
     {
-        data = IAsterDiamond.OpenDataInput({
+        data = IAsterBook.OpenDataInput({
             pairBase: pairBase,
             isLong: isLong,
             tokenIn: address(0), // set by _open
@@ -52,17 +57,16 @@ contract AsterDiamondReplicaTest is ReplicaFixture {
     }
 
     /// @dev Submits a market trade as `who` and returns its hash from the MarketPendingTrade log.
-    function _open(address who, IAsterDiamond.OpenDataInput memory data)
-        internal
-        returns (bytes32 tradeHash)
-    {
+    function _open(address who, IAsterBook.OpenDataInput memory data) internal returns (bytes32 tradeHash) {
         data.tokenIn = address(env.usdt);
         vm.recordLogs();
         vm.prank(who);
         aster.openMarketTrade(data);
         Vm.Log[] memory logs = vm.getRecordedLogs();
         for (uint256 i; i < logs.length; i++) {
-            if (logs[i].topics[0] == IAsterDiamond.MarketPendingTrade.selector) return logs[i].topics[2];
+            if (logs[i].topics[0] == IAsterTradingPortal.MarketPendingTrade.selector) {
+                return logs[i].topics[2];
+            }
         }
         revert("no MarketPendingTrade");
     }
@@ -106,7 +110,7 @@ contract AsterDiamondReplicaTest is ReplicaFixture {
 
     function test_aster_mintAlpEmitsAstersEvent() public {
         vm.expectEmit(address(aster));
-        emit IAsterReplica.MintAlp(user, address(env.usdt), 10e18, 10e18);
+        emit IAsterAlpManager.MintAlp(user, address(env.usdt), 10e18, 10e18);
         vm.prank(user);
         aster.mintAlp(address(env.usdt), 10e18, 0, false);
     }
@@ -232,7 +236,7 @@ contract AsterDiamondReplicaTest is ReplicaFixture {
         bytes32 tradeHash = _open(user, _trade(btc, false, 9000e18, ONE_BTC, 0));
         aster.setMarkPrice(btc, 91_000e8);
         assertTrue(aster.executePendingTrade(tradeHash));
-        IAsterDiamond.Position[] memory positions = aster.getPositionsV2(user, btc);
+        IAsterTradingReader.Position[] memory positions = aster.getPositionsV2(user, btc);
         assertEq(positions.length, 1);
         assertEq(positions[0].positionHash, tradeHash);
         assertEq(positions[0].entryPrice, 91_000e8);
@@ -266,7 +270,7 @@ contract AsterDiamondReplicaTest is ReplicaFixture {
     }
 
     function test_aster_longWithPriceZeroIsAlwaysRefunded() public {
-        IAsterDiamond.OpenDataInput memory data = _trade(btc, true, 9000e18, ONE_BTC, 0);
+        IAsterBook.OpenDataInput memory data = _trade(btc, true, 9000e18, ONE_BTC, 0);
         data.price = 0; // Aster has no "no limit" value: a long at most 0 never fills
         bytes32 tradeHash = _open(user, data);
         vm.expectEmit(address(aster));
@@ -317,7 +321,7 @@ contract AsterDiamondReplicaTest is ReplicaFixture {
     }
 
     function test_aster_openMarketTradeRevertsAboveMaxLeverage() public {
-        IAsterDiamond.OpenDataInput memory data = _trade(btc, true, 899e18, ONE_BTC, 0); // 100.1x
+        IAsterBook.OpenDataInput memory data = _trade(btc, true, 899e18, ONE_BTC, 0); // 100.1x
         data.tokenIn = address(env.usdt);
         vm.prank(user);
         vm.expectRevert(
@@ -327,7 +331,7 @@ contract AsterDiamondReplicaTest is ReplicaFixture {
     }
 
     function test_aster_openMarketTradeRevertsForAnUnlistedPair() public {
-        IAsterDiamond.OpenDataInput memory data = _trade(address(0xB0B), true, 9000e18, ONE_BTC, 0);
+        IAsterBook.OpenDataInput memory data = _trade(address(0xB0B), true, 9000e18, ONE_BTC, 0);
         data.tokenIn = address(env.usdt);
         vm.prank(user);
         vm.expectRevert(abi.encodeWithSelector(AsterDiamondReplica.PairNotListed.selector, address(0xB0B)));
@@ -414,10 +418,10 @@ contract AsterDiamondReplicaTest is ReplicaFixture {
         bytes32 userBnb = _open(user, _trade(bnb, false, 900e18, 10e10, 0));
         aster.executePendingTrade(userBnb);
 
-        IAsterDiamond.Position[] memory btcOnly = aster.getPositionsV2(user, btc);
+        IAsterTradingReader.Position[] memory btcOnly = aster.getPositionsV2(user, btc);
         assertEq(btcOnly.length, 1);
         assertEq(btcOnly[0].positionHash, userBtc);
-        IAsterDiamond.Position[] memory bnbOnly = aster.getPositionsV2(user, bnb);
+        IAsterTradingReader.Position[] memory bnbOnly = aster.getPositionsV2(user, bnb);
         assertEq(bnbOnly.length, 1);
         assertEq(bnbOnly[0].positionHash, userBnb);
         assertEq(bnbOnly[0].entryPrice, 900e8);
@@ -433,7 +437,7 @@ contract AsterDiamondReplicaTest is ReplicaFixture {
         bytes32 third = _openBtc(user, true);
         vm.prank(user);
         aster.closeTrade(first);
-        IAsterDiamond.Position[] memory positions = aster.getPositionsV2(user, btc);
+        IAsterTradingReader.Position[] memory positions = aster.getPositionsV2(user, btc);
         assertEq(positions.length, 2);
         assertTrue(
             (positions[0].positionHash == second && positions[1].positionHash == third)
@@ -458,7 +462,7 @@ contract AsterDiamondReplicaTest is ReplicaFixture {
         }
         address[2] memory users = [user, other];
         for (uint256 u; u < users.length; u++) {
-            IAsterDiamond.Position[] memory positions = aster.getPositionsV2(users[u], address(0));
+            IAsterTradingReader.Position[] memory positions = aster.getPositionsV2(users[u], address(0));
             for (uint256 i; i < positions.length; i++) {
                 held += positions[i].margin;
             }

@@ -13,7 +13,7 @@ contract PancakeFuzzTest is ReplicaFixture {
 
     function setUp() public override {
         super.setUp();
-        pair = env.lpPair;
+        pair = PancakePair(address(env.lpPair));
     }
 
     /// @dev Swaps `amountIn` in one direction asking for `quote + extra`: the quote itself always

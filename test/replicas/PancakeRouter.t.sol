@@ -16,7 +16,7 @@ contract PancakeRouterTest is ReplicaFixture {
 
     function setUp() public override {
         super.setUp();
-        router = env.pancakeRouter;
+        router = PancakeRouter(address(env.pancakeRouter));
         (usdt, btcb, wbnb) = (address(env.usdt), address(env.btcb), address(env.wbnb));
         vm.startPrank(user);
         IERC20(usdt).approve(address(router), type(uint256).max);

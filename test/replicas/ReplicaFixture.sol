@@ -8,12 +8,17 @@ import {ReplicaToken} from "../../contracts/replicas/tokens/ReplicaToken.sol";
 import {PancakePair} from "../../contracts/replicas/pancake/PancakePair.sol";
 
 /// @notice The local environment as every replica test sees it, plus helpers that work on any
-/// pair whatever its token order.
+/// pair whatever its token order. The hand-written replicas by default (these tests are theirs);
+/// a suite overrides `_config` to run on the registry-built PancakeSwap V2 and Chainlink proxies.
 abstract contract ReplicaFixture is Test {
     LocalEnvironment.Environment internal env;
 
     function setUp() public virtual {
-        env = LocalEnvironment.deploy(address(this));
+        env = LocalEnvironment.deploy(_config(), address(this));
+    }
+
+    function _config() internal pure virtual returns (LocalEnvironment.Config memory) {
+        return LocalEnvironment.handConfig();
     }
 
     /// @dev A fresh, empty pair of two new tokens, for first-mint behaviour.

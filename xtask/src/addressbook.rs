@@ -29,6 +29,12 @@ pub struct AddressBook {
     pub alp: Address,
     pub bnb_usd_feed: Address,
     pub btc_usd_feed: Address,
+    /// Local chains: where rounds are written (the aggregator behind the feed's proxy, or the
+    /// feed itself); zero in `bsc.json`.
+    #[serde(default)]
+    pub bnb_usd_aggregator: Address,
+    #[serde(default)]
+    pub btc_usd_aggregator: Address,
     #[serde(default)]
     pub vault: Address,
     #[serde(default)]
@@ -36,6 +42,25 @@ pub struct AddressBook {
 }
 
 impl AddressBook {
+    /// Where the local market writes BNB/USD rounds: the aggregator when the book names one,
+    /// else the feed itself (a book written before the feeds had proxies).
+    pub fn bnb_usd_writer(&self) -> Address {
+        if self.bnb_usd_aggregator == Address::ZERO {
+            self.bnb_usd_feed
+        } else {
+            self.bnb_usd_aggregator
+        }
+    }
+
+    /// Where the local market writes BTC/USD rounds (see [`Self::bnb_usd_writer`]).
+    pub fn btc_usd_writer(&self) -> Address {
+        if self.btc_usd_aggregator == Address::ZERO {
+            self.btc_usd_feed
+        } else {
+            self.btc_usd_aggregator
+        }
+    }
+
     pub fn read(path: &Path) -> anyhow::Result<Self> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("reading address book {}", path.display()))?;

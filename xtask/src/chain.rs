@@ -184,6 +184,8 @@ pub struct Landmark {
 #[derive(Debug, Clone, Serialize)]
 pub struct ChainInfo {
     pub url: String,
+    /// Which code stands in for PancakeSwap V2 and Chainlink.
+    pub replicas: Replicas,
     pub seed: u64,
     pub days: u32,
     pub address_book: PathBuf,
@@ -197,6 +199,28 @@ pub struct LocalChain {
     pub anvil: Anvil,
     pub book: AddressBook,
     pub info: ChainInfo,
+}
+
+/// Which code stands in for PancakeSwap V2 and Chainlink on the local chain.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Replicas {
+    /// PancakeSwap V2 built from the npm registry's sources with the project's V2 patch, and
+    /// Chainlink's EACAggregatorProxy in front of each feed's aggregator.
+    #[default]
+    Real,
+    /// The hand-written replicas of contracts/replicas only (the chain before real code).
+    Hand,
+}
+
+impl Replicas {
+    /// The value `script/DeployLocal.s.sol` reads from `LOCAL_REPLICAS`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Replicas::Real => "real",
+            Replicas::Hand => "hand",
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -233,8 +257,21 @@ pub fn bounds(days: u32) -> crate::pin::ChainBounds {
     }
 }
 
-/// Start the upstream anvil, deploy the environment and play the history.
+/// Start the upstream anvil, deploy the environment (on the registry-built PancakeSwap V2 and
+/// Chainlink proxies) and play the history.
 pub fn build(toolchain: &Toolchain, options: &ChainOptions) -> anyhow::Result<LocalChain> {
+    build_with(toolchain, options, Replicas::default())
+}
+
+/// [`build`] on the code `replicas` names (`--replicas` of `cargo xtask chain` and `chaos`).
+pub fn build_with(
+    toolchain: &Toolchain,
+    options: &ChainOptions,
+    replicas: Replicas,
+) -> anyhow::Result<LocalChain> {
+    if replicas == Replicas::Real {
+        crate::registry::ensure(toolchain)?;
+    }
     std::fs::create_dir_all(&options.out_dir)
         .with_context(|| format!("creating {}", options.out_dir.display()))?;
     crate::signals::phase("chain")?;
@@ -255,7 +292,7 @@ pub fn build(toolchain: &Toolchain, options: &ChainOptions) -> anyhow::Result<Lo
         .enable_all()
         .build()?;
     let started = Instant::now();
-    let book_path = deploy(toolchain, &runtime, &url, &options.out_dir)?;
+    let book_path = deploy(toolchain, &runtime, &url, &options.out_dir, replicas)?;
     let book = AddressBook::read(&book_path)?;
     shell::status(
         "Deployed",
@@ -280,6 +317,7 @@ pub fn build(toolchain: &Toolchain, options: &ChainOptions) -> anyhow::Result<Lo
     );
     let info = ChainInfo {
         url,
+        replicas,
         seed: options.seed,
         days: options.days,
         address_book: book_path,
@@ -301,6 +339,7 @@ fn deploy(
     runtime: &tokio::runtime::Runtime,
     url: &str,
     out_dir: &Path,
+    replicas: Replicas,
 ) -> anyhow::Result<PathBuf> {
     let provider = connect(url)?;
     runtime.block_on(provider.anvil_set_block_timestamp_interval(1))?;
@@ -323,7 +362,9 @@ fn deploy(
             "--rpc-url",
             url,
         ])
-        .env("ADDRESS_BOOK_OUT", &relative);
+        .env("ADDRESS_BOOK_OUT", &relative)
+        .env("LOCAL_REPLICAS", replicas.as_str())
+        .stdin(std::process::Stdio::null());
     let logs = crate::forge::BroadcastLogs::new(toolchain)?;
     logs.apply(&mut command);
     let output =
@@ -429,8 +470,9 @@ async fn play_history(
     let router = IRouter::new(book.pancake_router, provider.clone());
     let pair = IPair::new(book.lp_pair, provider.clone());
     let aster = IAsterKeeper::new(book.aster_diamond, provider.clone());
-    let btc_feed = IFeed::new(book.btc_usd_feed, provider.clone());
-    let bnb_feed = IFeed::new(book.bnb_usd_feed, provider.clone());
+    // Rounds go to the aggregators; the vault reads the feeds (Chainlink's proxies in front).
+    let btc_feed = IFeed::new(book.btc_usd_writer(), provider.clone());
+    let bnb_feed = IFeed::new(book.bnb_usd_writer(), provider.clone());
     let vault = IVault::new(book.vault, provider.clone());
     anyhow::ensure!(book.vault != Address::ZERO, "the address book has no vault");
 

@@ -120,6 +120,12 @@ pub struct ChaosArgs {
     #[arg(long, value_enum, default_value = "all")]
     pub engine: EngineChoice,
 
+    /// The local chain's PancakeSwap V2 and Chainlink: `real` (built from the npm registry's
+    /// sources, the default) or `hand` (the hand-written replicas, for comparison). Not with
+    /// BSC_RPC_URL.
+    #[arg(long, value_enum)]
+    pub replicas: Option<crate::chain::Replicas>,
+
     /// Deploy a fresh vault on every live fork (funded, warmed up) instead of using the address
     /// book's; implied on real BSC, where the book names no vault.
     #[arg(long)]
@@ -1027,6 +1033,11 @@ fn connect_upstream(
         .ok()
         .filter(|v| !v.trim().is_empty());
     match real {
+        Some(_) if args.replicas.is_some() => Err(Unusable::with_fix(
+            "--replicas chooses the local chain's code, but BSC_RPC_URL is set: the run forks real BSC",
+            "drop --replicas, or unset BSC_RPC_URL to run on the local chain",
+        )
+        .into()),
         Some(text) => {
             let endpoint = Redacted::parse(&text, "BSC_RPC_URL")?;
             let proxy = resilient(&endpoint, None)?;
@@ -1085,7 +1096,7 @@ fn connect_upstream(
             })
         }
         None => {
-            let local = crate::chain::build(
+            let local = crate::chain::build_with(
                 toolchain,
                 &crate::chain::ChainOptions {
                     seed: args.seed,
@@ -1093,6 +1104,7 @@ fn connect_upstream(
                     out_dir: report_dir.join("chain"),
                     port: 0,
                 },
+                args.replicas.unwrap_or_default(),
             )?;
             let endpoint = Redacted::parse(&local.info.url, "the local chain's URL")?;
             let proxy = resilient(&endpoint, None)?;

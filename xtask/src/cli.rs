@@ -66,6 +66,10 @@ pub struct ChainArgs {
     /// Port to serve on (`cargo xtask rpc-probe` looks at 8545 by default; 0: any free port).
     #[arg(long, default_value_t = 8545)]
     pub port: u16,
+    /// PancakeSwap V2 and Chainlink: `real` (built from the npm registry's sources) or `hand`
+    /// (the hand-written replicas, for comparison).
+    #[arg(long, value_enum, default_value = "real")]
+    pub replicas: chain::Replicas,
 }
 
 #[derive(Debug, clap::Args)]
@@ -147,7 +151,7 @@ fn run_chain(args: ChainArgs, project: &Project) -> anyhow::Result<ExitCode> {
     }
     let toolchain = Toolchain::ensure(project)?;
     let out_dir = project.root().join(&args.out);
-    let local = chain::build(
+    let local = chain::build_with(
         &toolchain,
         &chain::ChainOptions {
             seed: args.seed,
@@ -155,6 +159,7 @@ fn run_chain(args: ChainArgs, project: &Project) -> anyhow::Result<ExitCode> {
             out_dir,
             port: args.port,
         },
+        args.replicas,
     )?;
     println!("{}", local.info.url);
     shell::status(

@@ -128,8 +128,10 @@ impl BroadcastLogs {
     }
 }
 
-/// `forge build`, quiet when it works; forge's own output and an error when it does not.
+/// `forge build`, quiet when it works; forge's own output and an error when it does not. The
+/// registry sources ([`crate::registry`]) are built first: the project deploys them by artifact.
 pub fn build(toolchain: &Toolchain) -> anyhow::Result<()> {
+    crate::registry::ensure(toolchain)?;
     let output = crate::signals::output(
         toolchain
             .command(Tool::Forge)

@@ -9,6 +9,8 @@
 //!   scenarios' typed results;
 //! - [`chain`] and [`addressbook`]: the local BSC replica chain with its seeded history, and
 //!   the address books;
+//! - [`registry`] and [`patch`]: PancakeSwap V2 and Chainlink built from the npm registry's
+//!   sources with the project's patches and their own compilers;
 //! - [`chaos`], [`pin`], [`live`], [`steady`], [`vault`] and [`degraded`]: `cargo xtask chaos`,
 //!   block pinning, the live-fork keeper, the steady state (S1-S10) in Rust as the twin of
 //!   `script/chaos/SteadyState.sol`, reading the vault, degraded-RPC runs;
@@ -33,8 +35,10 @@ pub mod error;
 pub mod forge;
 pub mod live;
 pub mod mutants;
+pub mod patch;
 pub mod pin;
 pub mod project;
+pub mod registry;
 pub mod report;
 pub mod report_html;
 pub mod rng;

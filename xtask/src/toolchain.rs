@@ -305,7 +305,8 @@ pub fn resolve_compiler(project: &Project, env: &dyn Environment) -> Result<Comp
     Ok(Compiler::SolcJs { shim, node })
 }
 
-fn find_node(env: &dyn Environment) -> Option<PathBuf> {
+/// `NODE` when it names an executable, else `node` on `PATH`.
+pub fn find_node(env: &dyn Environment) -> Option<PathBuf> {
     if let Some(node) = non_empty(env.var("NODE"))
         .map(PathBuf::from)
         .filter(|p| is_executable(p))
@@ -355,7 +356,7 @@ pub fn pinned_drift(project: &Project) -> anyhow::Result<Vec<Drift>> {
     for (package, pinned) in pins.into_iter().flatten() {
         let pinned = pinned.as_str().unwrap_or_default().to_owned();
         let installed = installed_version(&project.node_modules().join(package));
-        if installed.as_deref() != Some(pinned.as_str()) {
+        if installed.as_deref() != Some(pinned_version(&pinned)) {
             drift.push(Drift {
                 package: package.clone(),
                 pinned,
@@ -380,6 +381,15 @@ pub fn pinned_drift(project: &Project) -> anyhow::Result<Vec<Drift>> {
         }
     }
     Ok(drift)
+}
+
+/// The version a `package.json` pin names: `0.8.37`, or the version of an npm alias
+/// (`npm:solc@0.6.6` installs `solc` 0.6.6 under the alias' name).
+pub fn pinned_version(pin: &str) -> &str {
+    match pin.strip_prefix("npm:") {
+        Some(alias) => alias.rsplit_once('@').map_or(alias, |(_, v)| v),
+        None => pin,
+    }
 }
 
 fn installed_version(package_dir: &Path) -> Option<String> {
@@ -529,8 +539,13 @@ pub fn version_line(binary: &Path, args: &[&str]) -> anyhow::Result<String> {
     Ok(stdout.lines().next().unwrap_or_default().trim().to_owned())
 }
 
-/// Run a tool with the user's arguments, inheriting stdio, and return its exit code.
+/// Run a tool with the user's arguments, inheriting stdio, and return its exit code. Before
+/// forge, the registry sources the project's tests and scripts deploy by artifact are brought
+/// up to date (nothing is compiled when they already are).
 pub fn passthrough(toolchain: &Toolchain, tool: Tool, args: &[OsString]) -> anyhow::Result<i32> {
+    if tool == Tool::Forge {
+        crate::registry::ensure(toolchain)?;
+    }
     // In a process group of its own (with its children), ended on a signal like any child;
     // it holds the terminal while it runs.
     let status = crate::signals::status_foreground(
@@ -557,4 +572,16 @@ pub fn exit_code_of(status: std::process::ExitStatus) -> i32 {
         }
     }
     1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pinned_version;
+
+    #[test]
+    fn an_npm_alias_pins_the_aliased_version() {
+        assert_eq!(pinned_version("0.8.37"), "0.8.37");
+        assert_eq!(pinned_version("npm:solc@0.6.6"), "0.6.6");
+        assert_eq!(pinned_version("npm:@scope/pkg@1.2.3"), "1.2.3");
+    }
 }

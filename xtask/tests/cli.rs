@@ -150,7 +150,7 @@ fn doctor_on_a_fresh_clone_says_what_the_first_command_installs_and_exits_0() {
         "todo forge           not installed yet: @foundry-rs/forge 1.7.1, installed by the first `cargo xtask` command (npm ci)",
         "solc 0.8.37 (solc-js)",
         "@layerzerolabs/toolbox-foundry 0.1.13, which carries it",
-        "runs `npm ci`, which installs @foundry-rs/anvil 1.7.1, @foundry-rs/cast 1.7.1, @foundry-rs/forge 1.7.1",
+        "runs `npm ci`, which installs @chainlink/contracts 0.1.9, @foundry-rs/anvil 1.7.1, @foundry-rs/cast 1.7.1, @foundry-rs/forge 1.7.1",
         "`cargo xtask doctor --fix` installs it now",
     ] {
         assert!(stderr.contains(needle), "`{needle}` missing:\n{stderr}");

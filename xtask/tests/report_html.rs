@@ -485,6 +485,8 @@ fn a_real_run_against_a_broken_vault_shows_the_disproved_experiment_in_red() {
         .unwrap();
     assert!(built.status.success());
     let dir = "reports/test-html-broken";
+    // Left by an earlier run of this test: a report directory is never overwritten.
+    let _ = std::fs::remove_dir_all(project.root().join(dir));
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))
         .env("NO_COLOR", "1")
         .env_remove("BSC_RPC_URL")

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {IERC20} from "../../interfaces/IERC20.sol";
-import {IAsterDiamond} from "../../interfaces/IAster.sol";
+import {IEIP20} from "../tokens/IEIP20.sol";
+import {IAsterAlpManager, IAsterBook, IAsterTradingPortal, IAsterTradingReader} from "./IAsterFacets.sol";
 import {IAsterReplica} from "./IAsterReplica.sol";
 import {AlpToken} from "./AlpToken.sol";
 
@@ -149,7 +149,7 @@ contract AsterDiamondReplica is IAsterReplica {
 
     // ------------------------------------------------------------------ ALP (AlpManagerFacet)
 
-    /// @inheritdoc IAsterDiamond
+    /// @inheritdoc IAsterAlpManager
     function mintAlp(address tokenIn, uint256 amount, uint256 minAlp, bool stake) external {
         require(amount > 0, ERR_INVALID_AMOUNT);
         require(tokenIn == usdt, ERR_TOKEN_MISSING);
@@ -165,7 +165,7 @@ contract AsterDiamondReplica is IAsterReplica {
         emit MintAlp(msg.sender, tokenIn, amount, alpOut);
     }
 
-    /// @inheritdoc IAsterDiamond
+    /// @inheritdoc IAsterAlpManager
     /// @dev Reverts with "LibAlpManager: Cooling duration not yet passed" until
     /// `lastMintedTimestamp + coolingDuration`: any mint by the same account restarts the clock
     /// for all of its ALP, as on Aster. The pool check comes before the minimum, as there.
@@ -189,10 +189,10 @@ contract AsterDiamondReplica is IAsterReplica {
 
     // ------------------------------------------------------------ trading (TradingPortalFacet)
 
-    /// @inheritdoc IAsterDiamond
+    /// @inheritdoc IAsterTradingPortal
     /// @dev Takes `amountIn` USDT now and records a pending trade; nothing is open until a keeper
     /// calls `executePendingTrade`. `price` is the trader's worst acceptable price.
-    function openMarketTrade(OpenDataInput calldata data) external {
+    function openMarketTrade(IAsterBook.OpenDataInput calldata data) external {
         PairInfo storage pair = pairs[data.pairBase];
         if (!pair.listed) revert PairNotListed(data.pairBase);
         if (data.tokenIn != usdt) revert UnsupportedToken(data.tokenIn);
@@ -217,7 +217,7 @@ contract AsterDiamondReplica is IAsterReplica {
         emit MarketPendingTrade(msg.sender, tradeHash, data);
     }
 
-    /// @inheritdoc IAsterDiamond
+    /// @inheritdoc IAsterTradingPortal
     /// @dev Settles synchronously at the current mark price: pays max(0, margin + PnL - close
     /// fee) in USDT; the rest of the margin (a loss) goes to the pool, a profit comes from it.
     function closeTrade(bytes32 tradeHash) external {
@@ -245,7 +245,7 @@ contract AsterDiamondReplica is IAsterReplica {
 
     // ----------------------------------------------------------- reading (TradingReaderFacet)
 
-    /// @inheritdoc IAsterDiamond
+    /// @inheritdoc IAsterTradingReader
     /// @dev `pairBase == address(0)` lists the user's positions on every pair.
     function getPositionsV2(address user, address pairBase) external view returns (Position[] memory result) {
         bytes32[] storage hashes = userPositions[user];
@@ -285,7 +285,7 @@ contract AsterDiamondReplica is IAsterReplica {
         if (pending.user == address(0)) revert UnknownPendingTrade(tradeHash);
         _removePending(tradeHash);
 
-        OpenDataInput memory data = pending.data;
+        IAsterBook.OpenDataInput memory data = pending.data;
         uint64 price = pairs[data.pairBase].markPrice;
         uint256 notional = uint256(data.qty) * price;
         uint256 openFee = notional * openFeeBps / BPS;
@@ -308,7 +308,7 @@ contract AsterDiamondReplica is IAsterReplica {
     function _openPosition(bytes32 tradeHash, PendingTrade memory pending, uint64 price, uint256 openFee)
         private
     {
-        OpenDataInput memory data = pending.data;
+        IAsterBook.OpenDataInput memory data = pending.data;
 
         // openFee < amountIn (a uint96) was checked above, so both fit in 96 bits.
         // forge-lint: disable-next-line(unsafe-typecast)
@@ -474,13 +474,13 @@ contract AsterDiamondReplica is IAsterReplica {
     }
 
     function _pull(address token, address from, uint256 amount) private {
-        bool ok = IERC20(token).transferFrom(from, address(this), amount);
+        bool ok = IEIP20(token).transferFrom(from, address(this), amount);
         require(ok, "Aster: TRANSFER_FROM_FAILED");
     }
 
     function _push(address token, address to, uint256 amount) private {
         if (amount == 0) return;
-        bool ok = IERC20(token).transfer(to, amount);
+        bool ok = IEIP20(token).transfer(to, amount);
         require(ok, "Aster: TRANSFER_FAILED");
     }
 }

@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {IAsterDiamond} from "../../interfaces/IAster.sol";
+import {IAsterBook, IAsterFacets} from "./IAsterFacets.sol";
 
 /// @notice Replica-only surface of the local Aster diamond: what Aster's off-chain keepers and
 /// price feeds do on BSC (executing pending market trades, moving mark prices and the ALP
 /// price) plus read helpers the real diamond does not have. Nothing here exists on mainnet, so
-/// the vault must never depend on it; the local market history and the tests drive it.
-interface IAsterReplica is IAsterDiamond {
+/// the vault must never depend on it; the local market history and the tests drive it. The
+/// published facets come from `IAsterFacets` (Aster's own declarations), never from the vault's
+/// interface files.
+interface IAsterReplica is IAsterFacets {
     event PendingTradeExecuted(
         address indexed user, bytes32 indexed tradeHash, uint64 entryPrice, uint96 margin
     );
@@ -29,15 +31,6 @@ interface IAsterReplica is IAsterDiamond {
         uint256 closeFee,
         uint256 payout
     );
-    // Aster's own ALP events (IAlpManager).
-    event MintAlp(address indexed account, address indexed tokenIn, uint256 amountIn, uint256 alpOut);
-    event BurnAlp(
-        address indexed account,
-        address indexed receiver,
-        address indexed tokenOut,
-        uint256 alpAmount,
-        uint256 amountOut
-    );
     event AlpPriceSet(uint256 price);
     event MarkPriceSet(address indexed pairBase, uint64 price);
     event PairListed(address indexed pairBase, string name, uint64 markPrice);
@@ -52,7 +45,7 @@ interface IAsterReplica is IAsterDiamond {
         address user;
         uint64 blockNumber;
         uint32 timestamp;
-        IAsterDiamond.OpenDataInput data;
+        IAsterBook.OpenDataInput data;
     }
 
     // keeper
@@ -72,7 +65,6 @@ interface IAsterReplica is IAsterDiamond {
 
     // views
     function alp() external view returns (address);
-    function ALP() external view returns (address);
     function usdt() external view returns (address);
     function markPrice(address pairBase) external view returns (uint64);
     function unrealizedPnl(bytes32 tradeHash) external view returns (int256);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {IPancakeFactory} from "../../interfaces/IPancake.sol";
+import {IPancakeV2Factory} from "./IPancakeV2.sol";
 import {PancakePair} from "./PancakePair.sol";
 
 /// @title PancakeFactory
@@ -10,7 +10,7 @@ import {PancakePair} from "./PancakePair.sol";
 /// `INIT_CODE_PAIR_HASH`, plus the `feeTo`/`feeToSetter` protocol-fee switch.
 /// @dev `INIT_CODE_PAIR_HASH` is computed from this build's pair bytecode, so it differs from
 /// mainnet's 0x00fb7f63...; the replica router therefore finds pairs through `getPair`.
-contract PancakeFactory is IPancakeFactory {
+contract PancakeFactory is IPancakeV2Factory {
     bytes32 public constant INIT_CODE_PAIR_HASH = keccak256(type(PancakePair).creationCode);
 
     address public feeTo;

@@ -37,3 +37,42 @@ library UQ112x112 {
         return x / uint224(y);
     }
 }
+
+/// @notice The arithmetic of the 0.5/0.6 originals, for the replicas of their code: SafeMath's
+/// `add`, `sub` and `mul` revert with its strings ("ds-math-add-overflow",
+/// "ds-math-sub-underflow", "ds-math-mul-overflow") where Solidity 0.8 would panic, and a
+/// division by zero hits the `invalid` opcode (all gas used, no revert data) as it did before
+/// 0.8. Found by the differential tests (test/replicas/differential): with 0.8's own checks the
+/// replicas reverted with `Panic(0x11)` / `Panic(0x12)` where the real pair reverts otherwise.
+library PancakeSafeMath {
+    function add(uint256 x, uint256 y) internal pure returns (uint256 z) {
+        unchecked {
+            z = x + y;
+        }
+        require(z >= x, "ds-math-add-overflow");
+    }
+
+    function sub(uint256 x, uint256 y) internal pure returns (uint256) {
+        require(x >= y, "ds-math-sub-underflow");
+        unchecked {
+            return x - y;
+        }
+    }
+
+    function mul(uint256 x, uint256 y) internal pure returns (uint256 z) {
+        unchecked {
+            z = x * y;
+        }
+        require(y == 0 || z / y == x, "ds-math-mul-overflow");
+    }
+
+    /// @notice `x / y`, and before 0.8 a zero `y` was an `assert`-style failure.
+    function div(uint256 x, uint256 y) internal pure returns (uint256) {
+        if (y == 0) {
+            assembly {
+                invalid()
+            }
+        }
+        return x / y;
+    }
+}

@@ -1,15 +1,20 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {IERC20} from "../../interfaces/IERC20.sol";
-import {IPancakeFactory, IPancakePair, IPancakeRouter02} from "../../interfaces/IPancake.sol";
+import {IEIP20} from "../tokens/IEIP20.sol";
+import {IPancakeV2Factory, IPancakeV2Pair, IPancakeV2Router} from "./IPancakeV2.sol";
+import {PancakeSafeMath} from "./PancakeMath.sol";
 
 /// @title PancakeLibrary
 /// @notice The router's pricing helpers with PancakeSwap V2's 0.25% fee (9975/10000) and its
 /// revert strings.
 /// @dev Pairs are looked up with `factory.getPair` instead of the CREATE2 formula with a
 /// hard-coded init-code hash, so the router stays right whatever bytecode the pair compiles to.
+/// The arithmetic reverts as the 0.6 original's SafeMath does ("ds-math-sub-underflow", ...),
+/// not with 0.8 panics: a difference the differential tests found.
 library PancakeLibrary {
+    using PancakeSafeMath for uint256;
+
     function sortTokens(address tokenA, address tokenB)
         internal
         pure
@@ -22,7 +27,7 @@ library PancakeLibrary {
 
     function pairFor(address factory, address tokenA, address tokenB) internal view returns (address pair) {
         sortTokens(tokenA, tokenB);
-        pair = IPancakeFactory(factory).getPair(tokenA, tokenB);
+        pair = IPancakeV2Factory(factory).getPair(tokenA, tokenB);
         require(pair != address(0), "PancakeLibrary: PAIR_NOT_FOUND");
     }
 
@@ -32,7 +37,7 @@ library PancakeLibrary {
         returns (uint256 reserveA, uint256 reserveB)
     {
         (address token0,) = sortTokens(tokenA, tokenB);
-        (uint256 reserve0, uint256 reserve1,) = IPancakePair(pairFor(factory, tokenA, tokenB)).getReserves();
+        (uint256 reserve0, uint256 reserve1,) = IPancakeV2Pair(pairFor(factory, tokenA, tokenB)).getReserves();
         (reserveA, reserveB) = tokenA == token0 ? (reserve0, reserve1) : (reserve1, reserve0);
     }
 
@@ -44,7 +49,7 @@ library PancakeLibrary {
     {
         require(amountA > 0, "PancakeLibrary: INSUFFICIENT_AMOUNT");
         require(reserveA > 0 && reserveB > 0, "PancakeLibrary: INSUFFICIENT_LIQUIDITY");
-        amountB = amountA * reserveB / reserveA;
+        amountB = amountA.mul(reserveB) / reserveA;
     }
 
     /// @notice The largest output the pair's K check accepts for `amountIn` (fee 0.25%, rounds
@@ -56,9 +61,9 @@ library PancakeLibrary {
     {
         require(amountIn > 0, "PancakeLibrary: INSUFFICIENT_INPUT_AMOUNT");
         require(reserveIn > 0 && reserveOut > 0, "PancakeLibrary: INSUFFICIENT_LIQUIDITY");
-        uint256 amountInWithFee = amountIn * 9975;
-        uint256 numerator = amountInWithFee * reserveOut;
-        uint256 denominator = reserveIn * 10_000 + amountInWithFee;
+        uint256 amountInWithFee = amountIn.mul(9975);
+        uint256 numerator = amountInWithFee.mul(reserveOut);
+        uint256 denominator = reserveIn.mul(10_000).add(amountInWithFee);
         amountOut = numerator / denominator;
     }
 
@@ -71,9 +76,9 @@ library PancakeLibrary {
     {
         require(amountOut > 0, "PancakeLibrary: INSUFFICIENT_OUTPUT_AMOUNT");
         require(reserveIn > 0 && reserveOut > 0, "PancakeLibrary: INSUFFICIENT_LIQUIDITY");
-        uint256 numerator = reserveIn * amountOut * 10_000;
-        uint256 denominator = (reserveOut - amountOut) * 9975;
-        amountIn = numerator / denominator + 1;
+        uint256 numerator = reserveIn.mul(amountOut).mul(10_000);
+        uint256 denominator = reserveOut.sub(amountOut).mul(9975);
+        amountIn = numerator.div(denominator).add(1);
     }
 
     function getAmountsOut(address factory, uint256 amountIn, address[] memory path)
@@ -111,7 +116,7 @@ library PancakeLibrary {
 /// state-changing call checks its deadline and slippage bound with the real revert strings.
 /// @dev The native-BNB (`*ETH*`) and fee-on-transfer variants of the real router are not
 /// replicated; wrap BNB through WBNB first.
-contract PancakeRouter is IPancakeRouter02 {
+contract PancakeRouter is IPancakeV2Router {
     address public immutable factory;
     address public immutable WETH;
 
@@ -137,8 +142,8 @@ contract PancakeRouter is IPancakeRouter02 {
         uint256 amountAMin,
         uint256 amountBMin
     ) internal returns (uint256 amountA, uint256 amountB) {
-        if (IPancakeFactory(factory).getPair(tokenA, tokenB) == address(0)) {
-            IPancakeFactory(factory).createPair(tokenA, tokenB);
+        if (IPancakeV2Factory(factory).getPair(tokenA, tokenB) == address(0)) {
+            IPancakeV2Factory(factory).createPair(tokenA, tokenB);
         }
         (uint256 reserveA, uint256 reserveB) = PancakeLibrary.getReserves(factory, tokenA, tokenB);
         if (reserveA == 0 && reserveB == 0) {
@@ -172,7 +177,7 @@ contract PancakeRouter is IPancakeRouter02 {
         address pair = PancakeLibrary.pairFor(factory, tokenA, tokenB);
         _safeTransferFrom(tokenA, msg.sender, pair, amountA);
         _safeTransferFrom(tokenB, msg.sender, pair, amountB);
-        liquidity = IPancakePair(pair).mint(to);
+        liquidity = IPancakeV2Pair(pair).mint(to);
     }
 
     function removeLiquidity(
@@ -187,8 +192,8 @@ contract PancakeRouter is IPancakeRouter02 {
         address pair = PancakeLibrary.pairFor(factory, tokenA, tokenB);
         // The LP token reverts instead of returning false, so the result needs no check.
         // forge-lint: disable-next-line(erc20-unchecked-transfer)
-        IPancakePair(pair).transferFrom(msg.sender, pair, liquidity); // LP tokens to the pair
-        (uint256 amount0, uint256 amount1) = IPancakePair(pair).burn(to);
+        IPancakeV2Pair(pair).transferFrom(msg.sender, pair, liquidity); // LP tokens to the pair
+        (uint256 amount0, uint256 amount1) = IPancakeV2Pair(pair).burn(to);
         (address token0,) = PancakeLibrary.sortTokens(tokenA, tokenB);
         (amountA, amountB) = tokenA == token0 ? (amount0, amount1) : (amount1, amount0);
         require(amountA >= amountAMin, "PancakeRouter: INSUFFICIENT_A_AMOUNT");
@@ -205,7 +210,7 @@ contract PancakeRouter is IPancakeRouter02 {
             (uint256 amount0Out, uint256 amount1Out) =
                 input == token0 ? (uint256(0), amountOut) : (amountOut, uint256(0));
             address to = i < path.length - 2 ? PancakeLibrary.pairFor(factory, output, path[i + 2]) : _to;
-            IPancakePair(PancakeLibrary.pairFor(factory, input, output))
+            IPancakeV2Pair(PancakeLibrary.pairFor(factory, input, output))
                 .swap(amount0Out, amount1Out, to, new bytes(0));
         }
     }
@@ -277,7 +282,7 @@ contract PancakeRouter is IPancakeRouter02 {
     }
 
     function _safeTransferFrom(address token, address from, address to, uint256 value) private {
-        (bool success, bytes memory data) = token.call(abi.encodeCall(IERC20.transferFrom, (from, to, value)));
+        (bool success, bytes memory data) = token.call(abi.encodeCall(IEIP20.transferFrom, (from, to, value)));
         require(
             success && (data.length == 0 || abi.decode(data, (bool))), "TransferHelper: TRANSFER_FROM_FAILED"
         );

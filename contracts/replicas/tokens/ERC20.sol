@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {IERC20} from "../../interfaces/IERC20.sol";
+import {IEIP20} from "./IEIP20.sol";
 
 /// @title ERC20
 /// @notice Minimal ERC-20 base for the local replicas of BSC tokens (BEP-20 has the same ABI).
 /// @dev An allowance of `type(uint256).max` is treated as infinite and never decremented, as in
 /// WETH9, Uniswap/Pancake LP tokens and OpenZeppelin: the vault and the router approve once.
-abstract contract ERC20 is IERC20 {
+abstract contract ERC20 is IEIP20 {
     error InsufficientBalance(address account, uint256 balance, uint256 needed);
     error InsufficientAllowance(address owner, address spender, uint256 allowance, uint256 needed);
     error ZeroAddress();

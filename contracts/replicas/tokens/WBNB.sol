@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {IWBNB} from "../../interfaces/IERC20.sol";
+import {IWETH9} from "./IEIP20.sol";
 
 /// @title WBNB
 /// @notice Wrapped BNB with WETH9 semantics, as deployed on BSC at
@@ -10,10 +10,7 @@ import {IWBNB} from "../../interfaces/IERC20.sol";
 /// and `transferFrom` by the owner itself needs no allowance.
 /// @dev WETH9 reverts without a reason on insufficient balance or allowance; the replica does the
 /// same (bare `revert()`) so that a fault injector that matches empty revert data sees the same.
-contract WBNB is IWBNB {
-    event Deposit(address indexed dst, uint256 wad);
-    event Withdrawal(address indexed src, uint256 wad);
-
+contract WBNB is IWETH9 {
     string public constant name = "Wrapped BNB";
     string public constant symbol = "WBNB";
     uint8 public constant decimals = 18;

@@ -3,7 +3,7 @@ pragma solidity ^0.8.24;
 
 import {Test} from "forge-std/Test.sol";
 import {LocalEnvironment} from "../../../script/lib/LocalEnvironment.sol";
-import {IAsterDiamond} from "../../../contracts/interfaces/IAster.sol";
+import {IAsterBook, IAsterTradingReader} from "../../../contracts/replicas/aster/IAsterFacets.sol";
 import {AsterDiamondReplica} from "../../../contracts/replicas/aster/AsterDiamondReplica.sol";
 import {ReplicaToken} from "../../../contracts/replicas/tokens/ReplicaToken.sol";
 
@@ -58,7 +58,7 @@ contract AsterHandler is Test {
         usdt.mint(who, margin);
         vm.prank(who);
         aster.openMarketTrade(
-            IAsterDiamond.OpenDataInput({
+            IAsterBook.OpenDataInput({
                 pairBase: btcb,
                 isLong: isLong,
                 tokenIn: address(usdt),
@@ -81,7 +81,7 @@ contract AsterHandler is Test {
 
     function close(uint256 seed, uint256 index) external {
         address who = _actor(seed);
-        IAsterDiamond.Position[] memory positions = aster.getPositionsV2(who, address(0));
+        IAsterTradingReader.Position[] memory positions = aster.getPositionsV2(who, address(0));
         if (positions.length == 0) return;
         vm.prank(who);
         aster.closeTrade(positions[index % positions.length].positionHash);
@@ -99,7 +99,7 @@ contract AsterInvariantTest is Test {
     AsterHandler internal handler;
 
     function setUp() public {
-        env = LocalEnvironment.deploy(address(this));
+        env = LocalEnvironment.deploy(LocalEnvironment.handConfig(), address(this));
         handler = new AsterHandler(env.asterDiamond, env.usdt, address(env.btcb));
         env.usdt.setMinter(address(handler), true);
         env.asterDiamond.setKeeper(address(handler), true);
@@ -115,7 +115,7 @@ contract AsterInvariantTest is Test {
             held += env.asterDiamond.pendingTrade(pending[i]).data.amountIn;
         }
         for (uint256 a; a < 3; a++) {
-            IAsterDiamond.Position[] memory positions =
+            IAsterTradingReader.Position[] memory positions =
                 env.asterDiamond.getPositionsV2(handler.actors(a), address(0));
             for (uint256 i; i < positions.length; i++) {
                 held += positions[i].margin;

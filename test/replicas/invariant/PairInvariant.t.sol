@@ -108,8 +108,8 @@ contract PairInvariantTest is Test {
     PairHandler internal handler;
 
     function setUp() public {
-        env = LocalEnvironment.deploy(address(this));
-        handler = new PairHandler(env.lpPair, env.pancakeRouter);
+        env = LocalEnvironment.deploy(LocalEnvironment.handConfig(), address(this));
+        handler = new PairHandler(PancakePair(address(env.lpPair)), PancakeRouter(address(env.pancakeRouter)));
         env.usdt.setMinter(address(handler), true);
         env.btcb.setMinter(address(handler), true);
         targetContract(address(handler));
