@@ -158,6 +158,10 @@ pub fn run(args: BenchArgs, project: &Project) -> anyhow::Result<ExitCode> {
             days: chain::DEFAULT_DAYS,
             out_dir: out_dir.join("chain"),
             port: 0,
+            cache: crate::chain_cache::Mode::new(
+                crate::chain_cache::default_dir(project.root()),
+                false,
+            ),
         },
     )?;
     let upstream = Redacted::parse(&local.info.url, "the local chain's URL")?;

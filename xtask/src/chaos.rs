@@ -120,6 +120,11 @@ pub struct ChaosArgs {
     #[arg(long, value_enum, default_value = "all")]
     pub engine: EngineChoice,
 
+    /// Build the local chain from scratch instead of loading it from the chain cache
+    /// (cache/chain/; also XTASK_CHAIN_CACHE=off).
+    #[arg(long)]
+    pub no_chain_cache: bool,
+
     /// Deploy a fresh vault on every live fork (funded, warmed up) instead of using the address
     /// book's; implied on real BSC, where the book names no vault.
     #[arg(long)]
@@ -1092,6 +1097,7 @@ fn connect_upstream(
                     days: args.days,
                     out_dir: report_dir.join("chain"),
                     port: 0,
+                    cache: chain_cache_mode(root, args),
                 },
             )?;
             let endpoint = Redacted::parse(&local.info.url, "the local chain's URL")?;
@@ -1120,6 +1126,18 @@ fn connect_upstream(
                 policy,
             })
         }
+    }
+}
+
+/// The chain cache for this run: an entry serves forks only at the blocks it keeps (the
+/// landmarks among them), so a run that pins other blocks builds the chain and stores it.
+fn chain_cache_mode(root: &Path, args: &ChaosArgs) -> crate::chain_cache::Mode {
+    use crate::chain_cache::Mode;
+    match Mode::new(crate::chain_cache::default_dir(root), args.no_chain_cache) {
+        Mode::Use(dir) if args.fork_block.is_some() || args.at.is_some() || args.window.is_some() => {
+            Mode::Store(dir)
+        }
+        mode => mode,
     }
 }
 
