@@ -71,6 +71,7 @@ fn sample() -> Report {
             id: 56,
             kind: "local-replica".into(),
             endpoint: "http://127.0.0.1:40000/\"><script>document.title='pwned'</script>".into(),
+            cache: None,
         },
         blocks: vec![
             block(
