@@ -168,11 +168,7 @@ pub fn key(
             .stdin(std::process::Stdio::null())
             .output()
             .with_context(|| format!("running {} --version", path.display()))?;
-        inputs.push(format!(
-            "{} {}",
-            tool.name(),
-            sha256_hex(&output.stdout)
-        ));
+        inputs.push(format!("{} {}", tool.name(), sha256_hex(&output.stdout)));
     }
     inputs.extend(artifact_inputs(toolchain.project.root())?);
     Ok(Key::from_inputs(inputs))
@@ -190,8 +186,8 @@ pub fn artifact_inputs(root: &Path) -> anyhow::Result<Vec<String>> {
             cache_file.display()
         )
     })?;
-    let files: serde_json::Value = serde_json::from_str(&text)
-        .with_context(|| format!("parsing {}", cache_file.display()))?;
+    let files: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", cache_file.display()))?;
     let files = files["files"]
         .as_object()
         .context("forge's files cache has no `files`")?;
@@ -333,8 +329,8 @@ pub fn lookup(dir: &Path, key: &Key) -> anyhow::Result<Option<Entry>> {
                 .files
                 .get(name)
                 .with_context(|| format!("the manifest has no hash of {name}"))?;
-            let bytes = std::fs::read(entry_dir.join(name))
-                .with_context(|| format!("reading {name}"))?;
+            let bytes =
+                std::fs::read(entry_dir.join(name)).with_context(|| format!("reading {name}"))?;
             anyhow::ensure!(
                 &sha256_hex(&bytes) == want,
                 "{name} does not hash to what the manifest recorded (corrupted)"
@@ -498,7 +494,8 @@ fn state_with_history(built: &Built<'_>) -> anyhow::Result<Vec<u8>> {
     );
     let mut history = Vec::new();
     for (kept, dump) in built.kept_dumps {
-        let state = decode_dump(dump).with_context(|| format!("the dump at block {}", kept.block))?;
+        let state =
+            decode_dump(dump).with_context(|| format!("the dump at block {}", kept.block))?;
         let hash: B256 = kept.hash.parse()?;
         anyhow::ensure!(
             hashes.get(&kept.block) == Some(&hash),

@@ -892,8 +892,14 @@ impl Context<'_> {
                         break;
                     }
                     let (pinned, ids, _) = &plan[i];
-                    let outcome =
-                        run_in_evm(self.toolchain, self.artifact, self.script, source, pinned, ids);
+                    let outcome = run_in_evm(
+                        self.toolchain,
+                        self.artifact,
+                        self.script,
+                        source,
+                        pinned,
+                        ids,
+                    );
                     if tx.send((i, outcome)).is_err() {
                         break;
                     }
@@ -1298,7 +1304,9 @@ fn connect_upstream(
 fn chain_cache_mode(root: &Path, args: &ChaosArgs) -> crate::chain_cache::Mode {
     use crate::chain_cache::Mode;
     match Mode::new(crate::chain_cache::default_dir(root), args.no_chain_cache) {
-        Mode::Use(dir) if args.fork_block.is_some() || args.at.is_some() || args.window.is_some() => {
+        Mode::Use(dir)
+            if args.fork_block.is_some() || args.at.is_some() || args.window.is_some() =>
+        {
             Mode::Store(dir)
         }
         mode => mode,
