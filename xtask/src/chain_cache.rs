@@ -628,6 +628,34 @@ mod tests {
     }
 
     #[test]
+    fn eviction_keeps_the_most_recently_used_entries_and_skips_scratch() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        for i in 0..6u64 {
+            let entry = dir.path().join(format!("entry{i}"));
+            std::fs::create_dir(&entry).unwrap();
+            let manifest = std::fs::File::create(entry.join(MANIFEST)).unwrap();
+            manifest
+                .set_modified(base + std::time::Duration::from_secs(i * 60))
+                .unwrap();
+        }
+        // Entry 0 was used last: it stays, 1 and 2 go.
+        touch(&dir.path().join("entry0").join(MANIFEST));
+        std::fs::create_dir(dir.path().join(".tmp-1-00000000")).unwrap();
+        evict(dir.path(), 4);
+        let mut left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(
+            left,
+            [".tmp-1-00000000", "entry0", "entry3", "entry4", "entry5"]
+        );
+    }
+
+    #[test]
     fn keys_differ_by_any_input_and_entries_are_checked() {
         let a = Key::from_inputs(vec!["option seed=1".into()]);
         let b = Key::from_inputs(vec!["option seed=2".into()]);
