@@ -162,12 +162,16 @@ pub fn key(
         sha256_hex(include_str!("chain.rs").as_bytes())
     ));
     for tool in [Tool::Anvil, Tool::Forge] {
-        let path = &toolchain.located(tool).path;
-        let output = std::process::Command::new(path)
-            .arg("--version")
-            .stdin(std::process::Stdio::null())
-            .output()
-            .with_context(|| format!("running {} --version", path.display()))?;
+        // Through `signals::output`, like every child: scrubbed environment (no upstream URL or
+        // key reaches a tool), ended on a signal.
+        let output = crate::signals::output(
+            toolchain
+                .command(tool)
+                .arg("--version")
+                .stdin(std::process::Stdio::null()),
+        )
+        .with_context(|| format!("running {} --version", tool.name()))?;
+        crate::signals::check()?;
         inputs.push(format!("{} {}", tool.name(), sha256_hex(&output.stdout)));
     }
     inputs.extend(artifact_inputs(toolchain.project.root())?);
