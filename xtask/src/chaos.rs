@@ -538,8 +538,9 @@ fn run_experiments(
         keeper_policy: upstream.policy.clone(),
         keeper_counters: Arc::new(KeeperCounters::default()),
         keeper_faults_injected: Arc::default(),
-        // A recording's scope follows the ledger's one running unit: block by block.
-        jobs: if args.record.is_some() {
+        // A recording (and its replay) is scoped by the ledger's one running unit: block by
+        // block.
+        jobs: if args.record.is_some() || args.replay.is_some() {
             1
         } else {
             jobs(args.jobs.map(usize::from))
