@@ -52,6 +52,10 @@ pub struct BenchArgs {
     /// Measure mutation testing only (`cargo xtask mutants` against a warm suite and the naive way).
     #[arg(long)]
     pub mutants_only: bool,
+    /// Measure the chain cache and the concurrent executor only: a warm default run against the
+    /// same run with `--no-chain-cache`, and the window sweep against `--jobs 1 --no-chain-cache`.
+    #[arg(long, conflicts_with = "mutants_only")]
+    pub warm_only: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -74,8 +78,9 @@ struct Bench {
     totals: Totals,
     window: Option<Window>,
     probe_never_answering: Probe,
-    /// `cargo xtask chaos` with its defaults, tools installed and contracts compiled.
-    warm_chaos_ms: u64,
+    /// `cargo xtask chaos` with its defaults on a cached chain against the same run with
+    /// `--no-chain-cache`.
+    warm: WarmBench,
     cycle_gas: Vec<(String, u64)>,
     peak_rss_mb: f64,
     /// `chaos --days 1 --record` through the live local chain against `--replay` of it.
@@ -115,8 +120,28 @@ struct Totals {
 struct Window {
     blocks: usize,
     experiments: u64,
+    /// The sweep as `cargo xtask chaos` runs it by default (`--jobs` = cores up to 2, chain
+    /// cache on).
     wall_ms: u64,
     blocks_per_minute: f64,
+    /// The same sweep one block at a time with the chain built: `--jobs 1 --no-chain-cache`.
+    baseline_wall_ms: u64,
+    baseline_blocks_per_minute: f64,
+    speedup: f64,
+    /// Both reports the same apart from times and the chain's URL.
+    identical: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct WarmBench {
+    /// `cargo xtask chaos` (defaults) on the cached chain.
+    warm_wall_ms: u64,
+    /// Where the warm run's chain came from (`hit` when the cache served it).
+    warm_chain: String,
+    /// The same run with `--no-chain-cache`.
+    uncached_wall_ms: u64,
+    speedup: f64,
+    identical: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -150,6 +175,9 @@ pub fn run(args: BenchArgs, project: &Project) -> anyhow::Result<ExitCode> {
     if args.mutants_only {
         return mutants_only(project, &out_dir, args.json);
     }
+    if args.warm_only {
+        return warm_only(&toolchain, project, &out_dir, args.json, args.no_window);
+    }
     let seed = chain::DEFAULT_SEED;
     let local = chain::build(
         &toolchain,
@@ -158,6 +186,10 @@ pub fn run(args: BenchArgs, project: &Project) -> anyhow::Result<ExitCode> {
             days: chain::DEFAULT_DAYS,
             out_dir: out_dir.join("chain"),
             port: 0,
+            cache: crate::chain_cache::Mode::new(
+                crate::chain_cache::default_dir(project.root()),
+                false,
+            ),
         },
     )?;
     let upstream = Redacted::parse(&local.info.url, "the local chain's URL")?;
@@ -279,7 +311,6 @@ pub fn run(args: BenchArgs, project: &Project) -> anyhow::Result<ExitCode> {
     } else {
         Some(window_sweep(project, &out_dir)?)
     };
-    let warm_chaos = warm_chaos(project, &out_dir)?;
     let probe = probe_never_answering()?;
     let cycle_gas = cycle_gas(&toolchain)?;
     let replay = if args.no_replay {
@@ -288,6 +319,7 @@ pub fn run(args: BenchArgs, project: &Project) -> anyhow::Result<ExitCode> {
         Some(replay_bench(project, &out_dir)?)
     };
     let mutants = crate::mutants::bench::measure(project, &out_dir)?;
+    let warm = warm_runs(project, &out_dir)?;
     let peak_rss_mb = peak_rss_mb();
 
     let mut targets = vec![
@@ -366,12 +398,7 @@ pub fn run(args: BenchArgs, project: &Project) -> anyhow::Result<ExitCode> {
             met,
         });
     }
-    targets.push(Goal {
-        name: "warm `cargo xtask chaos` (defaults)".into(),
-        target: "<= 90 s".into(),
-        measured: format!("{:.1} s", warm_chaos as f64 / 1000.0),
-        met: warm_chaos <= 90_000,
-    });
+    targets.extend(warm_goals(&warm, window.as_ref()));
     let bench = Bench {
         machine: machine(),
         seed,
@@ -379,7 +406,7 @@ pub fn run(args: BenchArgs, project: &Project) -> anyhow::Result<ExitCode> {
         totals,
         window,
         probe_never_answering: probe,
-        warm_chaos_ms: warm_chaos,
+        warm,
         cycle_gas,
         peak_rss_mb,
         replay,
@@ -459,65 +486,267 @@ fn target(name: &str, target: &str, measured: f64, met: bool) -> Goal {
     }
 }
 
-/// One day at one-hour steps with every experiment, through the real `chaos` command.
+/// One day at one-hour steps with every experiment, through the real `chaos` command: as it
+/// runs by default, then one block at a time with the chain built (the way before the chain
+/// cache and `--jobs`).
 fn window_sweep(project: &Project, out_dir: &Path) -> anyhow::Result<Window> {
     shell::status(
         "Measuring",
-        "a window sweep: one day at one-hour steps, every experiment",
+        "a window sweep: one day at one-hour steps, every experiment; then with --jobs 1 --no-chain-cache",
     );
-    let dir = out_dir.join("window");
-    let started = Instant::now();
-    let status = crate::signals::status_as_is(
-        crate::cli::self_command(project)
-            .args([
-                "chaos",
-                "--days",
-                "1",
-                "--window",
-                "2026-01-01T00:30:00Z..2026-01-01T23:30:00Z",
-                "--step",
-                "1h",
-                "--force",
-                "--report-dir",
-            ])
-            .arg(&dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null()),
-    )?;
-    crate::signals::check()?;
-    let wall = started.elapsed();
-    let report: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.join("report.json"))
-            .with_context(|| format!("the window sweep ({status}) wrote no report"))?,
-    )?;
+    let sweep = |name: &str, extra: &[&str]| -> anyhow::Result<(Duration, serde_json::Value)> {
+        let dir = out_dir.join(name);
+        let started = Instant::now();
+        let status = crate::signals::status_as_is(
+            crate::cli::self_command(project)
+                .args([
+                    "chaos",
+                    "--days",
+                    "1",
+                    "--window",
+                    "2026-01-01T00:30:00Z..2026-01-01T23:30:00Z",
+                    "--step",
+                    "1h",
+                    "--force",
+                ])
+                .args(extra)
+                .arg("--report-dir")
+                .arg(&dir)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null()),
+        )?;
+        crate::signals::check()?;
+        let wall = started.elapsed();
+        let report: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.join("report.json"))
+                .with_context(|| format!("the window sweep ({status}) wrote no report"))?,
+        )?;
+        Ok((wall, report))
+    };
+    let (wall, report) = sweep("window", &[])?;
+    let (baseline, baseline_report) =
+        sweep("window-baseline", &["--jobs", "1", "--no-chain-cache"])?;
     let blocks = report["blocks"].as_array().map_or(0, Vec::len);
+    let per_minute = |d: Duration| (blocks as f64 / d.as_secs_f64() * 60.0 * 100.0).round() / 100.0;
     Ok(Window {
         blocks,
         experiments: report["totals"]["experiments"].as_u64().unwrap_or_default(),
         wall_ms: ms(wall),
-        blocks_per_minute: (blocks as f64 / wall.as_secs_f64() * 60.0 * 100.0).round() / 100.0,
+        blocks_per_minute: per_minute(wall),
+        baseline_wall_ms: ms(baseline),
+        baseline_blocks_per_minute: per_minute(baseline),
+        speedup: (baseline.as_secs_f64() / wall.as_secs_f64() * 100.0).round() / 100.0,
+        identical: comparable(report) == comparable(baseline_report),
     })
 }
 
-/// The default `cargo xtask chaos`, timed from the outside (the binary is built: no compile).
-fn warm_chaos(project: &Project, out_dir: &Path) -> anyhow::Result<u64> {
-    shell::status("Measuring", "a warm `cargo xtask chaos` with its defaults");
-    let started = Instant::now();
-    let status = crate::signals::status_as_is(
-        crate::cli::self_command(project)
-            .args(["chaos", "--force", "--report-dir"])
-            .arg(out_dir.join("warm-chaos"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null()),
-    )?;
-    crate::signals::check()?;
-    let wall = ms(started.elapsed());
-    anyhow::ensure!(
-        status.success() || status.code() == Some(1),
-        "cargo xtask chaos could not run ({status})"
+/// A report without what differs between two runs of the same experiments on the same chain:
+/// ids, times, the chain's URL and where the chain came from.
+fn comparable(mut report: serde_json::Value) -> serde_json::Value {
+    if let Some(object) = report.as_object_mut() {
+        for key in ["run_id", "started_at", "duration_ms"] {
+            object.remove(key);
+        }
+        if let Some(chain) = object.get_mut("chain").and_then(|c| c.as_object_mut()) {
+            chain.remove("endpoint");
+            chain.remove("cache");
+        }
+        if let Some(blocks) = object.get_mut("blocks").and_then(|b| b.as_array_mut()) {
+            for block in blocks {
+                if let Some(es) = block.get_mut("experiments").and_then(|e| e.as_array_mut()) {
+                    for e in es {
+                        if let Some(e) = e.as_object_mut() {
+                            e.remove("duration_ms");
+                        }
+                    }
+                }
+            }
+        }
+    }
+    report
+}
+
+/// The default `cargo xtask chaos` on the cached chain, then the same run with
+/// `--no-chain-cache`, both timed from the outside (the binary is built: no compile). The
+/// bench's own chain build (or `--warm-only`'s) stores the entry first.
+fn warm_runs(project: &Project, out_dir: &Path) -> anyhow::Result<WarmBench> {
+    shell::status(
+        "Measuring",
+        "a warm `cargo xtask chaos` with its defaults, then the same with --no-chain-cache",
     );
-    Ok(wall)
+    let run = |name: &str, extra: &[&str]| -> anyhow::Result<(u64, serde_json::Value)> {
+        let dir = out_dir.join(name);
+        let started = Instant::now();
+        let status = crate::signals::status_as_is(
+            crate::cli::self_command(project)
+                .args(["chaos", "--force"])
+                .args(extra)
+                .arg("--report-dir")
+                .arg(&dir)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+        )?;
+        crate::signals::check()?;
+        let wall = ms(started.elapsed());
+        anyhow::ensure!(
+            status.success() || status.code() == Some(1),
+            "cargo xtask chaos could not run ({status})"
+        );
+        let report: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.join("report.json"))
+                .with_context(|| format!("the run ({status}) wrote no report"))?,
+        )?;
+        Ok((wall, report))
+    };
+    let (warm_wall_ms, warm) = run("warm-chaos", &[])?;
+    let (uncached_wall_ms, uncached) = run("uncached-chaos", &["--no-chain-cache"])?;
+    Ok(WarmBench {
+        warm_wall_ms,
+        warm_chain: warm["chain"]["cache"].as_str().unwrap_or("none").to_owned(),
+        uncached_wall_ms,
+        speedup: (uncached_wall_ms as f64 / warm_wall_ms.max(1) as f64 * 100.0).round() / 100.0,
+        identical: comparable(warm) == comparable(uncached),
+    })
+}
+
+/// The targets of the chain cache and the concurrent executor, each a ratio within one run.
+fn warm_goals(warm: &WarmBench, window: Option<&Window>) -> Vec<Goal> {
+    let mut goals = vec![
+        target(
+            "warm default `chaos` (chain cache hit) vs the same run with --no-chain-cache",
+            ">= 2x shorter",
+            warm.speedup,
+            warm.speedup >= 2.0 && warm.warm_chain == "hit",
+        ),
+        Goal {
+            name: "cached and uncached default runs' reports".into(),
+            target: "identical".into(),
+            measured: if warm.identical {
+                "identical"
+            } else {
+                "different"
+            }
+            .into(),
+            met: warm.identical,
+        },
+    ];
+    if let Some(w) = window {
+        goals.push(target(
+            "window sweep pinned blocks per minute vs --jobs 1 --no-chain-cache",
+            ">= 2x",
+            w.speedup,
+            w.speedup >= 2.0,
+        ));
+        goals.push(Goal {
+            name: "window sweep reports, default vs --jobs 1 --no-chain-cache".into(),
+            target: "identical".into(),
+            measured: if w.identical {
+                "identical"
+            } else {
+                "different"
+            }
+            .into(),
+            met: w.identical,
+        });
+    }
+    goals
+}
+
+/// `cargo xtask bench --warm-only`: the chain cache and the executor alone, written to
+/// bench-warm.json and bench-warm.md.
+fn warm_only(
+    toolchain: &Toolchain,
+    project: &Project,
+    out_dir: &Path,
+    json: bool,
+    no_window: bool,
+) -> anyhow::Result<ExitCode> {
+    // The entry a warm default run loads (a hit, or built and stored now).
+    drop(chain::build(
+        toolchain,
+        &ChainOptions {
+            seed: chain::DEFAULT_SEED,
+            days: chain::DEFAULT_DAYS,
+            out_dir: out_dir.join("chain"),
+            port: 0,
+            cache: crate::chain_cache::Mode::new(
+                crate::chain_cache::default_dir(project.root()),
+                false,
+            ),
+        },
+    )?);
+    let warm = warm_runs(project, out_dir)?;
+    let window = if no_window {
+        None
+    } else {
+        Some(window_sweep(project, out_dir)?)
+    };
+    let goals = warm_goals(&warm, window.as_ref());
+    let mut md = format!("Machine: {}.\n", machine());
+    md.push_str(&warm_markdown(&warm, window.as_ref()));
+    let _ = writeln!(md, "\n| target | wanted | measured | met |");
+    let _ = writeln!(md, "| --- | --- | --- | --- |");
+    for t in &goals {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} |",
+            t.name,
+            t.target,
+            t.measured,
+            if t.met { "yes" } else { "**no**" }
+        );
+    }
+    let value = serde_json::json!({
+        "machine": machine(),
+        "warm": warm,
+        "window": window,
+        "targets": goals,
+    });
+    std::fs::write(
+        out_dir.join("bench-warm.json"),
+        serde_json::to_string_pretty(&value)? + "\n",
+    )?;
+    std::fs::write(out_dir.join("bench-warm.md"), &md)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&value)?);
+    } else {
+        shell::line(md);
+    }
+    Ok(if goals.iter().all(|g| g.met) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn warm_markdown(warm: &WarmBench, window: Option<&Window>) -> String {
+    let mut md = String::new();
+    let _ = writeln!(
+        md,
+        "\nDefault `chaos`: {:.1} s on the cached chain (cache: {}), {:.1} s with --no-chain-cache ({:.2}x); reports {}.",
+        warm.warm_wall_ms as f64 / 1000.0,
+        warm.warm_chain,
+        warm.uncached_wall_ms as f64 / 1000.0,
+        warm.speedup,
+        if warm.identical { "identical" } else { "DIFFERENT" }
+    );
+    if let Some(w) = window {
+        let _ = writeln!(
+            md,
+            "\nWindow sweep: {} blocks, {} experiments in {:.1} s ({:.2} pinned blocks per minute); \
+             --jobs 1 --no-chain-cache {:.1} s ({:.2} per minute): {:.2}x; reports {}.",
+            w.blocks,
+            w.experiments,
+            w.wall_ms as f64 / 1000.0,
+            w.blocks_per_minute,
+            w.baseline_wall_ms as f64 / 1000.0,
+            w.baseline_blocks_per_minute,
+            w.speedup,
+            if w.identical { "identical" } else { "DIFFERENT" }
+        );
+    }
+    md
 }
 
 /// `chaos --days 1 --record DIR` (chain built, history played, every experiment at the four
@@ -717,16 +946,7 @@ fn markdown(b: &Bench) -> String {
             s.xtask_distinct_keys
         );
     }
-    if let Some(w) = &b.window {
-        let _ = writeln!(
-            md,
-            "\nWindow sweep: {} blocks, {} experiments in {:.1} s: {:.2} pinned blocks per minute.",
-            w.blocks,
-            w.experiments,
-            w.wall_ms as f64 / 1000.0,
-            w.blocks_per_minute
-        );
-    }
+    md.push_str(&warm_markdown(&b.warm, b.window.as_ref()));
     if let Some(r) = &b.replay {
         let _ = writeln!(
             md,

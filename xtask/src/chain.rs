@@ -23,10 +23,11 @@ use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::rpc::types::TransactionRequest;
 use alloy::sol;
 use anyhow::Context as _;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::addressbook::AddressBook;
-use crate::anvil::Anvil;
+use crate::anvil::{Anvil, AnvilBuilder};
+use crate::chain_cache;
 use crate::rng::SplitMix64;
 use crate::shell;
 use crate::toolchain::{Tool, Toolchain};
@@ -93,7 +94,7 @@ sol! {
 }
 
 /// The market regimes of the generated history.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     Calm,
@@ -156,7 +157,7 @@ pub fn price_path(seed: u64, ticks: u64, start_usd: f64) -> Vec<(Phase, f64)> {
 }
 
 /// One point of the vault's history, recorded after each tick.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Sample {
     pub block: u64,
     pub timestamp: u64,
@@ -173,7 +174,7 @@ pub struct Sample {
 }
 
 /// A block of the history worth forking, and why.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Landmark {
     pub label: String,
     pub block: u64,
@@ -181,7 +182,7 @@ pub struct Landmark {
 }
 
 /// What `cargo xtask chain` and `cargo xtask chaos` know about a built local chain.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ChainInfo {
     pub url: String,
     /// Which code stands in for PancakeSwap V2 and Chainlink.
@@ -192,6 +193,17 @@ pub struct ChainInfo {
     pub head: u64,
     pub landmarks: Vec<Landmark>,
     pub samples: Vec<Sample>,
+    /// Whether the chain was loaded from the chain cache (`hit`), built and stored, built
+    /// without storing (`miss`), or built with the cache off.
+    #[serde(default = "cache_off")]
+    pub cache: chain_cache::Status,
+    /// With a cache hit: the only blocks (besides the head) whose state the chain serves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_only_at: Option<Vec<u64>>,
+}
+
+fn cache_off() -> chain_cache::Status {
+    chain_cache::Status::Off
 }
 
 /// A running local chain: the anvil stays up as long as this value lives.
@@ -202,7 +214,7 @@ pub struct LocalChain {
 }
 
 /// Which code stands in for PancakeSwap V2 and Chainlink on the local chain.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum Replicas {
     /// PancakeSwap V2 built from the npm registry's sources with the project's V2 patch, and
@@ -231,6 +243,44 @@ pub struct ChainOptions {
     pub out_dir: PathBuf,
     /// Port of the upstream anvil (0: any free port).
     pub port: u16,
+    /// Whether the chain cache is read and written.
+    pub cache: chain_cache::Mode,
+}
+
+impl ChainOptions {
+    /// The options that decide the chain (its cache key). Every field is named here, so that
+    /// a new option is a compile error until it is either part of the key or said not to be.
+    pub fn determining(&self) -> Vec<(&'static str, String)> {
+        let ChainOptions {
+            seed,
+            days,
+            out_dir: _,
+            port: _,
+            cache: _,
+        } = self;
+        vec![("seed", seed.to_string()), ("days", days.to_string())]
+    }
+}
+
+/// anvil's options for the local chain (a cache entry is loaded into an anvil started alike).
+fn anvil_builder(port: u16) -> AnvilBuilder {
+    Anvil::builder()
+        .port(port)
+        .chain_id(56)
+        .timestamp(GENESIS_TIMESTAMP)
+        // Room for three days of history with several transactions per tick.
+        .arg("--gas-limit")
+        .arg(GAS_LIMIT)
+}
+
+const GAS_LIMIT: &str = "100000000";
+
+fn anvil_key_args() -> Vec<String> {
+    vec![
+        "--chain-id 56".into(),
+        format!("--timestamp {GENESIS_TIMESTAMP}"),
+        format!("--gas-limit {GAS_LIMIT}"),
+    ]
 }
 
 /// Most blocks the deployment (DeployLocal, one transaction per block) can take.
@@ -258,7 +308,8 @@ pub fn bounds(days: u32) -> crate::pin::ChainBounds {
 }
 
 /// Start the upstream anvil, deploy the environment (on the registry-built PancakeSwap V2 and
-/// Chainlink proxies) and play the history.
+/// Chainlink proxies, or the hand-written replicas) and play the history; or, with the chain
+/// cache on and a verified entry for exactly this chain, load that entry instead.
 pub fn build(toolchain: &Toolchain, options: &ChainOptions) -> anyhow::Result<LocalChain> {
     build_with(toolchain, options, Replicas::default())
 }
@@ -275,14 +326,160 @@ pub fn build_with(
     std::fs::create_dir_all(&options.out_dir)
         .with_context(|| format!("creating {}", options.out_dir.display()))?;
     crate::signals::phase("chain")?;
-    let anvil = Anvil::builder()
-        .port(options.port)
-        .chain_id(56)
-        .timestamp(GENESIS_TIMESTAMP)
-        // Room for three days of history with several transactions per tick.
-        .arg("--gas-limit")
-        .arg("100000000")
+    let key = match options.cache.dir() {
+        Some(_) => match chain_cache::key(
+            toolchain,
+            &[
+                options.determining(),
+                vec![("replicas", replicas.as_str().to_owned())],
+            ]
+            .concat(),
+            &anvil_key_args(),
+        ) {
+            Ok(key) => Some(key),
+            Err(err) => {
+                shell::warn(format!("chain cache unused: {err:#}"));
+                None
+            }
+        },
+        None => None,
+    };
+    if let (chain_cache::Mode::Use(dir), Some(key)) = (&options.cache, &key) {
+        match chain_cache::lookup(dir, key) {
+            Ok(Some(entry)) => match load(toolchain, options, &entry) {
+                Ok(chain) => return Ok(chain),
+                Err(err) => {
+                    crate::signals::check()?;
+                    chain_cache::remove(&entry.dir);
+                    shell::warn(format!(
+                        "chain cache entry {} rejected, building the chain: {err:#}",
+                        key.hash
+                    ));
+                }
+            },
+            Ok(None) => {}
+            Err(err) => shell::warn(format!("{err:#}; building the chain")),
+        }
+    }
+    build_cold(toolchain, options, key.as_ref(), replicas)
+}
+
+/// Load a cache entry into a new anvil and check that it is the chain the entry says.
+fn load(
+    toolchain: &Toolchain,
+    options: &ChainOptions,
+    entry: &chain_cache::Entry,
+) -> anyhow::Result<LocalChain> {
+    let started = Instant::now();
+    let manifest = &entry.manifest;
+    let state = crate::signals::Scratch::new("chain-state")?;
+    let state_file = state.path().join("state.json");
+    std::fs::write(&state_file, entry.state_json()?)?;
+    let anvil = anvil_builder(options.port)
+        .arg("--load-state")
+        .arg(&state_file)
+        .startup_timeout(std::time::Duration::from_secs(120))
         .spawn(toolchain)?;
+    drop(state);
+    let url = anvil.url();
+    let book_path = options.out_dir.join("address-book.json");
+    std::fs::copy(entry.book(), &book_path)?;
+    let book = AddressBook::read(&book_path)?;
+    let mut info: ChainInfo = serde_json::from_str(&std::fs::read_to_string(entry.info())?)
+        .context("the entry's chain.json")?;
+    anyhow::ensure!(
+        info.seed == options.seed && info.days == options.days,
+        "its chain.json is of another chain"
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(verify_loaded(&url, &book, manifest))?;
+    info.url = url.clone();
+    info.address_book = book_path;
+    info.cache = chain_cache::Status::Hit;
+    info.state_only_at = Some(manifest.kept.iter().map(|k| k.block).collect());
+    std::fs::write(
+        options.out_dir.join("chain.json"),
+        serde_json::to_string_pretty(&info)? + "\n",
+    )?;
+    shell::status(
+        "Loaded",
+        format!(
+            "the chain from the chain cache (entry {}, head block {}) in {:.1?}; \
+             `--no-chain-cache` builds it",
+            &manifest.key.hash[..12],
+            info.head,
+            started.elapsed()
+        ),
+    );
+    Ok(LocalChain { anvil, book, info })
+}
+
+/// The loaded chain's head is the recorded one (number, hash, state root), and at every kept
+/// block the vault reads exactly what the history recorded there.
+async fn verify_loaded(
+    url: &str,
+    book: &AddressBook,
+    manifest: &chain_cache::Manifest,
+) -> anyhow::Result<()> {
+    use alloy::eips::BlockId;
+    let provider = connect(url)?;
+    let head = provider
+        .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
+        .await?
+        .context("the loaded chain has no head")?;
+    anyhow::ensure!(
+        head.header.number == manifest.head
+            && head.header.hash.to_string() == manifest.head_hash
+            && head.header.state_root.to_string() == manifest.state_root,
+        "the loaded head is block {} {} (root {}), the entry recorded block {} {} (root {})",
+        head.header.number,
+        head.header.hash,
+        head.header.state_root,
+        manifest.head,
+        manifest.head_hash,
+        manifest.state_root
+    );
+    let vault = IVault::new(book.vault, provider.clone());
+    for kept in &manifest.kept {
+        let block = provider
+            .get_block_by_number(kept.block.into())
+            .await?
+            .with_context(|| format!("the loaded chain has no block {}", kept.block))?;
+        anyhow::ensure!(
+            block.header.hash.to_string() == kept.hash,
+            "block {} hashes to {}, the entry recorded {}",
+            kept.block,
+            block.header.hash,
+            kept.hash
+        );
+        let at = BlockId::number(kept.block);
+        let nav = vault.nav().block(at).call().await?.to_string();
+        let share_price = vault.sharePrice().block(at).call().await?.to_string();
+        let risk_mode = vault.riskMode().block(at).call().await?;
+        anyhow::ensure!(
+            nav == kept.nav && share_price == kept.share_price && risk_mode == kept.risk_mode,
+            "the vault at block {} reads NAV {nav}, share price {share_price}, risk mode \
+             {risk_mode}; the history recorded {}, {}, {}",
+            kept.block,
+            kept.nav,
+            kept.share_price,
+            kept.risk_mode
+        );
+    }
+    Ok(())
+}
+
+/// Build the chain from scratch; with a key, take the state dumps an entry needs on the way
+/// and store the entry.
+fn build_cold(
+    toolchain: &Toolchain,
+    options: &ChainOptions,
+    key: Option<&chain_cache::Key>,
+    replicas: Replicas,
+) -> anyhow::Result<LocalChain> {
+    let anvil = anvil_builder(options.port).spawn(toolchain)?;
     let url = anvil.url();
     shell::status(
         "Deploying",
@@ -305,7 +502,9 @@ pub fn build_with(
 
     crate::signals::phase("history")?;
     let started = Instant::now();
-    let (samples, landmarks, head) = runtime.block_on(play_history(&url, &book, options))?;
+    let mut kept = key.map(|_| Vec::new());
+    let (samples, landmarks, head) =
+        runtime.block_on(play_history(&url, &book, options, kept.as_mut()))?;
     shell::status(
         "Played",
         format!(
@@ -315,7 +514,7 @@ pub fn build_with(
             started.elapsed()
         ),
     );
-    let info = ChainInfo {
+    let mut info = ChainInfo {
         url,
         replicas,
         seed: options.seed,
@@ -324,12 +523,61 @@ pub fn build_with(
         head,
         landmarks,
         samples,
+        cache: chain_cache::Status::Off,
+        state_only_at: None,
     };
+    if let (Some(key), Some(kept), Some(dir)) = (key, kept, options.cache.dir()) {
+        info.cache = match runtime.block_on(store(dir, key, &info, &kept)) {
+            Ok(path) => {
+                shell::note("Cached", format!("the chain in {}", path.display()));
+                chain_cache::Status::Stored
+            }
+            Err(err) => {
+                crate::signals::check()?;
+                shell::warn(format!("the chain was not cached: {err:#}"));
+                chain_cache::Status::Miss
+            }
+        };
+    }
     std::fs::write(
         options.out_dir.join("chain.json"),
         serde_json::to_string_pretty(&info)? + "\n",
     )?;
     Ok(LocalChain { anvil, book, info })
+}
+
+async fn store(
+    dir: &Path,
+    key: &chain_cache::Key,
+    info: &ChainInfo,
+    kept: &[(chain_cache::Kept, Vec<u8>)],
+) -> anyhow::Result<PathBuf> {
+    let provider = connect(&info.url)?;
+    let head_dump = provider.anvil_dump_state().await?;
+    let head = provider
+        .get_block_by_number(info.head.into())
+        .await?
+        .context("no head block")?;
+    // The entry's chain.json is the chain's, before it knows where it is served.
+    let stored = ChainInfo {
+        url: String::new(),
+        cache: chain_cache::Status::Hit,
+        ..info.clone()
+    };
+    let info_json = serde_json::to_vec_pretty(&stored)?;
+    chain_cache::store(
+        dir,
+        key,
+        &chain_cache::Built {
+            head_dump: &head_dump,
+            kept_dumps: kept,
+            head: info.head,
+            head_hash: head.header.hash,
+            state_root: head.header.state_root,
+            book: &info.address_book,
+            info_json: &info_json,
+        },
+    )
 }
 
 /// Run `script/DeployLocal.s.sol` against the anvil, one block per transaction, one second apart
@@ -453,6 +701,7 @@ async fn play_history(
     url: &str,
     book: &AddressBook,
     options: &ChainOptions,
+    mut kept: Option<&mut Vec<(chain_cache::Kept, Vec<u8>)>>,
 ) -> anyhow::Result<(Vec<Sample>, Vec<Landmark>, u64)> {
     let provider = connect(url)?;
     let head = provider.get_block_number().await?;
@@ -639,6 +888,31 @@ async fn play_history(
             risk_mode: vault.riskMode().call().await?,
             cycled,
         });
+        // For the chain cache: the state at every phase boundary (the landmarks among them),
+        // taken while that block is the head.
+        if let Some(kept) = kept.as_mut() {
+            let last = i + 1 == path.len();
+            if last || path[i + 1].0 != phase {
+                let dump = provider.anvil_dump_state().await?;
+                let hash = provider
+                    .get_block_by_number(block.into())
+                    .await?
+                    .context("no block at the tick's end")?
+                    .header
+                    .hash;
+                let sample = samples.last().context("no sample")?;
+                kept.push((
+                    chain_cache::Kept {
+                        block,
+                        hash: hash.to_string(),
+                        nav: sample.nav.clone(),
+                        share_price: sample.share_price.clone(),
+                        risk_mode: sample.risk_mode,
+                    },
+                    dump.to_vec(),
+                ));
+            }
+        }
         if (i + 1) % 144 == 0 {
             shell::note(
                 "History",

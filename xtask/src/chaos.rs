@@ -126,6 +126,17 @@ pub struct ChaosArgs {
     #[arg(long, value_enum)]
     pub replicas: Option<crate::chain::Replicas>,
 
+    /// How many forge/anvil processes run at once: in-EVM batches of the coming blocks run
+    /// while the current block's experiments do (default: the machine's cores, at most 2).
+    /// The report is the same for any value.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: Option<u16>,
+
+    /// Build the local chain from scratch instead of loading it from the chain cache
+    /// (cache/chain/; also XTASK_CHAIN_CACHE=off).
+    #[arg(long)]
+    pub no_chain_cache: bool,
+
     /// Deploy a fresh vault on every live fork (funded, warmed up) instead of using the address
     /// book's; implied on real BSC, where the book names no vault.
     #[arg(long)]
@@ -326,6 +337,8 @@ struct Upstream {
     book_path: PathBuf,
     /// The local chain, when it is the upstream (kept alive for the run).
     _local: Option<crate::chain::LocalChain>,
+    /// Whether the local chain came from the chain cache (for the report).
+    chain_cache: Option<String>,
     /// A copy of the book that forge can read, removed at the end of the run.
     _book_copy: Option<crate::signals::Scratch>,
     default_blocks: Vec<(u64, String)>,
@@ -485,6 +498,7 @@ fn run_experiments(
             id: upstream.chain_id,
             kind: upstream.kind.into(),
             endpoint: upstream.endpoint.clone(),
+            cache: upstream.chain_cache.clone(),
         },
         blocks: vec![],
         resilience: 0.0,
@@ -530,6 +544,13 @@ fn run_experiments(
         keeper_policy: upstream.policy.clone(),
         keeper_counters: Arc::new(KeeperCounters::default()),
         keeper_faults_injected: Arc::default(),
+        // A recording (and its replay) is scoped by the ledger's one running unit: block by
+        // block.
+        jobs: if args.record.is_some() || args.replay.is_some() {
+            1
+        } else {
+            jobs(args.jobs.map(usize::from))
+        },
     };
     if let Some(replay) = &upstream.replay {
         if args.fresh_vault && !replay.meta.fresh_vault {
@@ -826,7 +847,14 @@ struct Context<'a> {
     keeper_counters: Arc<KeeperCounters>,
     /// Faults injected between the keeper and its node (degraded runs).
     keeper_faults_injected: Arc<std::sync::atomic::AtomicU64>,
+    /// How many forge/anvil processes run at once (`--jobs`): in-EVM batches of later blocks
+    /// run while the current block's experiments do. 1: block by block, nothing ahead.
+    jobs: usize,
 }
+
+/// One block's in-EVM batch: its experiments and reverts, or the signal that cut it short.
+type BatchOutcome =
+    Result<Vec<(Experiment, Option<crate::scenario::Revert>)>, crate::signals::Interrupted>;
 
 type Plan = [(PinnedBlock, Vec<String>, Vec<String>)];
 
@@ -834,6 +862,11 @@ impl Context<'_> {
     /// Every planned experiment on forks of `source`, block by block, into `done`. On a signal
     /// it stops at the next step: `done` then holds exactly the experiments that finished
     /// before it (a batch or experiment that the signal cut short is dropped, never reported).
+    ///
+    /// With `jobs` > 1, worker threads run the in-EVM batches of the coming blocks (one forge
+    /// process each, independent of every other) while this thread takes the blocks in plan
+    /// order and runs their live-fork experiments; results are only ever taken in plan order,
+    /// so the report is the same as a run with `--jobs 1`, whatever finished first.
     fn execute(
         &self,
         source: &ForkSource,
@@ -845,7 +878,80 @@ impl Context<'_> {
             .map(|(_, a, b)| (a.len() + b.len()) as u64)
             .sum();
         let progress = shell::Progress::new(total, "experiments");
-        for (pinned, scenario_ids, live_experiments) in plan {
+        let batches: Vec<usize> = (0..plan.len()).filter(|&i| !plan[i].1.is_empty()).collect();
+        let live_any = plan.iter().any(|(_, _, live)| !live.is_empty());
+        // This thread's live-fork experiments count as one of the jobs.
+        let workers = match self.jobs {
+            0 | 1 => 0,
+            _ if batches.is_empty() => 0,
+            jobs if live_any => jobs - 1,
+            jobs => jobs,
+        };
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let (tx, rx) = std::sync::mpsc::channel::<(usize, BatchOutcome)>();
+        let outcome = std::thread::scope(|scope| {
+            for _ in 0..workers {
+                let (tx, next, batches) = (tx.clone(), &next, &batches);
+                scope.spawn(move || loop {
+                    let k = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let Some(&i) = batches.get(k) else { break };
+                    if crate::signals::received().is_some() {
+                        break;
+                    }
+                    let (pinned, ids, _) = &plan[i];
+                    let outcome = run_in_evm(
+                        self.toolchain,
+                        self.artifact,
+                        self.script,
+                        source,
+                        pinned,
+                        ids,
+                    );
+                    if tx.send((i, outcome)).is_err() {
+                        break;
+                    }
+                });
+            }
+            drop(tx);
+            let mut ahead = (workers > 0).then(|| Ahead {
+                rx: &rx,
+                ready: std::collections::BTreeMap::new(),
+            });
+            let outcome = self.execute_in_order(source, plan, ahead.as_mut(), &progress, done);
+            if let (Err((stopped_at, _)), Some(ahead)) = (&outcome, ahead) {
+                // The batches that workers finished for later blocks are finished experiments
+                // too: reported, in plan order (the workers stop at their next step).
+                let mut ready = ahead.ready;
+                ready.extend(rx.iter());
+                let stopped_block_reported =
+                    done.blocks.last().map(|b| b.number) == Some(plan[*stopped_at].0.number);
+                for (i, batch) in ready {
+                    let later = i > *stopped_at || (i == *stopped_at && !stopped_block_reported);
+                    if let (true, Ok(batch)) = (later, batch) {
+                        let mut experiments = Vec::new();
+                        let mut reverts = Vec::new();
+                        take_batch(&plan[i].0, batch, &mut experiments, &mut reverts);
+                        self.finish_block(&plan[i].0, experiments, reverts, &progress, done);
+                    }
+                }
+            }
+            outcome
+        });
+        outcome.map_err(|(_, interrupted)| interrupted)?;
+        self.ledger.enter(None, Unit::Run);
+        Ok(())
+    }
+
+    /// The blocks in plan order; `Err` names the block a signal stopped.
+    fn execute_in_order(
+        &self,
+        source: &ForkSource,
+        plan: &Plan,
+        mut ahead: Option<&mut Ahead<'_>>,
+        progress: &shell::Progress,
+        done: &mut Finished,
+    ) -> Result<(), (usize, crate::signals::Interrupted)> {
+        for (i, (pinned, scenario_ids, live_experiments)) in plan.iter().enumerate() {
             progress.message(format!("at block {}", pinned.number));
             progress.line(format!(
                 "     Forking block {} ({}, time {})",
@@ -856,24 +962,21 @@ impl Context<'_> {
             let outcome = (|| {
                 if !scenario_ids.is_empty() {
                     crate::signals::phase("in-evm")?;
-                    self.ledger.enter(Some(pinned.number), Unit::InEvm);
-                    for (experiment, revert) in run_in_evm(
-                        self.toolchain,
-                        self.artifact,
-                        self.script,
-                        source,
-                        pinned,
-                        scenario_ids,
-                    )? {
-                        if let Some(revert) = revert {
-                            reverts.push(report::RevertRecord {
-                                block: pinned.number,
-                                experiment: experiment.id.clone(),
-                                revert,
-                            });
+                    let batch = match ahead.as_deref_mut().map(|a| a.take(i)).transpose()? {
+                        Some(Some(batch)) => batch?,
+                        _ => {
+                            self.ledger.enter(Some(pinned.number), Unit::InEvm);
+                            run_in_evm(
+                                self.toolchain,
+                                self.artifact,
+                                self.script,
+                                source,
+                                pinned,
+                                scenario_ids,
+                            )?
                         }
-                        experiments.push(experiment);
-                    }
+                    };
+                    take_batch(pinned, batch, &mut experiments, &mut reverts);
                     progress.inc(scenario_ids.len() as u64);
                 }
                 if !live_experiments.is_empty() {
@@ -884,41 +987,111 @@ impl Context<'_> {
                 }
                 Ok(())
             })();
-            for e in &experiments {
-                let revert = reverts
-                    .iter()
-                    .find(|r| r.experiment == e.id && e.engine == Engine::InEvm)
-                    .map(|r| &r.revert);
-                let detail = match e.verdict {
-                    Verdict::Held => String::new(),
-                    Verdict::Disproved => format!(": {}", report::not_held(e, revert)),
-                    Verdict::Error | Verdict::Interrupted => {
-                        format!(": {}", e.error.clone().unwrap_or_default())
-                    }
-                };
-                progress.line(format!(
-                    "  {} {} [{}]{detail}",
-                    shell::verdict(e.verdict == Verdict::Held),
-                    e.id,
-                    engine_label(e.engine)
-                ));
-            }
-            done.reverts.extend(reverts);
-            if !experiments.is_empty() {
-                done.blocks.push(Block {
-                    number: pinned.number,
-                    hash: pinned.hash.clone(),
-                    timestamp: pinned.timestamp,
-                    label: pinned.label.clone(),
-                    experiments,
-                    resilience: 0.0,
-                });
-            }
-            outcome?;
+            self.finish_block(pinned, experiments, reverts, progress, done);
+            outcome.map_err(|interrupted| (i, interrupted))?;
         }
-        self.ledger.enter(None, Unit::Run);
         Ok(())
     }
+
+    /// Print a block's experiments and add them (if any finished) to `done`.
+    fn finish_block(
+        &self,
+        pinned: &PinnedBlock,
+        experiments: Vec<Experiment>,
+        reverts: Vec<report::RevertRecord>,
+        progress: &shell::Progress,
+        done: &mut Finished,
+    ) {
+        for e in &experiments {
+            let revert = reverts
+                .iter()
+                .find(|r| r.experiment == e.id && e.engine == Engine::InEvm)
+                .map(|r| &r.revert);
+            let detail = match e.verdict {
+                Verdict::Held => String::new(),
+                Verdict::Disproved => format!(": {}", report::not_held(e, revert)),
+                Verdict::Error | Verdict::Interrupted => {
+                    format!(": {}", e.error.clone().unwrap_or_default())
+                }
+            };
+            progress.line(format!(
+                "  {} {} [{}]{detail}",
+                shell::verdict(e.verdict == Verdict::Held),
+                e.id,
+                engine_label(e.engine)
+            ));
+        }
+        done.reverts.extend(reverts);
+        if !experiments.is_empty() {
+            done.blocks.push(Block {
+                number: pinned.number,
+                hash: pinned.hash.clone(),
+                timestamp: pinned.timestamp,
+                label: pinned.label.clone(),
+                experiments,
+                resilience: 0.0,
+            });
+        }
+    }
+}
+
+/// In-EVM batches run ahead by worker threads, as they arrive, for the blocks to come.
+struct Ahead<'a> {
+    rx: &'a std::sync::mpsc::Receiver<(usize, BatchOutcome)>,
+    ready: std::collections::BTreeMap<usize, BatchOutcome>,
+}
+
+impl Ahead<'_> {
+    /// Block `i`'s batch, waiting for it (and keeping what arrives for later blocks); `None`
+    /// when no worker will bring it (the caller runs it).
+    fn take(&mut self, i: usize) -> Result<Option<BatchOutcome>, crate::signals::Interrupted> {
+        loop {
+            if let Some(batch) = self.ready.remove(&i) {
+                return Ok(Some(batch));
+            }
+            match self.rx.recv_timeout(std::time::Duration::from_millis(100)) {
+                Ok((j, batch)) => {
+                    self.ready.insert(j, batch);
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => crate::signals::check()?,
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                    // Every worker stopped without this block's batch (only a signal does that).
+                    crate::signals::check()?;
+                    return Ok(None);
+                }
+            }
+        }
+    }
+}
+
+/// A block's in-EVM results into its experiments and reverts.
+fn take_batch(
+    pinned: &PinnedBlock,
+    batch: Vec<(Experiment, Option<crate::scenario::Revert>)>,
+    experiments: &mut Vec<Experiment>,
+    reverts: &mut Vec<report::RevertRecord>,
+) {
+    for (experiment, revert) in batch {
+        if let Some(revert) = revert {
+            reverts.push(report::RevertRecord {
+                block: pinned.number,
+                experiment: experiment.id.clone(),
+                revert,
+            });
+        }
+        experiments.push(experiment);
+    }
+}
+
+/// `--jobs`: what was asked, or the machine's cores, at most 2 (a forge batch and a live fork
+/// are the two things worth running side by side; more contend for the same cores).
+pub fn jobs(asked: Option<usize>) -> usize {
+    asked.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(std::num::NonZeroUsize::get)
+            .unwrap_or(1)
+            .min(2)
+    })
 }
 
 fn engine_label(engine: Engine) -> &'static str {
@@ -1020,6 +1193,7 @@ fn connect_upstream(
             book,
             book_path,
             _local: None,
+            chain_cache: None,
             _book_copy: book_copy,
             default_blocks: replay.meta.default_blocks.clone(),
             target,
@@ -1086,6 +1260,7 @@ fn connect_upstream(
                 book,
                 book_path,
                 _local: None,
+                chain_cache: None,
                 _book_copy: None,
                 default_blocks: vec![(default_block, "pinned".into())],
                 target,
@@ -1103,6 +1278,7 @@ fn connect_upstream(
                     days: args.days,
                     out_dir: report_dir.join("chain"),
                     port: 0,
+                    cache: chain_cache_mode(root, args),
                 },
                 args.replicas.unwrap_or_default(),
             )?;
@@ -1124,6 +1300,7 @@ fn connect_upstream(
                     .iter()
                     .map(|m| (m.block, m.label.clone()))
                     .collect(),
+                chain_cache: Some(local.info.cache.as_str().to_owned()),
                 _local: Some(local),
                 target: endpoint,
                 replay: None,
@@ -1132,6 +1309,20 @@ fn connect_upstream(
                 policy,
             })
         }
+    }
+}
+
+/// The chain cache for this run: an entry serves forks only at the blocks it keeps (the
+/// landmarks among them), so a run that pins other blocks builds the chain and stores it.
+fn chain_cache_mode(root: &Path, args: &ChaosArgs) -> crate::chain_cache::Mode {
+    use crate::chain_cache::Mode;
+    match Mode::new(crate::chain_cache::default_dir(root), args.no_chain_cache) {
+        Mode::Use(dir)
+            if args.fork_block.is_some() || args.at.is_some() || args.window.is_some() =>
+        {
+            Mode::Store(dir)
+        }
+        mode => mode,
     }
 }
 
@@ -1552,6 +1743,9 @@ fn run_degraded(
         keeper_policy: context.keeper_policy.clone(),
         keeper_counters: Arc::new(KeeperCounters::default()),
         keeper_faults_injected: Arc::default(),
+        // One block at a time: the faults are drawn in request order, and the ledger's scope
+        // (which block a failure belongs to) is the one unit running.
+        jobs: 1,
         ..*context
     };
     let mut finished = Finished::default();

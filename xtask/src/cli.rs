@@ -70,6 +70,13 @@ pub struct ChainArgs {
     /// (the hand-written replicas, for comparison).
     #[arg(long, value_enum, default_value = "real")]
     pub replicas: chain::Replicas,
+    /// Build the chain from scratch instead of loading it from the chain cache (a cached chain
+    /// serves state only at its landmark and phase-boundary blocks; also XTASK_CHAIN_CACHE=off).
+    #[arg(long)]
+    pub no_chain_cache: bool,
+    /// Remove every chain cache entry (cache/chain/) and exit.
+    #[arg(long)]
+    pub clear_cache: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -149,6 +156,15 @@ fn run_chain(args: ChainArgs, project: &Project) -> anyhow::Result<ExitCode> {
     if args.out.as_os_str().is_empty() {
         return Err(Unusable::new("--out is empty").into());
     }
+    let cache_dir = crate::chain_cache::default_dir(project.root());
+    if args.clear_cache {
+        let n = crate::chain_cache::clear(&cache_dir)?;
+        shell::status(
+            "Cleared",
+            format!("{n} chain cache entries from {}", cache_dir.display()),
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     let toolchain = Toolchain::ensure(project)?;
     let out_dir = project.root().join(&args.out);
     let local = chain::build_with(
@@ -158,6 +174,7 @@ fn run_chain(args: ChainArgs, project: &Project) -> anyhow::Result<ExitCode> {
             days: args.days,
             out_dir,
             port: args.port,
+            cache: crate::chain_cache::Mode::new(cache_dir, args.no_chain_cache),
         },
         args.replicas,
     )?;
@@ -174,6 +191,16 @@ fn run_chain(args: ChainArgs, project: &Project) -> anyhow::Result<ExitCode> {
         shell::line(format!(
             "  {:<9} block {:>6}  time {}",
             mark.label, mark.block, mark.timestamp
+        ));
+    }
+    if let Some(blocks) = &local.info.state_only_at {
+        shell::line(format!(
+            "  from the chain cache: state at blocks {} and the head only (--no-chain-cache: every block)",
+            blocks
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
         ));
     }
     shell::line("  Ctrl-C stops it.");

@@ -27,6 +27,7 @@ pub mod anvil;
 pub mod artifacts;
 pub mod bench;
 pub mod chain;
+pub mod chain_cache;
 pub mod chaos;
 pub mod cli;
 pub mod degraded;

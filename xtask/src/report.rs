@@ -89,6 +89,10 @@ pub struct Chain {
     pub kind: String,
     /// The upstream, redacted (never a key).
     pub endpoint: String,
+    /// The local chain only: `hit` when it was loaded from the chain cache, `stored` or `miss`
+    /// when it was built (and stored or not), `off` when the cache was disabled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

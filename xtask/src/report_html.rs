@@ -72,6 +72,44 @@ pub struct Mutants {
     pub mutants: Vec<Mutant>,
 }
 
+impl Mutants {
+    /// The section from `cargo xtask mutants`'s `mutants.json`.
+    pub fn from_report(m: &crate::mutants::report::MutantsReport) -> Self {
+        use crate::mutants::report::Status;
+        Self {
+            score: m.score.unwrap_or(0.0),
+            min_score: Some(m.min_score),
+            generated: m.totals.generated,
+            compiled: m.totals.compiled,
+            experiments: m.experiments.clone(),
+            mutants: m
+                .mutants
+                .iter()
+                .filter_map(|x| {
+                    let status = match x.status {
+                        Status::Killed => MutantStatus::Killed,
+                        Status::Survived => MutantStatus::Survived,
+                        Status::TimedOut => MutantStatus::TimedOut,
+                        Status::Equivalent => MutantStatus::Equivalent,
+                        // Not run: not part of the matrix.
+                        Status::NotCompiled | Status::Error => return None,
+                    };
+                    Some(Mutant {
+                        id: x.id.clone(),
+                        operator: x.operator.clone(),
+                        file: x.file.clone(),
+                        line: x.line as u64,
+                        function: x.function.clone(),
+                        status,
+                        killed_by: x.killed_by.clone(),
+                        diff: x.diff.clone(),
+                    })
+                })
+                .collect(),
+        }
+    }
+}
+
 /// One mutant of the vault.
 #[derive(Debug, Clone)]
 pub struct Mutant {
@@ -327,6 +365,12 @@ impl<'a> Page<'a> {
                 }
             }
         }
+        if let Some(path) = find(dirs, "mutants.json") {
+            match read_typed::<crate::mutants::report::MutantsReport>(&path) {
+                Ok(m) => page.mutants = Some(Mutants::from_report(&m)),
+                Err(err) => crate::shell::warn(format!("report.html without the mutants: {err:#}")),
+            }
+        }
         if report.rpc_degradation.is_some() {
             if let Some(path) = find(dirs, "degraded/comparison.json") {
                 match read_typed::<Comparison>(&path) {
@@ -530,10 +574,27 @@ pub fn render(page: &Page<'_>) -> String {
         hash = script_hash(),
         run = esc(&r.run_id),
     );
+    if let Some(stop) = &r.interrupted {
+        let _ = writeln!(
+            h,
+            r#"<p id="interrupted" class="verdict error" data-signal="{signal}" data-phase="{phase}" data-planned="{planned}" data-finished="{finished}">Interrupted by {signal} during {phase}: <span id="interrupted-finished">{finished}</span> of <span id="interrupted-planned">{planned}</span> planned experiments finished and are shown; the other {left} did not run.</p>"#,
+            signal = esc(&stop.signal),
+            phase = esc(&stop.phase),
+            planned = stop.planned,
+            finished = stop.finished,
+            left = stop.planned.saturating_sub(stop.finished),
+        );
+    }
     let t = &r.totals;
+    let chain_cache = match r.chain.cache.as_deref() {
+        Some("hit") => " (loaded from the chain cache)",
+        Some("stored" | "miss") => " (built)",
+        Some("off") => " (built, chain cache off)",
+        _ => "",
+    };
     let _ = write!(
         h,
-        r##"<p class="facts">Chain {} ({}) at <code>{}</code>, seed {}, started {}, {:.1} s, <code>cargo xtask</code> {}.</p>
+        r##"<p class="facts">Chain {} ({}{chain_cache}) at <code>{}</code>, seed {}, started {}, {:.1} s, <code>cargo xtask</code> {}.</p>
 <dl class="totals">
 <div><dt>resilience</dt><dd id="resilience">{:.2}%</dd></div>
 <div><dt>experiments</dt><dd id="total-experiments">{}</dd></div>
@@ -828,6 +889,21 @@ fn experiments_table(h: &mut String, r: &Report) {
             };
             let why = match e.verdict {
                 Verdict::Held => String::new(),
+                Verdict::Disproved if reverted(r, b.number, &e.id).is_some() => {
+                    let record = reverted(r, b.number, &e.id);
+                    let revert = record.map(|x| &x.revert);
+                    format!(
+                        "<span class=\"revert\">reverted{}: <code class=\"reason\">{}</code>{}</span>",
+                        revert
+                            .map(|v| format!(" at {}", esc(&v.step)))
+                            .unwrap_or_default(),
+                        esc(revert.map(|v| v.reason.as_str()).unwrap_or_default()),
+                        revert
+                            .and_then(|v| v.call.as_deref())
+                            .map(|c| format!(" in <code class=\"call\">{}</code>", esc(c)))
+                            .unwrap_or_default(),
+                    )
+                }
                 Verdict::Disproved => {
                     let failed: Vec<&str> = e
                         .checks
@@ -870,6 +946,13 @@ fn experiments_table(h: &mut String, r: &Report) {
         }
     }
     h.push_str("</tbody></table></div></section>\n");
+}
+
+/// The decoded revert of experiment `id` at `block`, if it reverted.
+fn reverted<'r>(r: &'r Report, block: u64, id: &str) -> Option<&'r crate::report::RevertRecord> {
+    r.reverts
+        .iter()
+        .find(|x| x.block == block && x.experiment == id)
 }
 
 fn checks_table(h: &mut String, r: &Report) {

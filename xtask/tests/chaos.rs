@@ -212,6 +212,8 @@ fn comparable(mut report: serde_json::Value) -> serde_json::Value {
         object.remove(key);
     }
     object["chain"].as_object_mut().unwrap().remove("endpoint");
+    // Whether the chain was built or loaded from the chain cache: the chain is the same.
+    object["chain"].as_object_mut().unwrap().remove("cache");
     for block in object["blocks"].as_array_mut().unwrap() {
         for e in block["experiments"].as_array_mut().unwrap() {
             e.as_object_mut().unwrap().remove("duration_ms");

@@ -26,7 +26,9 @@ fn xtask() -> Command {
         .env_remove("BSC_RPC_URL")
         .env_remove("BSC_FORK_BLOCK")
         .env_remove("GITHUB_STEP_SUMMARY")
-        .env_remove("XTASK_TEST_PAUSE_AT");
+        .env_remove("XTASK_TEST_PAUSE_AT")
+        // Every phase of a cold build is interrupted here (a cached chain skips them).
+        .env("XTASK_CHAIN_CACHE", "off");
     cmd
 }
 

@@ -80,6 +80,7 @@ fn every_scenario_is_the_same_alone_in_the_batch_and_in_reverse_order() {
             days: 1,
             out_dir: out.clone(),
             port: 0,
+            cache: xtask::chain_cache::Mode::Off,
         },
     )
     .unwrap();

@@ -53,6 +53,7 @@ fn sample() -> Report {
             id: 56,
             kind: "local-replica".into(),
             endpoint: "http://127.0.0.1:8545/".into(),
+            cache: None,
         },
         blocks: vec![
             block(

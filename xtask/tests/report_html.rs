@@ -72,6 +72,7 @@ fn sample() -> Report {
             id: 56,
             kind: "local-replica".into(),
             endpoint: "http://127.0.0.1:40000/\"><script>document.title='pwned'</script>".into(),
+            cache: None,
         },
         blocks: vec![
             block(
@@ -632,4 +633,123 @@ fn chaos_merge_writes_the_page_from_its_shards() {
         "the window from shard 2"
     );
     assert!(html.contains("chaos 1767225600-seed42-merged"));
+}
+
+/// An interrupted run with a scenario that reverted, and the `mutants.json` of a mutants run in
+/// the same directory: the page says what stopped the run and how much of it finished, shows
+/// the decoded revert and its call in the experiment's row, and renders the kill matrix and the
+/// survivors read from `mutants.json`.
+#[test]
+fn an_interrupted_run_its_reverts_and_a_mutants_json_beside_it_are_on_the_page() {
+    use xtask::mutants::report::{MutantRecord, MutantsReport, Status, Timing, Totals as MTotals};
+    let mut report = sample();
+    let block = report.blocks[0].number;
+    let reverted = &mut report.blocks[0].experiments[0];
+    reverted.verdict = Verdict::Disproved;
+    let id = reverted.id.clone();
+    report.reverts = vec![xtask::report::RevertRecord {
+        block,
+        experiment: id.clone(),
+        revert: xtask::scenario::Revert {
+            step: "running the scenario".into(),
+            reason: "YieldVault.CycleTooSoon(1767225600)".into(),
+            data: "0x1234".into(),
+            call: Some("YieldVault::cycle()".into()),
+            path: vec!["YieldVault::cycle()".into()],
+        },
+    }];
+    report.interrupted = Some(xtask::report::Interruption {
+        signal: "SIGINT".into(),
+        phase: "live-fork".into(),
+        planned: 40,
+        finished: 7,
+    });
+    let report = report.finish();
+    let record = |id: &str, status: Status, killed_by: Vec<&str>, diff: &str| MutantRecord {
+        id: id.into(),
+        file: "contracts/vault/VaultCore.sol".into(),
+        line: 10,
+        column: 1,
+        contract: "VaultCore".into(),
+        function: "cycle".into(),
+        operator: "require removed".into(),
+        original: "a".into(),
+        replacement: "b".into(),
+        diff: diff.into(),
+        status,
+        reason: None,
+        killed_by: killed_by.into_iter().map(String::from).collect(),
+        matrix: Default::default(),
+        details: vec![],
+        compile_ms: 0,
+    };
+    let mutants = MutantsReport {
+        schema_version: 1,
+        run_id: "m".into(),
+        tool_version: "0".into(),
+        started_at: 0,
+        duration_ms: 0,
+        seed: 42,
+        days: 1,
+        engine: "in-evm".into(),
+        paths: vec![],
+        shard: None,
+        timeout_ms: 1,
+        min_score: 80.0,
+        full_matrix: false,
+        blocks: vec![],
+        experiments: vec!["gas_spike".into(), "oracle_divergence".into()],
+        timing: Timing::default(),
+        totals: MTotals {
+            generated: 4,
+            compiled: 3,
+            ..MTotals::default()
+        },
+        score: Some(66.67),
+        verdict: "below".into(),
+        per_experiment: vec![],
+        mutants: vec![
+            record("k1", Status::Killed, vec!["gas_spike"], "-x\n+y"),
+            record("k2", Status::Killed, vec!["gas_spike"], "-p\n+q"),
+            record("s1", Status::Survived, vec![], "-require(ok);"),
+            record("n1", Status::NotCompiled, vec![], "-z"),
+        ],
+    };
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("mutants.json"),
+        serde_json::to_string(&mutants).unwrap(),
+    )
+    .unwrap();
+    report.write(dir.path()).unwrap();
+    let mut b = Browser::start();
+    b.open(&file_url(&dir.path().join(report_html::FILE_NAME)));
+    let facts = b.eval(&format!(
+        r#"(() => {{
+        const stop = document.getElementById('interrupted');
+        const row = document.querySelector('#experiments tr[data-block="{block}"][data-id="{id}"]');
+        return {{
+            verdict: document.getElementById('verdict').dataset.verdict,
+            stop: stop && [stop.dataset.signal, stop.dataset.phase, document.getElementById('interrupted-finished').textContent, document.getElementById('interrupted-planned').textContent],
+            stopColour: stop && getComputedStyle(stop).color,
+            errorColour: getComputedStyle(document.querySelector('#verdict')).color,
+            reason: row && row.querySelector('.why .reason').textContent,
+            call: row && row.querySelector('.why .call').textContent,
+            rowVerdict: row && row.dataset.verdict,
+            score: document.getElementById('mutants-score').textContent,
+            matrixRows: document.querySelectorAll('#kill-matrix tbody tr').length,
+            survivors: Array.from(document.querySelectorAll('#survivors details')).map(d => d.querySelector('pre').textContent),
+        }};
+    }})()"#
+    ));
+    assert_eq!(facts["verdict"], "error", "{facts:#}");
+    assert_eq!(facts["stop"], json!(["SIGINT", "live-fork", "7", "40"]));
+    assert_eq!(facts["stopColour"], facts["errorColour"]);
+    assert_eq!(facts["reason"], "YieldVault.CycleTooSoon(1767225600)");
+    assert_eq!(facts["call"], "YieldVault::cycle()");
+    assert_eq!(facts["rowVerdict"], "disproved");
+    assert_eq!(facts["score"], "66.67%");
+    // The mutant that did not compile is not part of the matrix.
+    assert_eq!(facts["matrixRows"], 3);
+    assert_eq!(facts["survivors"], json!(["-require(ok);"]));
 }

@@ -440,6 +440,16 @@ impl Campaign<'_> {
                 days: args.days,
                 out_dir: scratch.path.join("chain"),
                 port: 0,
+                // An entry serves forks at its landmarks only; another block builds and stores.
+                cache: match crate::chain_cache::Mode::new(
+                    crate::chain_cache::default_dir(project.root()),
+                    false,
+                ) {
+                    crate::chain_cache::Mode::Use(dir) if args.fork_block.is_some() => {
+                        crate::chain_cache::Mode::Store(dir)
+                    }
+                    mode => mode,
+                },
             },
         )?;
         let chain_ms = elapsed_ms(chain_started);

@@ -1,0 +1,253 @@
+//! The chain cache and the concurrent executor, end to end with real anvil and forge: a run on
+//! a cached chain is the run on a cold-built one (same pinned blocks and hashes, same verdicts,
+//! checks, digests and gas); a run with `--jobs 2` is the run with `--jobs 1`; a changed key is a
+//! miss; a damaged entry is rejected and the chain rebuilt, never trusted. Each test has a
+//! cache directory of its own (`XTASK_CHAIN_CACHE_DIR`).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use xtask::chain::{self, ChainOptions};
+use xtask::chain_cache::{self, Mode};
+use xtask::project::Project;
+use xtask::toolchain::Toolchain;
+
+fn contracts_built() {
+    static BUILT: std::sync::Once = std::sync::Once::new();
+    BUILT.call_once(|| {
+        let project = Project::locate();
+        let toolchain = Toolchain::ensure(&project).unwrap();
+        let output = toolchain
+            .command(xtask::toolchain::Tool::Forge)
+            .arg("build")
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    });
+}
+
+fn root() -> PathBuf {
+    Project::locate().root().to_path_buf()
+}
+
+/// `cargo xtask chaos ARGS --json` with the chain cache in `cache`; the report.
+fn chaos(cache: &Path, name: &str, args: &[&str]) -> serde_json::Value {
+    contracts_built();
+    let dir = root()
+        .join("reports")
+        .join(format!("test-cache-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .env("NO_COLOR", "1")
+        .env_remove("BSC_RPC_URL")
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .env_remove(chain_cache::ENV_VAR)
+        .env(chain_cache::DIR_ENV_VAR, cache)
+        .arg("chaos")
+        .args(args)
+        .arg("--report-dir")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{name}: {stderr}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    report
+}
+
+/// The report without what may differ between two runs of the same experiments on the same
+/// chain: ids, times, the chain's URL, where the chain came from.
+fn comparable(mut report: serde_json::Value) -> serde_json::Value {
+    let object = report.as_object_mut().unwrap();
+    for key in ["run_id", "started_at", "duration_ms"] {
+        object.remove(key);
+    }
+    let chain = object["chain"].as_object_mut().unwrap();
+    chain.remove("endpoint");
+    chain.remove("cache");
+    for block in object["blocks"].as_array_mut().unwrap() {
+        for e in block["experiments"].as_array_mut().unwrap() {
+            e.as_object_mut().unwrap().remove("duration_ms");
+        }
+    }
+    report
+}
+
+#[test]
+fn a_cached_chain_gives_the_cold_run_and_jobs_2_gives_jobs_1() {
+    let cache = tempfile::tempdir().unwrap();
+    // Two in-EVM scenarios and a live-fork experiment at the four landmarks: with --jobs 2 a
+    // worker runs the in-EVM batches of later blocks while the live fork runs.
+    let args = [
+        "--days",
+        "1",
+        "--scenario",
+        "gas_spike",
+        "--scenario",
+        "oracle_divergence",
+        "--scenario",
+        "keeper_gas_spike",
+    ];
+    let with = |jobs: &'static str| {
+        let mut a = args.to_vec();
+        a.extend(["--jobs", jobs]);
+        a
+    };
+    let cold = chaos(cache.path(), "cold", &with("1"));
+    assert_eq!(cold["chain"]["cache"], "stored");
+    let warm = chaos(cache.path(), "warm", &with("2"));
+    assert_eq!(warm["chain"]["cache"], "hit");
+    let warm_sequential = chaos(cache.path(), "warm-seq", &with("1"));
+    assert_eq!(warm_sequential["chain"]["cache"], "hit");
+
+    let blocks = |r: &serde_json::Value| -> Vec<(u64, String)> {
+        r["blocks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| {
+                (
+                    b["number"].as_u64().unwrap(),
+                    b["hash"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(blocks(&cold).len(), 4, "{cold:#}");
+    assert_eq!(blocks(&cold), blocks(&warm));
+    assert_eq!(cold["totals"]["experiments"], 12);
+    // Verdicts, checks (observed values and bounds), digests, gas, reverts: all the same.
+    assert_eq!(comparable(warm.clone()), comparable(cold));
+    assert_eq!(comparable(warm), comparable(warm_sequential));
+}
+
+#[test]
+fn a_changed_seed_or_artifact_is_another_key() {
+    contracts_built();
+    let project = Project::locate();
+    let toolchain = Toolchain::ensure(&project).unwrap();
+    let options = |seed: u64| ChainOptions {
+        seed,
+        days: 1,
+        out_dir: PathBuf::new(),
+        port: 0,
+        cache: Mode::Off,
+    };
+    let key = |o: &ChainOptions| chain_cache::key(&toolchain, &o.determining(), &[]).unwrap();
+    let a = key(&options(42));
+    assert_eq!(a.hash, key(&options(42)).hash);
+    assert_ne!(a.hash, key(&options(43)).hash);
+    let mut three_days = options(42);
+    three_days.days = 3;
+    assert_ne!(a.hash, key(&three_days).hash);
+
+    // A copy of forge's outputs with one byte of the vault's runtime code changed.
+    let copy = tempfile::tempdir().unwrap();
+    let src = project.root();
+    std::fs::create_dir_all(copy.path().join("cache")).unwrap();
+    std::fs::copy(
+        src.join("cache/solidity-files-cache.json"),
+        copy.path().join("cache/solidity-files-cache.json"),
+    )
+    .unwrap();
+    copy_dir(&src.join("out"), &copy.path().join("out"));
+    let before = chain_cache::artifact_inputs(copy.path()).unwrap();
+    assert_eq!(before, chain_cache::artifact_inputs(src).unwrap());
+    let vault = copy.path().join("out/VaultCore.sol/VaultCore.json");
+    let mut json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&vault).unwrap()).unwrap();
+    let code = json["deployedBytecode"]["object"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let flipped = format!(
+        "{}{}",
+        &code[..code.len() - 2],
+        if code.ends_with('0') { "01" } else { "00" }
+    );
+    json["deployedBytecode"]["object"] = flipped.into();
+    std::fs::write(&vault, serde_json::to_string(&json).unwrap()).unwrap();
+    let after = chain_cache::artifact_inputs(copy.path()).unwrap();
+    let changed: Vec<_> = after.iter().filter(|l| !before.contains(l)).collect();
+    assert_eq!(changed.len(), 1, "{changed:?}");
+    assert!(changed[0].contains("VaultCore"), "{changed:?}");
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_damaged_entry_is_rejected_and_the_chain_rebuilt() {
+    contracts_built();
+    let project = Project::locate();
+    let toolchain = Toolchain::ensure(&project).unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let build = |name: &str| {
+        chain::build(
+            &toolchain,
+            &ChainOptions {
+                seed: 42,
+                days: 1,
+                out_dir: out.path().join(name),
+                port: 0,
+                cache: Mode::Use(cache.path().to_path_buf()),
+            },
+        )
+        .unwrap()
+    };
+    let cold = build("cold");
+    assert_eq!(cold.info.cache, chain_cache::Status::Stored);
+    let head = cold.info.head;
+    drop(cold);
+    let entry = std::fs::read_dir(cache.path())
+        .unwrap()
+        .flatten()
+        .find(|e| e.path().join("entry.json").exists())
+        .unwrap()
+        .path();
+    let manifest_path = entry.join("entry.json");
+    let pristine = std::fs::read_to_string(&manifest_path).unwrap();
+
+    // The vault at a kept block recorded differently (the files still hash right): the loaded
+    // chain does not read what the entry claims, so it is not used.
+    let mut manifest: serde_json::Value = serde_json::from_str(&pristine).unwrap();
+    manifest["kept"][0]["nav"] = "1".into();
+    std::fs::write(&manifest_path, manifest.to_string()).unwrap();
+    let rebuilt = build("tampered");
+    assert_eq!(rebuilt.info.cache, chain_cache::Status::Stored);
+    assert_eq!(rebuilt.info.head, head);
+    drop(rebuilt);
+
+    // A flipped byte in the state: rejected before anvil sees it, and removed.
+    let hit = build("hit");
+    assert_eq!(hit.info.cache, chain_cache::Status::Hit);
+    drop(hit);
+    let state = entry.join("state.json.gz");
+    let mut bytes = std::fs::read(&state).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xff;
+    std::fs::write(&state, bytes).unwrap();
+    let key: chain_cache::Key = serde_json::from_value(
+        serde_json::from_str::<serde_json::Value>(&pristine).unwrap()["key"].clone(),
+    )
+    .unwrap();
+    let err = chain_cache::lookup(cache.path(), &key).err().unwrap();
+    assert!(format!("{err:#}").contains("corrupted"), "{err:#}");
+    assert!(!entry.exists(), "a corrupted entry is removed");
+}
