@@ -399,15 +399,16 @@ impl Shadow {
         mul_div(fair_btc, self.lp_balance, self.lp_supply)
     }
 
-    /// `navTolerance`: S9's tolerance (TWAP range, hedge at the TWAP instead of the mark,
-    /// rounding).
+    /// `navTolerance`: S9's tolerance (the TWAP range of the LP and loose BTCB, one wei per
+    /// short, rounding).
     pub fn nav_tolerance(&self) -> U256 {
         let at_lo = self.lp_value_at(self.twap_min) + self.loose_btc * self.twap_min / e(18);
         let at_hi = self.lp_value_at(self.twap_max) + self.loose_btc * self.twap_max / e(18);
         let here = self.lp_value + self.loose_btc_value;
         let mut tol = abs_diff(at_lo, here).max(abs_diff(at_hi, here));
-        let mark_gap = abs_diff(self.twap_min, self.mark).max(abs_diff(self.twap_max, self.mark));
-        tol += self.hedge_qty * mark_gap / e(10) + self.hedge_qty + u(self.shorts.len() as u64);
+        // The vault values its shorts at Aster's own price, as the shadow does: one wei per
+        // position, no TWAP-vs-mark term (SteadyState.sol's navTolerance).
+        tol += u(self.shorts.len() as u64);
         tol += self.lp_value / lp_rounding_parts() + op_rounding_wei();
         tol
     }
