@@ -283,17 +283,12 @@ fn the_shadow_values_each_part_from_its_primary_source() {
         s.nav,
         wei(98_485) + wei(33_000) + wei(180_000) + wei(9_000) + wei(5_498) + wei(300)
     );
-    // Tolerance: the LP and loose BTCB re-priced at 89,000 and 91,000 (the larger change), the
-    // short's qty x the largest TWAP-to-mark gap (2,000: 0.5 x 2,000 = 1,000 USDT), rounding.
+    // Tolerance: the LP and loose BTCB re-priced at 89,000 and 91,000 (the larger change), one
+    // wei per short (the vault values shorts at Aster's price, as the shadow does), rounding.
     let at = |p: u64| s.lp_value_at(wei(p)) + s.loose_btc * wei(p) / e(18);
     let here = s.lp_value + s.loose_btc_value;
     let lp_term = abs_diff(at(89_000), here).max(abs_diff(at(91_000), here));
-    let expected = lp_term
-        + wei(1_000)
-        + s.hedge_qty
-        + U256::from(1u8)
-        + s.lp_value / e(10)
-        + op_rounding_wei();
+    let expected = lp_term + U256::from(1u8) + s.lp_value / e(10) + op_rounding_wei();
     assert_eq!(s.tolerance, expected);
 
     // Without Aster's mark the shadow TWAP stands in, and the vault's pending hedge replaces
