@@ -1317,8 +1317,14 @@ fn connect_upstream(
 fn chain_cache_mode(root: &Path, args: &ChaosArgs) -> crate::chain_cache::Mode {
     use crate::chain_cache::Mode;
     match Mode::new(crate::chain_cache::default_dir(root), args.no_chain_cache) {
+        // A cached chain keeps state only at its landmark and phase-boundary blocks; the
+        // live-fork engine reads the history at other blocks (its shadow TWAP's tape), so a
+        // run with live-fork experiments builds the chain and only stores it.
         Mode::Use(dir)
-            if args.fork_block.is_some() || args.at.is_some() || args.window.is_some() =>
+            if args.fork_block.is_some()
+                || args.at.is_some()
+                || args.window.is_some()
+                || args.engine != EngineChoice::InEvm =>
         {
             Mode::Store(dir)
         }
