@@ -76,5 +76,11 @@ interface IAsterTradingReader {
     function getPositionsV2(address user, address pairBase) external view returns (Position[] memory);
 }
 
+/// @notice Aster's PriceFacade: the price trades open and close at (8 decimals) and when it was
+/// last updated.
+interface IAsterPriceFacade {
+    function getPriceFromCacheOrOracle(address token) external view returns (uint64 price, uint40 updatedAt);
+}
+
 /// @notice The whole published surface the replica stands in for.
-interface IAsterFacets is IAsterAlpManager, IAsterTradingPortal, IAsterTradingReader {}
+interface IAsterFacets is IAsterAlpManager, IAsterTradingPortal, IAsterTradingReader, IAsterPriceFacade {}
