@@ -231,12 +231,12 @@ contract CycleModule is VaultCore {
 
     // ---------------------------------------------------------------------------- hedge
 
-    /// @dev Reduces the pending trades by what Aster executed (executed short quantity grew)
-    /// and drops them only when their margin came back (Aster cancels and refunds unexecuted
-    /// trades). Trades that outlive `pendingHedgeTimeout` are reported overdue once (by the
-    /// first cycle past the deadline, HedgePendingExpired) but stay counted: Aster still holds
-    /// their margin and may still execute them, so sending another would risk a double hedge
-    /// and leave the margin out of NAV. Overdue, they no longer hold the LP leg back.
+    /// @dev Drops the pending trade once Aster executed it (the executed short quantity grew by
+    /// its qty) or refunded it (its margin came back). A trade that outlives
+    /// `pendingHedgeTimeout` is reported overdue once (by the first cycle past the deadline,
+    /// HedgePendingExpired) but stays counted: Aster still holds its margin and may still
+    /// execute it, so sending another would risk a double hedge and leave the margin out of
+    /// NAV. Overdue, it no longer holds the LP leg back.
     function _syncPendingHedge() private {
         PendingHedge memory p = _pending;
         if (p.qty == 0) return;
@@ -263,10 +263,11 @@ contract CycleModule is VaultCore {
         }
     }
 
-    /// @dev Brings the short to the BTCB exposure within `deltaBandBps` of NAV, pending trades
+    /// @dev Brings the short to the BTCB exposure within `deltaBandBps` of NAV, the pending trade
     /// counted once. Over-hedge: whole positions are closed (a failing closeTrade reverts the
-    /// cycle). Under-hedge: one trade for what executed and pending trades do not cover; a
-    /// pending trade is never sent again.
+    /// cycle). Under-hedge: one trade for what the executed shorts do not cover, and only when
+    /// no trade is pending: Aster settles each trade alone (executed whole or refunded whole),
+    /// so the vault can tell what became of a trade only while it is the only one.
     function _rehedge(Ctx memory c, bool allowOpen) private {
         if (c.price == 0) return;
         Legs memory l = _legs(c.price);
@@ -278,7 +279,7 @@ contract CycleModule is VaultCore {
         if (current > target + bandQty || (target == 0 && current != 0)) {
             current = _closeDownTo(c, current, target, bandQty);
         }
-        if (allowOpen && target > current + bandQty) {
+        if (allowOpen && target > current + bandQty && _pending.qty == 0) {
             (, uint256 count,) = _positions(0);
             // Every trade becomes a position and each cycle reads them all: past
             // MAX_POSITIONS they are merged (closed, then reopened as one) to bound the gas.
@@ -343,13 +344,10 @@ contract CycleModule is VaultCore {
         });
         _approve(_usdt, address(_aster), margin);
         try _aster.openMarketTrade(d) {
-            // Synced this cycle, so the pending trades' baseline is the executed qty now.
-            PendingHedge memory p = _pending;
-            p.qty += uint80(qty); // forge-lint: disable-line(unsafe-typecast) bounded as above
-            p.margin += uint96(margin); // forge-lint: disable-line(unsafe-typecast) bounded as above
-            p.since = uint64(block.timestamp);
-            p.baseQty = executed;
-            _pending = p;
+            // The only pending trade (none was pending); its baseline is the executed qty now.
+            // qty and margin are bounded as above.
+            // forge-lint: disable-next-line(unsafe-typecast)
+            _pending = PendingHedge(uint80(qty), uint96(margin), uint64(block.timestamp), executed);
             c.actions |= A_HEDGE_OPENED;
             emit HedgeOpened(qty, margin, mark);
         } catch (bytes memory reason) {

@@ -70,9 +70,10 @@ abstract contract VaultCore is ShareStorage {
         NAV_DROP
     }
 
-    /// @notice Hedge trades sent to Aster and not seen executed yet, aggregated: counted once,
-    /// never re-sent; a new trade only covers what they do not. They stay counted (qty in the
-    /// hedge, margin in NAV) until Aster executes or refunds them, however long that takes.
+    /// @notice The hedge trade sent to Aster and not seen executed yet: counted once, never
+    /// re-sent, and the only one (no trade is sent while it is pending, so its fate is never
+    /// ambiguous: Aster executes or refunds each trade whole). It stays counted (qty in the
+    /// hedge, margin in NAV) until Aster executes or refunds it, however long that takes.
     struct PendingHedge {
         uint80 qty;
         uint96 margin;

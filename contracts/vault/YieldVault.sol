@@ -451,6 +451,8 @@ contract YieldVault is VaultCore, ShareToken, IPancakeCallee {
         PendingHedge memory p = _pending;
         (,, uint256 executed) = _positions(0);
         (qty, margin) = _outstanding(p, executed);
+        // Refunded by Aster and not synced by a cycle yet: nothing is pending (as in legs()).
+        if (qty != 0 && _refunded(p)) (qty, margin) = (0, 0);
         return (qty != 0, qty, margin, p.since);
     }
 

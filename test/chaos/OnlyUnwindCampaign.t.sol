@@ -8,6 +8,7 @@ import {DeployVault} from "../../script/lib/DeployVault.sol";
 import {YieldVault} from "../../contracts/vault/YieldVault.sol";
 import {RiskMode} from "../../contracts/vault/VaultTypes.sol";
 import {Check} from "../../script/chaos/ScenarioTypes.sol";
+import {BrokenVaultFactory, Defect} from "./broken/BrokenModules.sol";
 
 /// @title OnlyUnwindCampaign
 /// @notice The stateful campaign around ONLY_UNWIND entry and recovery: the fuzzer drives the
@@ -72,10 +73,7 @@ contract OnlyUnwindCampaign is Test {
         _s6SharePrice();
         _s7ExitLiveness();
         _s8Hedge();
-        // S9 is not asserted here while the violation pinned in OnlyUnwindS9Finding (below) is
-        // open: the fuzzer finds it within 20 calls and it would hide every other property. The
-        // handler still measures S9 on every cycle; that test fails once the cause is fixed,
-        // and this line must then assert S9 again.
+        _s9NavAgreement();
         _assertNone("S10");
     }
 
@@ -132,6 +130,11 @@ contract OnlyUnwindCampaign is Test {
         _assertNone("S8");
     }
 
+    /// S9: the reported NAV within its tolerance of the shadow NAV, before and after each cycle.
+    function _s9NavAgreement() internal view {
+        _assertNone("S9");
+    }
+
     /// The handler itself reaches what the campaign is about: a push beyond the guard enters
     /// ONLY_UNWIND, and after the price is restored it recovers, with no violation on the way.
     function test_handler_entersAndLeavesOnlyUnwind() public {
@@ -181,19 +184,19 @@ contract OnlyUnwindCampaign is Test {
     }
 }
 
-/// @notice Pinned, under investigation (found when the fixed findings 1 and 2 met the rest of the
-/// suite): this sequence of the ONLY_UNWIND campaign, found and shrunk by its fuzzer (seed
-/// 0x5eed), leaves the vault's NAV about 1,096 USDT from the shadow NAV before the last cycle,
-/// over S9's tolerance, on the registry-built and on the hand-written replicas alike. It is not the
-/// short's valuation (S9 with the old TWAP-vs-mark term in its tolerance still fails); the warp
-/// lets Aster's keeper execute or refund the pending trade first, so the pending-trade accounting
-/// of the finding-1 fix is the first suspect. When the cause is fixed this test fails: then
-/// assert S9 in the campaign's invariant again.
-contract OnlyUnwindS9Finding is Test {
-    function test_finding_S9_navOffShadow_afterLongWarp() public {
-        World memory w = ChaosWorld.deployLocal();
-        YieldVault vault = DeployVault.deploy(ChaosWorld.vaultAddresses(w), DeployVault.defaultConfig());
-        OnlyUnwindHandler handler = new OnlyUnwindHandler(w, vault);
+/// @notice Regression test of the campaign's S9 finding (fixed). The fuzzer (seed 0x5eed) found,
+/// and shrunk to six calls, a sequence that left the vault's NAV about 1,096 USDT above the
+/// shadow NAV: a cycle sent a hedge trade while the previous one was still pending and tracked
+/// both as one aggregate; during the long warp Aster refunded the first and executed the second.
+/// The executed one filled the aggregate only in part, and the refund (1,095.6 USDT, less than
+/// the aggregate margin of 3,271.6) was never recognised, so the vault went on counting a
+/// pending margin Aster no longer held, on top of the refunded USDT in its buffer, for ever.
+/// The vault now keeps one pending trade at a time (no trade is sent while one is pending), so
+/// what became of it is never ambiguous. The old behaviour is kept as the broken vault
+/// PENDING_TRADES_AGGREGATED, which the same sequence still disproves.
+contract OnlyUnwindS9Regression is Test {
+    function _replay(YieldVault vault, World memory w) internal returns (OnlyUnwindHandler handler) {
+        handler = new OnlyUnwindHandler(w, vault);
         handler.init();
         handler.cycleNow();
         handler.cycle(1768);
@@ -201,8 +204,35 @@ contract OnlyUnwindS9Finding is Test {
             3, 4_093_863_201_304_662_979_157_566_339_037_024_088_761_513_573_079_936_363_813_514_706_312_622
         );
         handler.cycle(599_113_688_081_852_326_319_181_412_421_238_763_385_951_124);
+        (bool ok, bytes memory ret) = w.aster.staticcall(abi.encodeWithSignature("pendingTradeHashes()"));
+        assertTrue(ok);
+        pendingOnAsterBeforeWarp = abi.decode(ret, (bytes32[])).length;
         handler.warp(40_000_000_000_000_000_000_000);
         handler.cycleNow();
-        assertGt(handler.violations("S9"), 0, "S9 holds now: the pinned finding is gone");
+    }
+
+    uint256 internal pendingOnAsterBeforeWarp;
+
+    function test_S9_holdsAfterRefundDuringLongWarp() public {
+        World memory w = ChaosWorld.deployLocal();
+        YieldVault vault = DeployVault.deploy(ChaosWorld.vaultAddresses(w), DeployVault.defaultConfig());
+        OnlyUnwindHandler handler = _replay(vault, w);
+        assertEq(pendingOnAsterBeforeWarp, 1, "one pending trade of the vault at a time");
+        assertEq(handler.violations("S9"), 0, handler.firstViolation());
+        assertEq(bytes(handler.firstViolation()).length, 0, handler.firstViolation());
+        (bool pending,,,) = vault.pendingHedge();
+        assertFalse(pending, "nothing left pending after Aster settled every trade");
+    }
+
+    /// The defect as it was: the same six calls disprove S9 (NAV ~1,096 USDT off the shadow).
+    function test_S9_disprovesAggregatedPendingTrades() public {
+        World memory w = ChaosWorld.deployLocal();
+        YieldVault vault = new BrokenVaultFactory(Defect.PENDING_TRADES_AGGREGATED)
+            .deployVault(ChaosWorld.vaultAddresses(w), DeployVault.defaultConfig());
+        OnlyUnwindHandler handler = _replay(vault, w);
+        assertEq(pendingOnAsterBeforeWarp, 2, "a second trade was sent while one was pending");
+        assertGt(handler.violations("S9"), 0, "S9 must disprove the aggregated pending trades");
+        (bool pending,,,) = vault.pendingHedge();
+        assertTrue(pending, "the refunded rest stays pending for ever");
     }
 }

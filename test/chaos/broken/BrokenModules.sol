@@ -5,11 +5,13 @@ import {CycleModule} from "../../../contracts/vault/CycleModule.sol";
 import {VaultCore} from "../../../contracts/vault/VaultCore.sol";
 import {YieldVault} from "../../../contracts/vault/YieldVault.sol";
 import {IERC20} from "../../../contracts/interfaces/IERC20.sol";
+import {IAsterDiamond} from "../../../contracts/interfaces/IAster.sol";
 import {TwapOracle} from "../../../contracts/vault/TwapOracle.sol";
 import {VaultMath} from "../../../contracts/vault/VaultMath.sol";
 import {
     Config,
     CyclePath,
+    Legs,
     OracleReading,
     RiskMode,
     VaultAddresses
@@ -251,6 +253,55 @@ contract PendingResentAfterTimeoutModule is BrokenModule {
     }
 }
 
+/// @notice The S9 finding of the ONLY_UNWIND campaign as it was: while a hedge trade is still
+/// pending, a NORMAL cycle that finds the vault under-hedged sends another trade for the rest and
+/// tracks both as one aggregate (qty and margin summed, the executed baseline reset), as the
+/// vault did before it kept one pending trade at a time. When Aster refunds one of the trades
+/// and executes the other, the aggregate is filled by the executed one only in part, and the
+/// refund (less than the aggregate margin) is never recognised: the rest stays "pending" for
+/// ever, its margin counted in NAV on top of the refunded USDT in the buffer.
+contract PendingTradesAggregatedModule is BrokenModule {
+    using VaultMath for uint256;
+
+    constructor(VaultAddresses memory a) BrokenModule(a) {}
+
+    function cycle() external override returns (CyclePath path, uint256 bounty) {
+        (path, bounty) = _realCycle();
+        PendingHedge memory p = _pending;
+        if (_riskMode != RiskMode.NORMAL || p.qty == 0) return (path, bounty);
+        Legs memory l = _legs(_oracle.price());
+        uint256 mark = l.price / 1e10;
+        if (mark == 0) return (path, bounty);
+        uint256 target = l.btcExposure / 1e8;
+        uint256 bandQty = (l.nav * _cfg.deltaBandBps / BPS) / mark;
+        if (target <= l.hedgeQty + bandQty) return (path, bounty);
+        uint256 qty = target - l.hedgeQty;
+        uint256 margin = qty * mark / _cfg.hedgeLeverage;
+        uint256 free = _freeBuffer();
+        if (margin > free) (margin, qty) = (free, free * _cfg.hedgeLeverage / mark);
+        if (qty == 0 || margin == 0) return (path, bounty);
+        (,, uint256 executed) = _positions(0);
+        _approve(_usdt, address(_aster), margin);
+        _aster.openMarketTrade(
+            IAsterDiamond.OpenDataInput({
+                pairBase: _hedgePairBase,
+                isLong: false,
+                tokenIn: address(_usdt),
+                amountIn: uint96(margin),
+                qty: uint80(qty),
+                price: uint64(mark * (BPS - _cfg.swapSlippageBps) / BPS),
+                stopLoss: 0,
+                takeProfit: 0,
+                broker: 0
+            })
+        );
+        _pending =
+            PendingHedge(uint80(p.qty + qty), uint96(p.margin + margin), uint64(block.timestamp), executed);
+        _usdtAtCycleEnd = _usdt.balanceOf(address(this));
+        emit HedgeOpened(qty, margin, mark);
+    }
+}
+
 /// @notice The rebalance threshold ignored: the vault trades toward its weights on any drift,
 /// however small (a cycle with nothing to do still churns the legs).
 contract RebalanceThresholdIgnoredModule is BrokenModule {
@@ -432,7 +483,8 @@ enum Defect {
     STALE_BNB_FEED_TRUSTED,
     HEDGE_BAND_IGNORED,
     TINY_FLASH_STEP,
-    STALE_TWAP_IGNORED
+    STALE_TWAP_IGNORED,
+    PENDING_TRADES_AGGREGATED
 }
 
 /// @notice The real vault with its share arithmetic's virtual offset taken out: its code, as
@@ -486,7 +538,9 @@ contract BrokenVaultFactory is IVaultFactory {
             return v;
         }
         address module;
-        if (defect == Defect.PENDING_RESENT_AFTER_TIMEOUT) {
+        if (defect == Defect.PENDING_TRADES_AGGREGATED) {
+            module = address(new PendingTradesAggregatedModule(a));
+        } else if (defect == Defect.PENDING_RESENT_AFTER_TIMEOUT) {
             module = address(new PendingResentAfterTimeoutModule(a));
         } else if (defect == Defect.REBALANCE_THRESHOLD_IGNORED) {
             module = address(new RebalanceThresholdIgnoredModule(a));
