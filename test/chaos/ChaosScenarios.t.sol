@@ -326,4 +326,33 @@ contract BrokenVaultsTest is Test, ScenarioRunner {
         _assertCheckFailed(r, "share_price_moved_by_push_wei_inside");
         _assertCheckFailed(r, "S9_nav_vs_shadow_wei_pushed_inside");
     }
+
+    /// The gas refund computed with 3 x bountyGasUnits: the bounty passes 1.5 x the refund that
+    /// the shipped bountyGasUnits allows.
+    function test_gasUnitsInflated_failsGasSpike() public {
+        ScenarioResult memory r = _failed("gas_spike", Defect.BOUNTY_GAS_UNITS_INFLATED);
+        _assertSomeFailed(r, "S2_bounty_vs_gas_cap_wei");
+    }
+
+    /// A failing burnAlp not skipped: the unwind's cycle reverts instead of going on, and the
+    /// rest of the unwind (the LP) is undone with it.
+    function test_burnFailureReverts_failsBurnAlpReverts() public {
+        ScenarioResult memory r = _failed("burn_alp_reverts", Defect.BURN_FAILURE_REVERTS_CYCLE);
+        _assertCheckFailed(r, "cycle_succeeded");
+        _assertCheckFailed(r, "S5_lp_unwound_wei");
+    }
+
+    /// stormVolBps never reached: the stormy market reads NORMAL and no flash step is taken.
+    function test_stormNeverDetected_failsFlashShortfall() public {
+        ScenarioResult memory r = _failed("flash_shortfall", Defect.STORM_NEVER_DETECTED);
+        _assertCheckFailed(r, "precondition_storm_cycle_50pct");
+        _assertCheckFailed(r, "flash_full_step_50pct");
+    }
+
+    /// The repayment not bound to the unwind's proceeds: the step that must revert whole
+    /// (FlashRepayShortfall) repays from the buffer and "succeeds".
+    function test_flashShortfallFromBuffer_failsFlashShortfall() public {
+        ScenarioResult memory r = _failed("flash_shortfall", Defect.FLASH_SHORTFALL_FROM_BUFFER);
+        _assertCheckFailed(r, "flash_step_reverted_to_fallback_50pct_spot_below_twap");
+    }
 }

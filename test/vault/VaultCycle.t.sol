@@ -59,25 +59,31 @@ contract VaultCycleTest is VaultFixture {
         assertLe(delta < 0 ? -delta : delta, int256(uint256(cfg.deltaBandBps)));
     }
 
-    function test_cycle_coversOnlyUncoveredExposureWhileTradePending() public {
+    /// One pending trade at a time: while Aster has not settled the first trade, more exposure
+    /// sends no second one (its fate, executed or refunded, would be ambiguous in the record);
+    /// once it executed, the next cycle covers the rest with one new trade.
+    function test_cycle_sendsNoSecondTradeWhileOneIsPending() public {
         _deposit(alice, DEPOSIT);
         _warp(cfg.twapWindow);
         _cycle();
-        (, uint256 firstQty,,) = vault.pendingHedge();
+        (, uint256 firstQty, uint256 firstMargin,) = vault.pendingHedge();
+        assertGt(firstQty, 0);
         // More exposure arrives while the first trade is still pending at Aster.
         _deposit(bob, DEPOSIT);
         _nextCycle();
-        (, uint256 totalQty,,) = vault.pendingHedge();
-        assertEq(env.asterDiamond.pendingTradeHashes().length, 2);
-        assertGt(totalQty, firstQty);
-        // The first trade was not sent again: the pending total covers the exposure once.
-        assertApproxEqRel(totalQty, vault.legs().btcExposure / 1e8, 0.03e18);
+        assertEq(env.asterDiamond.pendingTradeHashes().length, 1, "no second trade while one is pending");
+        (, uint256 qty, uint256 margin,) = vault.pendingHedge();
+        assertEq(qty, firstQty, "the pending trade counted once, not re-sent");
+        assertEq(margin, firstMargin);
+        // Aster executes it: the next cycle covers the rest with one new trade.
+        _executeHedges();
+        _nextCycle();
+        assertEq(env.asterDiamond.pendingTradeHashes().length, 1);
+        (, uint256 rest,,) = vault.pendingHedge();
+        assertGt(rest, 0, "the uncovered exposure is hedged by a new trade");
+        assertApproxEqRel(firstQty + rest, vault.legs().btcExposure / 1e8, 0.03e18);
         int256 delta = vault.hedgeDeltaBps();
         assertLe(delta < 0 ? -delta : delta, int256(uint256(cfg.deltaBandBps)));
-        // One of them executes: the rest stays pending, counted once.
-        env.asterDiamond.executePendingTrade(env.asterDiamond.pendingTradeHashes()[0]);
-        (, uint256 left,,) = vault.pendingHedge();
-        assertEq(left, totalQty - firstQty);
     }
 
     function test_cycle_lpLegWaitsWhileHedgeTradesArePending() public {

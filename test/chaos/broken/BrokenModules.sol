@@ -13,6 +13,7 @@ import {
     CyclePath,
     Legs,
     OracleReading,
+    Regime,
     RiskMode,
     VaultAddresses
 } from "../../../contracts/vault/VaultTypes.sol";
@@ -41,7 +42,7 @@ abstract contract BrokenModule is VaultCore {
         return _realCycle();
     }
 
-    function pancakeCall(address, uint256, uint256, bytes calldata) external {
+    function pancakeCall(address, uint256, uint256, bytes calldata) external virtual {
         _delegate();
     }
 
@@ -460,6 +461,127 @@ library HedgeAtTwap {
     }
 }
 
+/// @notice An oracle that hands the vault's cycle one reading taken by the vault itself and then
+/// altered by a broken module; every other call goes to the vault's real oracle.
+contract AlteredReadingOracle {
+    TwapOracle public immutable alteredOracleInner;
+    OracleReading private _reading;
+
+    constructor(TwapOracle inner, OracleReading memory r) {
+        alteredOracleInner = inner;
+        _reading = r;
+    }
+
+    function update() external view returns (OracleReading memory) {
+        return _reading;
+    }
+
+    fallback() external {
+        address inner = address(alteredOracleInner);
+        assembly {
+            calldatacopy(0, 0, calldatasize())
+            let ok := staticcall(gas(), inner, 0, calldatasize(), 0, 0)
+            returndatacopy(0, 0, returndatasize())
+            if iszero(ok) { revert(0, returndatasize()) }
+            return(0, returndatasize())
+        }
+    }
+}
+
+/// @notice Base of the modules whose defect is in how the cycle reads its oracle: the real
+/// oracle is updated (by the vault, as always), the reading altered by `_alter`, and the real
+/// cycle run on the altered reading.
+abstract contract AlteredReadingModule is BrokenModule {
+    constructor(VaultAddresses memory a) BrokenModule(a) {}
+
+    function _alter(OracleReading memory r) internal view virtual;
+
+    function cycle() external override returns (CyclePath path, uint256 bounty) {
+        TwapOracle real = _oracle;
+        OracleReading memory r = real.update();
+        _alter(r);
+        _oracle = TwapOracle(address(new AlteredReadingOracle(real, r)));
+        (path, bounty) = _realCycle();
+        _oracle = real;
+    }
+}
+
+/// @notice An oracle that is not ready yet (no observation a whole window old) trusted: the
+/// cycle takes the spot as its price, as if it were a TWAP without divergence, and trades and
+/// takes deposits in NORMAL instead of waiting in ONLY_UNWIND.
+contract OracleNotReadyTrustedModule is AlteredReadingModule {
+    constructor(VaultAddresses memory a) AlteredReadingModule(a) {}
+
+    function _alter(OracleReading memory r) internal pure override {
+        if (r.ready) return;
+        (r.ready, r.stale, r.twap, r.price, r.deviationBps) = (true, false, r.spot, r.spot, 0);
+    }
+}
+
+/// @notice The STORM regime never detected (stormVolBps read as unreachable): a stormy market
+/// reads as NORMAL, so the LP leg is never cut through the flash path.
+contract StormNeverDetectedModule is AlteredReadingModule {
+    constructor(VaultAddresses memory a) AlteredReadingModule(a) {}
+
+    function _alter(OracleReading memory r) internal pure override {
+        if (r.regime == Regime.STORM) r.regime = Regime.NORMAL;
+    }
+}
+
+/// @notice The bounty's gas refund computed with three times bountyGasUnits (the gas a cycle is
+/// refunded for overstated): every working cycle pays more than 1.5 x the documented refund.
+contract GasUnitsInflatedModule is BrokenModule {
+    constructor(VaultAddresses memory a) BrokenModule(a) {}
+
+    function cycle() external override returns (CyclePath path, uint256 bounty) {
+        uint32 units = _cfg.bountyGasUnits;
+        _cfg.bountyGasUnits = units * 3;
+        (path, bounty) = _realCycle();
+        _cfg.bountyGasUnits = units;
+    }
+}
+
+/// @notice A failing burnAlp not skipped: once Aster's cooldown is over, an unwinding cycle
+/// burns the free ALP without catching Aster's revert, so a paused ALP pool takes the whole
+/// cycle (and the rest of the unwind) down with it.
+contract BurnFailureRevertsModule is BrokenModule {
+    constructor(VaultAddresses memory a) BrokenModule(a) {}
+
+    function cycle() external override returns (CyclePath path, uint256 bounty) {
+        (path, bounty) = _realCycle();
+        uint256 free = _alpFree();
+        uint256 readyAt = _aster.lastMintedTimestamp(address(this)) + _aster.coolingDuration();
+        if (_riskMode == RiskMode.ONLY_UNWIND && free != 0 && block.timestamp >= readyAt) {
+            alp.approve(address(_aster), free);
+            _aster.burnAlp(address(_usdt), free, 0, address(this));
+        }
+    }
+}
+
+/// @notice The flash step's repayment not bound to the unwind's proceeds: when the BTCB sale is
+/// refused (the real callback reverts with FlashRepayShortfall), the LP is removed anyway and the
+/// loan repaid with the buffer's USDT, so the step "succeeds" with BTCB left unsold.
+contract FlashShortfallFromBufferModule is BrokenModule {
+    constructor(VaultAddresses memory a) BrokenModule(a) {}
+
+    function pancakeCall(address, uint256, uint256, bytes calldata data) external override {
+        (bool ok, bytes memory ret) = inner.delegatecall(msg.data);
+        if (ok) return;
+        if (ret.length < 4 || bytes4(ret) != VaultCore.FlashRepayShortfall.selector) {
+            assembly {
+                revert(add(ret, 32), mload(ret))
+            }
+        }
+        (uint256 liquidity, uint256 borrow,) = abi.decode(data, (uint256, uint256, uint256));
+        _approve(IERC20(address(_lpPair)), address(_router), liquidity);
+        _router.removeLiquidity(
+            address(_btcb), address(_usdt), liquidity, 0, 0, address(this), block.timestamp
+        );
+        _push(address(_flashPair), borrow * BPS / (BPS - PANCAKE_FEE_BPS) + 1);
+        _flashBorrowed = 0;
+    }
+}
+
 /// @notice Which defect a BrokenVaultFactory builds into the vault. New defects are appended:
 /// the xtask's tests select them by index (CHAOS_BROKEN_DEFECT).
 enum Defect {
@@ -484,7 +606,12 @@ enum Defect {
     HEDGE_BAND_IGNORED,
     TINY_FLASH_STEP,
     STALE_TWAP_IGNORED,
-    PENDING_TRADES_AGGREGATED
+    PENDING_TRADES_AGGREGATED,
+    ORACLE_NOT_READY_TRUSTED,
+    STORM_NEVER_DETECTED,
+    BOUNTY_GAS_UNITS_INFLATED,
+    BURN_FAILURE_REVERTS_CYCLE,
+    FLASH_SHORTFALL_FROM_BUFFER
 }
 
 /// @notice The real vault with its share arithmetic's virtual offset taken out: its code, as
@@ -538,7 +665,17 @@ contract BrokenVaultFactory is IVaultFactory {
             return v;
         }
         address module;
-        if (defect == Defect.PENDING_TRADES_AGGREGATED) {
+        if (defect == Defect.ORACLE_NOT_READY_TRUSTED) {
+            module = address(new OracleNotReadyTrustedModule(a));
+        } else if (defect == Defect.STORM_NEVER_DETECTED) {
+            module = address(new StormNeverDetectedModule(a));
+        } else if (defect == Defect.BOUNTY_GAS_UNITS_INFLATED) {
+            module = address(new GasUnitsInflatedModule(a));
+        } else if (defect == Defect.BURN_FAILURE_REVERTS_CYCLE) {
+            module = address(new BurnFailureRevertsModule(a));
+        } else if (defect == Defect.FLASH_SHORTFALL_FROM_BUFFER) {
+            module = address(new FlashShortfallFromBufferModule(a));
+        } else if (defect == Defect.PENDING_TRADES_AGGREGATED) {
             module = address(new PendingTradesAggregatedModule(a));
         } else if (defect == Defect.PENDING_RESENT_AFTER_TIMEOUT) {
             module = address(new PendingResentAfterTimeoutModule(a));
