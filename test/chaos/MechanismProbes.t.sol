@@ -48,6 +48,44 @@ contract OracleReadinessProbe is ScenarioBase {
     }
 }
 
+/// @notice An outsider calls the vault's flash callback directly, naming all of the vault's LP
+/// (what a flash step would unwind) and no loan; the vault must refuse and change nothing (S5).
+contract FlashCallbackProbe is ScenarioBase {
+    using SteadyState for CheckList;
+
+    constructor(World memory world, YieldVault v) ScenarioBase(world, v) {}
+
+    function ids() external pure override returns (string[] memory) {}
+
+    function run(string calldata id) external pure override returns (ScenarioResult memory) {
+        revert UnknownScenario(id);
+    }
+
+    /// @return refused the call reverted; failed the names of the S5 checks that failed.
+    function probe() external returns (bool refused, string[] memory failed) {
+        _baseline(true);
+        Snapshot memory a = _measure();
+        uint256 lp = a.vaultLp;
+        vm.prank(MALLORY);
+        try vault.pancakeCall(address(vault), 0, 0, abi.encode(lp, uint256(0), uint256(0))) {}
+        catch {
+            refused = true;
+        }
+        Snapshot memory b = _measure();
+        CheckList memory list;
+        list.s5Unchanged("_outsider_callback", a, b);
+        uint256 n;
+        for (uint256 i; i < list.length; ++i) {
+            if (!list.items[i].passed) n++;
+        }
+        failed = new string[](n);
+        n = 0;
+        for (uint256 i; i < list.length; ++i) {
+            if (!list.items[i].passed) failed[n++] = list.items[i].name;
+        }
+    }
+}
+
 /// @title MechanismProbes
 /// @notice Rows of the mechanism table (docs/steady-state.md) that no catalogue experiment
 /// drives beyond their bound: each probe drives the mechanism on both sides against the vault,
@@ -92,5 +130,28 @@ contract MechanismProbesTest is Test {
         assertFalse(held, "S4_ghost must disprove a vault that trusts an oracle not ready");
         assertEq(uint256(mode), uint256(RiskMode.NORMAL));
         assertGt(IERC20(w.lpPair).balanceOf(address(v)), 0, "the broken vault invested at the spot");
+    }
+
+    /// Flash callback guards: an outsider's call is refused and the vault unchanged (S5).
+    function test_flashCallback_refusesOutsider() public {
+        (bool refused, string[] memory failed) =
+            new FlashCallbackProbe(w, _vault(false, Defect.GUARD_DISABLED)).probe();
+        assertTrue(refused, "the outsider's callback is refused");
+        assertEq(failed.length, 0, "S5: nothing changed");
+    }
+
+    /// FLASH_GUARDS_REMOVED: the outsider unwinds the vault's LP; S5 fails on the LP and digest.
+    function test_flashGuardsRemoved_failsS5() public {
+        (bool refused, string[] memory failed) =
+            new FlashCallbackProbe(w, _vault(true, Defect.FLASH_GUARDS_REMOVED)).probe();
+        assertFalse(refused);
+        bool lp;
+        bool digest;
+        for (uint256 i; i < failed.length; ++i) {
+            lp = lp || keccak256(bytes(failed[i])) == keccak256("S5_vault_lp_wei_outsider_callback");
+            digest = digest || keccak256(bytes(failed[i])) == keccak256("S5_digest_changed_outsider_callback");
+        }
+        assertTrue(lp, "S5_vault_lp_wei_outsider_callback must fail");
+        assertTrue(digest, "S5_digest_changed_outsider_callback must fail");
     }
 }

@@ -582,6 +582,33 @@ contract FlashShortfallFromBufferModule is BrokenModule {
     }
 }
 
+/// @notice The flash callback's guards gone (caller, sender, active flash, amounts): anyone can
+/// call `pancakeCall` and make the vault unwind the LP it names and sell the BTCB at any price,
+/// repaying whatever "loan" the caller claims to the flash pair.
+contract FlashGuardsRemovedModule is BrokenModule {
+    constructor(VaultAddresses memory a) BrokenModule(a) {}
+
+    function pancakeCall(address, uint256, uint256, bytes calldata data) external override {
+        (uint256 liquidity, uint256 borrow,) = abi.decode(data, (uint256, uint256, uint256));
+        uint256 held = _lpPair.balanceOf(address(this));
+        if (liquidity > held) liquidity = held;
+        if (liquidity != 0) {
+            _approve(IERC20(address(_lpPair)), address(_router), liquidity);
+            _router.removeLiquidity(
+                address(_btcb), address(_usdt), liquidity, 0, 0, address(this), block.timestamp
+            );
+        }
+        uint256 btc = _btcb.balanceOf(address(this));
+        if (btc != 0) {
+            address[] memory path = new address[](2);
+            (path[0], path[1]) = (address(_btcb), address(_usdt));
+            _approve(_btcb, address(_router), btc);
+            _router.swapExactTokensForTokens(btc, 0, path, address(this), block.timestamp);
+        }
+        if (borrow != 0) _push(address(_flashPair), borrow * BPS / (BPS - PANCAKE_FEE_BPS) + 1);
+    }
+}
+
 /// @notice Which defect a BrokenVaultFactory builds into the vault. New defects are appended:
 /// the xtask's tests select them by index (CHAOS_BROKEN_DEFECT).
 enum Defect {
@@ -611,7 +638,8 @@ enum Defect {
     STORM_NEVER_DETECTED,
     BOUNTY_GAS_UNITS_INFLATED,
     BURN_FAILURE_REVERTS_CYCLE,
-    FLASH_SHORTFALL_FROM_BUFFER
+    FLASH_SHORTFALL_FROM_BUFFER,
+    FLASH_GUARDS_REMOVED
 }
 
 /// @notice The real vault with its share arithmetic's virtual offset taken out: its code, as
@@ -665,7 +693,9 @@ contract BrokenVaultFactory is IVaultFactory {
             return v;
         }
         address module;
-        if (defect == Defect.ORACLE_NOT_READY_TRUSTED) {
+        if (defect == Defect.FLASH_GUARDS_REMOVED) {
+            module = address(new FlashGuardsRemovedModule(a));
+        } else if (defect == Defect.ORACLE_NOT_READY_TRUSTED) {
             module = address(new OracleNotReadyTrustedModule(a));
         } else if (defect == Defect.STORM_NEVER_DETECTED) {
             module = address(new StormNeverDetectedModule(a));
