@@ -199,18 +199,29 @@ fn both_engines_judge_the_same_cycles_alike() {
     let seen = fork.witness().unwrap().records().len();
     let experiment = runtime.block_on(fork.run("keeper_time_jump"));
     assert!(experiment.error.is_none(), "{:?}", experiment.error);
-    // Since the vault keeps an overdue pending short counted (finding 1 fixed), the week's
-    // unwind on the fork has been seen to close no position, so no cycle calls closeTrade (an
-    // open question, noted in issue 10). When a cycle does revert, it must be a disproved
-    // hypothesis with its reason and S5 around it; either way both engines must agree.
+    // On the local chain (seed 42, one day) the vault holds no short at the pinned blocks: its
+    // rebalance buys BTCB in one swap (~273k USDT into a pool with 9M), whose price impact is
+    // beyond the TWAP-bounded minimum, so every rebalance until the storm phase is refused
+    // (SwapRefused) and the vault stays in ALP and USDT; the day's only shorts (opened at blocks
+    // 785 and 826, after the storm and crash landmarks) are closed by the chain's own unwind at
+    // block 833. A week's unwind from the storm landmark has nothing to close, so no cycle
+    // calls closeTrade. That is only right while the
+    // vault holds no position at the block: one held and not closed is a failure here. When a
+    // cycle does revert, it must be a disproved hypothesis with its reason and S5 around it;
+    // either way both engines must agree.
     let closed_nothing = experiment
         .checks
         .iter()
         .filter(|c| c.name.starts_with("cycle_succeeded_"))
         .all(|c| c.passed());
     if closed_nothing {
+        let (positions, lp) = runtime.block_on(holdings_at(&fork, storm)).unwrap();
+        assert_eq!(
+            positions, 0,
+            "no keeper_time_jump cycle called closeTrade although the vault held {positions} Aster position(s) (and {lp} LP tokens) at block {storm}"
+        );
         eprintln!(
-            "conformance: no keeper_time_jump cycle called closeTrade on this fork; the revert path was not exercised"
+            "conformance: the vault held no Aster position at block {storm} ({lp} LP tokens), so no keeper_time_jump cycle had a short to close; the revert path was not exercised"
         );
     } else {
         assert_eq!(experiment.verdict, Verdict::Disproved);
@@ -324,6 +335,45 @@ async fn block_close_trade(project: &Project, fork: &Fork) -> anyhow::Result<()>
         .await?;
     anyhow::ensure!(receipt.status(), "arming the fault proxy failed");
     Ok(())
+}
+
+/// The vault's Aster positions in the BTC pair (`getPositionsV2`, the array's length) and its LP
+/// tokens at `block`: what an unwind from that block could close.
+async fn holdings_at(fork: &Fork, block: u64) -> anyhow::Result<(usize, alloy::primitives::U256)> {
+    use alloy::primitives::{keccak256, U256};
+    use alloy::providers::Provider as _;
+    use alloy::rpc::types::TransactionRequest;
+    use alloy::sol_types::SolValue as _;
+    let provider = &fork.vault.provider;
+    let book = &fork.book;
+    let mut data = keccak256("getPositionsV2(address,address)")[..4].to_vec();
+    data.extend_from_slice(&(book.vault, book.btcb).abi_encode_params());
+    let raw = provider
+        .call(
+            TransactionRequest::default()
+                .to(book.aster_diamond)
+                .input(data.into()),
+        )
+        .block(block.into())
+        .await?;
+    anyhow::ensure!(
+        raw.len() >= 64,
+        "getPositionsV2 returned {} bytes",
+        raw.len()
+    );
+    let positions = U256::from_be_slice(&raw[32..64]).saturating_to::<usize>();
+    let mut data = keccak256("balanceOf(address)")[..4].to_vec();
+    data.extend_from_slice(&book.vault.abi_encode());
+    let raw = provider
+        .call(
+            TransactionRequest::default()
+                .to(book.lp_pair)
+                .input(data.into()),
+        )
+        .block(block.into())
+        .await?;
+    anyhow::ensure!(raw.len() >= 32, "balanceOf returned {} bytes", raw.len());
+    Ok((positions, U256::from_be_slice(&raw[..32])))
 }
 
 async fn heartbeat_by_code(fork: &Fork) -> anyhow::Result<()> {
