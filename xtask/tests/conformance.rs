@@ -202,9 +202,9 @@ fn both_engines_judge_the_same_cycles_alike() {
     // On the local chain (seed 42, one day) the vault holds no short at the pinned blocks: its
     // rebalance buys BTCB in one swap (~273k USDT into a pool with 9M), whose price impact is
     // beyond the TWAP-bounded minimum, so every rebalance until the storm phase is refused
-    // (SwapRefused) and the vault stays in ALP and USDT; the day's only shorts (opened at blocks
-    // 785 and 826, after the storm and crash landmarks) are closed by the chain's own unwind at
-    // block 833. A week's unwind from the storm landmark has nothing to close, so no cycle
+    // (SwapRefused) and the vault stays in ALP and USDT; the day's only hedge trades are sent
+    // at blocks 785 and 826, after the storm and crash landmarks, and the one short Aster opens
+    // is closed by the chain's own unwind at block 833. A week's unwind from the storm landmark has nothing to close, so no cycle
     // calls closeTrade. That is only right while the
     // vault holds no position at the block: one held and not closed is a failure here. When a
     // cycle does revert, it must be a disproved hypothesis with its reason and S5 around it;
