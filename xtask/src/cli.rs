@@ -7,8 +7,9 @@ use clap::{Parser, Subcommand};
 
 use crate::error::{Outcome, Unusable, EXIT_UNUSABLE};
 use crate::project::Project;
+use crate::toolchain::doctor;
 use crate::toolchain::{self, Tool, Toolchain};
-use crate::{chain, chaos, doctor, rpc, shell, suite};
+use crate::{chain, chaos, rpc, shell, suite};
 
 /// Task runner for the BSC yield-vault chaos layer.
 #[derive(Debug, Parser)]
@@ -156,9 +157,9 @@ fn run_chain(args: ChainArgs, project: &Project) -> anyhow::Result<ExitCode> {
     if args.out.as_os_str().is_empty() {
         return Err(Unusable::new("--out is empty").into());
     }
-    let cache_dir = crate::chain_cache::default_dir(project.root());
+    let cache_dir = crate::chain::cache::default_dir(project.root());
     if args.clear_cache {
-        let n = crate::chain_cache::clear(&cache_dir)?;
+        let n = crate::chain::cache::clear(&cache_dir)?;
         shell::status(
             "Cleared",
             format!("{n} chain cache entries from {}", cache_dir.display()),
@@ -174,7 +175,7 @@ fn run_chain(args: ChainArgs, project: &Project) -> anyhow::Result<ExitCode> {
             days: args.days,
             out_dir,
             port: args.port,
-            cache: crate::chain_cache::Mode::new(cache_dir, args.no_chain_cache),
+            cache: crate::chain::cache::Mode::new(cache_dir, args.no_chain_cache),
         },
         args.replicas,
     )?;

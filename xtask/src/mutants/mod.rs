@@ -42,9 +42,9 @@ use self::config::Config;
 use self::generate::Mutant;
 use self::report::{BlockInfo, Cell, Detail, MutantRecord, MutantsReport, Status, Timing};
 use self::run::{BatchOutcome, Runner, Verdict};
+use crate::chaos::pin::PinnedBlock;
 use crate::chaos::{parse_shard, Shard};
 use crate::error::Unusable;
-use crate::pin::PinnedBlock;
 use crate::project::Project;
 use crate::shell;
 use crate::toolchain::Toolchain;
@@ -412,7 +412,7 @@ impl Campaign<'_> {
             (self.args, self.project, self.catalogue, self.to_run);
         let (timeout, jobs, batch, run_id) = (self.timeout, self.jobs, self.batch, self.run_id);
         let toolchain = Toolchain::ensure(project)?;
-        crate::forge::build(&toolchain)?;
+        crate::foundry::forge::build(&toolchain)?;
         let script = run::script_artifact(&project.forge_out())?;
         let catalogue_ids = crate::chaos::Catalogue::load(&toolchain, &script, run::SCRIPT)?;
         let engine = match args.engine {
@@ -429,7 +429,7 @@ impl Campaign<'_> {
         let clean_dir = scratch.path.join("clean");
         compile::write_artifacts(&clean_dir, &clean)?;
         // The vault's errors and the scenarios' wrappers, as in a chaos run's report.
-        let errors = crate::scenario::RevertDecoder::load(&project.forge_out());
+        let errors = crate::chaos::scenario::RevertDecoder::load(&project.forge_out());
 
         // The chain and its history: once per run.
         let chain_started = Instant::now();
@@ -441,12 +441,12 @@ impl Campaign<'_> {
                 out_dir: scratch.path.join("chain"),
                 port: 0,
                 // An entry serves forks at its landmarks only; another block builds and stores.
-                cache: match crate::chain_cache::Mode::new(
-                    crate::chain_cache::default_dir(project.root()),
+                cache: match crate::chain::cache::Mode::new(
+                    crate::chain::cache::default_dir(project.root()),
                     false,
                 ) {
-                    crate::chain_cache::Mode::Use(dir) if args.fork_block.is_some() => {
-                        crate::chain_cache::Mode::Store(dir)
+                    crate::chain::cache::Mode::Use(dir) if args.fork_block.is_some() => {
+                        crate::chain::cache::Mode::Store(dir)
                     }
                     mode => mode,
                 },
@@ -694,8 +694,8 @@ fn pin_blocks(
         .block_on(provider.get_block_number())
         .context("reading the local chain's head")?;
     let selection = match fork_block {
-        Some(n) => crate::pin::Selection::Block(n),
-        None => crate::pin::Selection::Default,
+        Some(n) => crate::chaos::pin::Selection::Block(n),
+        None => crate::chaos::pin::Selection::Default,
     };
     let defaults: Vec<(u64, String)> = local
         .info
@@ -704,7 +704,7 @@ fn pin_blocks(
         .map(|m| (m.block, m.label.clone()))
         .collect();
     runtime.block_on(
-        crate::pin::Upstream {
+        crate::chaos::pin::Upstream {
             provider: &provider,
             head,
         }

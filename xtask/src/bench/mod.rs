@@ -26,9 +26,9 @@ use alloy::dyn_abi::DynSolValue;
 use anyhow::Context as _;
 use serde::Serialize;
 
-use crate::artifacts::Artifact;
 use crate::chain::{self, ChainOptions};
-use crate::forge::{self, ScriptCall, Target};
+use crate::foundry::artifacts::Artifact;
+use crate::foundry::forge::{self, ScriptCall, Target};
 use crate::project::Project;
 use crate::rpc::proxy::{Proxy, ProxyConfig};
 use crate::rpc::redact::Redacted;
@@ -186,8 +186,8 @@ pub fn run(args: BenchArgs, project: &Project) -> anyhow::Result<ExitCode> {
             days: chain::DEFAULT_DAYS,
             out_dir: out_dir.join("chain"),
             port: 0,
-            cache: crate::chain_cache::Mode::new(
-                crate::chain_cache::default_dir(project.root()),
+            cache: crate::chain::cache::Mode::new(
+                crate::chain::cache::default_dir(project.root()),
                 false,
             ),
         },
@@ -671,8 +671,8 @@ fn warm_only(
             days: chain::DEFAULT_DAYS,
             out_dir: out_dir.join("chain"),
             port: 0,
-            cache: crate::chain_cache::Mode::new(
-                crate::chain_cache::default_dir(project.root()),
+            cache: crate::chain::cache::Mode::new(
+                crate::chain::cache::default_dir(project.root()),
                 false,
             ),
         },

@@ -2,7 +2,7 @@
 //! sends real `cycle()` transactions while the chain is disturbed from outside (gas-price
 //! spikes, blocks mined without the keeper, a transaction stuck behind a full block or dropped,
 //! a time jump). The steady state is read with `eth_call` at exact blocks and judged in Rust
-//! ([`crate::steady`], the twin of `script/chaos/SteadyState.sol`).
+//! ([`crate::chaos::steady`], the twin of `script/chaos/SteadyState.sol`).
 //!
 //! The vault does real work in every experiment, so its bounty, value and hedge checks observe
 //! non-zero quantities:
@@ -35,13 +35,13 @@ use alloy::rpc::types::{TransactionReceipt, TransactionRequest};
 use alloy::sol_types::SolCall as _;
 use anyhow::Context as _;
 
-use crate::addressbook::AddressBook;
 use crate::chain::accounts::{DEPOSITOR_A, DEPOSITOR_B, KEEPER, TRADER};
+use crate::chain::addressbook::AddressBook;
+use crate::chain::vault::VaultReader;
+use crate::chaos::scenario::Check;
+use crate::chaos::steady::measure::{trace_outcome, Observer};
+use crate::chaos::steady::{self, Action, Checks, Deps, Fairness, Holding, Snapshot};
 use crate::report::{Engine, Experiment, Verdict};
-use crate::scenario::Check;
-use crate::steady::measure::{trace_outcome, Observer};
-use crate::steady::{self, Action, Checks, Deps, Fairness, Holding, Snapshot};
-use crate::vault::VaultReader;
 
 pub mod witness;
 
@@ -635,7 +635,7 @@ impl Fork {
         assets: U256,
         n: u64,
     ) -> anyhow::Result<U256> {
-        let probe = crate::artifacts::Artifact::load(
+        let probe = crate::foundry::artifacts::Artifact::load(
             &self.project_out(),
             "LiveProbes.sol",
             "WithdrawProbe",
@@ -830,7 +830,7 @@ impl Fork {
             .view(feed, IFeedView::decimalsCall {}.abi_encode())
             .await?;
         let decimals = IFeedView::decimalsCall::abi_decode_returns(&raw)?;
-        let artifact = crate::artifacts::Artifact::load(
+        let artifact = crate::foundry::artifacts::Artifact::load(
             &self.project_out(),
             "LiveProbes.sol",
             "FeedHeartbeat",

@@ -5,13 +5,16 @@
 //! over the whole run. An experiment that could not run (an error, not a disproved check)
 //! counts against the score: a run that tested nothing must not look resilient.
 
+pub mod html;
+pub mod svg;
+
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 
-use crate::scenario::Check;
+use crate::chaos::scenario::Check;
 
 /// Bumped whenever a field changes meaning or disappears (additions keep the version).
 pub const SCHEMA_VERSION: u32 = 1;
@@ -68,7 +71,7 @@ pub struct RevertRecord {
     pub block: u64,
     pub experiment: String,
     #[serde(flatten)]
-    pub revert: crate::scenario::Revert,
+    pub revert: crate::chaos::scenario::Revert,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -173,7 +176,7 @@ pub struct Interruption {
     pub finished: u64,
 }
 
-/// Outcome counts of a degraded run against the clean run (see `crate::degraded`).
+/// Outcome counts of a degraded run against the clean run (see `crate::chaos::degraded`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Degradation {
     pub faults: Vec<String>,
@@ -290,7 +293,7 @@ impl Report {
                 .with_context(|| format!("renaming {} to {}", part.display(), path.display()))?;
             written.push(path);
         }
-        written.push(crate::report_html::write(dir, self, sources)?);
+        written.push(crate::report::html::write(dir, self, sources)?);
         Ok(written)
     }
 
@@ -441,7 +444,7 @@ fn engine_name(engine: Engine) -> &'static str {
 
 impl Report {
     /// How the in-EVM experiment `e` at `block` reverted, if it did.
-    pub fn revert_of(&self, block: u64, e: &Experiment) -> Option<&crate::scenario::Revert> {
+    pub fn revert_of(&self, block: u64, e: &Experiment) -> Option<&crate::chaos::scenario::Revert> {
         (e.engine == Engine::InEvm)
             .then(|| {
                 self.reverts
@@ -454,7 +457,7 @@ impl Report {
 }
 
 /// Why a disproved experiment did not hold: its revert, or its failed checks.
-pub fn not_held(e: &Experiment, revert: Option<&crate::scenario::Revert>) -> String {
+pub fn not_held(e: &Experiment, revert: Option<&crate::chaos::scenario::Revert>) -> String {
     match revert {
         Some(revert) => revert.describe(),
         None => e
@@ -468,7 +471,7 @@ pub fn not_held(e: &Experiment, revert: Option<&crate::scenario::Revert>) -> Str
 }
 
 /// The revert's call path and raw data, for junit's failure text.
-fn revert_detail(revert: &crate::scenario::Revert) -> String {
+fn revert_detail(revert: &crate::chaos::scenario::Revert) -> String {
     let mut text = String::new();
     if !revert.path.is_empty() {
         let _ = writeln!(text, "call path: {}", revert.path.join(" -> "));

@@ -7,6 +7,12 @@
 //! anvil never see the real URL (it carries an API key), and the proxy counts every upstream
 //! request per method for the report.
 
+pub mod degraded;
+pub mod engine;
+pub mod pin;
+pub mod scenario;
+pub mod steady;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -17,14 +23,16 @@ use alloy::providers::Provider as _;
 use anyhow::Context as _;
 use serde::Serialize;
 
-use crate::addressbook::AddressBook;
-use crate::anvil::Anvil;
-use crate::artifacts::Artifact;
-use crate::degraded::Position;
+use crate::chain::addressbook::AddressBook;
+use crate::chain::vault::VaultReader;
+use crate::chaos::degraded::Position;
+use crate::chaos::engine::live;
+use crate::chaos::pin::{PinnedBlock, Point, Selection, Step};
+use crate::chaos::scenario::{RawRevert, RevertDecoder, ScenarioResult};
 use crate::error::Unusable;
-use crate::forge::{self, ScriptCall, Target};
-use crate::live;
-use crate::pin::{self, PinnedBlock, Point, Selection, Step};
+use crate::foundry::anvil::Anvil;
+use crate::foundry::artifacts::Artifact;
+use crate::foundry::forge::{self, ScriptCall, Target};
 use crate::project::Project;
 use crate::report::{self, Block, Chain, Engine, Experiment, Report, Totals, Verdict};
 use crate::rpc::fault::FaultSpec;
@@ -34,10 +42,8 @@ use crate::rpc::proxy::{Proxy, ProxyConfig, ProxyHandle, ProxyStats};
 use crate::rpc::record::{Recorder, Replay};
 use crate::rpc::redact::Redacted;
 use crate::rpc::retry::Policy;
-use crate::scenario::{RawRevert, RevertDecoder, ScenarioResult};
 use crate::shell;
 use crate::toolchain::{Tool, Toolchain};
-use crate::vault::VaultReader;
 
 const SCENARIO_SCRIPT: &str = "script/ForkChaosScenarios.s.sol:ForkChaosScenarios";
 
@@ -158,7 +164,7 @@ pub struct ChaosArgs {
         default_value = "front",
         requires = "rpc_faults"
     )]
-    pub rpc_faults_at: crate::degraded::Position,
+    pub rpc_faults_at: crate::chaos::degraded::Position,
 
     /// Send a second copy of an upstream read that has not answered within this (the first
     /// valid answer wins); default: no hedging.
@@ -393,7 +399,7 @@ fn run_experiments(
         .unwrap_or_default();
     // Everything that can be judged from the command line alone, before any expensive work.
     validate(args)?;
-    let rpc_faults = crate::degraded::parse(&args.rpc_faults, args.rpc_faults_at)?;
+    let rpc_faults = crate::chaos::degraded::parse(&args.rpc_faults, args.rpc_faults_at)?;
     let selection = match (args.fork_block, args.at, args.window, args.step) {
         (Some(n), _, _, _) => Selection::Block(n),
         (_, Some(t), _, _) => Selection::At(t),
@@ -580,7 +586,7 @@ fn run_experiments(
     if matches!(selection, Selection::Window { .. }) {
         match runtime.block_on(window_points(project, &upstream, &pins)) {
             Ok(points) => {
-                let svg = crate::svg::window(
+                let svg = crate::report::svg::window(
                     &format!(
                         "chaos {run_id}: vault across blocks {}..{}",
                         pins[0].number,
@@ -663,7 +669,7 @@ fn run_experiments(
         ),
     );
     if args.open {
-        crate::report_html::open(&report_dir.join(crate::report_html::FILE_NAME));
+        crate::report::html::open(&report_dir.join(crate::report::html::FILE_NAME));
     }
     Ok(report.exit_code())
 }
@@ -854,7 +860,7 @@ struct Context<'a> {
 
 /// One block's in-EVM batch: its experiments and reverts, or the signal that cut it short.
 type BatchOutcome =
-    Result<Vec<(Experiment, Option<crate::scenario::Revert>)>, crate::signals::Interrupted>;
+    Result<Vec<(Experiment, Option<crate::chaos::scenario::Revert>)>, crate::signals::Interrupted>;
 
 type Plan = [(PinnedBlock, Vec<String>, Vec<String>)];
 
@@ -1067,7 +1073,7 @@ impl Ahead<'_> {
 /// A block's in-EVM results into its experiments and reverts.
 fn take_batch(
     pinned: &PinnedBlock,
-    batch: Vec<(Experiment, Option<crate::scenario::Revert>)>,
+    batch: Vec<(Experiment, Option<crate::chaos::scenario::Revert>)>,
     experiments: &mut Vec<Experiment>,
     reverts: &mut Vec<report::RevertRecord>,
 ) {
@@ -1314,9 +1320,9 @@ fn connect_upstream(
 
 /// The chain cache for this run: an entry serves forks only at the blocks it keeps (the
 /// landmarks among them), so a run that pins other blocks builds the chain and stores it.
-fn chain_cache_mode(root: &Path, args: &ChaosArgs) -> crate::chain_cache::Mode {
-    use crate::chain_cache::Mode;
-    match Mode::new(crate::chain_cache::default_dir(root), args.no_chain_cache) {
+fn chain_cache_mode(root: &Path, args: &ChaosArgs) -> crate::chain::cache::Mode {
+    use crate::chain::cache::Mode;
+    match Mode::new(crate::chain::cache::default_dir(root), args.no_chain_cache) {
         // A cached chain keeps state only at its landmark and phase-boundary blocks; the
         // live-fork engine reads the history at other blocks (its shadow TWAP's tape), so a
         // run with live-fork experiments builds the chain and only stores it.
@@ -1375,7 +1381,8 @@ fn run_in_evm(
     upstream: &ForkSource,
     pinned: &PinnedBlock,
     ids: &[String],
-) -> Result<Vec<(Experiment, Option<crate::scenario::Revert>)>, crate::signals::Interrupted> {
+) -> Result<Vec<(Experiment, Option<crate::chaos::scenario::Revert>)>, crate::signals::Interrupted>
+{
     let started = Instant::now();
     let outcome =
         (|| -> anyhow::Result<(Vec<(ScenarioResult, RawRevert)>, forge::ScriptOutput)> {
@@ -1403,7 +1410,7 @@ fn run_in_evm(
                     decoder.decode(&output.returned)
                 );
             }
-            let batch = crate::scenario::batch_from_abi(
+            let batch = crate::chaos::scenario::batch_from_abi(
                 &artifact.decode_output("runBatch", &output.returned)?,
             )?;
             Ok((batch, output))
@@ -1453,7 +1460,7 @@ fn describe_reverts(
     toolchain: &Toolchain,
     batch: &[(ScenarioResult, RawRevert)],
     stdout: &str,
-) -> Vec<Option<crate::scenario::Revert>> {
+) -> Vec<Option<crate::chaos::scenario::Revert>> {
     if batch.iter().all(|(_, f)| !f.reverted) {
         return vec![None; batch.len()];
     }
@@ -1468,7 +1475,7 @@ fn describe_reverts(
                 return None;
             }
             let path = paths.next().unwrap_or_default();
-            Some(crate::scenario::Revert {
+            Some(crate::chaos::scenario::Revert {
                 step: f.step.clone(),
                 reason: decoder.decode(&f.data),
                 data: f.data.to_string(),
@@ -1484,7 +1491,7 @@ async fn window_points(
     project: &Project,
     upstream: &Upstream,
     pins: &[PinnedBlock],
-) -> anyhow::Result<Vec<crate::svg::Point>> {
+) -> anyhow::Result<Vec<crate::report::svg::Point>> {
     anyhow::ensure!(
         upstream.book.vault != alloy::primitives::Address::ZERO,
         "the address book names no deployed vault"
@@ -1498,7 +1505,7 @@ async fn window_points(
     let mut points = Vec::with_capacity(pins.len());
     for pinned in pins {
         let at = Some(pinned.number);
-        points.push(crate::svg::Point {
+        points.push(crate::report::svg::Point {
             block: pinned.number,
             timestamp: pinned.timestamp,
             nav: whole(vault.u256("nav", &[], at).await?),
@@ -1697,16 +1704,16 @@ fn run_degraded(
     upstream: &Upstream,
     plan: &Plan,
     clean: &[Block],
-    faults: &[crate::degraded::Placed],
+    faults: &[crate::chaos::degraded::Placed],
     report_dir: &Path,
-) -> anyhow::Result<crate::degraded::Comparison> {
+) -> anyhow::Result<crate::chaos::degraded::Comparison> {
     let names: Vec<String> = faults.iter().map(ToString::to_string).collect();
     shell::status(
         "Degrading",
         format!("the same run through faulty RPC: {}", names.join(", ")),
     );
-    let front = crate::degraded::at(faults, Position::Front);
-    let behind = crate::degraded::at(faults, Position::Upstream);
+    let front = crate::chaos::degraded::at(faults, Position::Front);
+    let behind = crate::chaos::degraded::at(faults, Position::Upstream);
     let ledger = Arc::new(Ledger::default());
     let upstream_faults = if behind.is_empty() {
         None
@@ -1766,7 +1773,7 @@ fn run_degraded(
         + degraded_context
             .keeper_faults_injected
             .load(std::sync::atomic::Ordering::Relaxed);
-    let mut comparison = crate::degraded::compare(clean, &blocks, &ledger);
+    let mut comparison = crate::chaos::degraded::compare(clean, &blocks, &ledger);
     comparison.faults = names;
     comparison.requests = nearest.methods.clone();
     comparison.faults_injected = injected;
@@ -1943,7 +1950,7 @@ fn merge(dirs: &[PathBuf], out: &Path, open: bool, force: bool) -> anyhow::Resul
         ),
     );
     if open {
-        crate::report_html::open(&out.join(crate::report_html::FILE_NAME));
+        crate::report::html::open(&out.join(crate::report::html::FILE_NAME));
     }
     Ok(merged.exit_code())
 }

@@ -9,6 +9,8 @@
 //! else the pinned solc-js behind `tools/solc-js-shim`, which forge is handed through
 //! `FOUNDRY_SOLC`. Nothing machine-specific is written into `foundry.toml`.
 
+pub mod doctor;
+
 use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -544,7 +546,7 @@ pub fn version_line(binary: &Path, args: &[&str]) -> anyhow::Result<String> {
 /// up to date (nothing is compiled when they already are).
 pub fn passthrough(toolchain: &Toolchain, tool: Tool, args: &[OsString]) -> anyhow::Result<i32> {
     if tool == Tool::Forge {
-        crate::registry::ensure(toolchain)?;
+        crate::chain::registry::ensure(toolchain)?;
     }
     // In a process group of its own (with its children), ended on a signal like any child;
     // it holds the terminal while it runs.

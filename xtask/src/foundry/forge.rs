@@ -2,7 +2,7 @@
 //!
 //! `forge script --json` prints one JSON object per line; the result object carries `success`,
 //! `gas_used`, decoded `logs` and, in `returned`, the raw ABI-encoded return data of the entry
-//! point, which [`crate::artifacts`] decodes exactly. Nothing is scraped from human output.
+//! point, which [`crate::foundry::artifacts`] decodes exactly. Nothing is scraped from human output.
 
 use std::ffi::OsString;
 use std::process::Stdio;
@@ -129,9 +129,9 @@ impl BroadcastLogs {
 }
 
 /// `forge build`, quiet when it works; forge's own output and an error when it does not. The
-/// registry sources ([`crate::registry`]) are built first: the project deploys them by artifact.
+/// registry sources ([`crate::chain::registry`]) are built first: the project deploys them by artifact.
 pub fn build(toolchain: &Toolchain) -> anyhow::Result<()> {
-    crate::registry::ensure(toolchain)?;
+    crate::chain::registry::ensure(toolchain)?;
     let output = crate::signals::output(
         toolchain
             .command(Tool::Forge)

@@ -13,6 +13,12 @@
 //! tick in one block: mining every empty 0.45 s block of three days (about 576,000 blocks) would
 //! take anvil over an hour here, and forks only see the state that transactions wrote anyway.
 
+pub mod addressbook;
+pub mod cache;
+pub mod patch;
+pub mod registry;
+pub mod vault;
+
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -25,9 +31,8 @@ use alloy::sol;
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 
-use crate::addressbook::AddressBook;
-use crate::anvil::{Anvil, AnvilBuilder};
-use crate::chain_cache;
+use crate::chain::addressbook::AddressBook;
+use crate::foundry::anvil::{Anvil, AnvilBuilder};
 use crate::rng::SplitMix64;
 use crate::shell;
 use crate::toolchain::{Tool, Toolchain};
@@ -196,14 +201,14 @@ pub struct ChainInfo {
     /// Whether the chain was loaded from the chain cache (`hit`), built and stored, built
     /// without storing (`miss`), or built with the cache off.
     #[serde(default = "cache_off")]
-    pub cache: chain_cache::Status,
+    pub cache: cache::Status,
     /// With a cache hit: the only blocks (besides the head) whose state the chain serves.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state_only_at: Option<Vec<u64>>,
 }
 
-fn cache_off() -> chain_cache::Status {
-    chain_cache::Status::Off
+fn cache_off() -> cache::Status {
+    cache::Status::Off
 }
 
 /// A running local chain: the anvil stays up as long as this value lives.
@@ -244,7 +249,7 @@ pub struct ChainOptions {
     /// Port of the upstream anvil (0: any free port).
     pub port: u16,
     /// Whether the chain cache is read and written.
-    pub cache: chain_cache::Mode,
+    pub cache: cache::Mode,
 }
 
 impl ChainOptions {
@@ -295,9 +300,9 @@ const MAX_TICK_TRANSACTIONS: u64 = 7;
 /// genesis and the last tick (deployment blocks are one second apart), and the head is at most
 /// the deployment plus every transaction of the history. Lets `cargo xtask chaos` reject a block
 /// or time outside the chain before spending the minutes it takes to build it.
-pub fn bounds(days: u32) -> crate::pin::ChainBounds {
+pub fn bounds(days: u32) -> crate::chaos::pin::ChainBounds {
     let ticks = u64::from(days) * 86_400 / TICK_SECONDS;
-    crate::pin::ChainBounds {
+    crate::chaos::pin::ChainBounds {
         genesis_time: GENESIS_TIMESTAMP,
         latest_time: GENESIS_TIMESTAMP
             + MAX_DEPLOY_BLOCKS
@@ -321,13 +326,13 @@ pub fn build_with(
     replicas: Replicas,
 ) -> anyhow::Result<LocalChain> {
     if replicas == Replicas::Real {
-        crate::registry::ensure(toolchain)?;
+        crate::chain::registry::ensure(toolchain)?;
     }
     std::fs::create_dir_all(&options.out_dir)
         .with_context(|| format!("creating {}", options.out_dir.display()))?;
     crate::signals::phase("chain")?;
     let key = match options.cache.dir() {
-        Some(_) => match chain_cache::key(
+        Some(_) => match cache::key(
             toolchain,
             &[
                 options.determining(),
@@ -344,13 +349,13 @@ pub fn build_with(
         },
         None => None,
     };
-    if let (chain_cache::Mode::Use(dir), Some(key)) = (&options.cache, &key) {
-        match chain_cache::lookup(dir, key) {
+    if let (cache::Mode::Use(dir), Some(key)) = (&options.cache, &key) {
+        match cache::lookup(dir, key) {
             Ok(Some(entry)) => match load(toolchain, options, &entry) {
                 Ok(chain) => return Ok(chain),
                 Err(err) => {
                     crate::signals::check()?;
-                    chain_cache::remove(&entry.dir);
+                    cache::remove(&entry.dir);
                     shell::warn(format!(
                         "chain cache entry {} rejected, building the chain: {err:#}",
                         key.hash
@@ -368,7 +373,7 @@ pub fn build_with(
 fn load(
     toolchain: &Toolchain,
     options: &ChainOptions,
-    entry: &chain_cache::Entry,
+    entry: &cache::Entry,
 ) -> anyhow::Result<LocalChain> {
     let started = Instant::now();
     let manifest = &entry.manifest;
@@ -397,7 +402,7 @@ fn load(
     runtime.block_on(verify_loaded(&url, &book, manifest))?;
     info.url = url.clone();
     info.address_book = book_path;
-    info.cache = chain_cache::Status::Hit;
+    info.cache = cache::Status::Hit;
     info.state_only_at = Some(manifest.kept.iter().map(|k| k.block).collect());
     std::fs::write(
         options.out_dir.join("chain.json"),
@@ -421,7 +426,7 @@ fn load(
 async fn verify_loaded(
     url: &str,
     book: &AddressBook,
-    manifest: &chain_cache::Manifest,
+    manifest: &cache::Manifest,
 ) -> anyhow::Result<()> {
     use alloy::eips::BlockId;
     let provider = connect(url)?;
@@ -476,7 +481,7 @@ async fn verify_loaded(
 fn build_cold(
     toolchain: &Toolchain,
     options: &ChainOptions,
-    key: Option<&chain_cache::Key>,
+    key: Option<&cache::Key>,
     replicas: Replicas,
 ) -> anyhow::Result<LocalChain> {
     let anvil = anvil_builder(options.port).spawn(toolchain)?;
@@ -523,19 +528,19 @@ fn build_cold(
         head,
         landmarks,
         samples,
-        cache: chain_cache::Status::Off,
+        cache: cache::Status::Off,
         state_only_at: None,
     };
     if let (Some(key), Some(kept), Some(dir)) = (key, kept, options.cache.dir()) {
         info.cache = match runtime.block_on(store(dir, key, &info, &kept)) {
             Ok(path) => {
                 shell::note("Cached", format!("the chain in {}", path.display()));
-                chain_cache::Status::Stored
+                cache::Status::Stored
             }
             Err(err) => {
                 crate::signals::check()?;
                 shell::warn(format!("the chain was not cached: {err:#}"));
-                chain_cache::Status::Miss
+                cache::Status::Miss
             }
         };
     }
@@ -548,9 +553,9 @@ fn build_cold(
 
 async fn store(
     dir: &Path,
-    key: &chain_cache::Key,
+    key: &cache::Key,
     info: &ChainInfo,
-    kept: &[(chain_cache::Kept, Vec<u8>)],
+    kept: &[(cache::Kept, Vec<u8>)],
 ) -> anyhow::Result<PathBuf> {
     let provider = connect(&info.url)?;
     let head_dump = provider.anvil_dump_state().await?;
@@ -561,14 +566,14 @@ async fn store(
     // The entry's chain.json is the chain's, before it knows where it is served.
     let stored = ChainInfo {
         url: String::new(),
-        cache: chain_cache::Status::Hit,
+        cache: cache::Status::Hit,
         ..info.clone()
     };
     let info_json = serde_json::to_vec_pretty(&stored)?;
-    chain_cache::store(
+    cache::store(
         dir,
         key,
-        &chain_cache::Built {
+        &cache::Built {
             head_dump: &head_dump,
             kept_dumps: kept,
             head: info.head,
@@ -613,7 +618,7 @@ fn deploy(
         .env("ADDRESS_BOOK_OUT", &relative)
         .env("LOCAL_REPLICAS", replicas.as_str())
         .stdin(std::process::Stdio::null());
-    let logs = crate::forge::BroadcastLogs::new(toolchain)?;
+    let logs = crate::foundry::forge::BroadcastLogs::new(toolchain)?;
     logs.apply(&mut command);
     let output =
         crate::signals::output(&mut command).context("starting forge script DeployLocal")?;
@@ -701,7 +706,7 @@ async fn play_history(
     url: &str,
     book: &AddressBook,
     options: &ChainOptions,
-    mut kept: Option<&mut Vec<(chain_cache::Kept, Vec<u8>)>>,
+    mut kept: Option<&mut Vec<(cache::Kept, Vec<u8>)>>,
 ) -> anyhow::Result<(Vec<Sample>, Vec<Landmark>, u64)> {
     let provider = connect(url)?;
     let head = provider.get_block_number().await?;
@@ -902,7 +907,7 @@ async fn play_history(
                     .hash;
                 let sample = samples.last().context("no sample")?;
                 kept.push((
-                    chain_cache::Kept {
+                    cache::Kept {
                         block,
                         hash: hash.to_string(),
                         nav: sample.nav.clone(),

@@ -15,8 +15,8 @@ pub mod measure;
 
 use alloy::primitives::{keccak256, Address, Bytes, B256, I256, U256, U512};
 
-use crate::addressbook::AddressBook;
-pub use crate::scenario::{Check, Relation};
+use crate::chain::addressbook::AddressBook;
+pub use crate::chaos::scenario::{Check, Relation};
 
 pub const BPS: u64 = 10_000;
 /// Pancake V2 fee on each swap leg.

@@ -16,10 +16,10 @@ use alloy::rpc::types::TransactionRequest;
 use anyhow::Context as _;
 
 use super::Fork;
-use crate::artifacts::Artifact;
 use crate::chain::accounts::DEPOSITOR_A;
-use crate::scenario::Check;
-use crate::steady::{Action, Checks, CycleInput, Fairness, Holding, Snapshot};
+use crate::chaos::scenario::Check;
+use crate::chaos::steady::{Action, Checks, CycleInput, Fairness, Holding, Snapshot};
+use crate::foundry::artifacts::Artifact;
 
 /// What both engines said about one moment of an experiment.
 #[derive(Debug, Clone)]
@@ -140,7 +140,9 @@ impl Witness {
                     *block,
                 )
                 .await?;
-            cumulatives.push(crate::vault::uint(out.first().context("cumulativeNow")?)?);
+            cumulatives.push(crate::chain::vault::uint(
+                out.first().context("cumulativeNow")?,
+            )?);
         }
         let u64s = |v: &[u64]| {
             DynSolValue::Array(
@@ -183,7 +185,7 @@ impl Witness {
             .await?;
         let mut numbers = [U256::ZERO; 5];
         for (slot, value) in numbers.iter_mut().zip(&head) {
-            *slot = crate::vault::uint(value)?;
+            *slot = crate::chain::vault::uint(value)?;
         }
         Ok((encoded, cumulatives, numbers))
     }
@@ -290,7 +292,7 @@ impl Witness {
             )
             .await?;
         let mut rust = Checks::default();
-        crate::steady::s5_unchanged(&mut rust, tag, a, b);
+        crate::chaos::steady::s5_unchanged(&mut rust, tag, a, b);
         self.push(Record {
             kind: "unchanged",
             tag: tag.to_owned(),
@@ -449,7 +451,7 @@ impl Record {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::Relation;
+    use crate::chaos::scenario::Relation;
     use alloy::primitives::I256;
 
     fn c(name: &str, observed: i64, bound: i64) -> Check {

@@ -24,8 +24,8 @@ use std::process::Stdio;
 use alloy::primitives::{keccak256, B256};
 use anyhow::Context as _;
 
+use crate::chain::patch;
 use crate::error::Unusable;
-use crate::patch;
 use crate::project::Project;
 use crate::shell;
 use crate::toolchain::{Tool, Toolchain};
@@ -557,7 +557,7 @@ mod tests {
 
     #[test]
     fn foundry_toml_has_the_units_remappings() {
-        let toml = include_str!("../../foundry.toml");
+        let toml = include_str!("../../../foundry.toml");
         for unit in UNITS {
             assert!(
                 toml.contains(&format!("[profile.{}]", unit.profile)),

@@ -9,7 +9,7 @@
 //! - a block x experiment grid coloured by verdict;
 //! - every experiment, and every check with its observed value, bound, relation and
 //!   [`Margin`] (how close it came to failing);
-//! - the vault's NAV, share price and risk mode with the pinned blocks marked ([`crate::svg`]);
+//! - the vault's NAV, share price and risk mode with the pinned blocks marked ([`crate::report::svg`]);
 //! - the degraded-RPC comparison and the mutants kill matrix when present.
 //!
 //! Tables sort by a click on a column head and filter by verdict, block, check and text; the
@@ -29,10 +29,10 @@ use alloy::primitives::I256;
 use anyhow::Context as _;
 use serde::Deserialize;
 
-use crate::degraded::{Comparison, Outcome, Pair};
+use crate::chaos::degraded::{Comparison, Outcome, Pair};
+use crate::chaos::scenario::{Check, Relation};
+use crate::report::svg;
 use crate::report::{Engine, Experiment, Report, Verdict};
-use crate::scenario::{Check, Relation};
-use crate::svg;
 
 /// The page's file name in a report directory.
 pub const FILE_NAME: &str = "report.html";
@@ -525,8 +525,8 @@ fn digits(v: I256) -> String {
     out
 }
 
-const STYLE: &str = include_str!("report_html/style.css");
-const SCRIPT: &str = include_str!("report_html/script.js");
+const STYLE: &str = include_str!("style.css");
+const SCRIPT: &str = include_str!("script.js");
 
 /// `sha256-<base64>` of the page's script, for the Content-Security-Policy.
 fn script_hash() -> String {

@@ -12,7 +12,7 @@ use alloy::providers::{DynProvider, Provider};
 use alloy::rpc::types::{Log, TransactionRequest};
 use anyhow::Context as _;
 
-use crate::artifacts::Artifact;
+use crate::foundry::artifacts::Artifact;
 use crate::project::Project;
 
 /// The vault at one address, read through one provider.

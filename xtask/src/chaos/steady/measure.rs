@@ -25,7 +25,7 @@ use super::{
     trusted_bnb_usd, ClaimEntry, Config, CycleInput, Deps, LogEntry, PairFacts, PairState, Pending,
     Position, Shadow, ShadowReads, Snapshot, Tape, FALLBACK_CLOSE_FEE_BPS,
 };
-use crate::vault::{uint, VaultReader};
+use crate::chain::vault::{uint, VaultReader};
 
 sol! {
     interface ITokenReads {
@@ -763,7 +763,7 @@ fn named(
     vault: &VaultReader,
     function: &str,
     mut values: Vec<DynSolValue>,
-) -> anyhow::Result<crate::vault::Named> {
+) -> anyhow::Result<crate::chain::vault::Named> {
     anyhow::ensure!(
         values.len() == 1,
         "{function} returned {} values",
@@ -772,7 +772,7 @@ fn named(
     let params = vault.artifact.function(function)?.outputs[0]
         .components
         .clone();
-    Ok(crate::vault::Named {
+    Ok(crate::chain::vault::Named {
         value: values.remove(0),
         params,
     })
