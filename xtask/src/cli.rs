@@ -30,7 +30,7 @@ pub enum Command {
     /// Run the whole test suite: Rust tests, forge tests, and the end-to-end checks.
     Test(suite::TestArgs),
     /// Run the chaos experiments on forks of pinned blocks (the local BSC replica chain, or real BSC with BSC_RPC_URL).
-    Chaos(chaos::ChaosArgs),
+    Chaos(chaos::args::ChaosArgs),
     /// Mutation testing: single-point mutants of the vault judged by the chaos suite (score, kill matrix, survivors).
     Mutants(crate::mutants::MutantsArgs),
     /// Measure the chaos suite against the naive way, side by side (writes bench.json and bench.md).

@@ -64,7 +64,7 @@ fn every_scenario_is_the_same_alone_in_the_batch_and_in_reverse_order() {
         "ForkChaosScenarios",
     )
     .unwrap();
-    let ids: Vec<String> = xtask::chaos::Catalogue::load(&toolchain, &artifact, SCRIPT)
+    let ids: Vec<String> = xtask::chaos::catalogue::Catalogue::load(&toolchain, &artifact, SCRIPT)
         .unwrap()
         .in_evm;
     assert!(ids.len() >= 13, "{ids:?}");
@@ -88,7 +88,7 @@ fn every_scenario_is_the_same_alone_in_the_batch_and_in_reverse_order() {
         toolchain: &toolchain,
         artifact: &artifact,
         url: local.info.url.clone(),
-        book: xtask::chaos::relative_path(&toolchain, &local.info.address_book),
+        book: xtask::foundry::forge::relative_path(&toolchain, &local.info.address_book),
     };
 
     let forward = fork.batch(&ids);

@@ -198,13 +198,13 @@ pub fn run(args: BenchArgs, project: &Project) -> anyhow::Result<ExitCode> {
         "ForkChaosScenarios.s.sol",
         "ForkChaosScenarios",
     )?;
-    let catalogue = crate::chaos::Catalogue::load(
+    let catalogue = crate::chaos::catalogue::Catalogue::load(
         &toolchain,
         &artifact,
         "script/ForkChaosScenarios.s.sol:ForkChaosScenarios",
     )?;
     let ids = catalogue.in_evm;
-    let book = crate::chaos::relative_path(&toolchain, &local.info.address_book);
+    let book = crate::foundry::forge::relative_path(&toolchain, &local.info.address_book);
     let env = vec![("CHAOS_ADDRESS_BOOK".into(), book.into_os_string())];
 
     let mut suite = Vec::new();

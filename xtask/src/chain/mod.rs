@@ -604,7 +604,7 @@ fn deploy(
     let scratch = crate::signals::Scratch::file(
         books.join(crate::signals::scratch_file_name("run-", ".json")),
     );
-    let relative = crate::chaos::relative_path(toolchain, scratch.path());
+    let relative = crate::foundry::forge::relative_path(toolchain, scratch.path());
     let mut command = toolchain.command(Tool::Forge);
     command
         .args([

@@ -5,6 +5,7 @@
 //! point, which [`crate::foundry::artifacts`] decodes exactly. Nothing is scraped from human output.
 
 use std::ffi::OsString;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -367,4 +368,11 @@ fn last_meaningful_line(text: &str) -> Option<String> {
             .collect::<Vec<_>>()
             .join(" | ")
     })
+}
+
+/// `path` as forge is handed it: relative to the project root when it lies inside it.
+pub fn relative_path(toolchain: &Toolchain, path: &Path) -> PathBuf {
+    path.strip_prefix(toolchain.project.root())
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|_| path.to_path_buf())
 }

@@ -42,8 +42,8 @@ use self::config::Config;
 use self::generate::Mutant;
 use self::report::{BlockInfo, Cell, Detail, MutantRecord, MutantsReport, Status, Timing};
 use self::run::{BatchOutcome, Runner, Verdict};
+use crate::chaos::args::{parse_shard, Shard};
 use crate::chaos::pin::PinnedBlock;
-use crate::chaos::{parse_shard, Shard};
 use crate::error::Unusable;
 use crate::project::Project;
 use crate::shell;
@@ -414,10 +414,11 @@ impl Campaign<'_> {
         let toolchain = Toolchain::ensure(project)?;
         crate::foundry::forge::build(&toolchain)?;
         let script = run::script_artifact(&project.forge_out())?;
-        let catalogue_ids = crate::chaos::Catalogue::load(&toolchain, &script, run::SCRIPT)?;
+        let catalogue_ids =
+            crate::chaos::catalogue::Catalogue::load(&toolchain, &script, run::SCRIPT)?;
         let engine = match args.engine {
-            MutantEngine::InEvm => crate::chaos::EngineChoice::InEvm,
-            MutantEngine::Both => crate::chaos::EngineChoice::All,
+            MutantEngine::InEvm => crate::chaos::args::EngineChoice::InEvm,
+            MutantEngine::Both => crate::chaos::args::EngineChoice::All,
         };
         let (scenarios, live_ids) = catalogue_ids.select(&args.scenarios, engine)?;
 

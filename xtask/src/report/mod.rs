@@ -6,6 +6,7 @@
 //! counts against the score: a run that tested nothing must not look resilient.
 
 pub mod html;
+pub mod merge;
 pub mod svg;
 
 use std::fmt::Write as _;
@@ -27,6 +28,16 @@ pub enum Engine {
     InEvm,
     /// The keeper against an anvil fork disturbed from outside.
     LiveFork,
+}
+
+impl Engine {
+    /// The engine's name on the command line and in progress lines (`in-evm`, `live-fork`).
+    pub fn label(self) -> &'static str {
+        match self {
+            Engine::InEvm => "in-evm",
+            Engine::LiveFork => "live-fork",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

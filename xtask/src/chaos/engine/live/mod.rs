@@ -43,6 +43,7 @@ use crate::chaos::steady::measure::{trace_outcome, Observer};
 use crate::chaos::steady::{self, Action, Checks, Deps, Fairness, Holding, Snapshot};
 use crate::report::{Engine, Experiment, Verdict};
 
+pub(in crate::chaos) mod run;
 pub mod witness;
 
 alloy::sol! {
