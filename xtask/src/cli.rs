@@ -7,8 +7,7 @@ use clap::{Parser, Subcommand};
 
 use crate::error::{Outcome, Unusable, EXIT_UNUSABLE};
 use crate::project::Project;
-use crate::toolchain::doctor;
-use crate::toolchain::{self, Tool, Toolchain};
+use crate::toolchain::{self, doctor, Tool, Toolchain};
 use crate::{chain, chaos, rpc, shell, suite};
 
 /// Task runner for the BSC yield-vault chaos layer.

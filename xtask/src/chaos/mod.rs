@@ -18,23 +18,16 @@ mod schedule;
 pub mod steady;
 mod upstream;
 
-use crate::chaos::args::validate;
-use crate::chaos::args::ChaosArgs;
-use crate::chaos::args::ChaosCommand;
-use crate::chaos::catalogue::print_catalogue;
-use crate::chaos::catalogue::Catalogue;
+use crate::chaos::args::{validate, ChaosArgs, ChaosCommand};
+use crate::chaos::catalogue::{print_catalogue, Catalogue};
 use crate::chaos::engine::in_evm::artifact_of;
 use crate::chaos::engine::live::run::run_degraded;
 use crate::chaos::progress::Progress;
-use crate::chaos::schedule::jobs;
-use crate::chaos::schedule::Context;
-use crate::chaos::upstream::connect_upstream;
-use crate::chaos::upstream::merge_counters;
-use crate::chaos::upstream::preflight_archive;
-use crate::chaos::upstream::record;
-use crate::chaos::upstream::replay_gap;
-use crate::chaos::upstream::write_rpc_stats;
-use crate::chaos::upstream::Upstream;
+use crate::chaos::schedule::{jobs, Context};
+use crate::chaos::upstream::{
+    connect_upstream, merge_counters, preflight_archive, record, replay_gap, write_rpc_stats,
+    Upstream,
+};
 use crate::report::merge::merge;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -49,7 +42,7 @@ use crate::chaos::engine::live;
 use crate::chaos::pin::{PinnedBlock, Selection};
 use crate::error::Unusable;
 use crate::foundry::artifacts::Artifact;
-use crate::foundry::forge::{self};
+use crate::foundry::forge;
 use crate::project::Project;
 use crate::report::{self, Chain, Totals, Verdict};
 use crate::rpc::keeper::KeeperCounters;

@@ -3,8 +3,7 @@
 //! readable by forge, and the per-method RPC counters written next to the report.
 
 use crate::chain::addressbook::AddressBook;
-use crate::chaos::args::ChaosArgs;
-use crate::chaos::args::EngineChoice;
+use crate::chaos::args::{ChaosArgs, EngineChoice};
 use crate::chaos::pin::PinnedBlock;
 use crate::error::Unusable;
 use crate::foundry::forge::Target;

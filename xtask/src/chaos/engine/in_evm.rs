@@ -4,12 +4,10 @@
 use crate::chaos::engine::error_experiment;
 use crate::chaos::pin::PinnedBlock;
 use crate::chaos::scenario::{RawRevert, RevertDecoder, ScenarioResult};
-use crate::chaos::upstream::fork_target;
-use crate::chaos::upstream::ForkSource;
+use crate::chaos::upstream::{fork_target, ForkSource};
 use crate::error::Unusable;
 use crate::foundry::artifacts::Artifact;
-use crate::foundry::forge::relative_path;
-use crate::foundry::forge::{self, ScriptCall};
+use crate::foundry::forge::{self, relative_path, ScriptCall};
 use crate::report::{Engine, Experiment, Verdict};
 use crate::toolchain::Toolchain;
 use alloy::dyn_abi::DynSolValue;

@@ -3,6 +3,7 @@
 //! state; these pin the formulas where a chain state would not exercise them).
 
 use super::*;
+use alloy::primitives::Bytes;
 use alloy::primitives::{address, b256};
 
 const VAULT: Address = address!("00000000000000000000000000000000000000aa");

@@ -31,8 +31,7 @@ use serde::Deserialize;
 
 use crate::chaos::degraded::{Comparison, Outcome, Pair};
 use crate::chaos::scenario::{Check, Relation};
-use crate::report::svg;
-use crate::report::{Engine, Experiment, Report, Verdict};
+use crate::report::{svg, Engine, Experiment, Report, Verdict};
 
 /// The page's file name in a report directory.
 pub const FILE_NAME: &str = "report.html";

@@ -3,19 +3,13 @@
 
 use crate::chain::vault::VaultReader;
 use crate::chaos::degraded::Position;
-use crate::chaos::engine::error_experiment;
-use crate::chaos::engine::live;
+use crate::chaos::engine::{error_experiment, live};
 use crate::chaos::pin::PinnedBlock;
 use crate::chaos::progress::Finished;
-use crate::chaos::schedule::Context;
-use crate::chaos::schedule::Plan;
-use crate::chaos::upstream::merge_counters;
-use crate::chaos::upstream::origin_config;
-use crate::chaos::upstream::ForkSource;
-use crate::chaos::upstream::Upstream;
+use crate::chaos::schedule::{Context, Plan};
+use crate::chaos::upstream::{merge_counters, origin_config, ForkSource, Upstream};
 use crate::foundry::anvil::Anvil;
-use crate::foundry::forge::relative_path;
-use crate::foundry::forge::{self};
+use crate::foundry::forge::{self, relative_path};
 use crate::report::{Block, Engine, Experiment};
 use crate::rpc::keeper::KeeperCounters;
 use crate::rpc::ledger::{Ledger, Unit};
