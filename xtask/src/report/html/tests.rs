@@ -1,4 +1,7 @@
 use super::*;
+use crate::chaos::scenario::{Check, Relation};
+use crate::report::html::figures::{compact, digits, scientific};
+use alloy::primitives::I256;
 
 fn check(observed: i64, relation: &str, bound: i64, passed: bool) -> Check {
     let c = Check::new(
