@@ -10,7 +10,7 @@
 //!
 //! The key: a hash of everything that decides the chain: the format version below, the chain
 //! options (seed, days and whatever else [`crate::chain::ChainOptions`] gains), the anvil
-//! flags, the history's code (`chain/mod.rs` itself), anvil's and forge's `--version`, and the
+//! flags, the history's code (`chain/mod.rs`, `build.rs` and `history.rs`), anvil's and forge's `--version`, and the
 //! bytecode of every artifact forge compiled outside `test/` and `script/` (the vault, the
 //! replicas, anything a deployment can reach) plus the deployment script's own import closure.
 //!
@@ -159,7 +159,15 @@ pub fn key(
     inputs.push(format!("anvil-args {}", anvil_args.join(" ")));
     inputs.push(format!(
         "history-code {}",
-        sha256_hex(include_str!("mod.rs").as_bytes())
+        sha256_hex(
+            [
+                include_str!("mod.rs"),
+                include_str!("build.rs"),
+                include_str!("history.rs"),
+            ]
+            .concat()
+            .as_bytes(),
+        )
     ));
     for tool in [Tool::Anvil, Tool::Forge] {
         // Through `signals::output`, like every child: scrubbed environment (no upstream URL or
