@@ -6,8 +6,10 @@
 //! - [`artifacts`]: forge's compiled artifacts in `out/`.
 //!
 //! May depend on: [`crate::toolchain`] (where the tools are), [`crate::project`],
-//! [`crate::shell`], [`crate::signals`] and [`crate::error`]. Nothing here knows about chains,
-//! chaos experiments or reports.
+//! [`crate::shell`], [`crate::signals`] and [`crate::error`]; one exception not yet removed:
+//! [`forge::build`] first has [`crate::chain::registry`] compile the registry replicas, which
+//! the project's contracts deploy by artifact. Nothing here knows about chaos experiments or
+//! reports.
 
 pub mod anvil;
 pub mod artifacts;
