@@ -7,8 +7,8 @@ use clap::{Parser, Subcommand};
 
 use crate::error::{Outcome, Unusable, EXIT_UNUSABLE};
 use crate::project::Project;
-use crate::toolchain::{self, Tool, Toolchain};
-use crate::{chain, chaos, doctor, rpc, shell, suite};
+use crate::toolchain::{self, doctor, Tool, Toolchain};
+use crate::{chain, chaos, rpc, shell, suite};
 
 /// Task runner for the BSC yield-vault chaos layer.
 #[derive(Debug, Parser)]
@@ -29,7 +29,7 @@ pub enum Command {
     /// Run the whole test suite: Rust tests, forge tests, and the end-to-end checks.
     Test(suite::TestArgs),
     /// Run the chaos experiments on forks of pinned blocks (the local BSC replica chain, or real BSC with BSC_RPC_URL).
-    Chaos(chaos::ChaosArgs),
+    Chaos(chaos::args::ChaosArgs),
     /// Mutation testing: single-point mutants of the vault judged by the chaos suite (score, kill matrix, survivors).
     Mutants(crate::mutants::MutantsArgs),
     /// Measure the chaos suite against the naive way, side by side (writes bench.json and bench.md).
@@ -156,9 +156,9 @@ fn run_chain(args: ChainArgs, project: &Project) -> anyhow::Result<ExitCode> {
     if args.out.as_os_str().is_empty() {
         return Err(Unusable::new("--out is empty").into());
     }
-    let cache_dir = crate::chain_cache::default_dir(project.root());
+    let cache_dir = crate::chain::cache::default_dir(project.root());
     if args.clear_cache {
-        let n = crate::chain_cache::clear(&cache_dir)?;
+        let n = crate::chain::cache::clear(&cache_dir)?;
         shell::status(
             "Cleared",
             format!("{n} chain cache entries from {}", cache_dir.display()),
@@ -174,7 +174,7 @@ fn run_chain(args: ChainArgs, project: &Project) -> anyhow::Result<ExitCode> {
             days: args.days,
             out_dir,
             port: args.port,
-            cache: crate::chain_cache::Mode::new(cache_dir, args.no_chain_cache),
+            cache: crate::chain::cache::Mode::new(cache_dir, args.no_chain_cache),
         },
         args.replicas,
     )?;

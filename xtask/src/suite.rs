@@ -77,7 +77,7 @@ pub fn run(args: TestArgs, project: &Project) -> anyhow::Result<Outcome> {
     if wants(Part::Rust) {
         // The Rust tests run forge and the chaos command in parallel: compile the contracts once
         // first, so that no two of them compile (and write out/) at the same time.
-        if let Err(err) = crate::forge::build(&toolchain) {
+        if let Err(err) = crate::foundry::forge::build(&toolchain) {
             shell::error(format!(
                 "{err:#}; the Rust tests that run forge would fail too"
             ));
@@ -295,8 +295,8 @@ pub fn tally_forge(report: &BTreeMap<String, ForgeSuite>) -> Tally {
 
 fn forge_tests(toolchain: &Toolchain, match_test: Option<&str>) -> anyhow::Result<Tally> {
     let profile = if shell::is_ci() { "ci" } else { "default" };
-    // The tests deploy the registry sources by artifact (build/, crate::registry).
-    crate::registry::ensure(toolchain)?;
+    // The tests deploy the registry sources by artifact (build/, crate::chain::registry).
+    crate::chain::registry::ensure(toolchain)?;
     // Build first with human output, so compile errors are shown as forge prints them.
     let build = crate::signals::status_as_is(
         toolchain

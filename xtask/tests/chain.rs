@@ -36,7 +36,7 @@ fn the_same_seed_gives_the_same_chain_and_another_seed_does_not() {
                 days: 1,
                 out_dir: dir.path().join(name),
                 port: 0,
-                cache: xtask::chain_cache::Mode::Off,
+                cache: xtask::chain::cache::Mode::Off,
             },
         )
         .unwrap()

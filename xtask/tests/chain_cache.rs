@@ -7,8 +7,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use xtask::chain::cache::{self, Mode};
 use xtask::chain::{self, ChainOptions};
-use xtask::chain_cache::{self, Mode};
 use xtask::project::Project;
 use xtask::toolchain::Toolchain;
 
@@ -45,8 +45,8 @@ fn chaos(cache: &Path, name: &str, args: &[&str]) -> serde_json::Value {
         .env("NO_COLOR", "1")
         .env_remove("BSC_RPC_URL")
         .env_remove("GITHUB_STEP_SUMMARY")
-        .env_remove(chain_cache::ENV_VAR)
-        .env(chain_cache::DIR_ENV_VAR, cache)
+        .env_remove(cache::ENV_VAR)
+        .env(cache::DIR_ENV_VAR, cache)
         .arg("chaos")
         .args(args)
         .arg("--report-dir")
@@ -140,7 +140,7 @@ fn a_changed_seed_or_artifact_is_another_key() {
         port: 0,
         cache: Mode::Off,
     };
-    let key = |o: &ChainOptions| chain_cache::key(&toolchain, &o.determining(), &[]).unwrap();
+    let key = |o: &ChainOptions| cache::key(&toolchain, &o.determining(), &[]).unwrap();
     let a = key(&options(42));
     assert_eq!(a.hash, key(&options(42)).hash);
     assert_ne!(a.hash, key(&options(43)).hash);
@@ -162,8 +162,8 @@ fn a_changed_seed_or_artifact_is_another_key() {
     if src.join("build").is_dir() {
         copy_dir(&src.join("build"), &copy.path().join("build"));
     }
-    let before = chain_cache::artifact_inputs(copy.path()).unwrap();
-    assert_eq!(before, chain_cache::artifact_inputs(src).unwrap());
+    let before = cache::artifact_inputs(copy.path()).unwrap();
+    assert_eq!(before, cache::artifact_inputs(src).unwrap());
     let vault = copy.path().join("out/VaultCore.sol/VaultCore.json");
     let mut json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&vault).unwrap()).unwrap();
@@ -178,7 +178,7 @@ fn a_changed_seed_or_artifact_is_another_key() {
     );
     json["deployedBytecode"]["object"] = flipped.into();
     std::fs::write(&vault, serde_json::to_string(&json).unwrap()).unwrap();
-    let after = chain_cache::artifact_inputs(copy.path()).unwrap();
+    let after = cache::artifact_inputs(copy.path()).unwrap();
     let changed: Vec<_> = after.iter().filter(|l| !before.contains(l)).collect();
     assert_eq!(changed.len(), 1, "{changed:?}");
     assert!(changed[0].contains("VaultCore"), "{changed:?}");
@@ -217,7 +217,7 @@ fn a_damaged_entry_is_rejected_and_the_chain_rebuilt() {
         .unwrap()
     };
     let cold = build("cold");
-    assert_eq!(cold.info.cache, chain_cache::Status::Stored);
+    assert_eq!(cold.info.cache, cache::Status::Stored);
     let head = cold.info.head;
     drop(cold);
     let entry = std::fs::read_dir(cache.path())
@@ -235,24 +235,24 @@ fn a_damaged_entry_is_rejected_and_the_chain_rebuilt() {
     manifest["kept"][0]["nav"] = "1".into();
     std::fs::write(&manifest_path, manifest.to_string()).unwrap();
     let rebuilt = build("tampered");
-    assert_eq!(rebuilt.info.cache, chain_cache::Status::Stored);
+    assert_eq!(rebuilt.info.cache, cache::Status::Stored);
     assert_eq!(rebuilt.info.head, head);
     drop(rebuilt);
 
     // A flipped byte in the state: rejected before anvil sees it, and removed.
     let hit = build("hit");
-    assert_eq!(hit.info.cache, chain_cache::Status::Hit);
+    assert_eq!(hit.info.cache, cache::Status::Hit);
     drop(hit);
     let state = entry.join("state.json.gz");
     let mut bytes = std::fs::read(&state).unwrap();
     let middle = bytes.len() / 2;
     bytes[middle] ^= 0xff;
     std::fs::write(&state, bytes).unwrap();
-    let key: chain_cache::Key = serde_json::from_value(
+    let key: cache::Key = serde_json::from_value(
         serde_json::from_str::<serde_json::Value>(&pristine).unwrap()["key"].clone(),
     )
     .unwrap();
-    let err = chain_cache::lookup(cache.path(), &key).err().unwrap();
+    let err = cache::lookup(cache.path(), &key).err().unwrap();
     assert!(format!("{err:#}").contains("corrupted"), "{err:#}");
     assert!(!entry.exists(), "a corrupted entry is removed");
 }

@@ -193,7 +193,7 @@ fn bad_rpc_urls_exit_2_and_never_show_the_secret() {
 fn an_rpc_with_the_wrong_chain_id_exits_2() {
     let project = xtask::project::Project::locate();
     let toolchain = xtask::toolchain::Toolchain::ensure(&project).unwrap();
-    let anvil = xtask::anvil::Anvil::builder()
+    let anvil = xtask::foundry::anvil::Anvil::builder()
         .chain_id(97)
         .spawn(&toolchain)
         .unwrap();

@@ -18,13 +18,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use xtask::anvil::Anvil;
+use xtask::chain::vault::VaultReader;
 use xtask::chain::{self, ChainOptions};
-use xtask::live::{witness::Witness, Fork};
+use xtask::chaos::engine::live::{witness::Witness, Fork};
+use xtask::foundry::anvil::Anvil;
 use xtask::project::Project;
 use xtask::report::Verdict;
 use xtask::toolchain::Toolchain;
-use xtask::vault::VaultReader;
 
 /// The checks every successful cycle is held to in both engines (docs/steady-state.md,
 /// "Common cycle checks").
@@ -83,7 +83,7 @@ fn both_engines_judge_the_same_cycles_alike() {
             out_dir: out.path().to_path_buf(),
             port: 0,
             // The live engine reads the history at blocks a cached chain does not keep.
-            cache: xtask::chain_cache::Mode::Off,
+            cache: xtask::chain::cache::Mode::Off,
         },
     )
     .unwrap();
@@ -113,7 +113,7 @@ fn both_engines_judge_the_same_cycles_alike() {
         .unwrap();
     fork.enable_witness(Witness::new(&project.forge_out()).unwrap());
     let mut verdicts = BTreeMap::new();
-    for (id, _) in xtask::live::EXPERIMENTS {
+    for (id, _) in xtask::chaos::engine::live::EXPERIMENTS {
         let experiment = runtime.block_on(fork.run(id));
         verdicts.insert(id, (experiment.verdict, experiment.error.clone()));
     }
@@ -159,9 +159,9 @@ fn both_engines_judge_the_same_cycles_alike() {
     // bounds and the shadow's tolerance only (the observations and verdicts are unchanged);
     // then the bound is restored for what follows, which compares clean again.
     let seen = records.len();
-    xtask::steady::skew_op_rounding_for_conformance_test(1);
+    xtask::chaos::steady::skew_op_rounding_for_conformance_test(1);
     let skewed = runtime.block_on(fork.run("keeper_dropped_tx"));
-    xtask::steady::skew_op_rounding_for_conformance_test(0);
+    xtask::chaos::steady::skew_op_rounding_for_conformance_test(0);
     assert_eq!(skewed.verdict, Verdict::Held, "{:?}", skewed.error);
     let differences: Vec<String> = fork.witness().unwrap().records()[seen..]
         .iter()
@@ -288,8 +288,11 @@ async fn block_close_trade(project: &Project, fork: &Fork) -> anyhow::Result<()>
     provider
         .anvil_set_code(shadow, provider.get_code_at(aster).await?)
         .await?;
-    let artifact =
-        xtask::artifacts::Artifact::load(&project.forge_out(), "FaultProxy.sol", "FaultProxy")?;
+    let artifact = xtask::foundry::artifacts::Artifact::load(
+        &project.forge_out(),
+        "FaultProxy.sol",
+        "FaultProxy",
+    )?;
     let mut create = artifact.bytecode.clone().unwrap_or_default().to_vec();
     create.extend_from_slice(&shadow.abi_encode());
     let receipt = provider

@@ -4,11 +4,11 @@
 //! (one day of history), one pinned block, forge forking it directly.
 
 use alloy::dyn_abi::DynSolValue;
-use xtask::artifacts::Artifact;
 use xtask::chain::{self, ChainOptions};
-use xtask::forge::{self, ScriptCall, Target};
+use xtask::chaos::scenario::{batch_from_abi, RawRevert, ScenarioResult};
+use xtask::foundry::artifacts::Artifact;
+use xtask::foundry::forge::{self, ScriptCall, Target};
 use xtask::project::Project;
-use xtask::scenario::{batch_from_abi, RawRevert, ScenarioResult};
 use xtask::toolchain::Toolchain;
 
 const SCRIPT: &str = "script/ForkChaosScenarios.s.sol:ForkChaosScenarios";
@@ -64,7 +64,7 @@ fn every_scenario_is_the_same_alone_in_the_batch_and_in_reverse_order() {
         "ForkChaosScenarios",
     )
     .unwrap();
-    let ids: Vec<String> = xtask::chaos::Catalogue::load(&toolchain, &artifact, SCRIPT)
+    let ids: Vec<String> = xtask::chaos::catalogue::Catalogue::load(&toolchain, &artifact, SCRIPT)
         .unwrap()
         .in_evm;
     assert!(ids.len() >= 13, "{ids:?}");
@@ -80,7 +80,7 @@ fn every_scenario_is_the_same_alone_in_the_batch_and_in_reverse_order() {
             days: 1,
             out_dir: out.clone(),
             port: 0,
-            cache: xtask::chain_cache::Mode::Off,
+            cache: xtask::chain::cache::Mode::Off,
         },
     )
     .unwrap();
@@ -88,7 +88,7 @@ fn every_scenario_is_the_same_alone_in_the_batch_and_in_reverse_order() {
         toolchain: &toolchain,
         artifact: &artifact,
         url: local.info.url.clone(),
-        book: xtask::chaos::relative_path(&toolchain, &local.info.address_book),
+        book: xtask::foundry::forge::relative_path(&toolchain, &local.info.address_book),
     };
 
     let forward = fork.batch(&ids);

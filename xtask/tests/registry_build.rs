@@ -20,9 +20,9 @@ use std::process::{Command, Stdio};
 
 use alloy::primitives::{keccak256, Address, B256};
 use serde_json::{json, Value};
-use xtask::patch;
+use xtask::chain::patch;
+use xtask::chain::registry::{self, CORE_UNIT, PANCAKE_CORE, PANCAKE_PERIPHERY, PERIPHERY_UNIT};
 use xtask::project::Project;
-use xtask::registry::{self, CORE_UNIT, PANCAKE_CORE, PANCAKE_PERIPHERY, PERIPHERY_UNIT};
 
 fn project() -> Project {
     Project::locate()

@@ -133,7 +133,7 @@ fn built() {
     BUILT.call_once(|| {
         let project = Project::locate();
         let toolchain = xtask::toolchain::Toolchain::ensure(&project).unwrap();
-        xtask::forge::build(&toolchain).unwrap();
+        xtask::foundry::forge::build(&toolchain).unwrap();
     });
 }
 

@@ -1,8 +1,8 @@
 //! report.json against the committed JSON Schema, junit.xml and summary.md from one report.
 
 use alloy::primitives::I256;
+use xtask::chaos::scenario::{Check, Relation};
 use xtask::report::{Block, Chain, Engine, Experiment, Report, Totals, Verdict};
-use xtask::scenario::{Check, Relation};
 
 /// `observed <= bound`; `passed` says which the test means, and is checked against the relation.
 fn check(name: &str, observed: i64, bound: i64, passed: bool) -> Check {
@@ -232,7 +232,7 @@ fn a_reverted_scenario_is_reported_with_its_reason_and_call() {
     report.reverts = vec![xtask::report::RevertRecord {
         block: 100,
         experiment: "oracle_divergence".into(),
-        revert: xtask::scenario::Revert {
+        revert: xtask::chaos::scenario::Revert {
             step: "running the scenario".into(),
             reason: "SetupCycleFailed(Panic(0x11): arithmetic underflow or overflow)".into(),
             data: "0x4e487b71".into(),

@@ -10,10 +10,11 @@ use std::path::Path;
 use alloy::primitives::I256;
 use browser::{file_url, Browser};
 use serde_json::{json, Value};
-use xtask::degraded::{Comparison, Outcome, Pair};
+use xtask::chaos::degraded::{Comparison, Outcome, Pair};
+use xtask::chaos::scenario::Check;
+use xtask::report::html;
+use xtask::report::html::{Mutant, MutantStatus, Mutants, Page};
 use xtask::report::{Block, Chain, Degradation, Engine, Experiment, Report, Totals, Verdict};
-use xtask::report_html::{self, Mutant, MutantStatus, Mutants, Page};
-use xtask::scenario::Check;
 
 const HOSTILE: &str = "<img src=x onerror=\"document.title='pwned'\">";
 const RED: &str = "rgb(207, 34, 46)";
@@ -152,9 +153,9 @@ fn sample() -> Report {
 
 /// The sample written the way a run writes it, with a window and a degraded comparison.
 fn written_sample(dir: &Path) -> std::path::PathBuf {
-    let points: Vec<xtask::svg::Point> = [(100u64, 0u8), (150, 1), (200, 0)]
+    let points: Vec<xtask::report::svg::Point> = [(100u64, 0u8), (150, 1), (200, 0)]
         .iter()
-        .map(|&(b, mode)| xtask::svg::Point {
+        .map(|&(b, mode)| xtask::report::svg::Point {
             block: b,
             timestamp: b * 3,
             nav: 1e6 - b as f64,
@@ -193,7 +194,7 @@ fn written_sample(dir: &Path) -> std::path::PathBuf {
     )
     .unwrap();
     let written = sample().write(dir).unwrap();
-    let page = dir.join(report_html::FILE_NAME);
+    let page = dir.join(html::FILE_NAME);
     assert!(written.contains(&page));
     page
 }
@@ -444,7 +445,7 @@ fn the_mutants_section_renders_its_kill_matrix_and_survivors() {
     };
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("mutants.html");
-    let html = report_html::render(&Page {
+    let html = html::render(&Page {
         report: &report,
         plot: None,
         degraded_pairs: vec![],
@@ -533,7 +534,7 @@ fn a_real_run_against_a_broken_vault_shows_the_disproved_experiment_in_red() {
     let failed: Vec<&Check> = disproved[0].checks.iter().filter(|c| !c.passed()).collect();
     assert!(!failed.is_empty());
 
-    let page = root.join(report_html::FILE_NAME);
+    let page = root.join(html::FILE_NAME);
     let mut b = Browser::start();
     b.open(&file_url(&page));
     let shown = b.eval(
@@ -621,7 +622,7 @@ fn chaos_merge_writes_the_page_from_its_shards() {
         stderr.contains("--open: no desktop here") && stderr.contains("report.html"),
         "{stderr}"
     );
-    let html = std::fs::read_to_string(out.join(report_html::FILE_NAME)).unwrap();
+    let html = std::fs::read_to_string(out.join(html::FILE_NAME)).unwrap();
     assert_eq!(
         html.matches("<tr id=\"x-").count(),
         6,
@@ -650,7 +651,7 @@ fn an_interrupted_run_its_reverts_and_a_mutants_json_beside_it_are_on_the_page()
     report.reverts = vec![xtask::report::RevertRecord {
         block,
         experiment: id.clone(),
-        revert: xtask::scenario::Revert {
+        revert: xtask::chaos::scenario::Revert {
             step: "running the scenario".into(),
             reason: "YieldVault.CycleTooSoon(1767225600)".into(),
             data: "0x1234".into(),
@@ -723,7 +724,7 @@ fn an_interrupted_run_its_reverts_and_a_mutants_json_beside_it_are_on_the_page()
     .unwrap();
     report.write(dir.path()).unwrap();
     let mut b = Browser::start();
-    b.open(&file_url(&dir.path().join(report_html::FILE_NAME)));
+    b.open(&file_url(&dir.path().join(html::FILE_NAME)));
     let facts = b.eval(&format!(
         r#"(() => {{
         const stop = document.getElementById('interrupted');

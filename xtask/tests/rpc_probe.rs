@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Value};
 use support::{anvil, anvil_with, call, redacted, NeverAnswers};
-use xtask::anvil::Anvil;
+use xtask::foundry::anvil::Anvil;
 use xtask::rpc::probe::{probe, Check, ProbeReport, ProbeSettings, Verdict};
 use xtask::rpc::proxy::{Proxy, ProxyConfig, ProxyHandle};
 use xtask::rpc::{BlockNumber, Class};

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use support::{anvil, anvil_with, call, raw_exchange, raw_get, raw_post, redacted, rpc_body, End};
-use xtask::anvil::Anvil;
+use xtask::foundry::anvil::Anvil;
 use xtask::rpc::proxy::{Limits, Proxy, ProxyConfig, ProxyHandle, ProxyStats};
 
 fn proxy(upstream: &Anvil, faults: &[&str]) -> ProxyHandle {

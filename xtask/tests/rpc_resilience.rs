@@ -53,7 +53,7 @@ fn balance_at(url: &str, block: u64) -> Result<Value, xtask::rpc::client::Failur
     )
 }
 
-fn mine(anvil: &xtask::anvil::Anvil, blocks: u64) {
+fn mine(anvil: &xtask::foundry::anvil::Anvil, blocks: u64) {
     call(&anvil.url(), "anvil_mine", json!([format!("{blocks:#x}")])).unwrap();
 }
 

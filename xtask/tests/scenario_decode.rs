@@ -4,10 +4,10 @@
 
 use alloy::dyn_abi::DynSolValue;
 use alloy::primitives::{B256, I256};
-use xtask::artifacts::Artifact;
-use xtask::forge::{self, ScriptCall, Target};
+use xtask::chaos::scenario::ScenarioResult;
+use xtask::foundry::artifacts::Artifact;
+use xtask::foundry::forge::{self, ScriptCall, Target};
 use xtask::project::Project;
-use xtask::scenario::ScenarioResult;
 use xtask::toolchain::Toolchain;
 
 const SCRIPT: &str = r#"// SPDX-License-Identifier: MIT
@@ -105,7 +105,7 @@ fn scenario_results_round_trip_through_forge_and_the_artifact_abi() {
     assert_eq!(results[0].checks[0].observed(), I256::try_from(-5).unwrap());
     assert_eq!(
         results[0].checks[0].relation(),
-        xtask::scenario::Relation::Le
+        xtask::chaos::scenario::Relation::Le
     );
     assert_eq!(
         results[0].checks[0].bound(),

@@ -1,7 +1,7 @@
 //! The live-fork engine against a compiled vault (`--engine both`): an anvil fork of the pinned
 //! block, the vault deployed there from the artifacts (as DeployVault does: the module, then the
 //! vault with the chain's own configuration), warmed up, then every keeper experiment of
-//! [`crate::live`] from one snapshot.
+//! [`crate::chaos::engine::live`] from one snapshot.
 
 use std::path::Path;
 
@@ -14,13 +14,13 @@ use alloy::rpc::types::TransactionRequest;
 use anyhow::Context as _;
 
 use super::run::Verdict;
-use crate::addressbook::AddressBook;
-use crate::anvil::Anvil;
-use crate::pin::PinnedBlock;
+use crate::chain::addressbook::AddressBook;
+use crate::chain::vault::VaultReader;
+use crate::chaos::pin::PinnedBlock;
+use crate::foundry::anvil::Anvil;
 use crate::project::Project;
 use crate::report;
 use crate::toolchain::Toolchain;
-use crate::vault::VaultReader;
 
 pub struct LiveRunner {
     pub ids: Vec<String>,
@@ -73,7 +73,8 @@ impl LiveRunner {
             let provider = crate::chain::connect(&anvil.url())?;
             let address = self.deploy(&provider, dir).await?;
             let vault = VaultReader::new(&self.project, address, provider)?;
-            let fork = crate::live::Fork::new(vault, self.book.clone(), true).await?;
+            let fork =
+                crate::chaos::engine::live::Fork::new(vault, self.book.clone(), true).await?;
             anyhow::Ok(fork)
         });
         let fork = match fork {

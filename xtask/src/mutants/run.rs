@@ -11,10 +11,10 @@ use alloy::dyn_abi::DynSolValue;
 use alloy::primitives::Bytes;
 use anyhow::Context as _;
 
-use crate::artifacts::Artifact;
-use crate::forge;
-use crate::pin::PinnedBlock;
-use crate::scenario::ScenarioResult;
+use crate::chaos::pin::PinnedBlock;
+use crate::chaos::scenario::ScenarioResult;
+use crate::foundry::artifacts::Artifact;
+use crate::foundry::forge;
 use crate::toolchain::{Tool, Toolchain};
 
 pub const SCRIPT: &str = "script/chaos/MutantScenarios.s.sol:MutantScenarios";
@@ -55,7 +55,7 @@ pub struct Runner<'a> {
     pub book: String,
     pub scenarios: Vec<String>,
     /// Custom errors of the vault, for readable revert reasons.
-    pub errors: &'a crate::scenario::RevertDecoder,
+    pub errors: &'a crate::chaos::scenario::RevertDecoder,
 }
 
 impl Runner<'_> {

@@ -4,7 +4,7 @@
 //!
 //! The chaos run moves the scope along as it goes ([`Ledger::enter`]); every proxy and the
 //! keeper's transport of the run write to the same ledger. The degraded-run comparison
-//! ([`crate::degraded`]) classifies an experiment that could not run by what the ledger holds
+//! ([`crate::chaos::degraded`]) classifies an experiment that could not run by what the ledger holds
 //! for its scope, never by reading its error message. Faults that a resilient layer absorbed
 //! never reached a tool and are not written here (they are counted in the proxies' stats).
 

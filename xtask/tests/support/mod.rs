@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use xtask::anvil::{Anvil, AnvilBuilder};
+use xtask::foundry::anvil::{Anvil, AnvilBuilder};
 use xtask::project::Project;
 use xtask::rpc::client::{Failure, RpcClient};
 use xtask::rpc::Redacted;

@@ -1,0 +1,199 @@
+//! Warm runs: a cold chaos run against one served from the chain cache, side by side, and their
+//! goals.
+
+use super::{ms, target, Goal, WarmBench, Window};
+use crate::bench::probes::machine;
+use crate::bench::window::{comparable, window_sweep};
+use crate::chain::{self, ChainOptions};
+use crate::project::Project;
+use crate::shell;
+use crate::toolchain::Toolchain;
+use anyhow::Context as _;
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::{ExitCode, Stdio};
+use std::time::Instant;
+
+/// The default in-EVM `cargo xtask chaos` on the cached chain, then the same run with
+/// `--no-chain-cache`, both timed from the outside (the binary is built: no compile). The
+/// bench's own chain build (or `--warm-only`'s) stores the entry first. In-EVM only: runs with
+/// live-fork experiments build the chain (they read history an entry does not keep).
+pub(super) fn warm_runs(project: &Project, out_dir: &Path) -> anyhow::Result<WarmBench> {
+    shell::status(
+        "Measuring",
+        "a warm `cargo xtask chaos --engine in-evm`, then the same with --no-chain-cache",
+    );
+    let run = |name: &str, extra: &[&str]| -> anyhow::Result<(u64, serde_json::Value)> {
+        let dir = out_dir.join(name);
+        let started = Instant::now();
+        let status = crate::signals::status_as_is(
+            crate::cli::self_command(project)
+                .args(["chaos", "--force", "--engine", "in-evm"])
+                .args(extra)
+                .arg("--report-dir")
+                .arg(&dir)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+        )?;
+        crate::signals::check()?;
+        let wall = ms(started.elapsed());
+        anyhow::ensure!(
+            status.success() || status.code() == Some(1),
+            "cargo xtask chaos could not run ({status})"
+        );
+        let report: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.join("report.json"))
+                .with_context(|| format!("the run ({status}) wrote no report"))?,
+        )?;
+        Ok((wall, report))
+    };
+    let (warm_wall_ms, warm) = run("warm-chaos", &[])?;
+    let (uncached_wall_ms, uncached) = run("uncached-chaos", &["--no-chain-cache"])?;
+    Ok(WarmBench {
+        warm_wall_ms,
+        warm_chain: warm["chain"]["cache"].as_str().unwrap_or("none").to_owned(),
+        uncached_wall_ms,
+        speedup: (uncached_wall_ms as f64 / warm_wall_ms.max(1) as f64 * 100.0).round() / 100.0,
+        identical: comparable(warm) == comparable(uncached),
+    })
+}
+
+/// The targets of the chain cache and the concurrent executor, each a ratio within one run.
+pub(super) fn warm_goals(warm: &WarmBench, window: Option<&Window>) -> Vec<Goal> {
+    let mut goals = vec![
+        target(
+            "warm in-EVM `chaos` (chain cache hit) vs the same run with --no-chain-cache",
+            ">= 2x shorter",
+            warm.speedup,
+            warm.speedup >= 2.0 && warm.warm_chain == "hit",
+        ),
+        Goal {
+            name: "cached and uncached default runs' reports".into(),
+            target: "identical".into(),
+            measured: if warm.identical {
+                "identical"
+            } else {
+                "different"
+            }
+            .into(),
+            met: warm.identical,
+        },
+    ];
+    if let Some(w) = window {
+        goals.push(target(
+            "window sweep pinned blocks per minute vs --jobs 1 --no-chain-cache",
+            ">= 2x",
+            w.speedup,
+            w.speedup >= 2.0,
+        ));
+        goals.push(Goal {
+            name: "window sweep reports, default vs --jobs 1 --no-chain-cache".into(),
+            target: "identical".into(),
+            measured: if w.identical {
+                "identical"
+            } else {
+                "different"
+            }
+            .into(),
+            met: w.identical,
+        });
+    }
+    goals
+}
+
+/// `cargo xtask bench --warm-only`: the chain cache and the executor alone, written to
+/// bench-warm.json and bench-warm.md.
+pub(super) fn warm_only(
+    toolchain: &Toolchain,
+    project: &Project,
+    out_dir: &Path,
+    json: bool,
+    no_window: bool,
+) -> anyhow::Result<ExitCode> {
+    // The entry a warm default run loads (a hit, or built and stored now).
+    drop(chain::build(
+        toolchain,
+        &ChainOptions {
+            seed: chain::DEFAULT_SEED,
+            days: chain::DEFAULT_DAYS,
+            out_dir: out_dir.join("chain"),
+            port: 0,
+            cache: crate::chain::cache::Mode::new(
+                crate::chain::cache::default_dir(project.root()),
+                false,
+            ),
+        },
+    )?);
+    let warm = warm_runs(project, out_dir)?;
+    let window = if no_window {
+        None
+    } else {
+        Some(window_sweep(project, out_dir)?)
+    };
+    let goals = warm_goals(&warm, window.as_ref());
+    let mut md = format!("Machine: {}.\n", machine());
+    md.push_str(&warm_markdown(&warm, window.as_ref()));
+    let _ = writeln!(md, "\n| target | wanted | measured | met |");
+    let _ = writeln!(md, "| --- | --- | --- | --- |");
+    for t in &goals {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} |",
+            t.name,
+            t.target,
+            t.measured,
+            if t.met { "yes" } else { "**no**" }
+        );
+    }
+    let value = serde_json::json!({
+        "machine": machine(),
+        "warm": warm,
+        "window": window,
+        "targets": goals,
+    });
+    std::fs::write(
+        out_dir.join("bench-warm.json"),
+        serde_json::to_string_pretty(&value)? + "\n",
+    )?;
+    std::fs::write(out_dir.join("bench-warm.md"), &md)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&value)?);
+    } else {
+        shell::line(md);
+    }
+    Ok(if goals.iter().all(|g| g.met) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+pub(super) fn warm_markdown(warm: &WarmBench, window: Option<&Window>) -> String {
+    let mut md = String::new();
+    let _ = writeln!(
+        md,
+        "\nDefault `chaos`: {:.1} s on the cached chain (cache: {}), {:.1} s with --no-chain-cache ({:.2}x); reports {}.",
+        warm.warm_wall_ms as f64 / 1000.0,
+        warm.warm_chain,
+        warm.uncached_wall_ms as f64 / 1000.0,
+        warm.speedup,
+        if warm.identical { "identical" } else { "DIFFERENT" }
+    );
+    if let Some(w) = window {
+        let _ = writeln!(
+            md,
+            "\nWindow sweep: {} blocks, {} experiments in {:.1} s ({:.2} pinned blocks per minute); \
+             --jobs 1 --no-chain-cache {:.1} s ({:.2} per minute): {:.2}x; reports {}.",
+            w.blocks,
+            w.experiments,
+            w.wall_ms as f64 / 1000.0,
+            w.blocks_per_minute,
+            w.baseline_wall_ms as f64 / 1000.0,
+            w.baseline_blocks_per_minute,
+            w.speedup,
+            if w.identical { "identical" } else { "DIFFERENT" }
+        );
+    }
+    md
+}

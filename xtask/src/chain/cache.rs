@@ -1,0 +1,652 @@
+//! The chain cache: a built local chain (deployment and seeded history) kept as anvil's own state
+//! dump, so that a warm run loads it in seconds instead of replaying the history.
+//!
+//! What an entry is: anvil's `anvil_dumpState` of the chain at its head (every account, every
+//! block header and transaction), plus anvil's historical-state format for the blocks a run may
+//! fork without asking (the landmarks and every other phase boundary of the history), plus the
+//! address book and `chain.json`. A fork reads state *at* its pinned block, so an entry serves a
+//! run only when every pinned block is one it holds; the others are built cold (and `cargo xtask
+//! chain` says which blocks a cached chain serves).
+//!
+//! The key: a hash of everything that decides the chain: the format version below, the chain
+//! options (seed, days and whatever else [`crate::chain::ChainOptions`] gains), the anvil
+//! flags, the history's code (`chain/mod.rs`, `build.rs` and `history.rs`), anvil's and forge's `--version`, and the
+//! bytecode of every artifact forge compiled outside `test/` and `script/` (the vault, the
+//! replicas, anything a deployment can reach) plus the deployment script's own import closure.
+//!
+//! Trust: an entry is used only after its files hash to what its manifest says (a corrupted or
+//! half-copied entry is rejected), and after the loaded chain shows the head block hash and
+//! state root recorded when it was built, and the vault's NAV, share price and risk mode at every
+//! kept block equal the history's own samples. Anything else: the entry is removed and the chain
+//! is built cold. Entries are written under a scratch name and renamed into place (never seen
+//! half-written); at most [`MAX_ENTRIES`] are kept, the least recently used go first.
+//!
+//! Off: `--no-chain-cache` or `XTASK_CHAIN_CACHE=off`; cleared by `cargo xtask chain
+//! --clear-cache` (or removing `cache/chain/`).
+
+use std::collections::BTreeMap;
+use std::io::{Read as _, Write as _};
+use std::path::{Path, PathBuf};
+
+use alloy::primitives::{keccak256, B256};
+use anyhow::Context as _;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+
+use crate::toolchain::{Tool, Toolchain};
+
+/// Bumped whenever the entry's layout or what it means changes.
+pub const FORMAT: u32 = 1;
+/// Entries kept (each a few MB compressed).
+pub const MAX_ENTRIES: usize = 4;
+/// Disables the cache like `--no-chain-cache` (`off`, `0`, `false`, `no`).
+pub const ENV_VAR: &str = "XTASK_CHAIN_CACHE";
+
+/// How a chain build uses the cache.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    /// Neither read nor written.
+    Off,
+    /// Built cold (the run pins blocks an entry might not serve), then stored.
+    Store(PathBuf),
+    /// Loaded when an entry verifies, else built cold and stored.
+    Use(PathBuf),
+}
+
+impl Mode {
+    /// `Use(dir)` unless `disabled` or `XTASK_CHAIN_CACHE` says off.
+    pub fn new(dir: PathBuf, disabled: bool) -> Self {
+        if disabled || env_disabled() {
+            Mode::Off
+        } else {
+            Mode::Use(dir)
+        }
+    }
+
+    pub fn dir(&self) -> Option<&Path> {
+        match self {
+            Mode::Off => None,
+            Mode::Store(dir) | Mode::Use(dir) => Some(dir),
+        }
+    }
+}
+
+fn env_disabled() -> bool {
+    std::env::var(ENV_VAR).is_ok_and(|v| {
+        matches!(
+            v.trim().to_ascii_lowercase().as_str(),
+            "off" | "0" | "false" | "no"
+        )
+    })
+}
+
+/// Puts the cache elsewhere (the tests use it for a cache of their own).
+pub const DIR_ENV_VAR: &str = "XTASK_CHAIN_CACHE_DIR";
+
+/// The project's chain cache directory, `cache/chain/` (ignored by git with the rest of
+/// `cache/`), unless `XTASK_CHAIN_CACHE_DIR` names another.
+pub fn default_dir(root: &Path) -> PathBuf {
+    match std::env::var_os(DIR_ENV_VAR) {
+        Some(dir) if !dir.is_empty() => root.join(dir),
+        _ => root.join("cache").join("chain"),
+    }
+}
+
+/// Where a chain came from, for chain.json and the report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    /// Loaded from a verified entry.
+    Hit,
+    /// Built cold; stored as a new entry.
+    Stored,
+    /// Built cold; not stored (why in the log).
+    Miss,
+    /// The cache was off.
+    Off,
+}
+
+impl Status {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Status::Hit => "hit",
+            Status::Stored => "stored",
+            Status::Miss => "miss",
+            Status::Off => "off",
+        }
+    }
+}
+
+/// An entry's key and what went into it (kept in the manifest, readable).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Key {
+    pub hash: String,
+    pub inputs: Vec<String>,
+}
+
+impl Key {
+    pub fn from_inputs(inputs: Vec<String>) -> Self {
+        let mut hasher = Sha256::new();
+        for line in &inputs {
+            hasher.update(line.as_bytes());
+            hasher.update(b"\n");
+        }
+        Self {
+            hash: hex(&hasher.finalize()[..16]),
+            inputs,
+        }
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+/// The key of the chain `options` would build, with this toolchain and these artifacts.
+pub fn key(
+    toolchain: &Toolchain,
+    determining: &[(&str, String)],
+    anvil_args: &[String],
+) -> anyhow::Result<Key> {
+    let mut inputs = vec![format!("format {FORMAT}")];
+    for (name, value) in determining {
+        inputs.push(format!("option {name}={value}"));
+    }
+    inputs.push(format!("anvil-args {}", anvil_args.join(" ")));
+    inputs.push(format!(
+        "history-code {}",
+        sha256_hex(
+            [
+                include_str!("mod.rs"),
+                include_str!("build.rs"),
+                include_str!("history.rs"),
+            ]
+            .concat()
+            .as_bytes(),
+        )
+    ));
+    for tool in [Tool::Anvil, Tool::Forge] {
+        // Through `signals::output`, like every child: scrubbed environment (no upstream URL or
+        // key reaches a tool), ended on a signal.
+        let output = crate::signals::output(
+            toolchain
+                .command(tool)
+                .arg("--version")
+                .stdin(std::process::Stdio::null()),
+        )
+        .with_context(|| format!("running {} --version", tool.name()))?;
+        crate::signals::check()?;
+        inputs.push(format!("{} {}", tool.name(), sha256_hex(&output.stdout)));
+    }
+    inputs.extend(artifact_inputs(toolchain.project.root())?);
+    Ok(Key::from_inputs(inputs))
+}
+
+/// One line per deployable artifact: its path and the hash of its creation and runtime code.
+/// Deployable: every source forge compiled that is not under `test/` or `script/`, plus the
+/// deployment script and everything it imports. Generic on purpose: a new replica (another
+/// compiler version, an npm source) is covered as soon as forge compiles it.
+pub fn artifact_inputs(root: &Path) -> anyhow::Result<Vec<String>> {
+    let cache_file = root.join("cache").join("solidity-files-cache.json");
+    let text = std::fs::read_to_string(&cache_file).with_context(|| {
+        format!(
+            "reading {} (run `cargo xtask forge -- build`)",
+            cache_file.display()
+        )
+    })?;
+    let files: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", cache_file.display()))?;
+    let files = files["files"]
+        .as_object()
+        .context("forge's files cache has no `files`")?;
+    let deploy = "script/DeployLocal.s.sol";
+    let mut closure: std::collections::BTreeSet<String> = files
+        .get(deploy)
+        .and_then(|f| f["imports"].as_array())
+        .into_iter()
+        .flatten()
+        .filter_map(|i| i.as_str().map(str::to_owned))
+        .collect();
+    closure.insert(deploy.into());
+    let mut lines = Vec::new();
+    for (source, entry) in files {
+        let deployable = closure.contains(source)
+            || !(source.starts_with("test/") || source.starts_with("script/"));
+        if !deployable {
+            continue;
+        }
+        let Some(artifacts) = entry["artifacts"].as_object() else {
+            continue;
+        };
+        for (contract, versions) in artifacts {
+            let Some(versions) = versions.as_object() else {
+                continue;
+            };
+            for (version, profiles) in versions {
+                let Some(profiles) = profiles.as_object() else {
+                    continue;
+                };
+                for (profile, artifact) in profiles {
+                    let Some(path) = artifact["path"].as_str() else {
+                        continue;
+                    };
+                    let file = root.join("out").join(path);
+                    let text = std::fs::read_to_string(&file)
+                        .with_context(|| format!("reading artifact {}", file.display()))?;
+                    let value: serde_json::Value = serde_json::from_str(&text)
+                        .with_context(|| format!("parsing artifact {}", file.display()))?;
+                    let code = format!(
+                        "{}|{}",
+                        value["bytecode"]["object"].as_str().unwrap_or_default(),
+                        value["deployedBytecode"]["object"]
+                            .as_str()
+                            .unwrap_or_default()
+                    );
+                    lines.push(format!(
+                        "artifact {source}:{contract}@{version}/{profile} {}",
+                        sha256_hex(code.as_bytes())
+                    ));
+                }
+            }
+        }
+    }
+    anyhow::ensure!(
+        !lines.is_empty(),
+        "forge's files cache lists no deployable artifact"
+    );
+    lines.extend(registry_inputs(&root.join("build"))?);
+    Ok(lines)
+}
+
+/// The registry-built contracts (PancakeSwap V2, Chainlink's proxy) that the chain deploys with
+/// `vm.getCode` from `build/solc-<version>/out/` (see `crate::chain::registry`): one line per artifact,
+/// the hash of its whole file. Absent with `--replicas hand` before the first real build.
+fn registry_inputs(build: &Path) -> anyhow::Result<Vec<String>> {
+    let mut files = Vec::new();
+    let Ok(compilers) = std::fs::read_dir(build) else {
+        return Ok(vec![]);
+    };
+    for compiler in compilers.flatten() {
+        let out = compiler.path().join("out");
+        let Ok(sources) = std::fs::read_dir(&out) else {
+            continue;
+        };
+        for source in sources.flatten() {
+            let Ok(artifacts) = std::fs::read_dir(source.path()) else {
+                continue;
+            };
+            for artifact in artifacts.flatten() {
+                let path = artifact.path();
+                if path.extension().is_some_and(|x| x == "json") {
+                    files.push(path);
+                }
+            }
+        }
+    }
+    files.sort();
+    files
+        .iter()
+        .map(|file| {
+            let bytes = std::fs::read(file)
+                .with_context(|| format!("reading artifact {}", file.display()))?;
+            let name = file.strip_prefix(build).unwrap_or(file).display();
+            Ok(format!("registry {name} {}", sha256_hex(&bytes)))
+        })
+        .collect()
+}
+
+/// A block whose state the entry serves, and what the history recorded there.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Kept {
+    pub block: u64,
+    pub hash: String,
+    pub nav: String,
+    pub share_price: String,
+    pub risk_mode: u8,
+}
+
+/// `entry.json`: what an entry holds and how to check it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format: u32,
+    pub key: Key,
+    pub head: u64,
+    pub head_hash: String,
+    pub state_root: String,
+    pub kept: Vec<Kept>,
+    /// sha256 of `state.json.gz`, `address-book.json` and `chain.json`.
+    pub files: BTreeMap<String, String>,
+    pub created_at: u64,
+}
+
+const STATE: &str = "state.json.gz";
+const BOOK: &str = "address-book.json";
+const INFO: &str = "chain.json";
+const MANIFEST: &str = "entry.json";
+
+/// A verified-on-disk entry, ready to load.
+pub struct Entry {
+    pub dir: PathBuf,
+    pub manifest: Manifest,
+}
+
+impl Entry {
+    /// The decompressed state (anvil's `--load-state` JSON).
+    pub fn state_json(&self) -> anyhow::Result<Vec<u8>> {
+        let bytes = std::fs::read(self.dir.join(STATE))?;
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(&bytes[..])
+            .read_to_end(&mut out)
+            .context("decompressing the state")?;
+        Ok(out)
+    }
+
+    pub fn book(&self) -> PathBuf {
+        self.dir.join(BOOK)
+    }
+
+    pub fn info(&self) -> PathBuf {
+        self.dir.join(INFO)
+    }
+}
+
+/// The entry for `key` in `dir`, if there is one whose files are intact. A damaged one is
+/// removed and reported as `Err` (the caller builds cold).
+pub fn lookup(dir: &Path, key: &Key) -> anyhow::Result<Option<Entry>> {
+    let entry_dir = dir.join(&key.hash);
+    if !entry_dir.join(MANIFEST).exists() {
+        return Ok(None);
+    }
+    let check = || -> anyhow::Result<Manifest> {
+        let manifest: Manifest =
+            serde_json::from_str(&std::fs::read_to_string(entry_dir.join(MANIFEST))?)
+                .context("unreadable manifest")?;
+        anyhow::ensure!(
+            manifest.format == FORMAT,
+            "format {} (this xtask writes {FORMAT})",
+            manifest.format
+        );
+        anyhow::ensure!(
+            manifest.key.hash == key.hash && manifest.key.inputs == key.inputs,
+            "its key does not match its name"
+        );
+        for name in [STATE, BOOK, INFO] {
+            let want = manifest
+                .files
+                .get(name)
+                .with_context(|| format!("the manifest has no hash of {name}"))?;
+            let bytes =
+                std::fs::read(entry_dir.join(name)).with_context(|| format!("reading {name}"))?;
+            anyhow::ensure!(
+                &sha256_hex(&bytes) == want,
+                "{name} does not hash to what the manifest recorded (corrupted)"
+            );
+        }
+        Ok(manifest)
+    };
+    match check() {
+        Ok(manifest) => {
+            // Least recently used goes first: a hit counts as a use.
+            touch(&entry_dir.join(MANIFEST));
+            Ok(Some(Entry {
+                dir: entry_dir,
+                manifest,
+            }))
+        }
+        Err(err) => {
+            remove(&entry_dir);
+            Err(err.context(format!("chain cache entry {} rejected", key.hash)))
+        }
+    }
+}
+
+fn touch(path: &Path) {
+    if let Ok(file) = std::fs::File::options().append(true).open(path) {
+        let _ = file.set_modified(std::time::SystemTime::now());
+    }
+}
+
+/// Remove an entry (it failed a check).
+pub fn remove(entry_dir: &Path) {
+    let _ = std::fs::remove_dir_all(entry_dir);
+}
+
+/// Remove every entry. Returns how many there were.
+pub fn clear(dir: &Path) -> anyhow::Result<usize> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(0);
+    };
+    let mut n = 0;
+    for entry in entries.flatten() {
+        if entry.path().is_dir() {
+            std::fs::remove_dir_all(entry.path())
+                .with_context(|| format!("removing {}", entry.path().display()))?;
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+/// What a cold build hands over to be stored.
+pub struct Built<'a> {
+    /// `anvil_dumpState` at the head (gzip JSON, as anvil returns it).
+    pub head_dump: &'a [u8],
+    /// `anvil_dumpState` at each kept block, taken when that block was the head.
+    pub kept_dumps: &'a [(Kept, Vec<u8>)],
+    pub head: u64,
+    pub head_hash: B256,
+    pub state_root: B256,
+    pub book: &'a Path,
+    pub info_json: &'a [u8],
+}
+
+/// Write an entry for `key`: under a scratch name first, renamed into place when complete, then
+/// the oldest entries beyond [`MAX_ENTRIES`] are removed.
+pub fn store(dir: &Path, key: &Key, built: &Built<'_>) -> anyhow::Result<PathBuf> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    crate::signals::sweep_stale_files(dir, ".tmp-");
+    let scratch =
+        crate::signals::Scratch::file(dir.join(crate::signals::scratch_file_name(".tmp-", "")));
+    std::fs::create_dir(scratch.path())?;
+
+    let state = state_with_history(built)?;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&state)?;
+    let state_gz = gz.finish()?;
+    let book = std::fs::read(built.book)?;
+    let mut files = BTreeMap::new();
+    for (name, bytes) in [
+        (STATE, &state_gz[..]),
+        (BOOK, &book[..]),
+        (INFO, built.info_json),
+    ] {
+        write_synced(&scratch.path().join(name), bytes)?;
+        files.insert(name.to_owned(), sha256_hex(bytes));
+    }
+    let manifest = Manifest {
+        format: FORMAT,
+        key: key.clone(),
+        head: built.head,
+        head_hash: built.head_hash.to_string(),
+        state_root: built.state_root.to_string(),
+        kept: built.kept_dumps.iter().map(|(k, _)| k.clone()).collect(),
+        files,
+        created_at: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or_default(),
+    };
+    // The manifest last: an entry without one is never looked at.
+    write_synced(
+        &scratch.path().join(MANIFEST),
+        (serde_json::to_string_pretty(&manifest)? + "\n").as_bytes(),
+    )?;
+    let target = dir.join(&key.hash);
+    if target.exists() {
+        // Another run stored the same chain meanwhile; it is as good as ours.
+        return Ok(target);
+    }
+    std::fs::rename(scratch.path(), &target)
+        .with_context(|| format!("moving the entry into {}", target.display()))?;
+    evict(dir, MAX_ENTRIES);
+    Ok(target)
+}
+
+fn write_synced(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let mut file =
+        std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    Ok(())
+}
+
+/// Keep the `keep` most recently used entries.
+pub fn evict(dir: &Path, keep: usize) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut found: Vec<(std::time::SystemTime, PathBuf)> = entries
+        .flatten()
+        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+        .filter_map(|e| {
+            let modified = e.path().join(MANIFEST).metadata().ok()?.modified().ok()?;
+            Some((modified, e.path()))
+        })
+        .collect();
+    found.sort();
+    let excess = found.len().saturating_sub(keep);
+    for (_, path) in found.into_iter().take(excess) {
+        remove(&path);
+    }
+}
+
+/// The head dump with anvil's `historical_states` filled for every kept block, so that the
+/// loaded chain serves state (and forks) at those blocks.
+fn state_with_history(built: &Built<'_>) -> anyhow::Result<Vec<u8>> {
+    let mut head = decode_dump(built.head_dump).context("the head's state dump")?;
+    let blocks = head["blocks"]
+        .as_array()
+        .context("the state dump has no blocks")?;
+    // Block hashes by number (for BLOCKHASH at a historical state), from the headers.
+    let mut hashes = BTreeMap::new();
+    for block in blocks {
+        let header: alloy::consensus::Header = serde_json::from_value(block["header"].clone())
+            .context("a block header of the dump")?;
+        hashes.insert(header.number, header.hash_slow());
+    }
+    anyhow::ensure!(
+        hashes.get(&built.head) == Some(&built.head_hash),
+        "the dump's head header does not hash to the head block's hash"
+    );
+    let mut history = Vec::new();
+    for (kept, dump) in built.kept_dumps {
+        let state =
+            decode_dump(dump).with_context(|| format!("the dump at block {}", kept.block))?;
+        let hash: B256 = kept.hash.parse()?;
+        anyhow::ensure!(
+            hashes.get(&kept.block) == Some(&hash),
+            "block {} of the head's dump is not the kept block",
+            kept.block
+        );
+        let block_hashes: serde_json::Map<String, serde_json::Value> = hashes
+            .range(kept.block.saturating_sub(255)..=kept.block)
+            .map(|(n, h)| (format!("{n:#x}"), serde_json::Value::String(h.to_string())))
+            .collect();
+        history.push(serde_json::json!([
+            kept.hash,
+            snapshot(&state, block_hashes)?
+        ]));
+    }
+    head["historical_states"] = serde_json::Value::Array(history);
+    Ok(serde_json::to_vec(&head)?)
+}
+
+fn decode_dump(gz: &[u8]) -> anyhow::Result<serde_json::Value> {
+    let mut json = Vec::new();
+    flate2::read::GzDecoder::new(gz).read_to_end(&mut json)?;
+    Ok(serde_json::from_slice(&json)?)
+}
+
+/// anvil's historical state (accounts with analysed code, storage, recent block hashes) from a
+/// state dump's accounts.
+fn snapshot(
+    dump: &serde_json::Value,
+    block_hashes: serde_json::Map<String, serde_json::Value>,
+) -> anyhow::Result<serde_json::Value> {
+    let accounts = dump["accounts"]
+        .as_object()
+        .context("the state dump has no accounts")?;
+    let mut infos = serde_json::Map::new();
+    let mut storage = serde_json::Map::new();
+    for (address, account) in accounts {
+        let code = alloy::primitives::Bytes::from(
+            alloy::hex::decode(account["code"].as_str().unwrap_or("0x"))
+                .with_context(|| format!("the code of {address}"))?,
+        );
+        infos.insert(
+            address.clone(),
+            serde_json::json!({
+                "balance": account["balance"],
+                "nonce": account["nonce"],
+                "code_hash": keccak256(&code).to_string(),
+                "code": { "LegacyAnalyzed": legacy_analyzed(&code) },
+            }),
+        );
+        storage.insert(
+            address.clone(),
+            account
+                .get("storage")
+                .cloned()
+                .unwrap_or_else(|| serde_json::json!({})),
+        );
+    }
+    Ok(serde_json::json!({
+        "accounts": infos,
+        "storage": storage,
+        "block_hashes": block_hashes,
+    }))
+}
+
+/// revm's analysed legacy bytecode as anvil serialises it: the code padded so that no PUSH
+/// runs past the end and it ends in STOP, and the bit set of valid JUMPDESTs (one bit per byte
+/// of the original code, least significant bit first).
+pub fn legacy_analyzed(code: &[u8]) -> serde_json::Value {
+    let mut jumps = vec![0u8; code.len().div_ceil(8)];
+    let mut i = 0usize;
+    let mut last = 0u8;
+    while i < code.len() {
+        let op = code[i];
+        last = op;
+        if op == 0x5b {
+            jumps[i / 8] |= 1 << (i % 8);
+        }
+        if (0x60..=0x7f).contains(&op) {
+            i += usize::from(op - 0x5f);
+        }
+        i += 1;
+    }
+    let mut padded = code.to_vec();
+    if code.is_empty() {
+        padded.push(0);
+    } else {
+        let overrun = i - code.len();
+        padded.resize(code.len() + overrun + usize::from(last != 0), 0);
+    }
+    serde_json::json!({
+        "bytecode": alloy::primitives::Bytes::from(padded).to_string(),
+        "original_len": code.len(),
+        "jump_table": {
+            "order": "bitvec::order::Lsb0",
+            "head": { "width": 8, "index": 0 },
+            "bits": code.len(),
+            "data": jumps,
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests;
