@@ -39,6 +39,17 @@ contract ArtifactVaultFactory is IVaultFactory {
         assembly {
             deployed := create(0, add(code, 0x20), mload(code))
         }
-        if (deployed == address(0)) revert DeploymentFailed(artifact);
+        if (deployed == address(0)) {
+            // A constructor that reverted (the vault refusing its configuration) passes its
+            // revert data on, as `new` does; a failure without data names the artifact.
+            assembly ("memory-safe") {
+                if returndatasize() {
+                    let p := mload(0x40)
+                    returndatacopy(p, 0, returndatasize())
+                    revert(p, returndatasize())
+                }
+            }
+            revert DeploymentFailed(artifact);
+        }
     }
 }

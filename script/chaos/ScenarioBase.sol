@@ -4,11 +4,13 @@ pragma solidity ^0.8.24;
 import {Vm} from "forge-std/Vm.sol";
 import {StdStorage, stdStorage} from "forge-std/StdStorage.sol";
 import {Check, ScenarioResult} from "./ScenarioTypes.sol";
-import {World} from "./ChaosWorld.sol";
+import {ChaosWorld, World} from "./ChaosWorld.sol";
+import {VaultProbes} from "./Probes.sol";
+import {IVaultFactory} from "./ScenarioRunner.sol";
 import {SteadyState, Snapshot, CheckList, Deps, Tape, CycleInput} from "./SteadyState.sol";
 import {YieldVault} from "../../contracts/vault/YieldVault.sol";
 import {VaultCore} from "../../contracts/vault/VaultCore.sol";
-import {Config, CyclePath, RiskMode} from "../../contracts/vault/VaultTypes.sol";
+import {Config, CyclePath, CycleRecord, RiskMode} from "../../contracts/vault/VaultTypes.sol";
 import {IERC20} from "../../contracts/interfaces/IERC20.sol";
 import {IPancakePair, IPancakeRouter02} from "../../contracts/interfaces/IPancake.sol";
 import {AggregatorV3Interface} from "../../contracts/interfaces/IChainlink.sol";
@@ -23,6 +25,12 @@ struct CycleOutcome {
     /// USDT the keeper received during the call.
     uint256 keeperGain;
     Vm.Log[] logs;
+}
+
+/// @notice What a scenario group reads from the runner that deployed it (ScenarioRunner).
+interface IProbeHost {
+    function probes() external view returns (VaultProbes);
+    function activeFactory() external view returns (IVaultFactory);
 }
 
 /// @title ScenarioBase
@@ -56,6 +64,9 @@ abstract contract ScenarioBase {
     /// The keeper's gas price after the baseline (BSC's usual order of magnitude, below the
     /// vault's maxGasPrice), so that working cycles pay a bounty the checks can observe.
     uint256 internal constant KEEPER_GAS_PRICE = 1 gwei;
+    /// Pancake V2 pair's `Swap(sender, amount0In, amount1In, amount0Out, amount1Out, to)`.
+    bytes32 internal constant PAIR_SWAP_TOPIC =
+        keccak256("Swap(address,uint256,uint256,uint256,uint256,address)");
 
     error UnknownScenario(string id);
 
@@ -74,8 +85,12 @@ abstract contract ScenarioBase {
     SteadyState.Fairness internal s10;
     /// Set at the end of the baseline: from then on `_advance` posts fresh BNB/USD rounds.
     bool internal _feedHeartbeat;
+    /// Who deployed this group: the runner (its `activeFactory()` deploys more vaults of the
+    /// code under test), or a test.
+    address internal immutable _runner;
 
     constructor(World memory world, YieldVault v) {
+        _runner = msg.sender;
         w = world;
         vault = v;
         cfg = v.getConfig();
@@ -430,6 +445,45 @@ abstract contract ScenarioBase {
             b,
             CycleInput(o.ok, o.bounty, o.keeperGain, o.logs, tx.gasprice)
         );
+        if (o.ok) _checkRecord(list, tag, b, o);
+    }
+
+    /// @notice The vault's record of the cycle that just ran (`lastCycle()`, what keepers,
+    /// monitors and auditors read) against what was observed: its bounty is what the keeper's
+    /// USDT balance gained, its path what the call returned, its NAV and share price after the
+    /// cycle what the vault values itself at in the same state (`b`, measured right after the
+    /// cycle), and that NAV within S9's tolerance of the shadow NAV.
+    function _checkRecord(CheckList memory list, string memory tag, Snapshot memory b, CycleOutcome memory o)
+        internal
+        view
+    {
+        CycleRecord memory r = vault.lastCycle();
+        list.eq(
+            string.concat("record_bounty_vs_keeper_gain_wei", tag), int256(r.bounty), int256(o.keeperGain)
+        );
+        list.eq(
+            string.concat("record_path_vs_returned", tag), int256(uint256(r.path)), int256(uint256(o.path))
+        );
+        list.eq(string.concat("record_nav_after_vs_nav_wei", tag), int256(r.navAfter) - int256(b.nav), 0);
+        list.eq(
+            string.concat("record_share_price_after_vs_share_price_wei", tag),
+            int256(r.sharePrice) - int256(b.sharePrice),
+            0
+        );
+        // The path names what happened: a flash path only when the flash pair swapped (its
+        // own Swap event), the fallback path only when the vault reported falling back.
+        bool flashPath = r.path == CyclePath.FLASH_DELEVERAGE || r.path == CyclePath.FLASH_PARTIAL;
+        list.isTrue(
+            string.concat("record_flash_path_has_flash_swap", tag),
+            !flashPath || _countLogs(o.logs, w.flashPair, PAIR_SWAP_TOPIC) != 0
+        );
+        list.isTrue(
+            string.concat("record_fallback_path_has_fallback_event", tag),
+            r.path != CyclePath.DELEVERAGE_FALLBACK
+                || _countLogs(o.logs, address(vault), VaultCore.FlashFallback.selector) != 0
+        );
+        uint256 off = r.navAfter > b.shadow.nav ? r.navAfter - b.shadow.nav : b.shadow.nav - r.navAfter;
+        list.le(string.concat("record_nav_after_vs_shadow_wei", tag), int256(off), int256(b.shadow.tolerance));
     }
 
     // ------------------------------------------------------------------------------ market
@@ -537,6 +591,62 @@ abstract contract ScenarioBase {
             if (logs[i].emitter == emitter && logs[i].topics.length != 0 && logs[i].topics[0] == topic0) {
                 return (true, logs[i].data);
             }
+        }
+    }
+
+    // ------------------------------------------------------------------------------ probes
+
+    /// @notice Strangers, allowances and the vault's internal entry points (VaultProbes).
+    function _probeStrangers(CheckList memory list) internal {
+        (VaultProbes p,) = _probeHost(list);
+        if (address(p) == address(0)) return;
+        try p.strangers(vault, ChaosWorld.vaultAddresses(w)) returns (Check[] memory checks) {
+            _append(list, checks);
+        } catch {
+            list.isTrue("probe_strangers_completed", false);
+        }
+    }
+
+    /// @notice ERC-4626 rates and rounding, measured by balances (VaultProbes).
+    function _probeRounding(CheckList memory list) internal {
+        (VaultProbes p,) = _probeHost(list);
+        if (address(p) == address(0)) return;
+        try p.rounding(vault, ChaosWorld.vaultAddresses(w)) returns (Check[] memory checks) {
+            _append(list, checks);
+        } catch {
+            list.isTrue("probe_rounding_completed", false);
+        }
+    }
+
+    /// @notice Configuration validation at deployment, with this scenario's factory (VaultProbes).
+    /// A probe that reverts (a vault call it expected to go through did not) is a failed check of
+    /// this scenario; the scenario goes on from where it was.
+    function _probeConfig(CheckList memory list) internal {
+        (VaultProbes p, IVaultFactory f) = _probeHost(list);
+        if (address(p) == address(0)) return;
+        try p.config(vault, ChaosWorld.vaultAddresses(w), f) returns (Check[] memory checks) {
+            _append(list, checks);
+        } catch {
+            list.isTrue("probe_config_completed", false);
+        }
+    }
+
+    /// @dev The runner's probes and the running scenario's vault factory; a group deployed
+    /// by anything else has neither, which fails a check instead of skipping silently.
+    function _probeHost(CheckList memory list) private view returns (VaultProbes p, IVaultFactory f) {
+        (bool okP, bytes memory rp) = _runner.staticcall(abi.encodeCall(IProbeHost.probes, ()));
+        (bool okF, bytes memory rf) = _runner.staticcall(abi.encodeCall(IProbeHost.activeFactory, ()));
+        if (okP && rp.length == 32 && okF && rf.length == 32) {
+            (p, f) = (abi.decode(rp, (VaultProbes)), abi.decode(rf, (IVaultFactory)));
+        }
+        bool ready = address(p) != address(0) && address(f) != address(0);
+        list.isTrue("precondition_probes_available", ready);
+        if (!ready) p = VaultProbes(address(0));
+    }
+
+    function _append(CheckList memory list, Check[] memory checks) private pure {
+        for (uint256 i; i < checks.length; ++i) {
+            list.push(checks[i]);
         }
     }
 

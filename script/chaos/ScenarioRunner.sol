@@ -13,6 +13,7 @@ import {FeedScenarios} from "./scenarios/FeedScenarios.sol";
 import {YieldVault} from "../../contracts/vault/YieldVault.sol";
 import {Config, VaultAddresses} from "../../contracts/vault/VaultTypes.sol";
 import {DeployVault} from "../lib/DeployVault.sol";
+import {VaultProbes} from "./Probes.sol";
 
 /// @notice Deploys the vault a scenario runs against. The default deploys the real vault with
 /// DeployVault; tests pass deliberately broken variants to show the scenarios catch them.
@@ -141,6 +142,11 @@ abstract contract ScenarioRunner {
     ScenarioSteps internal _steps;
     /// CHAOS_ATTACH_VAULT, read once with the world (a scenario's `vm.setEnv` cannot change it).
     bool internal _attachVault;
+    /// The factory of the scenario that runs now (set inside its snapshot): a scenario that
+    /// probes deployment (configuration validation) deploys more vaults of the same code with it.
+    IVaultFactory internal _activeFactory;
+    /// The probes every scenario group may run (Probes.sol), deployed once with the world.
+    VaultProbes internal _probes;
 
     /// @notice Every scenario id, in catalogue order (script/chaos/README.md).
     function scenarioIds() public pure returns (string[] memory list) {
@@ -200,6 +206,7 @@ abstract contract ScenarioRunner {
         }
         _defaultFactory = new DefaultVaultFactory();
         _steps = new ScenarioSteps();
+        _probes = new VaultProbes();
         _attachVault = VM.envOr(ATTACH_VAULT_ENV, false);
         _worldReady = true;
     }
@@ -208,6 +215,16 @@ abstract contract ScenarioRunner {
     function _factory() internal virtual returns (IVaultFactory) {
         _prepareWorld();
         return _defaultFactory;
+    }
+
+    /// @notice The vault factory of the scenario running now (zero outside a scenario).
+    function activeFactory() external view returns (IVaultFactory) {
+        return _activeFactory;
+    }
+
+    /// @notice The probes the scenario groups run (VaultProbes, deployed with the world).
+    function probes() external view returns (VaultProbes) {
+        return _probes;
     }
 
     function world() public returns (World memory) {
@@ -234,6 +251,7 @@ abstract contract ScenarioRunner {
         _prepareWorld();
         _resetEnvironment();
         uint256 snap = VM.snapshotState();
+        _activeFactory = factory;
         YieldVault attached;
         if (address(factory) == address(_defaultFactory) && _attachVault) {
             attached = YieldVault(_world.bookVault);

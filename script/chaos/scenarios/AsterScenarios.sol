@@ -167,6 +167,8 @@ contract AsterScenarios is ScenarioBase {
     function _cooldownActive() internal returns (ScenarioResult memory) {
         CheckList memory list;
         _baseline(true);
+        // A second claimant, larger than Alice, who exits in the same epoch after her.
+        _deposit(CAROL, CAROL_DEPOSIT);
         _forceUnwindNextCycle();
         Snapshot memory a = _measure();
         CycleOutcome memory o = _cycle();
@@ -199,7 +201,13 @@ contract AsterScenarios is ScenarioBase {
         /// ALP units the claim is owed and ALP's price then (the claimant keeps ALP's price risk).
         uint256 alpUnits;
         uint256 alpPriceAtRequest;
+        /// Carol's claim, requested after Alice's in the same epoch.
+        uint256 otherClaimId;
     }
+
+    /// Carol's deposit in cooldown_active: more than Alice's, so that what stays reserved for
+    /// Carol after Alice's claim would cover Alice's claim a second time.
+    uint256 internal constant CAROL_DEPOSIT = 100_000e18;
 
     /// Alice exits completely during the cooldown: the liquid share now, a claim for the rest
     /// that cannot be claimed yet (ClaimNotFunded) and that cycles inside the cooldown leave
@@ -218,6 +226,11 @@ contract AsterScenarios is ScenarioBase {
         list.eq("S7_paid_now_wei", int256(vault.usdt().balanceOf(ALICE) - req.usdtBefore), int256(assetsNow));
         list.ge("S7_paid_now_vs_liquid_share_wei", int256(assetsNow) + 1, int256(liquidShare));
         list.eq("S7_claimable_during_cooldown_wei", int256(vault.claimable(claimId)), 0);
+        // Carol exits completely after Alice, in the same epoch: her claim is a claim of its
+        // own and Alice's is still hers.
+        (, req.otherClaimId) = _requestRedeem(CAROL, vault.balanceOf(CAROL));
+        list.isTrue("claim_ids_distinct", req.otherClaimId != claimId);
+        list.isTrue("claim_receiver_kept", vault.claims(claimId).receiver == ALICE);
         (bool ok, bytes memory reason) = _tryClaim(claimId);
         list.eq("S7_claim_during_cooldown_succeeded", ok ? int256(1) : int256(0), 0);
         list.isTrue(
@@ -255,6 +268,26 @@ contract AsterScenarios is ScenarioBase {
         uint256 owed = req.valueAtRequest + alpNow - alpThen;
         uint256 budget = alpNow * cfg.swapSlippageBps / BPS + req.toleranceShare;
         list.ge("S7_total_received_wei", int256(total + budget), int256(owed));
+        _claimsPayOnce(list, req);
+    }
+
+    function _claimsPayOnce(CheckList memory list, ExitRequest memory req) internal {
+        // A claim pays once: again, by anyone, it is refused and moves nothing; Carol's claim
+        // then pays Carol.
+        uint256 aliceNow = vault.usdt().balanceOf(ALICE);
+        uint256 vaultNow = vault.usdt().balanceOf(address(vault));
+        (bool again,) = _tryClaim(MALLORY, req.claimId);
+        list.isTrue("claim_twice_refused", !again);
+        list.eq("claim_twice_paid_wei", int256(vault.usdt().balanceOf(ALICE) - aliceNow), 0);
+        list.eq(
+            "claim_twice_vault_usdt_moved_wei",
+            int256(vaultNow) - int256(vault.usdt().balanceOf(address(vault))),
+            0
+        );
+        uint256 carolNow = vault.usdt().balanceOf(CAROL);
+        (bool okOther,) = _tryClaim(MALLORY, req.otherClaimId);
+        list.isTrue("claim_other_claimant_succeeded", okOther);
+        list.gt("claim_other_claimant_paid_wei", int256(vault.usdt().balanceOf(CAROL) - carolNow), 0);
     }
 
     function _tryClaim(uint256 claimId) internal returns (bool ok, bytes memory reason) {

@@ -6,7 +6,14 @@ import {World} from "../ChaosWorld.sol";
 import {ScenarioBase, CycleOutcome} from "../ScenarioBase.sol";
 import {SteadyState, Snapshot, CheckList, Activity, CycleInput} from "../SteadyState.sol";
 import {YieldVault} from "../../../contracts/vault/YieldVault.sol";
-import {Legs, OracleReading, Regime, RiskMode, Weights} from "../../../contracts/vault/VaultTypes.sol";
+import {
+    CyclePath,
+    Legs,
+    OracleReading,
+    Regime,
+    RiskMode,
+    Weights
+} from "../../../contracts/vault/VaultTypes.sol";
 import {IERC20} from "../../../contracts/interfaces/IERC20.sol";
 import {IPancakeRouter02} from "../../../contracts/interfaces/IPancake.sol";
 
@@ -107,6 +114,13 @@ contract BlockScenarios is ScenarioBase {
             return;
         }
         list.eq(string.concat("idle_operations", tag), int256(act.ops), 0);
+        // A cycle that did nothing says so: the path it returns and records is IDLE.
+        list.eq(string.concat("idle_path", tag), int256(uint256(o.path)), int256(uint256(CyclePath.IDLE)));
+        list.eq(
+            string.concat("idle_recorded_path", tag),
+            int256(uint256(vault.lastCycle().path)),
+            int256(uint256(CyclePath.IDLE))
+        );
         list.eq(string.concat("S2_idle_bounty_wei", tag), int256(o.keeperGain), 0);
         list.eq(string.concat("idle_vault_usdt_change_wei", tag), _diff(b.vaultUsdt, a.vaultUsdt), 0);
         list.eq(string.concat("idle_vault_btcb_change_wei", tag), _diff(b.vaultBtcb, a.vaultBtcb), 0);
@@ -199,6 +213,7 @@ contract BlockScenarios is ScenarioBase {
     function _sameBlockManipulation() internal returns (ScenarioResult memory) {
         CheckList memory list;
         _settle(list);
+        _probeStrangers(list);
         uint256 snap = vm.snapshotState();
         _attack(list, "_inside", int256(uint256(cfg.maxDeviationBps)) - 50);
         vm.revertToState(snap);

@@ -377,11 +377,15 @@ contract MarketScenarios is ScenarioBase {
         (bool okAlice,) = _tryDeposit(ALICE, BASE_DEPOSIT);
         (bool okBob,) = _tryDeposit(BOB, BASE_DEPOSIT / 2);
         list.isTrue("victim_deposits_succeeded", okAlice && okBob);
+        // The fresh vault's deployment: what configurations the same code refuses.
+        _probeConfig(list);
         _advance(cfg.twapWindow);
         Snapshot memory a = _measure();
         CycleOutcome memory o = _cycle();
         Snapshot memory b = _measure();
         _checkCycle(list, "", a, b, o);
+        // ERC-4626 rates and rounding on the invested vault (a share price far from 1).
+        _probeRounding(list);
         return _result(
             "donation_inflation",
             "1 wei first deposit, then a 60k USDT donation before two victims deposit",
