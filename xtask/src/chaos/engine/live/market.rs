@@ -12,13 +12,13 @@ use std::sync::atomic::Ordering;
 
 impl Fork {
     /// A fresh BNB/USD round at the feed's current answer, as Chainlink's heartbeat posts one.
-    /// Replicas: the feed's admin (impersonated) posts it. Real BSC, where only the oracle
+    /// Replicas: the feed replica's admin (impersonated) posts it to the replica (on the default
+    /// chain, the aggregator behind Chainlink's real proxy). Real BSC, where only the oracle
     /// network can post: the feed's code is replaced once by `FeedHeartbeat`, which answers the
     /// last real round, and each heartbeat restamps it now (the in-EVM engine replays the last
     /// answer stamped now the same way).
     pub async fn heartbeat(&self) -> anyhow::Result<()> {
-        let feed = self.book.bnb_usd_feed;
-        if self.replica {
+        if let Some(feed) = self.feed_writer {
             let admin = self
                 .read_address(feed, IReplicaAdmin::adminCall {}.abi_encode())
                 .await?;

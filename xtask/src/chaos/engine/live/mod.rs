@@ -57,6 +57,7 @@ alloy::sol! {
     /// The replicas' keeper and admin surface (contracts/replicas): absent on BSC.
     interface IReplicaAdmin {
         function admin() external view returns (address);
+        function aggregator() external view returns (address);
         function latestAnswer() external view returns (int256);
         function updateAnswer(int256 answer) external;
         function setMarkPrice(address pairBase, uint64 price) external;
@@ -125,6 +126,10 @@ pub struct Fork {
     pub observer: Observer,
     /// The replicas' keeper/admin surface answers (the local chain), or not (real BSC).
     pub replica: bool,
+    /// The feed replica that takes `updateAnswer` from its admin: the BNB/USD feed itself
+    /// (`--replicas hand`) or the aggregator behind Chainlink's real proxy (the default local
+    /// chain); `None` on real BSC.
+    pub feed_writer: Option<Address>,
     /// The conformance test's witness: the Solidity library evaluated on the same blocks.
     witness: Option<witness::Witness>,
     /// The real feed's heartbeat installed on a BSC fork (feed admin missing).
@@ -143,15 +148,8 @@ impl Fork {
     ) -> anyhow::Result<Self> {
         let pinned = vault.provider.get_block_number().await?;
         let observer = Observer::new(vault.clone(), Deps::from_book(&book)).await?;
-        let replica = vault
-            .provider
-            .call(
-                TransactionRequest::default()
-                    .to(book.bnb_usd_feed)
-                    .input(IReplicaAdmin::adminCall {}.abi_encode().into()),
-            )
-            .await
-            .is_ok();
+        let feed_writer = feed_writer(&vault.provider, book.bnb_usd_feed).await;
+        let replica = feed_writer.is_some();
         let gas_limit = vault
             .provider
             .get_block_by_number(pinned.into())
@@ -164,6 +162,7 @@ impl Fork {
             book,
             observer,
             replica,
+            feed_writer,
             witness: None,
             heartbeat_installed: AtomicBool::new(false),
             gas_limit,
@@ -347,4 +346,33 @@ fn flag(b: bool) -> I256 {
     } else {
         I256::ZERO
     }
+}
+
+/// The contract behind `feed` that a replica admin can post rounds to: `feed` itself when it
+/// answers `admin()` (the hand replica), else its `aggregator()` when that answers `admin()`
+/// (Chainlink's real proxy in front of the replica), else none (real BSC: no admin anywhere).
+async fn feed_writer(provider: &alloy::providers::DynProvider, feed: Address) -> Option<Address> {
+    let answers_admin = |to: Address| async move {
+        provider
+            .call(
+                TransactionRequest::default()
+                    .to(to)
+                    .input(IReplicaAdmin::adminCall {}.abi_encode().into()),
+            )
+            .await
+            .is_ok_and(|raw| raw.len() >= 32)
+    };
+    if answers_admin(feed).await {
+        return Some(feed);
+    }
+    let raw = provider
+        .call(
+            TransactionRequest::default()
+                .to(feed)
+                .input(IReplicaAdmin::aggregatorCall {}.abi_encode().into()),
+        )
+        .await
+        .ok()?;
+    let aggregator = Address::from_slice(raw.get(12..32)?);
+    answers_admin(aggregator).await.then_some(aggregator)
 }
