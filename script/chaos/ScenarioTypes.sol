@@ -7,7 +7,7 @@ pragma solidity ^0.8.24;
 /// `S8_abs_delta_bps`). Names, units and bounds: docs/steady-state.md. Checks are made only by
 /// `SteadyState.check`, which takes a typed `Relation` and computes `passed` from it.
 /// @dev This ABI is decoded by the xtask from forge's `returned` bytes with the artifact's ABI:
-/// change it only together with `xtask/src/scenario.rs`.
+/// change it only together with `xtask/src/chaos/scenario.rs`.
 struct Check {
     string name;
     int256 observed;

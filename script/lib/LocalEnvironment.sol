@@ -85,7 +85,7 @@ library LocalEnvironment {
 
     uint8 internal constant FEED_DECIMALS = 8;
 
-    /// Artifacts of the registry sources (xtask/src/registry.rs builds them).
+    /// Artifacts of the registry sources (xtask/src/chain/registry.rs builds them).
     string internal constant PANCAKE_FACTORY_ARTIFACT =
         "build/solc-0.5.16/out/PancakeFactory.sol/PancakeFactory.json";
     string internal constant PANCAKE_PAIR_ARTIFACT = "build/solc-0.5.16/out/PancakePair.sol/PancakePair.json";

@@ -10,7 +10,7 @@ import {Config, RiskMode} from "../../contracts/vault/VaultTypes.sol";
 /// @notice The conformance test's window into the Solidity library (xtask/tests/conformance.rs):
 /// the live-fork engine places this code at an unused address of its fork with an `eth_call`
 /// state override and calls it at the exact blocks of a real keeper cycle, so the library
-/// measures and judges the same chain state the Rust module (xtask/src/steady.rs) measures and
+/// measures and judges the same chain state the Rust module (xtask/src/chaos/steady/) measures and
 /// judges. Nothing is mined; the tape is loaded into this contract's storage within each call.
 contract SteadyStateHarness {
     using SteadyState for CheckList;

@@ -1,5 +1,5 @@
 //! Conformance of the two engines' steady state (docs/steady-state.md): the Solidity library
-//! `script/chaos/SteadyState.sol` (in-EVM engine) and its Rust twin `xtask/src/steady.rs`
+//! `script/chaos/SteadyState.sol` (in-EVM engine) and its Rust twin `xtask/src/chaos/steady/`
 //! (live-fork engine) must report a check present in both with the same name, relation, bound
 //! and verdict.
 //!

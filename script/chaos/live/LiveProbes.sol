@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-// Small contracts the live-fork engine (xtask/src/live.rs) places on an anvil fork with
+// Small contracts the live-fork engine (xtask/src/chaos/engine/live/) places on an anvil fork with
 // `eth_call` state overrides or `anvil_setCode`. Neither is deployed by a transaction, and the
 // vault never sees them except as the account that calls it.
 
