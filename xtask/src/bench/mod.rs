@@ -16,6 +16,10 @@
 //! - peak memory (maximum resident set) of the xtask process itself.
 //! - mutation testing (`crate::mutants::bench`): a mutant against a warm in-EVM suite at the
 //!   same blocks and against the naive way (`--mutants-only` measures this alone).
+//!
+//! Room: `cargo xtask bench`, a consumer of every other room (it runs the commands it measures).
+//! Nothing depends on it. Exception not yet removed: it re-enters the binary through
+//! [`crate::cli`] (`self_command`, `nested_cargo`) instead of a library call.
 
 mod probes;
 mod warm;

@@ -12,6 +12,12 @@
 //! in blocks 0.45 s apart, rounded down to whole seconds). Between ticks, time jumps to the next
 //! tick in one block: mining every empty 0.45 s block of three days (about 576,000 blocks) would
 //! take anvil over an hour here, and forks only see the state that transactions wrote anyway.
+//!
+//! Room: the upstream chain of a local run (deployment, seeded history, the chain cache, the
+//! registry-built replicas, the address book, the vault's typed reader). May depend on
+//! [`crate::toolchain`], [`crate::foundry`], [`crate::rng`] and the plumbing ([`crate::project`],
+//! [`crate::shell`], [`crate::signals`], [`crate::error`]); one exception not yet removed: the
+//! chain's bounds are [`crate::chaos::pin`]'s type.
 
 pub mod addressbook;
 mod build;

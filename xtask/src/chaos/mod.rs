@@ -6,6 +6,12 @@
 //! through the xtask's own JSON-RPC proxy ([`crate::rpc::proxy`]) on 127.0.0.1: forge and
 //! anvil never see the real URL (it carries an API key), and the proxy counts every upstream
 //! request per method for the report.
+//!
+//! Room: `cargo xtask chaos` from arguments to report (catalogue, upstream, pinned blocks, both
+//! engines, the steady state, degraded-RPC comparison). May depend on every room below it in the
+//! data flow ([`crate::toolchain`], [`crate::foundry`], [`crate::chain`], [`crate::rpc`]) and on
+//! [`crate::report`], which it writes; nothing below it may depend on it (the exceptions left are
+//! listed in `docs/architecture.md`).
 
 pub mod args;
 pub mod catalogue;

@@ -12,12 +12,17 @@
 //!    contracts the mutated file can change; mutants that do not compile are dropped, mutants
 //!    whose bytecode equals the clean vault's are equivalent. The artifacts go to a scratch
 //!    directory under `reports/` that is removed at the end and on SIGINT.
-//! 4. Batches of compiled mutants run ([`run`]): one `forge script` per (block, batch), every
+//! 4. Batches of compiled mutants run ([`mod@run`]): one `forge script` per (block, batch), every
 //!    scenario against every vault of the batch on one fork (world and fork state built once
 //!    per process), on every core. A mutant is killed when a hypothesis is disproved or a
 //!    scenario crashes, timed out beyond `--timeout`, otherwise it survived.
 //! 5. [`report`]: `mutants.json`, `summary.md`, the step summary; exit 0 when the score meets
 //!    `--min-score`, 1 below it, 2 when the run could not be done.
+//!
+//! Room: `cargo xtask mutants`, a consumer of the chain, foundry and chaos rooms (it judges
+//! mutants with the chaos suite's in-EVM engine and report types). Nothing but [`crate::bench`] and
+//! the report page depend on it. Exception not yet removed: it re-enters the binary through
+//! [`crate::cli`] like `bench`.
 
 pub mod args;
 pub mod bench;

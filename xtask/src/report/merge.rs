@@ -121,7 +121,7 @@ pub(crate) fn read_reports(dirs: &[PathBuf], out: &Path) -> anyhow::Result<Vec<(
     Ok(reports)
 }
 
-/// One report from several (see [`merge`]).
+/// One report from several (see `merge`).
 pub fn merge_reports(mut reports: Vec<(PathBuf, Report)>) -> anyhow::Result<Report> {
     let (first_path, first) = reports.first().cloned().context("no reports to merge")?;
     for (path, report) in &reports[1..] {

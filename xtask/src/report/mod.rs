@@ -4,6 +4,11 @@
 //! Resilience score: the share of experiments whose hypothesis held, in percent, per block and
 //! over the whole run. An experiment that could not run (an error, not a disproved check)
 //! counts against the score: a run that tested nothing must not look resilient.
+//!
+//! Room: what a run writes and how it is read back (JSON, JUnit, markdown, SVG, the HTML page,
+//! `merge`). May depend on [`crate::rpc`]'s statistics types and the plumbing; exceptions not yet
+//! removed: the check and revert types live in [`crate::chaos::scenario`], the degraded-RPC
+//! comparison in [`crate::chaos::degraded`], the mutants report in [`crate::mutants::report`].
 
 pub mod html;
 pub mod merge;

@@ -8,6 +8,10 @@
 //! The compiler: an explicit `FOUNDRY_SOLC`, else a native `solc` (0.8.24 or later) on `PATH`,
 //! else the pinned solc-js behind `tools/solc-js-shim`, which forge is handed through
 //! `FOUNDRY_SOLC`. Nothing machine-specific is written into `foundry.toml`.
+//!
+//! Room: where the pinned tools come from (npm pins, the compiler, `doctor`). May depend on
+//! [`crate::project`], [`crate::shell`], [`crate::signals`] and [`crate::error`]; one exception not
+//! yet removed: installing the pins also has [`crate::chain::registry`] build the registry replicas.
 
 pub mod doctor;
 

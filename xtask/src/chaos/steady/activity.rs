@@ -59,7 +59,7 @@ pub struct Activity {
 pub struct PairFacts {
     pub lp_btc_is_token0: bool,
     pub flash_usdt_is_token0: bool,
-    /// Aster's `closeFeeBps()` where it answers, else [`FALLBACK_CLOSE_FEE_BPS`].
+    /// Aster's `closeFeeBps()` where it answers, else [`super::FALLBACK_CLOSE_FEE_BPS`].
     pub close_fee_bps: U256,
 }
 

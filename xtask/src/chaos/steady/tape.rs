@@ -6,7 +6,7 @@ use alloy::primitives::U256;
 
 /// The chaos layer's record of the LP pair's cumulative price (`Tape`): one point per timestamp,
 /// and the timestamps of successful cycles (the deployment counts as one). On a fork the points
-/// are read at the blocks anvil mined (see [`measure`]), the same record a scenario keeps by
+/// are read at the blocks anvil mined (see [`super::measure`]), the same record a scenario keeps by
 /// calling `record` at every time step.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Tape {
