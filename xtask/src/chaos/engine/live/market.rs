@@ -94,7 +94,7 @@ impl Fork {
     /// On the replicas, Aster's keeper executes every pending trade (on BSC, Aster's off-chain
     /// keepers never execute a fork's trades: nothing happens).
     pub(super) async fn execute_pending_trades(&self) -> anyhow::Result<()> {
-        if !self.replica {
+        if !self.replica() {
             return Ok(());
         }
         let aster = self.book.aster_diamond;
@@ -138,7 +138,7 @@ impl Fork {
         let fee_in = amount_in * U256::from(9_975u64);
         let out = fee_in * r_btc / (r_usdt * U256::from(10_000u64) + fee_in);
         self.swap_into_pool(self.book.usdt, amount_in, out).await?;
-        if self.replica {
+        if self.replica() {
             let (r_btc, r_usdt) = self.lp_reserves().await?;
             let spot8 = r_usdt * U256::from(100_000_000u64) / r_btc;
             let aster = self.book.aster_diamond;

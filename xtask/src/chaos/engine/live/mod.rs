@@ -124,8 +124,6 @@ pub struct Fork {
     pub vault: VaultReader,
     pub book: AddressBook,
     pub observer: Observer,
-    /// The replicas' keeper/admin surface answers (the local chain), or not (real BSC).
-    pub replica: bool,
     /// The feed replica that takes `updateAnswer` from its admin: the BNB/USD feed itself
     /// (`--replicas hand`) or the aggregator behind Chainlink's real proxy (the default local
     /// chain); `None` on real BSC.
@@ -139,6 +137,12 @@ pub struct Fork {
 }
 
 impl Fork {
+    /// The replicas' keeper/admin surface answers (the local chain), or not (real BSC): the
+    /// feed has a replica behind it.
+    pub fn replica(&self) -> bool {
+        self.feed_writer.is_some()
+    }
+
     /// Read the fork, warm up a fresh vault when asked, and make the fork a market the vault
     /// can work in (see the module docs). Experiments start from the state this leaves.
     pub async fn new(
@@ -149,7 +153,6 @@ impl Fork {
         let pinned = vault.provider.get_block_number().await?;
         let observer = Observer::new(vault.clone(), Deps::from_book(&book)).await?;
         let feed_writer = feed_writer(&vault.provider, book.bnb_usd_feed).await;
-        let replica = feed_writer.is_some();
         let gas_limit = vault
             .provider
             .get_block_by_number(pinned.into())
@@ -161,7 +164,6 @@ impl Fork {
             vault,
             book,
             observer,
-            replica,
             feed_writer,
             witness: None,
             heartbeat_installed: AtomicBool::new(false),
