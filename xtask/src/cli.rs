@@ -211,47 +211,9 @@ fn run_chain(args: ChainArgs, project: &Project) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Drop the variables `cargo run` set for this process (`CARGO_PKG_*`, `CARGO_MANIFEST_DIR`, ...)
-/// from a nested cargo command: build scripts that watch them (ring's does) would otherwise see
-/// other values than in a top-level build and rebuild everything on every run.
-pub fn nested_cargo(cmd: &mut std::process::Command) -> &mut std::process::Command {
-    const SET_BY_CARGO_RUN: [&str; 7] = [
-        "CARGO_MANIFEST_DIR",
-        "CARGO_MANIFEST_PATH",
-        "CARGO_CRATE_NAME",
-        "CARGO_BIN_NAME",
-        "CARGO_PRIMARY_PACKAGE",
-        "CARGO_RUSTC_CURRENT_DIR",
-        "CARGO_TARGET_TMPDIR",
-    ];
-    for (key, _) in std::env::vars_os() {
-        let key = key.to_string_lossy();
-        if key.starts_with("CARGO_PKG_") || SET_BY_CARGO_RUN.contains(&key.as_ref()) {
-            cmd.env_remove(key.as_ref());
-        }
-    }
-    cmd
-}
-
-/// A command that runs this xtask again, as a child. Through cargo when cargo started us
-/// (`cargo test` may have rebuilt, i.e. replaced, this very binary meanwhile), else this binary.
-pub fn self_command(project: &Project) -> std::process::Command {
-    match std::env::var_os("CARGO") {
-        Some(cargo) => {
-            let mut cmd = std::process::Command::new(cargo);
-            nested_cargo(&mut cmd)
-                .args(["run", "--quiet", "--package", "xtask", "--"])
-                .current_dir(project.root());
-            cmd
-        }
-        None => {
-            let exe = std::env::current_exe().unwrap_or_else(|_| "xtask".into());
-            let mut cmd = std::process::Command::new(exe);
-            cmd.current_dir(project.root());
-            cmd
-        }
-    }
-}
+// `nested_cargo` and `self_command` live in `project` (a lower room than the commands that
+// use them); re-exported here for `bench`, whose files another branch is changing.
+pub use crate::project::{nested_cargo, self_command};
 
 /// Print an error that ended the run: the cause on one line, the fix on the next.
 /// Every such run exits with 2: it could not be done.

@@ -158,7 +158,7 @@ fn rust_tests(project: &Project) -> anyhow::Result<Tally> {
     // Its own process group, ended on a signal with its test binaries (which pass SIGTERM on to
     // the xtask runs they started).
     let mut child = crate::signals::spawn_as_is(
-        crate::cli::nested_cargo(&mut Command::new(cargo))
+        crate::project::nested_cargo(&mut Command::new(cargo))
             .args(["test", "--workspace"])
             .current_dir(project.root())
             .stdout(Stdio::piped())
@@ -414,7 +414,7 @@ fn gas_snapshot(toolchain: &Toolchain) -> anyhow::Result<Tally> {
 fn chaos_run(project: &Project) -> anyhow::Result<Tally> {
     let report_dir = project.root().join("reports").join("test-e2e");
     let status = match crate::signals::status_as_is(
-        crate::cli::self_command(project)
+        crate::project::self_command(project)
             // The suite's own report directory, replaced on every run.
             .args(["chaos", "--days", "1", "--force", "--report-dir"])
             .arg(&report_dir)

@@ -64,7 +64,7 @@ pub fn measure(project: &Project, out_dir: &Path) -> anyhow::Result<MutantsBench
         ),
     );
     let dir = out_dir.join("mutants");
-    let mut cmd = crate::cli::self_command(project);
+    let mut cmd = crate::project::self_command(project);
     cmd.args([
         "mutants",
         "--full-matrix",
@@ -155,7 +155,7 @@ fn naive(
     let source = &catalogue.sources.files[&m.file];
     std::fs::write(copy.path().join(&m.file), m.apply(source))?;
     let started = Instant::now();
-    let status = crate::cli::self_command(project)
+    let status = crate::project::self_command(project)
         .env("XTASK_ROOT", copy.path())
         .args(["chaos", "--engine", "in-evm", "--report-dir"])
         .arg(out_dir.join("naive-chaos"))

@@ -21,8 +21,8 @@
 //!
 //! Room: `cargo xtask mutants`, a consumer of the chain, foundry and chaos rooms (it judges
 //! mutants with the chaos suite's in-EVM engine and report types). Nothing but [`crate::bench`] and
-//! the report page depend on it. Exception not yet removed: it re-enters the binary through
-//! [`crate::cli`] like `bench`.
+//! the report page depend on it. It re-enters the binary through
+//! [`crate::project::self_command`], like `bench`.
 
 pub mod args;
 pub mod bench;
