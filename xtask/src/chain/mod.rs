@@ -16,8 +16,7 @@
 //! Room: the upstream chain of a local run (deployment, seeded history, the chain cache, the
 //! registry-built replicas, the address book, the vault's typed reader). May depend on
 //! [`crate::toolchain`], [`crate::foundry`], [`crate::rng`] and the plumbing ([`crate::project`],
-//! [`crate::shell`], [`crate::signals`], [`crate::error`]); one exception not yet removed: the
-//! chain's bounds are [`crate::chaos::pin`]'s type.
+//! [`crate::shell`], [`crate::signals`], [`crate::error`].
 
 pub mod addressbook;
 mod build;
@@ -180,13 +179,25 @@ impl ChainOptions {
     }
 }
 
+/// What is known about a chain before it exists: the local replica chain's time span and the
+/// most blocks it can have (see [`bounds`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChainBounds {
+    /// Timestamp of block 0.
+    pub genesis_time: u64,
+    /// No block is later than this.
+    pub latest_time: u64,
+    /// The head is at most this block.
+    pub max_head: u64,
+}
+
 /// What is known of a `days`-day local chain before it is built: every block's time lies between
 /// genesis and the last tick (deployment blocks are one second apart), and the head is at most
 /// the deployment plus every transaction of the history. Lets `cargo xtask chaos` reject a block
 /// or time outside the chain before spending the minutes it takes to build it.
-pub fn bounds(days: u32) -> crate::chaos::pin::ChainBounds {
+pub fn bounds(days: u32) -> ChainBounds {
     let ticks = u64::from(days) * 86_400 / TICK_SECONDS;
-    crate::chaos::pin::ChainBounds {
+    ChainBounds {
         genesis_time: GENESIS_TIMESTAMP,
         latest_time: GENESIS_TIMESTAMP
             + MAX_DEPLOY_BLOCKS

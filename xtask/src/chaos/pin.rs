@@ -11,6 +11,7 @@ use alloy::eips::BlockNumberOrTag;
 use alloy::providers::{DynProvider, Provider};
 use anyhow::Context as _;
 
+use crate::chain::ChainBounds;
 use crate::error::Unusable;
 
 /// A pinned block: number, hash and timestamp as the upstream reported them, and why it was
@@ -108,18 +109,6 @@ pub fn parse_step(text: &str) -> Result<Step, String> {
 
 /// The most blocks a run pins.
 pub const MAX_BLOCKS: usize = 500;
-
-/// What is known about a chain before it exists: the local replica chain's time span and the
-/// most blocks it can have (see `crate::chain::bounds`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ChainBounds {
-    /// Timestamp of block 0.
-    pub genesis_time: u64,
-    /// No block is later than this.
-    pub latest_time: u64,
-    /// The head is at most this block.
-    pub max_head: u64,
-}
 
 fn too_many(count: u64, qualifier: &str) -> Unusable {
     let qualifier = if qualifier.is_empty() {
