@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand};
 
 use crate::error::{Outcome, Unusable, EXIT_UNUSABLE};
 use crate::project::Project;
-use crate::toolchain::{self, doctor, Tool, Toolchain};
+use crate::toolchain::{doctor, Tool, Toolchain};
 use crate::{chain, chaos, rpc, shell, suite};
 
 /// Task runner for the BSC yield-vault chaos layer.
@@ -146,7 +146,7 @@ fn run(command: Command, project: &Project) -> anyhow::Result<ExitCode> {
 
 fn passthrough(project: &Project, tool: Tool, args: PassthroughArgs) -> anyhow::Result<ExitCode> {
     let toolchain = Toolchain::ensure(project)?;
-    let code = toolchain::passthrough(&toolchain, tool, &args.args)?;
+    let code = crate::foundry::passthrough(&toolchain, tool, &args.args)?;
     Ok(ExitCode::from(
         u8::try_from(code.clamp(0, 255)).unwrap_or(1),
     ))

@@ -295,8 +295,8 @@ pub fn tally_forge(report: &BTreeMap<String, ForgeSuite>) -> Tally {
 
 fn forge_tests(toolchain: &Toolchain, match_test: Option<&str>) -> anyhow::Result<Tally> {
     let profile = if shell::is_ci() { "ci" } else { "default" };
-    // The tests deploy the registry sources by artifact (build/, crate::chain::registry).
-    crate::chain::registry::ensure(toolchain)?;
+    // The tests deploy the registry sources by artifact (build/, crate::foundry::registry).
+    crate::foundry::registry::ensure(toolchain)?;
     // Build first with human output, so compile errors are shown as forge prints them.
     let build = crate::signals::status_as_is(
         toolchain

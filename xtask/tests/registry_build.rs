@@ -20,8 +20,8 @@ use std::process::{Command, Stdio};
 
 use alloy::primitives::{keccak256, Address, B256};
 use serde_json::{json, Value};
-use xtask::chain::patch;
-use xtask::chain::registry::{self, CORE_UNIT, PANCAKE_CORE, PANCAKE_PERIPHERY, PERIPHERY_UNIT};
+use xtask::foundry::patch;
+use xtask::foundry::registry::{self, CORE_UNIT, PANCAKE_CORE, PANCAKE_PERIPHERY, PERIPHERY_UNIT};
 use xtask::project::Project;
 
 fn project() -> Project {

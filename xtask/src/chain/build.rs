@@ -60,7 +60,7 @@ pub fn build_with(
     replicas: Replicas,
 ) -> anyhow::Result<LocalChain> {
     if replicas == Replicas::Real {
-        crate::chain::registry::ensure(toolchain)?;
+        crate::foundry::registry::ensure(toolchain)?;
     }
     std::fs::create_dir_all(&options.out_dir)
         .with_context(|| format!("creating {}", options.out_dir.display()))?;

@@ -14,7 +14,7 @@
 //! take anvil over an hour here, and forks only see the state that transactions wrote anyway.
 //!
 //! Room: the upstream chain of a local run (deployment, seeded history, the chain cache, the
-//! registry-built replicas, the address book, the vault's typed reader). May depend on
+//! address book, the vault's typed reader). May depend on
 //! [`crate::toolchain`], [`crate::foundry`], [`crate::rng`] and the plumbing ([`crate::project`],
 //! [`crate::shell`], [`crate::signals`], [`crate::error`].
 
@@ -22,8 +22,6 @@ pub mod addressbook;
 mod build;
 pub mod cache;
 mod history;
-pub mod patch;
-pub mod registry;
 pub mod vault;
 
 use crate::chain::build::{cache_off, MAX_DEPLOY_BLOCKS, SETUP_TRANSACTIONS};

@@ -130,9 +130,9 @@ impl BroadcastLogs {
 }
 
 /// `forge build`, quiet when it works; forge's own output and an error when it does not. The
-/// registry sources ([`crate::chain::registry`]) are built first: the project deploys them by artifact.
+/// registry sources ([`super::registry`]) are built first: the project deploys them by artifact.
 pub fn build(toolchain: &Toolchain) -> anyhow::Result<()> {
-    crate::chain::registry::ensure(toolchain)?;
+    super::registry::ensure(toolchain)?;
     let output = crate::signals::output(
         toolchain
             .command(Tool::Forge)

@@ -10,12 +10,11 @@
 //! `FOUNDRY_SOLC`. Nothing machine-specific is written into `foundry.toml`.
 //!
 //! Room: where the pinned tools come from (npm pins, the compiler, `doctor`). May depend on
-//! [`crate::project`], [`crate::shell`], [`crate::signals`] and [`crate::error`]; one exception not
-//! yet removed: installing the pins also has [`crate::chain::registry`] build the registry replicas.
+//! [`crate::project`], [`crate::shell`], [`crate::signals`] and [`crate::error`].
 
 pub mod doctor;
 
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsString;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -543,26 +542,6 @@ pub fn version_line(binary: &Path, args: &[&str]) -> anyhow::Result<String> {
     );
     let stdout = String::from_utf8_lossy(&output.stdout);
     Ok(stdout.lines().next().unwrap_or_default().trim().to_owned())
-}
-
-/// Run a tool with the user's arguments, inheriting stdio, and return its exit code. Before
-/// forge, the registry sources the project's tests and scripts deploy by artifact are brought
-/// up to date (nothing is compiled when they already are).
-pub fn passthrough(toolchain: &Toolchain, tool: Tool, args: &[OsString]) -> anyhow::Result<i32> {
-    if tool == Tool::Forge {
-        crate::chain::registry::ensure(toolchain)?;
-    }
-    // In a process group of its own (with its children), ended on a signal like any child;
-    // it holds the terminal while it runs.
-    let status = crate::signals::status_foreground(
-        toolchain.command(tool).args(
-            args.iter()
-                .map(OsString::as_os_str)
-                .collect::<Vec<&OsStr>>(),
-        ),
-    )
-    .with_context(|| format!("starting {}", toolchain.located(tool).path.display()))?;
-    Ok(exit_code_of(status))
 }
 
 /// A child's exit code; a child killed by a signal maps to 128 + signal, as shells do.

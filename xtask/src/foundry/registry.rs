@@ -24,7 +24,7 @@ use std::process::Stdio;
 use alloy::primitives::{keccak256, B256};
 use anyhow::Context as _;
 
-use crate::chain::patch;
+use super::patch;
 use crate::error::Unusable;
 use crate::project::Project;
 use crate::shell;
