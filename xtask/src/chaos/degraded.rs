@@ -22,16 +22,14 @@
 //!
 //! The class is never read from an error message: messages are kept for people only.
 
-use std::collections::BTreeMap;
+use serde::Serialize;
 
-use serde::{Deserialize, Serialize};
+pub use crate::report::degraded::{Comparison, Outcome, Pair};
 
 use crate::error::Unusable;
 use crate::report::{Block, Engine, Verdict};
 use crate::rpc::fault::FaultSpec;
 use crate::rpc::ledger::Ledger;
-use crate::rpc::retry::MethodCounters;
-use crate::rpc::Class;
 
 /// Named fault profiles; anything else given to `--rpc-faults` is read as a fault spec.
 pub const PROFILES: [(&str, &[&str]); 5] = [
@@ -125,49 +123,6 @@ fn profile_names() -> String {
         .join(", ")
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "outcome", rename_all = "snake_case")]
-pub enum Outcome {
-    Matched,
-    ClassifiedFailure {
-        class: Class,
-        /// The ledger's entry that classifies it.
-        #[serde(default)]
-        cause: String,
-        error: String,
-    },
-    UnclassifiedFailure {
-        error: String,
-    },
-    SilentDivergence {
-        detail: String,
-    },
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Pair {
-    pub block: u64,
-    pub experiment: String,
-    #[serde(flatten)]
-    pub outcome: Outcome,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct Comparison {
-    pub faults: Vec<String>,
-    pub matched: u64,
-    pub classified_failures: u64,
-    pub unclassified_failures: u64,
-    pub silent_divergences: u64,
-    /// Upstream requests of the degraded run, per method.
-    pub requests: BTreeMap<String, u64>,
-    pub faults_injected: u64,
-    /// What the degraded run's resilient layers (proxy and keeper) did, per method.
-    #[serde(default)]
-    pub resilience: BTreeMap<String, MethodCounters>,
-    pub pairs: Vec<Pair>,
-}
-
 /// Compare the degraded run with the clean one, pair by pair; failures are classified by
 /// what the degraded run's `ledger` holds for their scope.
 pub fn compare(clean: &[Block], degraded: &[Block], ledger: &Ledger) -> Comparison {
@@ -235,6 +190,7 @@ mod tests {
     use super::*;
     use crate::report::Experiment;
     use crate::rpc::ledger::Unit;
+    use crate::rpc::Class;
 
     fn experiment(id: &str, verdict: Verdict, digest: &str, error: Option<&str>) -> Experiment {
         Experiment {

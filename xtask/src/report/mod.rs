@@ -6,10 +6,13 @@
 //! counts against the score: a run that tested nothing must not look resilient.
 //!
 //! Room: what a run writes and how it is read back (JSON, JUnit, markdown, SVG, the HTML page,
-//! `merge`). May depend on [`crate::rpc`]'s statistics types and the plumbing; exceptions not yet
-//! removed: the check and revert types live in [`crate::chaos::scenario`], the degraded-RPC
-//! comparison in [`crate::chaos::degraded`], the mutants report in [`crate::mutants::report`].
+//! `merge`), and the types they hold: the steady-state [`check`] and the scenario's revert, the
+//! [`degraded`]-RPC comparison. May depend on [`crate::rpc`]'s statistics types and the
+//! plumbing; one exception not yet removed: the mutants report's types live in
+//! [`crate::mutants::report`].
 
+pub mod check;
+pub mod degraded;
 mod dir;
 pub mod html;
 pub mod merge;
@@ -23,7 +26,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 
-use crate::chaos::scenario::Check;
+use check::Check;
 
 /// Bumped whenever a field changes meaning or disappears (additions keep the version).
 pub const SCHEMA_VERSION: u32 = 1;
@@ -90,7 +93,7 @@ pub struct RevertRecord {
     pub block: u64,
     pub experiment: String,
     #[serde(flatten)]
-    pub revert: crate::chaos::scenario::Revert,
+    pub revert: check::Revert,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -195,7 +198,7 @@ pub struct Interruption {
     pub finished: u64,
 }
 
-/// Outcome counts of a degraded run against the clean run (see `crate::chaos::degraded`).
+/// Outcome counts of a degraded run against the clean run (see [`degraded`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Degradation {
     pub faults: Vec<String>,
@@ -463,7 +466,7 @@ fn engine_name(engine: Engine) -> &'static str {
 
 impl Report {
     /// How the in-EVM experiment `e` at `block` reverted, if it did.
-    pub fn revert_of(&self, block: u64, e: &Experiment) -> Option<&crate::chaos::scenario::Revert> {
+    pub fn revert_of(&self, block: u64, e: &Experiment) -> Option<&check::Revert> {
         (e.engine == Engine::InEvm)
             .then(|| {
                 self.reverts
@@ -476,7 +479,7 @@ impl Report {
 }
 
 /// Why a disproved experiment did not hold: its revert, or its failed checks.
-pub fn not_held(e: &Experiment, revert: Option<&crate::chaos::scenario::Revert>) -> String {
+pub fn not_held(e: &Experiment, revert: Option<&check::Revert>) -> String {
     match revert {
         Some(revert) => revert.describe(),
         None => e
@@ -490,7 +493,7 @@ pub fn not_held(e: &Experiment, revert: Option<&crate::chaos::scenario::Revert>)
 }
 
 /// The revert's call path and raw data, for junit's failure text.
-fn revert_detail(revert: &crate::chaos::scenario::Revert) -> String {
+fn revert_detail(revert: &check::Revert) -> String {
     let mut text = String::new();
     if !revert.path.is_empty() {
         let _ = writeln!(text, "call path: {}", revert.path.join(" -> "));

@@ -1,7 +1,7 @@
 //! Numbers as the page shows them: a check's margin to its bound, and big integers in compact or
 //! scientific form.
 
-use crate::chaos::scenario::{Check, Relation};
+use crate::report::check::{Check, Relation};
 use alloy::primitives::I256;
 use std::fmt::Write as _;
 

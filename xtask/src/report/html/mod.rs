@@ -38,7 +38,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
-use crate::chaos::degraded::Pair;
+use crate::report::degraded::Pair;
 use crate::report::{Engine, Report, Verdict};
 
 /// The page's file name in a report directory.

@@ -2,7 +2,7 @@
 //! the mutants' results), read typed.
 
 use super::{Mutants, Page, Plot};
-use crate::chaos::degraded::Comparison;
+use crate::report::degraded::Comparison;
 use crate::report::{svg, Report};
 use anyhow::Context as _;
 use serde::Deserialize;

@@ -4,7 +4,7 @@
 use super::{
     check_group, engine_word, esc, fragment_value, margin, utc, verdict_rank, verdict_word, Page,
 };
-use crate::chaos::degraded::Outcome;
+use crate::report::degraded::Outcome;
 use crate::report::html::figures::digits;
 use crate::report::{Experiment, Report, Verdict};
 use std::collections::BTreeSet;

@@ -1,5 +1,5 @@
 use super::*;
-use crate::chaos::scenario::{Check, Relation};
+use crate::report::check::{Check, Relation};
 use crate::report::html::figures::{compact, digits, scientific};
 use alloy::primitives::I256;
 
