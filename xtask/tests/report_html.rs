@@ -642,7 +642,9 @@ fn chaos_merge_writes_the_page_from_its_shards() {
 /// survivors read from `mutants.json`.
 #[test]
 fn an_interrupted_run_its_reverts_and_a_mutants_json_beside_it_are_on_the_page() {
-    use xtask::mutants::report::{MutantRecord, MutantsReport, Status, Timing, Totals as MTotals};
+    use xtask::report::mutants::{
+        MutantRecord, MutantTotals as MTotals, MutantsReport, Status, Timing,
+    };
     let mut report = sample();
     let block = report.blocks[0].number;
     let reverted = &mut report.blocks[0].experiments[0];

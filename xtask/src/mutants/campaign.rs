@@ -279,7 +279,7 @@ pub(super) fn finish_report(
             .collect(),
         experiments,
         timing,
-        totals: report::Totals::default(),
+        totals: report::MutantTotals::default(),
         score: None,
         verdict: String::new(),
         per_experiment: vec![],

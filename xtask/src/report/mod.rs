@@ -7,15 +7,15 @@
 //!
 //! Room: what a run writes and how it is read back (JSON, JUnit, markdown, SVG, the HTML page,
 //! `merge`), and the types they hold: the steady-state [`check`] and the scenario's revert, the
-//! [`degraded`]-RPC comparison. May depend on [`crate::rpc`]'s statistics types and the
-//! plumbing; one exception not yet removed: the mutants report's types live in
-//! [`crate::mutants::report`].
+//! [`degraded`]-RPC comparison, [`mutants`]' `mutants.json`. May depend on [`crate::rpc`]'s
+//! statistics types and the plumbing; nothing here starts a run.
 
 pub mod check;
 pub mod degraded;
 mod dir;
 pub mod html;
 pub mod merge;
+pub mod mutants;
 pub mod svg;
 
 pub use dir::ReportDir;

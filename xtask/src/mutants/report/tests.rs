@@ -1,4 +1,5 @@
 use super::*;
+use std::collections::BTreeMap;
 
 fn record(id: &str, status: Status, killed_by: &[&str]) -> MutantRecord {
     MutantRecord {
@@ -48,7 +49,7 @@ fn shard(index: u32, mutants: Vec<MutantRecord>) -> MutantsReport {
         }],
         experiments: vec!["a".into(), "b".into()],
         timing: Timing::default(),
-        totals: Totals::default(),
+        totals: MutantTotals::default(),
         score: None,
         verdict: String::new(),
         per_experiment: vec![],

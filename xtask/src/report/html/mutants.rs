@@ -20,8 +20,8 @@ pub struct Mutants {
 
 impl Mutants {
     /// The section from `cargo xtask mutants`'s `mutants.json`.
-    pub fn from_report(m: &crate::mutants::report::MutantsReport) -> Self {
-        use crate::mutants::report::Status;
+    pub fn from_report(m: &crate::report::mutants::MutantsReport) -> Self {
+        use crate::report::mutants::Status;
         Self {
             score: m.score.unwrap_or(0.0),
             min_score: Some(m.min_score),

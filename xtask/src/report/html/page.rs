@@ -107,7 +107,7 @@ impl<'a> Page<'a> {
             }
         }
         if let Some(path) = find(dirs, "mutants.json") {
-            match read_typed::<crate::mutants::report::MutantsReport>(&path) {
+            match read_typed::<crate::report::mutants::MutantsReport>(&path) {
                 Ok(m) => page.mutants = Some(Mutants::from_report(&m)),
                 Err(err) => crate::shell::warn(format!("report.html without the mutants: {err:#}")),
             }
