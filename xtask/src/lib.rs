@@ -29,6 +29,8 @@ pub mod mutants;
 pub mod project;
 pub mod report;
 pub mod rng;
+#[cfg(test)]
+mod rooms;
 pub mod rpc;
 pub mod shell;
 pub mod signals;
