@@ -431,26 +431,29 @@ fn chaos_run(project: &Project) -> anyhow::Result<Tally> {
     };
     crate::signals::check()?;
     let path = report_dir.join("report.json");
-    let report: serde_json::Value = match std::fs::read_to_string(&path)
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-    {
-        Some(report) => report,
-        None => {
-            shell::error(format!(
-                "cargo xtask chaos exited with {status} and wrote no report"
-            ));
+    if !path.is_file() {
+        shell::error(format!(
+            "cargo xtask chaos exited with {status} and wrote no report"
+        ));
+        return Ok(Tally {
+            failed: 1,
+            ..Tally::default()
+        });
+    }
+    let report = match crate::report::Report::read(&path) {
+        Ok(report) => report,
+        Err(err) => {
+            shell::error(format!("cargo xtask chaos exited with {status}: {err}"));
             return Ok(Tally {
                 failed: 1,
                 ..Tally::default()
             });
         }
     };
-    let totals = &report["totals"];
-    let count = |key: &str| totals[key].as_u64().unwrap_or_default();
+    let totals = &report.totals;
     let tally = Tally {
-        passed: count("held"),
-        failed: count("disproved") + count("errors"),
+        passed: totals.held,
+        failed: totals.disproved + totals.errors,
         skipped: 0,
     };
     if !status.success() && tally.failed == 0 {

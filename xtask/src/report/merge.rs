@@ -81,27 +81,7 @@ pub(crate) fn read_reports(dirs: &[PathBuf], out: &Path) -> anyhow::Result<Vec<(
         if !meta.is_file() {
             return Err(Unusable::new(format!("{} is not a regular file", path.display())).into());
         }
-        let text = std::fs::read_to_string(&path).map_err(|e| {
-            Unusable::with_fix(
-                format!("cannot read {}: {e}", path.display()),
-                "pass report directories of `cargo xtask chaos` runs",
-            )
-        })?;
-        let report: Report = serde_json::from_str(&text).map_err(|e| {
-            Unusable::new(format!(
-                "{} is not a schema {} report: {e}",
-                path.display(),
-                report::SCHEMA_VERSION
-            ))
-        })?;
-        if report.schema_version != report::SCHEMA_VERSION {
-            return Err(Unusable::new(format!(
-                "{} has schema_version {}",
-                path.display(),
-                report.schema_version
-            ))
-            .into());
-        }
+        let report = Report::read(&path)?;
         if let Some(stop) = &report.interrupted {
             return Err(Unusable::with_fix(
                 format!(

@@ -245,6 +245,32 @@ pub fn resilience<'a>(experiments: impl IntoIterator<Item = &'a Experiment>) -> 
 }
 
 impl Report {
+    /// A `report.json` read back typed: `Err` when it cannot be read, is not a report or has
+    /// another schema version. The one reader of `merge` and `cargo xtask test`.
+    pub fn read(path: &Path) -> Result<Report, crate::error::Unusable> {
+        use crate::error::Unusable;
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Unusable::with_fix(
+                format!("cannot read {}: {e}", path.display()),
+                "pass report directories of `cargo xtask chaos` runs",
+            )
+        })?;
+        let report: Report = serde_json::from_str(&text).map_err(|e| {
+            Unusable::new(format!(
+                "{} is not a schema {SCHEMA_VERSION} report: {e}",
+                path.display()
+            ))
+        })?;
+        if report.schema_version != SCHEMA_VERSION {
+            return Err(Unusable::new(format!(
+                "{} has schema_version {}",
+                path.display(),
+                report.schema_version
+            )));
+        }
+        Ok(report)
+    }
+
     /// Fill in the derived fields (scores, totals, verdict) from the blocks.
     pub fn finish(mut self) -> Self {
         let mut totals = Totals::default();
