@@ -10,7 +10,7 @@ use std::path::Path;
 use alloy::primitives::I256;
 use browser::{file_url, Browser};
 use serde_json::{json, Value};
-use xtask::chaos::degraded::{Comparison, Outcome, Pair};
+use xtask::chaos::degraded::{Comparison, Pair, PairOutcome};
 use xtask::chaos::scenario::Check;
 use xtask::report::html;
 use xtask::report::html::{Mutant, MutantStatus, Mutants, Page};
@@ -174,12 +174,12 @@ fn written_sample(dir: &Path) -> std::path::PathBuf {
             Pair {
                 block: 100,
                 experiment: "gas_spike".into(),
-                outcome: Outcome::Matched,
+                outcome: PairOutcome::Matched,
             },
             Pair {
                 block: 200,
                 experiment: "gas_spike".into(),
-                outcome: Outcome::ClassifiedFailure {
+                outcome: PairOutcome::ClassifiedFailure {
                     class: xtask::rpc::Class::Reset,
                     cause: "fault reset on eth_getStorageAt".into(),
                     error: "connection reset by peer <b>".into(),

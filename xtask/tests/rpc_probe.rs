@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde_json::{json, Value};
 use support::{anvil, anvil_with, call, redacted, NeverAnswers};
 use xtask::foundry::anvil::Anvil;
-use xtask::rpc::probe::{probe, Check, ProbeReport, ProbeSettings, Verdict};
+use xtask::rpc::probe::{probe, ProbeCheck, ProbeReport, ProbeSettings, ProbeVerdict};
 use xtask::rpc::proxy::{Proxy, ProxyConfig, ProxyHandle};
 use xtask::rpc::{BlockNumber, Class};
 
@@ -46,7 +46,7 @@ fn run_probe(settings: &ProbeSettings) -> (ProbeReport, Duration) {
         .block_on(probe(settings))
         .expect("probe runs");
     let took = started.elapsed();
-    let bound = settings.timeout * Check::ALL.len() as u32 + Duration::from_secs(1);
+    let bound = settings.timeout * ProbeCheck::ALL.len() as u32 + Duration::from_secs(1);
     assert!(took <= bound, "probe took {took:?}, bound {bound:?}");
     (report, took)
 }
@@ -59,7 +59,7 @@ fn proxy(upstream: &Anvil, faults: &[&str]) -> ProxyHandle {
     Proxy::start(config).expect("proxy starts")
 }
 
-fn class_of(report: &ProbeReport, check: Check) -> Class {
+fn class_of(report: &ProbeReport, check: ProbeCheck) -> Class {
     report.check(check).expect("check present").class
 }
 
@@ -110,72 +110,72 @@ fn healthy_anvil_is_healthy_with_exit_0() {
 fn each_proxy_fault_gets_its_class_within_the_bound() {
     let anvil = anvil();
     let t = Duration::from_millis(600);
-    let cases: [(&str, Check, Class, Verdict); 11] = [
+    let cases: [(&str, ProbeCheck, Class, ProbeVerdict); 11] = [
         (
             "truncate@method=eth_chainId",
-            Check::ChainId,
+            ProbeCheck::ChainId,
             Class::PartialRead,
-            Verdict::Unusable,
+            ProbeVerdict::Unusable,
         ),
         (
             "reset@method=eth_getBalance",
-            Check::Archive,
+            ProbeCheck::Archive,
             Class::Reset,
-            Verdict::Degraded,
+            ProbeVerdict::Degraded,
         ),
         (
             "hang@method=eth_getCode",
-            Check::Archive,
+            ProbeCheck::Archive,
             Class::Timeout,
-            Verdict::Degraded,
+            ProbeVerdict::Degraded,
         ),
         (
             "latency:900ms@method=eth_getStorageAt",
-            Check::Archive,
+            ProbeCheck::Archive,
             Class::Timeout,
-            Verdict::Degraded,
+            ProbeVerdict::Degraded,
         ),
         (
             "http:429,retry-after=3@method=eth_getBlockByNumber",
-            Check::PinnedBlock,
+            ProbeCheck::PinnedBlock,
             Class::RateLimited,
-            Verdict::Degraded,
+            ProbeVerdict::Degraded,
         ),
         (
             "http:502@method=eth_getBlockByNumber",
-            Check::PinnedBlock,
+            ProbeCheck::PinnedBlock,
             Class::HttpError,
-            Verdict::Degraded,
+            ProbeVerdict::Degraded,
         ),
         (
             "rpc-error:-32005@method=eth_chainId@first=1",
-            Check::ChainId,
+            ProbeCheck::ChainId,
             Class::RateLimited,
-            Verdict::Unusable,
+            ProbeVerdict::Unusable,
         ),
         (
             "rpc-error:-32601@method=eth_getStorageAt",
-            Check::Archive,
+            ProbeCheck::Archive,
             Class::RpcError,
-            Verdict::Degraded,
+            ProbeVerdict::Degraded,
         ),
         (
             "rpc-error:-32000,message=missing trie node 4a2b@method=eth_getStorageAt",
-            Check::Archive,
+            ProbeCheck::Archive,
             Class::NotArchive,
-            Verdict::Unusable,
+            ProbeVerdict::Unusable,
         ),
         (
             "wrong-chain:97",
-            Check::ChainId,
+            ProbeCheck::ChainId,
             Class::WrongChain,
-            Verdict::Unusable,
+            ProbeVerdict::Unusable,
         ),
         (
             "http:429@method=eth_chainId@every=3",
-            Check::RateLimit,
+            ProbeCheck::RateLimit,
             Class::RateLimited,
-            Verdict::Degraded,
+            ProbeVerdict::Degraded,
         ),
     ];
     for (fault, check, class, verdict) in cases {
@@ -195,7 +195,7 @@ fn rate_limit_burst_reports_retry_after() {
         &["http:429,retry-after=2@method=eth_chainId@every=4"],
     );
     let (report, _) = run_probe(&settings(&proxy.url(), Duration::from_secs(1)));
-    let check = report.check(Check::RateLimit).unwrap();
+    let check = report.check(ProbeCheck::RateLimit).unwrap();
     assert_eq!(check.class, Class::RateLimited, "{report:#?}");
     assert!(check.detail.contains("Retry-After: 2"), "{}", check.detail);
 }
@@ -205,8 +205,11 @@ fn truncated_reachability_is_partial_read_and_unusable() {
     let anvil = anvil();
     let proxy = proxy(&anvil, &["truncate"]);
     let (report, _) = run_probe(&settings(&proxy.url(), Duration::from_millis(500)));
-    assert_eq!(class_of(&report, Check::Reachability), Class::PartialRead);
-    assert_eq!(report.verdict, Verdict::Unusable);
+    assert_eq!(
+        class_of(&report, ProbeCheck::Reachability),
+        Class::PartialRead
+    );
+    assert_eq!(report.verdict, ProbeVerdict::Unusable);
 }
 
 /// An anvil whose head is 20 blocks and 20 × 50 s old history; the head itself is recent.
@@ -225,18 +228,18 @@ fn stale_and_regressing_heads_are_stale_head() {
     let anvil = anvil_with_history();
     let t = Duration::from_millis(600);
     let (clean, _) = run_probe(&settings(&anvil.url(), t));
-    assert_eq!(clean.verdict, Verdict::Healthy, "{clean:#?}");
+    assert_eq!(clean.verdict, ProbeVerdict::Healthy, "{clean:#?}");
 
     let stale = proxy(&anvil, &["stale-head:12"]);
     let (report, _) = run_probe(&settings(&stale.url(), t));
-    let check = report.check(Check::HeadFreshness).unwrap();
+    let check = report.check(ProbeCheck::HeadFreshness).unwrap();
     assert_eq!(check.class, Class::StaleHead, "{report:#?}");
     assert!(check.detail.contains("head block 8 is"), "{}", check.detail);
-    assert_eq!(report.verdict, Verdict::Degraded);
+    assert_eq!(report.verdict, ProbeVerdict::Degraded);
 
     let regressing = proxy(&anvil, &["regress-head:3"]);
     let (report, _) = run_probe(&settings(&regressing.url(), t));
-    let check = report.check(Check::HeadFreshness).unwrap();
+    let check = report.check(ProbeCheck::HeadFreshness).unwrap();
     assert_eq!(check.class, Class::StaleHead, "{report:#?}");
     assert!(
         check.detail.contains("went back from block 20 to 19"),
@@ -281,7 +284,7 @@ fn every_check_meets_its_deadline_when_all_but_block_number_hang() {
     );
     let t = Duration::from_millis(400);
     let (report, took) = run_probe(&settings(&proxy.url(), t));
-    let timed_out: Vec<Check> = report
+    let timed_out: Vec<ProbeCheck> = report
         .checks
         .iter()
         .filter(|c| c.class == Class::Timeout)
@@ -290,16 +293,16 @@ fn every_check_meets_its_deadline_when_all_but_block_number_hang() {
     assert_eq!(
         timed_out,
         [
-            Check::ChainId,
-            Check::HeadFreshness,
-            Check::Archive,
-            Check::PinnedBlock,
-            Check::Batch,
-            Check::RateLimit
+            ProbeCheck::ChainId,
+            ProbeCheck::HeadFreshness,
+            ProbeCheck::Archive,
+            ProbeCheck::PinnedBlock,
+            ProbeCheck::Batch,
+            ProbeCheck::RateLimit
         ],
         "{report:#?}"
     );
-    assert_eq!(class_of(&report, Check::Latency), Class::Ok);
+    assert_eq!(class_of(&report, ProbeCheck::Latency), Class::Ok);
     assert!(took >= t * 6, "{took:?}");
     eprintln!("six hanging checks at {t:?} each: probe ended in {took:?}");
 }
@@ -569,14 +572,14 @@ fn changing_block_hash_is_inconsistent_block() {
         fork_block: Some(BlockNumber(10)),
         ..settings(&shifty.url(), Duration::from_secs(1))
     });
-    let check = report.check(Check::PinnedBlock).unwrap();
+    let check = report.check(ProbeCheck::PinnedBlock).unwrap();
     assert_eq!(check.class, Class::InconsistentBlock, "{report:#?}");
     assert!(
         check.detail.contains("hash changed between reads"),
         "{}",
         check.detail
     );
-    assert_eq!(report.verdict, Verdict::Unusable);
+    assert_eq!(report.verdict, ProbeVerdict::Unusable);
 }
 
 #[test]
@@ -584,11 +587,11 @@ fn non_json_answer_is_malformed() {
     let shifty = shifty_endpoint(true);
     let (report, _) = run_probe(&settings(&shifty.url(), Duration::from_secs(1)));
     assert_eq!(
-        class_of(&report, Check::ChainId),
+        class_of(&report, ProbeCheck::ChainId),
         Class::Malformed,
         "{report:#?}"
     );
-    assert_eq!(class_of(&report, Check::Reachability), Class::Ok);
+    assert_eq!(class_of(&report, ProbeCheck::Reachability), Class::Ok);
 }
 
 #[test]

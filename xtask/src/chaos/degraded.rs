@@ -24,7 +24,7 @@
 
 use serde::Serialize;
 
-pub use crate::report::degraded::{Comparison, Outcome, Pair};
+pub use crate::report::degraded::{Comparison, Pair, PairOutcome};
 
 use crate::error::Unusable;
 use crate::report::{Block, Engine, Verdict};
@@ -134,46 +134,46 @@ pub fn compare(clean: &[Block], degraded: &[Block], ledger: &Ledger) -> Comparis
                 .iter()
                 .find(|d| d.id == c.id && d.engine == c.engine);
             let outcome = match d {
-                None => Outcome::UnclassifiedFailure {
+                None => PairOutcome::UnclassifiedFailure {
                     error: "missing from the degraded run".into(),
                 },
                 Some(d) if d.verdict == Verdict::Error => {
                     let error = d.error.clone().unwrap_or_default();
                     match ledger.cause(c_block.number, &d.id, d.engine == Engine::InEvm) {
-                        Some(cause) => Outcome::ClassifiedFailure {
+                        Some(cause) => PairOutcome::ClassifiedFailure {
                             class: cause.class,
                             cause: cause.what,
                             error,
                         },
-                        None => Outcome::UnclassifiedFailure { error },
+                        None => PairOutcome::UnclassifiedFailure { error },
                     }
                 }
-                Some(d) if c.verdict == Verdict::Error => Outcome::SilentDivergence {
+                Some(d) if c.verdict == Verdict::Error => PairOutcome::SilentDivergence {
                     detail: format!(
                         "the clean run could not run it, the degraded run says {:?}",
                         d.verdict
                     ),
                 },
-                Some(d) if d.verdict != c.verdict => Outcome::SilentDivergence {
+                Some(d) if d.verdict != c.verdict => PairOutcome::SilentDivergence {
                     detail: format!(
                         "verdict {:?} in the clean run, {:?} degraded",
                         c.verdict, d.verdict
                     ),
                 },
-                Some(d) if d.digest_after != c.digest_after => Outcome::SilentDivergence {
+                Some(d) if d.digest_after != c.digest_after => PairOutcome::SilentDivergence {
                     detail: format!(
                         "same verdict, different state: digest {} clean, {} degraded",
                         c.digest_after.as_deref().unwrap_or("-"),
                         d.digest_after.as_deref().unwrap_or("-")
                     ),
                 },
-                Some(_) => Outcome::Matched,
+                Some(_) => PairOutcome::Matched,
             };
             match &outcome {
-                Outcome::Matched => out.matched += 1,
-                Outcome::ClassifiedFailure { .. } => out.classified_failures += 1,
-                Outcome::UnclassifiedFailure { .. } => out.unclassified_failures += 1,
-                Outcome::SilentDivergence { .. } => out.silent_divergences += 1,
+                PairOutcome::Matched => out.matched += 1,
+                PairOutcome::ClassifiedFailure { .. } => out.classified_failures += 1,
+                PairOutcome::UnclassifiedFailure { .. } => out.unclassified_failures += 1,
+                PairOutcome::SilentDivergence { .. } => out.silent_divergences += 1,
             }
             out.pairs.push(Pair {
                 block: c_block.number,
@@ -290,18 +290,18 @@ mod tests {
         );
         assert!(matches!(
             &c.pairs[2].outcome,
-            Outcome::ClassifiedFailure {
+            PairOutcome::ClassifiedFailure {
                 class: Class::Reset,
                 ..
             }
         ));
         assert!(matches!(
             &c.pairs[1].outcome,
-            Outcome::UnclassifiedFailure { .. }
+            PairOutcome::UnclassifiedFailure { .. }
         ));
         assert!(matches!(
             &c.pairs[5].outcome,
-            Outcome::UnclassifiedFailure { .. }
+            PairOutcome::UnclassifiedFailure { .. }
         ));
     }
 }

@@ -11,7 +11,7 @@ use std::time::Instant;
 use anyhow::Context as _;
 use serde::Serialize;
 
-use super::Catalogue;
+use super::MutantCatalogue;
 use crate::project::Project;
 use crate::shell;
 
@@ -50,7 +50,7 @@ fn ratio(a: u64, b: u64) -> f64 {
 }
 
 pub fn measure(project: &Project, out_dir: &Path) -> anyhow::Result<MutantsBench> {
-    let catalogue = Catalogue::load(project.root(), &[PathBuf::from("contracts/vault")])?;
+    let catalogue = MutantCatalogue::load(project.root(), &[PathBuf::from("contracts/vault")])?;
     let n = catalogue.mutants.len();
     anyhow::ensure!(n > 0, "no mutants to measure");
     let sample: Vec<&super::generate::Mutant> = (0..SAMPLE)
@@ -117,7 +117,7 @@ pub fn measure(project: &Project, out_dir: &Path) -> anyhow::Result<MutantsBench
 /// fresh `cargo xtask chaos --engine in-evm` in the copy.
 fn naive(
     project: &Project,
-    catalogue: &Catalogue,
+    catalogue: &MutantCatalogue,
     id: &str,
     out_dir: &Path,
 ) -> anyhow::Result<u64> {

@@ -5,8 +5,8 @@ use super::compile::Solc;
 use super::generate::Mutant;
 use super::pipeline::Scratch;
 use super::report::{BlockInfo, MutantRecord, MutantsReport, Timing};
-use super::run::{BatchOutcome, Runner, Verdict};
-use super::Catalogue;
+use super::run::{BatchOutcome, Runner, ScenarioVerdict};
+use super::MutantCatalogue;
 use super::{
     compile, elapsed_ms, live, relative, report, run, verdict_text, MutantEngine, MutantsArgs,
 };
@@ -35,7 +35,7 @@ pub(super) struct Done {
 pub(super) struct Campaign<'a> {
     pub(super) args: &'a MutantsArgs,
     pub(super) project: &'a Project,
-    pub(super) catalogue: &'a Catalogue,
+    pub(super) catalogue: &'a MutantCatalogue,
     pub(super) to_run: &'a [&'a Mutant],
     pub(super) selected: usize,
     pub(super) timeout: Duration,
@@ -153,7 +153,7 @@ impl Campaign<'_> {
             .iter()
             .flat_map(|(block, row)| {
                 row.iter()
-                    .filter(|(_, v)| *v != Verdict::Held)
+                    .filter(|(_, v)| *v != ScenarioVerdict::Held)
                     .map(move |(e, v)| format!("{e} at block {block}: {}", verdict_text(v)))
             })
             .collect();
@@ -232,7 +232,7 @@ impl Campaign<'_> {
 
 pub(super) fn finish_report(
     args: &MutantsArgs,
-    catalogue: &Catalogue,
+    catalogue: &MutantCatalogue,
     parts: ReportParts<'_>,
     report_dir: &Path,
 ) -> anyhow::Result<ExitCode> {
@@ -345,7 +345,7 @@ pub(super) fn pin_blocks(
 }
 
 /// A block's number and every experiment's verdict there.
-pub(super) type CleanRow = (u64, Vec<(String, Verdict)>);
+pub(super) type CleanRow = (u64, Vec<(String, ScenarioVerdict)>);
 
 /// The clean vault at every block.
 pub(super) fn run_clean(
@@ -363,7 +363,7 @@ pub(super) fn run_clean(
         for _ in 0..jobs.min(pins.len()).max(1) {
             s.spawn(|| {
                 while let Some(block) = queue.lock().ok().and_then(|mut q| q.pop_front()) {
-                    let mut row: Vec<(String, Verdict)> =
+                    let mut row: Vec<(String, ScenarioVerdict)> =
                         match runner.run(block, &[clean_rel.to_owned()], timeout) {
                             BatchOutcome::Done(mut rows) => runner
                                 .scenarios
@@ -374,12 +374,12 @@ pub(super) fn run_clean(
                             BatchOutcome::TimedOut => runner
                                 .scenarios
                                 .iter()
-                                .map(|s| (s.clone(), Verdict::TimedOut))
+                                .map(|s| (s.clone(), ScenarioVerdict::TimedOut))
                                 .collect(),
                             BatchOutcome::Failed(e) => runner
                                 .scenarios
                                 .iter()
-                                .map(|s| (s.clone(), Verdict::Error(e.clone())))
+                                .map(|s| (s.clone(), ScenarioVerdict::Error(e.clone())))
                                 .collect(),
                         };
                     if let Some(live) = live {

@@ -132,7 +132,7 @@ pub struct Compiled {
 }
 
 /// The result of compiling a set of sources.
-pub enum Outcome {
+pub enum CompileOutcome {
     Ok(BTreeMap<String, Compiled>),
     /// The first compiler error, one line.
     Failed(String),
@@ -270,7 +270,7 @@ impl Solc {
         &mut self,
         sources: &BTreeMap<String, String>,
         targets: &[&str],
-    ) -> anyhow::Result<Outcome> {
+    ) -> anyhow::Result<CompileOutcome> {
         let output = self.raw(&self.input(sources, targets, false))?;
         Ok(read_output(&output, targets))
     }
@@ -284,8 +284,8 @@ impl Solc {
         let targets: Vec<&str> = TARGETS.iter().map(|(_, c)| *c).collect();
         let output = self.raw(&self.input(sources, &targets, true))?;
         match read_output(&output, &targets) {
-            Outcome::Ok(compiled) => Ok((compiled, CodeFiles::from_output(&output))),
-            Outcome::Failed(error) => Err(Unusable::with_fix(
+            CompileOutcome::Ok(compiled) => Ok((compiled, CodeFiles::from_output(&output))),
+            CompileOutcome::Failed(error) => Err(Unusable::with_fix(
                 format!("the vault does not compile: {error}"),
                 "`cargo xtask forge -- build` shows every message",
             )
@@ -294,7 +294,7 @@ impl Solc {
     }
 }
 
-fn read_output(output: &Value, targets: &[&str]) -> Outcome {
+fn read_output(output: &Value, targets: &[&str]) -> CompileOutcome {
     if let Some(error) = output["errors"].as_array().and_then(|errors| {
         errors
             .iter()
@@ -311,7 +311,7 @@ fn read_output(output: &Value, targets: &[&str]) -> Outcome {
             .take(2)
             .collect::<Vec<_>>()
             .join(" ");
-        return Outcome::Failed(first);
+        return CompileOutcome::Failed(first);
     }
     let mut compiled = BTreeMap::new();
     for (file, contract) in TARGETS {
@@ -320,7 +320,9 @@ fn read_output(output: &Value, targets: &[&str]) -> Outcome {
         }
         let c = &output["contracts"][file][contract];
         let Some(bytecode) = c["evm"]["bytecode"]["object"].as_str() else {
-            return Outcome::Failed(format!("no bytecode for {contract} in the compiler output"));
+            return CompileOutcome::Failed(format!(
+                "no bytecode for {contract} in the compiler output"
+            ));
         };
         compiled.insert(
             contract.to_owned(),
@@ -330,7 +332,7 @@ fn read_output(output: &Value, targets: &[&str]) -> Outcome {
             },
         );
     }
-    Outcome::Ok(compiled)
+    CompileOutcome::Ok(compiled)
 }
 
 /// For each target contract, the source files whose text can change its bytecode.

@@ -13,7 +13,7 @@ use alloy::providers::Provider as _;
 use alloy::rpc::types::TransactionRequest;
 use anyhow::Context as _;
 
-use super::run::Verdict;
+use super::run::ScenarioVerdict;
 use crate::chain::addressbook::AddressBook;
 use crate::chain::vault::VaultReader;
 use crate::chaos::pin::PinnedBlock;
@@ -50,13 +50,13 @@ impl LiveRunner {
     }
 
     /// Every live experiment against the vault in `dir` at `block`.
-    pub fn run(&self, block: &PinnedBlock, dir: &Path) -> Vec<(String, Verdict)> {
+    pub fn run(&self, block: &PinnedBlock, dir: &Path) -> Vec<(String, ScenarioVerdict)> {
         let runtime = match tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
         {
             Ok(r) => r,
-            Err(e) => return self.all(Verdict::Error(e.to_string())),
+            Err(e) => return self.all(ScenarioVerdict::Error(e.to_string())),
         };
         let anvil = match Anvil::builder()
             .arg("--fork-url")
@@ -67,7 +67,7 @@ impl LiveRunner {
             .spawn(&self.toolchain)
         {
             Ok(a) => a,
-            Err(e) => return self.all(Verdict::Error(format!("{e:#}"))),
+            Err(e) => return self.all(ScenarioVerdict::Error(format!("{e:#}"))),
         };
         let fork = runtime.block_on(async {
             let provider = crate::chain::connect(&anvil.url())?;
@@ -80,7 +80,11 @@ impl LiveRunner {
         let fork = match fork {
             Ok(f) => f,
             // The vault is the only thing that differs from the clean run, which held.
-            Err(e) => return self.all(Verdict::Reverted(format!("deploy or warm-up: {e:#}"))),
+            Err(e) => {
+                return self.all(ScenarioVerdict::Reverted(format!(
+                    "deploy or warm-up: {e:#}"
+                )))
+            }
         };
         let out = self
             .ids
@@ -88,8 +92,8 @@ impl LiveRunner {
             .map(|id| {
                 let e = runtime.block_on(fork.run(id));
                 let v = match e.verdict {
-                    report::Verdict::Held => Verdict::Held,
-                    report::Verdict::Disproved => Verdict::Disproved(
+                    report::Verdict::Held => ScenarioVerdict::Held,
+                    report::Verdict::Disproved => ScenarioVerdict::Disproved(
                         e.checks
                             .iter()
                             .filter(|c| !c.passed())
@@ -97,7 +101,7 @@ impl LiveRunner {
                             .collect(),
                     ),
                     report::Verdict::Error | report::Verdict::Interrupted => {
-                        Verdict::Reverted(e.error.unwrap_or_else(|| "error".into()))
+                        ScenarioVerdict::Reverted(e.error.unwrap_or_else(|| "error".into()))
                     }
                 };
                 (id.clone(), v)
@@ -107,7 +111,7 @@ impl LiveRunner {
         out
     }
 
-    fn all(&self, v: Verdict) -> Vec<(String, Verdict)> {
+    fn all(&self, v: ScenarioVerdict) -> Vec<(String, ScenarioVerdict)> {
         self.ids.iter().map(|id| (id.clone(), v.clone())).collect()
     }
 

@@ -50,20 +50,20 @@ use self::compile::Sources;
 use self::config::Config;
 use self::generate::Mutant;
 use self::report::{MutantRecord, Status, Timing};
-use self::run::Verdict;
+use self::run::ScenarioVerdict;
 use crate::chaos::pin::PinnedBlock;
 use crate::error::Unusable;
 use crate::project::Project;
 use crate::shell;
 
 /// Every mutant of the files under `paths`, and those files.
-pub struct Catalogue {
+pub struct MutantCatalogue {
     pub sources: Sources,
     pub files: BTreeSet<String>,
     pub mutants: Vec<Mutant>,
 }
 
-impl Catalogue {
+impl MutantCatalogue {
     pub fn load(root: &Path, paths: &[PathBuf]) -> Result<Self, Unusable> {
         let sources = Sources::load(root)?;
         let mut files = BTreeSet::new();
@@ -106,7 +106,7 @@ pub fn run(args: MutantsArgs, project: &Project) -> anyhow::Result<ExitCode> {
         // Equivalents reviewed since the shards ran count too (checked against the source).
         let reviewed = |paths: &[String]| -> anyhow::Result<BTreeMap<String, String>> {
             let paths: Vec<PathBuf> = paths.iter().map(PathBuf::from).collect();
-            let catalogue = Catalogue::load(project.root(), &paths)?;
+            let catalogue = MutantCatalogue::load(project.root(), &paths)?;
             Ok(config.match_equivalents(&catalogue.mutants, &catalogue.files)?)
         };
         return report::merge(dirs, &project.root().join(out), min_score, &reviewed);
@@ -123,7 +123,7 @@ pub fn run(args: MutantsArgs, project: &Project) -> anyhow::Result<ExitCode> {
     } else {
         args.paths.clone()
     };
-    let catalogue = Catalogue::load(project.root(), &paths)?;
+    let catalogue = MutantCatalogue::load(project.root(), &paths)?;
     let equivalents = config.match_equivalents(&catalogue.mutants, &catalogue.files)?;
     let by_id: BTreeMap<&str, &Mutant> = catalogue
         .mutants
@@ -277,12 +277,12 @@ fn relative(root: &Path, path: &Path) -> String {
         .into_owned()
 }
 
-fn verdict_text(v: &Verdict) -> String {
+fn verdict_text(v: &ScenarioVerdict) -> String {
     match v {
-        Verdict::Held => "held".into(),
-        Verdict::Disproved(checks) => format!("disproved: {}", checks.join("; ")),
-        Verdict::Reverted(reason) => format!("reverted: {reason}"),
-        Verdict::TimedOut => "timed out".into(),
-        Verdict::Error(e) => format!("could not run: {e}"),
+        ScenarioVerdict::Held => "held".into(),
+        ScenarioVerdict::Disproved(checks) => format!("disproved: {}", checks.join("; ")),
+        ScenarioVerdict::Reverted(reason) => format!("reverted: {reason}"),
+        ScenarioVerdict::TimedOut => "timed out".into(),
+        ScenarioVerdict::Error(e) => format!("could not run: {e}"),
     }
 }

@@ -1,11 +1,11 @@
 //! The pipeline: mutants compiled in scratch copies of the project while earlier batches run, so
 //! that compiling and judging overlap.
 
-use super::compile::{Compiled, Outcome, Solc};
+use super::compile::{CompileOutcome, Compiled, Solc};
 use super::generate::Mutant;
 use super::report::{Cell, Detail, MutantRecord, Status};
-use super::run::{BatchOutcome, Runner, Verdict};
-use super::Catalogue;
+use super::run::{BatchOutcome, Runner, ScenarioVerdict};
+use super::MutantCatalogue;
 use super::{compile, elapsed_ms, generate, live, relative, report, verdict_text};
 use crate::chaos::pin::PinnedBlock;
 use crate::project::Project;
@@ -39,7 +39,7 @@ impl Scratch {
     }
 }
 
-pub(super) fn record(m: &Mutant, catalogue: &Catalogue) -> MutantRecord {
+pub(super) fn record(m: &Mutant, catalogue: &MutantCatalogue) -> MutantRecord {
     MutantRecord {
         id: m.id.clone(),
         file: m.file.clone(),
@@ -85,7 +85,7 @@ pub(super) struct Task {
 
 pub(super) enum TaskResult {
     /// Per mutant of the task: (experiment, verdict).
-    Rows(Vec<Vec<(String, Verdict)>>),
+    Rows(Vec<Vec<(String, ScenarioVerdict)>>),
     TimedOut,
     /// The forge process failed as a whole (not one scenario): the tool's message.
     Failed(String),
@@ -109,7 +109,7 @@ pub(super) struct Pipeline<'a> {
 
 /// Per mutant being run: verdicts so far (keyed by block index and experiment).
 pub(super) struct Tracking {
-    pub(super) verdicts: BTreeMap<(usize, String), Verdict>,
+    pub(super) verdicts: BTreeMap<(usize, String), ScenarioVerdict>,
     pub(super) dir: PathBuf,
 }
 
@@ -132,7 +132,7 @@ impl Pipeline<'_> {
     pub(crate) fn execute(
         &self,
         solc: &mut Solc,
-        catalogue: &Catalogue,
+        catalogue: &MutantCatalogue,
         mutants: &[&Mutant],
         clean: &BTreeMap<String, Compiled>,
         code_files: &compile::CodeFiles,
@@ -231,7 +231,7 @@ impl Pipeline<'_> {
                         Event::Ran(task, result) => {
                             queued -= 1;
                             let (block, live) = stages[task.stage];
-                            let rows: Vec<Vec<(String, Verdict)>> = match result {
+                            let rows: Vec<Vec<(String, ScenarioVerdict)>> = match result {
                                 TaskResult::TimedOut | TaskResult::Failed(_)
                                     if task.mutants.len() > 1 =>
                                 {
@@ -253,12 +253,12 @@ impl Pipeline<'_> {
                                 TaskResult::TimedOut => vec![self
                                     .names_of(live)
                                     .into_iter()
-                                    .map(|n| (n, Verdict::TimedOut))
+                                    .map(|n| (n, ScenarioVerdict::TimedOut))
                                     .collect()],
                                 TaskResult::Failed(e) => vec![self
                                     .names_of(live)
                                     .into_iter()
-                                    .map(|n| (n, Verdict::Error(e.clone())))
+                                    .map(|n| (n, ScenarioVerdict::Error(e.clone())))
                                     .collect()],
                                 TaskResult::Rows(rows) => rows,
                             };
@@ -351,7 +351,7 @@ impl Pipeline<'_> {
     fn compile_one(
         &self,
         solc: &mut Solc,
-        catalogue: &Catalogue,
+        catalogue: &MutantCatalogue,
         m: &Mutant,
         clean: &BTreeMap<String, Compiled>,
         code_files: &compile::CodeFiles,
@@ -361,8 +361,8 @@ impl Pipeline<'_> {
         sources.insert(m.file.clone(), m.apply(original));
         let targets = code_files.targets_of(&m.file);
         let compiled = match solc.compile(&sources, &targets)? {
-            Outcome::Failed(error) => return Ok(CompileResult::NotCompiled(error)),
-            Outcome::Ok(c) => c,
+            CompileOutcome::Failed(error) => return Ok(CompileResult::NotCompiled(error)),
+            CompileOutcome::Ok(c) => c,
         };
         if compiled.iter().all(|(name, c)| clean.get(name) == Some(c)) {
             return Ok(CompileResult::Identical);
@@ -379,11 +379,11 @@ impl Pipeline<'_> {
         let mut details = Vec::new();
         for ((block, name), v) in &t.verdicts {
             let cell = match v {
-                Verdict::Held => Cell::Held,
-                Verdict::Disproved(_) => Cell::Disproved,
-                Verdict::Reverted(_) => Cell::Reverted,
-                Verdict::TimedOut => Cell::TimedOut,
-                Verdict::Error(_) => Cell::Error,
+                ScenarioVerdict::Held => Cell::Held,
+                ScenarioVerdict::Disproved(_) => Cell::Disproved,
+                ScenarioVerdict::Reverted(_) => Cell::Reverted,
+                ScenarioVerdict::TimedOut => Cell::TimedOut,
+                ScenarioVerdict::Error(_) => Cell::Error,
             };
             let entry = matrix.entry(name.clone()).or_insert(cell);
             if cell > *entry {

@@ -21,7 +21,7 @@ pub const SCRIPT: &str = "script/chaos/MutantScenarios.s.sol:MutantScenarios";
 
 /// How one scenario ended against one vault at one block.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
+pub enum ScenarioVerdict {
     Held,
     /// Failed checks, described.
     Disproved(Vec<String>),
@@ -32,16 +32,19 @@ pub enum Verdict {
     Error(String),
 }
 
-impl Verdict {
+impl ScenarioVerdict {
     pub fn kills(&self) -> bool {
-        matches!(self, Verdict::Disproved(_) | Verdict::Reverted(_))
+        matches!(
+            self,
+            ScenarioVerdict::Disproved(_) | ScenarioVerdict::Reverted(_)
+        )
     }
 }
 
 /// What the forge process of one batch produced.
 pub enum BatchOutcome {
     /// `[vault][scenario]`.
-    Done(Vec<Vec<Verdict>>),
+    Done(Vec<Vec<ScenarioVerdict>>),
     TimedOut,
     Failed(String),
 }
@@ -121,7 +124,7 @@ impl Runner<'_> {
         Ok(BatchOutcome::Done(self.decode(dirs.len(), &returned)?))
     }
 
-    fn decode(&self, vaults: usize, returned: &Bytes) -> anyhow::Result<Vec<Vec<Verdict>>> {
+    fn decode(&self, vaults: usize, returned: &Bytes) -> anyhow::Result<Vec<Vec<ScenarioVerdict>>> {
         let values = self.artifact.decode_output("runMutants", returned)?;
         let [results, reverted, reasons] = values.as_slice() else {
             anyhow::bail!("runMutants returned {} values, not 3", values.len());
@@ -145,7 +148,7 @@ impl Runner<'_> {
                         .get(k)
                         .and_then(DynSolValue::as_bytes)
                         .unwrap_or_default();
-                    Verdict::Reverted(self.errors.decode(data))
+                    ScenarioVerdict::Reverted(self.errors.decode(data))
                 } else {
                     let r = ScenarioResult::from_abi(&results[k])?;
                     anyhow::ensure!(
@@ -155,7 +158,7 @@ impl Runner<'_> {
                         self.scenarios[i]
                     );
                     if r.held {
-                        Verdict::Held
+                        ScenarioVerdict::Held
                     } else {
                         let failed: Vec<String> = r
                             .checks
@@ -163,7 +166,7 @@ impl Runner<'_> {
                             .filter(|c| !c.passed())
                             .map(crate::report::describe_check)
                             .collect();
-                        Verdict::Disproved(if failed.is_empty() {
+                        ScenarioVerdict::Disproved(if failed.is_empty() {
                             vec!["no check ran".to_owned()]
                         } else {
                             failed

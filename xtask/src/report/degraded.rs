@@ -1,5 +1,5 @@
 //! The comparison of a degraded-RPC run with the clean run as the report holds it: one
-//! [`Pair`] per (block, experiment) and its [`Outcome`]. Made by [`crate::chaos::degraded`].
+//! [`Pair`] per (block, experiment) and its [`PairOutcome`]. Made by [`crate::chaos::degraded`].
 
 use std::collections::BTreeMap;
 
@@ -10,7 +10,7 @@ use crate::rpc::Class;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
-pub enum Outcome {
+pub enum PairOutcome {
     Matched,
     ClassifiedFailure {
         class: Class,
@@ -32,7 +32,7 @@ pub struct Pair {
     pub block: u64,
     pub experiment: String,
     #[serde(flatten)]
-    pub outcome: Outcome,
+    pub outcome: PairOutcome,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

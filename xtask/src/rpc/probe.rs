@@ -119,7 +119,7 @@ pub struct ProbeSettings {
 /// The checks, in the order they run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Check {
+pub enum ProbeCheck {
     Reachability,
     ChainId,
     HeadFreshness,
@@ -130,34 +130,34 @@ pub enum Check {
     RateLimit,
 }
 
-impl Check {
-    pub const ALL: [Check; 8] = [
-        Check::Reachability,
-        Check::ChainId,
-        Check::HeadFreshness,
-        Check::Latency,
-        Check::Archive,
-        Check::PinnedBlock,
-        Check::Batch,
-        Check::RateLimit,
+impl ProbeCheck {
+    pub const ALL: [ProbeCheck; 8] = [
+        ProbeCheck::Reachability,
+        ProbeCheck::ChainId,
+        ProbeCheck::HeadFreshness,
+        ProbeCheck::Latency,
+        ProbeCheck::Archive,
+        ProbeCheck::PinnedBlock,
+        ProbeCheck::Batch,
+        ProbeCheck::RateLimit,
     ];
 
     pub fn as_str(self) -> &'static str {
         match self {
-            Check::Reachability => "reachability",
-            Check::ChainId => "chain_id",
-            Check::HeadFreshness => "head_freshness",
-            Check::Latency => "latency",
-            Check::Archive => "archive",
-            Check::PinnedBlock => "pinned_block",
-            Check::Batch => "batch",
-            Check::RateLimit => "rate_limit",
+            ProbeCheck::Reachability => "reachability",
+            ProbeCheck::ChainId => "chain_id",
+            ProbeCheck::HeadFreshness => "head_freshness",
+            ProbeCheck::Latency => "latency",
+            ProbeCheck::Archive => "archive",
+            ProbeCheck::PinnedBlock => "pinned_block",
+            ProbeCheck::Batch => "batch",
+            ProbeCheck::RateLimit => "rate_limit",
         }
     }
 
     /// Without these the endpoint's identity is unknown: anything else is moot.
     fn is_critical(self) -> bool {
-        matches!(self, Check::Reachability | Check::ChainId)
+        matches!(self, ProbeCheck::Reachability | ProbeCheck::ChainId)
     }
 }
 
@@ -172,7 +172,7 @@ pub const UNUSABLE_CLASSES: [Class; 4] = [
 /// One check's outcome.
 #[derive(Debug, Clone, Serialize)]
 pub struct CheckResult {
-    pub name: Check,
+    pub name: ProbeCheck,
     pub class: Class,
     pub detail: String,
     /// Wall time of the check; null when it was not run.
@@ -213,26 +213,26 @@ impl LatencySummary {
 /// How usable the endpoint is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Verdict {
+pub enum ProbeVerdict {
     Healthy,
     Degraded,
     Unusable,
 }
 
-impl Verdict {
+impl ProbeVerdict {
     pub fn exit_code(self) -> ExitCode {
         match self {
-            Verdict::Healthy => ExitCode::SUCCESS,
-            Verdict::Degraded => ExitCode::from(1),
-            Verdict::Unusable => ExitCode::from(crate::error::EXIT_UNUSABLE),
+            ProbeVerdict::Healthy => ExitCode::SUCCESS,
+            ProbeVerdict::Degraded => ExitCode::from(1),
+            ProbeVerdict::Unusable => ExitCode::from(crate::error::EXIT_UNUSABLE),
         }
     }
 
     pub fn as_str(self) -> &'static str {
         match self {
-            Verdict::Healthy => "healthy",
-            Verdict::Degraded => "degraded",
-            Verdict::Unusable => "unusable",
+            ProbeVerdict::Healthy => "healthy",
+            ProbeVerdict::Degraded => "degraded",
+            ProbeVerdict::Unusable => "unusable",
         }
     }
 
@@ -242,11 +242,11 @@ impl Verdict {
             UNUSABLE_CLASSES.contains(&c.class) || (c.name.is_critical() && c.class != Class::Ok)
         });
         if unusable {
-            Verdict::Unusable
+            ProbeVerdict::Unusable
         } else if checks.iter().any(|c| c.class != Class::Ok) {
-            Verdict::Degraded
+            ProbeVerdict::Degraded
         } else {
-            Verdict::Healthy
+            ProbeVerdict::Healthy
         }
     }
 }
@@ -260,12 +260,12 @@ pub struct ProbeReport {
     pub timeout_ms: u64,
     pub checks: Vec<CheckResult>,
     pub latency: LatencySummary,
-    pub verdict: Verdict,
+    pub verdict: ProbeVerdict,
     pub duration_ms: f64,
 }
 
 impl ProbeReport {
-    pub fn check(&self, name: Check) -> Option<&CheckResult> {
+    pub fn check(&self, name: ProbeCheck) -> Option<&CheckResult> {
         self.checks.iter().find(|c| c.name == name)
     }
 }
@@ -359,9 +359,9 @@ pub fn print_table(report: &ProbeReport) {
         .collect();
     let took = format!("in {:.2}s", report.duration_ms / 1000.0);
     match report.verdict {
-        Verdict::Healthy => shell::status("Healthy", format!("every check ok {took}")),
-        Verdict::Degraded => shell::warn(format!("degraded: {} {took}", failing.join(", "))),
-        Verdict::Unusable => shell::error(format!("unusable: {} {took}", failing.join(", "))),
+        ProbeVerdict::Healthy => shell::status("Healthy", format!("every check ok {took}")),
+        ProbeVerdict::Degraded => shell::warn(format!("degraded: {} {took}", failing.join(", "))),
+        ProbeVerdict::Unusable => shell::error(format!("unusable: {} {took}", failing.join(", "))),
     }
 }
 
@@ -370,17 +370,17 @@ pub async fn probe(settings: &ProbeSettings) -> Result<ProbeReport, Unusable> {
     let started = Instant::now();
     let client = RpcClient::new(settings.endpoint.clone());
     let t = settings.timeout;
-    let mut checks = Vec::with_capacity(Check::ALL.len());
+    let mut checks = Vec::with_capacity(ProbeCheck::ALL.len());
     let mut latency = LatencySummary::default();
 
     let (reach, took) = bounded(t, client.call("eth_blockNumber", json!([]), t)).await;
     let head = reach.and_then(|v| quantity(&v, "eth_blockNumber"));
-    checks.push(result(Check::Reachability, &head, took, |h| {
+    checks.push(result(ProbeCheck::Reachability, &head, took, |h| {
         format!("head block {h}")
     }));
     if let Err(failure) = &head {
         if matches!(failure.class, Class::Timeout | Class::Unreachable) {
-            for check in &Check::ALL[1..] {
+            for check in &ProbeCheck::ALL[1..] {
                 checks.push(CheckResult {
                     name: *check,
                     class: failure.class,
@@ -416,26 +416,31 @@ pub async fn probe(settings: &ProbeSettings) -> Result<ProbeReport, Unusable> {
                 ))
             }
         });
-    checks.push(result(Check::ChainId, &chain, took, |id| {
+    checks.push(result(ProbeCheck::ChainId, &chain, took, |id| {
         format!("chain id {id}")
     }));
 
     let (fresh, took) = bounded(t, head_freshness(&client, head, settings)).await;
-    checks.push(result(Check::HeadFreshness, &fresh, took, Clone::clone));
+    checks.push(result(
+        ProbeCheck::HeadFreshness,
+        &fresh,
+        took,
+        Clone::clone,
+    ));
 
     let (sampled, took) = bounded(t, sample_latency(&client, settings, &mut latency)).await;
-    checks.push(result(Check::Latency, &sampled, took, Clone::clone));
+    checks.push(result(ProbeCheck::Latency, &sampled, took, Clone::clone));
 
     match pinned {
         Some(block) => {
             let (archive, took) = bounded(t, archive_access(&client, block, t)).await;
-            checks.push(result(Check::Archive, &archive, took, Clone::clone));
+            checks.push(result(ProbeCheck::Archive, &archive, took, Clone::clone));
             let (stable, took) = bounded(t, pinned_block(&client, block, head, t)).await;
-            checks.push(result(Check::PinnedBlock, &stable, took, Clone::clone));
+            checks.push(result(ProbeCheck::PinnedBlock, &stable, took, Clone::clone));
         }
         None => {
             // No head and no --fork-block: reachability failed; say so rather than guess.
-            for check in [Check::Archive, Check::PinnedBlock] {
+            for check in [ProbeCheck::Archive, ProbeCheck::PinnedBlock] {
                 let class = checks[0].class;
                 checks.push(CheckResult {
                     name: check,
@@ -448,10 +453,10 @@ pub async fn probe(settings: &ProbeSettings) -> Result<ProbeReport, Unusable> {
     }
 
     let (batch, took) = bounded(t, batch_support(&client, t)).await;
-    checks.push(result(Check::Batch, &batch, took, Clone::clone));
+    checks.push(result(ProbeCheck::Batch, &batch, took, Clone::clone));
 
     let (burst, took) = bounded(t, rate_limit(&client, t)).await;
-    checks.push(result(Check::RateLimit, &burst, took, Clone::clone));
+    checks.push(result(ProbeCheck::RateLimit, &burst, took, Clone::clone));
 
     Ok(finish(settings, pinned, checks, latency, started))
 }
@@ -468,7 +473,7 @@ fn finish(
         expected_chain_id: settings.expect_chain_id,
         pinned_block: pinned,
         timeout_ms: u64::try_from(settings.timeout.as_millis()).unwrap_or(u64::MAX),
-        verdict: Verdict::of(&checks),
+        verdict: ProbeVerdict::of(&checks),
         checks,
         latency,
         duration_ms: round_ms(started.elapsed().as_secs_f64() * 1000.0),
@@ -492,7 +497,7 @@ async fn bounded<T>(
 }
 
 fn result<T>(
-    name: Check,
+    name: ProbeCheck,
     outcome: &Result<T, Failure>,
     took: Duration,
     describe: impl Fn(&T) -> String,

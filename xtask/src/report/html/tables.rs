@@ -4,7 +4,7 @@
 use super::{
     check_group, engine_word, esc, fragment_value, margin, utc, verdict_rank, verdict_word, Page,
 };
-use crate::report::degraded::Outcome;
+use crate::report::degraded::PairOutcome;
 use crate::report::html::figures::digits;
 use crate::report::{Experiment, Report, Verdict};
 use std::collections::BTreeSet;
@@ -375,17 +375,17 @@ pub(super) fn degraded(h: &mut String, page: &Page<'_>) {
         );
         for p in &page.degraded_pairs {
             let (word, cls, class, cause) = match &p.outcome {
-                Outcome::Matched => ("matched", "held", "", ""),
-                Outcome::ClassifiedFailure { class, error, .. } => (
+                PairOutcome::Matched => ("matched", "held", "", ""),
+                PairOutcome::ClassifiedFailure { class, error, .. } => (
                     "classified failure",
                     "classified",
                     class.as_str(),
                     error.as_str(),
                 ),
-                Outcome::UnclassifiedFailure { error } => {
+                PairOutcome::UnclassifiedFailure { error } => {
                     ("unclassified failure", "error", "", error.as_str())
                 }
-                Outcome::SilentDivergence { detail } => {
+                PairOutcome::SilentDivergence { detail } => {
                     ("silent divergence", "disproved", "", detail.as_str())
                 }
             };

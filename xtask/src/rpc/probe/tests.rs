@@ -1,6 +1,6 @@
 use super::*;
 
-fn check(name: Check, class: Class) -> CheckResult {
+fn check(name: ProbeCheck, class: Class) -> CheckResult {
     CheckResult {
         name,
         class,
@@ -11,23 +11,26 @@ fn check(name: Check, class: Class) -> CheckResult {
 
 #[test]
 fn verdicts() {
-    let all_ok: Vec<CheckResult> = Check::ALL.iter().map(|c| check(*c, Class::Ok)).collect();
-    assert_eq!(Verdict::of(&all_ok), Verdict::Healthy);
+    let all_ok: Vec<CheckResult> = ProbeCheck::ALL
+        .iter()
+        .map(|c| check(*c, Class::Ok))
+        .collect();
+    assert_eq!(ProbeVerdict::of(&all_ok), ProbeVerdict::Healthy);
     let mut slow = all_ok.clone();
-    slow[3] = check(Check::Latency, Class::Timeout);
-    assert_eq!(Verdict::of(&slow), Verdict::Degraded);
+    slow[3] = check(ProbeCheck::Latency, Class::Timeout);
+    assert_eq!(ProbeVerdict::of(&slow), ProbeVerdict::Degraded);
     let mut limited = all_ok.clone();
-    limited[7] = check(Check::RateLimit, Class::RateLimited);
-    assert_eq!(Verdict::of(&limited), Verdict::Degraded);
+    limited[7] = check(ProbeCheck::RateLimit, Class::RateLimited);
+    assert_eq!(ProbeVerdict::of(&limited), ProbeVerdict::Degraded);
     let mut pruned = all_ok.clone();
-    pruned[4] = check(Check::Archive, Class::NotArchive);
-    assert_eq!(Verdict::of(&pruned), Verdict::Unusable);
+    pruned[4] = check(ProbeCheck::Archive, Class::NotArchive);
+    assert_eq!(ProbeVerdict::of(&pruned), ProbeVerdict::Unusable);
     let mut silent = all_ok.clone();
-    silent[0] = check(Check::Reachability, Class::Reset);
-    assert_eq!(Verdict::of(&silent), Verdict::Unusable);
+    silent[0] = check(ProbeCheck::Reachability, Class::Reset);
+    assert_eq!(ProbeVerdict::of(&silent), ProbeVerdict::Unusable);
     let mut wrong = all_ok;
-    wrong[1] = check(Check::ChainId, Class::WrongChain);
-    assert_eq!(Verdict::of(&wrong), Verdict::Unusable);
+    wrong[1] = check(ProbeCheck::ChainId, Class::WrongChain);
+    assert_eq!(ProbeVerdict::of(&wrong), ProbeVerdict::Unusable);
 }
 
 #[test]
