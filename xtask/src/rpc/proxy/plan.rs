@@ -14,9 +14,9 @@ use crate::rpc::fault::{FaultKind, Scope};
 use crate::rpc::parse_quantity;
 
 impl Shared {
-    pub(super) fn plan(&self, request: &RpcRequest) -> Plan {
+    pub(super) fn plan(&self, request: &RpcRequest) -> FaultPlan {
         let calls = request.calls();
-        let mut plan = Plan {
+        let mut plan = FaultPlan {
             delay: Duration::ZERO,
             terminal: None,
             truncate: None,
@@ -175,7 +175,7 @@ impl Shared {
     }
 }
 
-pub(super) fn set_terminal(plan: &mut Plan, terminal: Terminal) -> bool {
+pub(super) fn set_terminal(plan: &mut FaultPlan, terminal: Terminal) -> bool {
     if plan.terminal.is_some() {
         return false;
     }
@@ -184,7 +184,7 @@ pub(super) fn set_terminal(plan: &mut Plan, terminal: Terminal) -> bool {
 }
 
 /// What the proxy will do with one HTTP request.
-pub(super) struct Plan {
+pub(super) struct FaultPlan {
     pub(super) delay: Duration,
     pub(super) terminal: Option<Terminal>,
     pub(super) truncate: Option<f64>,
