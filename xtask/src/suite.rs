@@ -5,6 +5,10 @@
 //! short end-to-end chaos run. Each part's results are read from the runner's own machine output (cargo's
 //! `test result:` lines, `forge test --json`), never guessed from exit codes alone; a part that
 //! cannot run at all (a compile error) counts as one failure so the summary cannot look green.
+//!
+//! Room: a command above the rooms. May depend on [`crate::toolchain`], [`crate::foundry`],
+//! [`crate::report`] (the chaos part's `report.json`, read typed) and the plumbing; it re-runs
+//! this binary through [`crate::project::self_command`].
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};

@@ -11,6 +11,10 @@
 //! - [`ledger`]: the run's record of RPC failures that reached a tool, by scope;
 //! - [`keeper`]: the live-fork keeper's transport (retried reads, idempotent sends);
 //! - [`redact`]: [`Redacted`], the only way an RPC URL is shown.
+//!
+//! Room: everything between a tool and an RPC endpoint. May depend on [`crate::rng`] and the
+//! plumbing ([`crate::shell`], [`crate::signals`], [`crate::error`]); it knows nothing of
+//! chains, experiments or reports.
 
 pub mod client;
 pub mod fault;
