@@ -1,6 +1,8 @@
 //! The local BSC replica chain against the real anvil and forge: built twice with one seed, it
 //! is the same chain; with another seed it is not.
 
+mod support;
+
 use alloy::providers::Provider as _;
 use xtask::chain::{self, ChainOptions};
 use xtask::project::Project;
@@ -92,8 +94,7 @@ fn a_busy_port_is_named_at_once() {
     let port = listener.local_addr().unwrap().port();
     let out = tempfile::tempdir().unwrap();
     let started = std::time::Instant::now();
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .env("NO_COLOR", "1")
+    let output = support::xtask()
         .args(["chain", "--days", "1", "--port", &port.to_string(), "--out"])
         .arg(out.path())
         .output()

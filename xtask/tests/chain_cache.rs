@@ -4,8 +4,9 @@
 //! miss; a damaged entry is rejected and the chain rebuilt, never trusted. Each test has a
 //! cache directory of its own (`XTASK_CHAIN_CACHE_DIR`).
 
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use xtask::chain::cache::{self, Mode};
 use xtask::chain::{self, ChainOptions};
@@ -41,10 +42,7 @@ fn chaos(cache: &Path, name: &str, args: &[&str]) -> serde_json::Value {
         .join("reports")
         .join(format!("test-cache-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .env("NO_COLOR", "1")
-        .env_remove("BSC_RPC_URL")
-        .env_remove("GITHUB_STEP_SUMMARY")
+    let output = support::xtask()
         .env_remove(cache::ENV_VAR)
         .env(cache::DIR_ENV_VAR, cache)
         .arg("chaos")

@@ -4,17 +4,11 @@
 //! outside its report directory; shards merged give the unsharded report; a scenario that
 //! reverts is reported with its reason and call. Interrupts are in `interrupt.rs`.
 
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+mod support;
+use support::xtask;
 
-fn xtask() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
-    cmd.env("NO_COLOR", "1")
-        .env_remove("BSC_RPC_URL")
-        .env_remove("BSC_FORK_BLOCK")
-        .env_remove("GITHUB_STEP_SUMMARY");
-    cmd
-}
+use std::process::Stdio;
+use std::time::{Duration, Instant};
 
 /// Compile the contracts once per test binary before any test runs the chaos command: the
 /// tests run in parallel, and two first builds must not write out/ at the same time.
@@ -91,6 +85,9 @@ fn list_names_both_engines() {
     ] {
         assert!(text.contains(id), "{id} missing:\n{text}");
     }
+    // The whole listing, against `tests/snapshots/chaos-list.txt` (`UPDATE_EXPECT=1` rewrites
+    // it): an experiment added, dropped or renamed shows up here.
+    expect_test::expect_file!["snapshots/chaos-list.txt"].assert_eq(&text);
 }
 
 #[test]

@@ -1,12 +1,9 @@
 //! The real binary: exit codes and messages for bad input and a machine without tools.
 
-use std::process::Command;
+mod support;
+use support::xtask;
 
-fn xtask() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
-    cmd.env("NO_COLOR", "1");
-    cmd
-}
+use std::process::Command;
 
 #[test]
 fn unknown_command_exits_2_with_usage() {
@@ -36,6 +33,59 @@ fn help_exits_0() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     for command in ["test", "doctor", "forge", "anvil", "cast"] {
         assert!(stdout.contains(command), "{stdout}");
+    }
+}
+
+/// Every command and subcommand of the command line, as the words that select it (the top
+/// level is the empty path).
+fn command_paths() -> Vec<Vec<String>> {
+    fn walk(cmd: &clap::Command, prefix: &[String], out: &mut Vec<Vec<String>>) {
+        for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+            let mut path = prefix.to_vec();
+            path.push(sub.get_name().to_owned());
+            out.push(path.clone());
+            walk(sub, &path, out);
+        }
+    }
+    let mut out = vec![Vec::new()];
+    walk(
+        &<xtask::cli::Cli as clap::CommandFactory>::command(),
+        &[],
+        &mut out,
+    );
+    out
+}
+
+/// `--help` of every command and subcommand against the committed text in
+/// `tests/snapshots/help/` (`UPDATE_EXPECT=1 cargo test -p xtask --test cli help` rewrites them
+/// after a deliberate change): a flag renamed, dropped or described differently shows up here.
+#[test]
+fn every_help_text_matches_its_snapshot() {
+    let paths = command_paths();
+    assert!(paths.len() >= 13, "{paths:?}");
+    let mut names = std::collections::BTreeSet::new();
+    for path in &paths {
+        let output = xtask()
+            .args(path)
+            .arg("--help")
+            .env("COLUMNS", "100")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert_eq!(output.status.code(), Some(0), "{path:?}: {stdout}");
+        let name = if path.is_empty() {
+            "xtask".to_owned()
+        } else {
+            path.join("-")
+        };
+        expect_test::expect_file![format!("snapshots/help/{name}.txt")].assert_eq(&stdout);
+        names.insert(format!("{name}.txt"));
+    }
+    // A snapshot of a command that no longer exists is not kept.
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/help");
+    for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+        let file = entry.file_name().to_string_lossy().into_owned();
+        assert!(names.contains(&file), "{file}: no such command any more");
     }
 }
 

@@ -16,6 +16,8 @@
 //!    share (`_1gwei`, `_50gwei`, `_1000gwei`, `_7d`), the common cycle checks carry identical
 //!    names in both, every check name both report has the same relation, and all four held.
 
+mod support;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use xtask::chain::vault::VaultReader;
@@ -439,10 +441,7 @@ fn a_real_run_reports_the_common_checks_under_the_same_names() {
     contracts_built(&toolchain);
     let reports = tempfile::tempdir().unwrap();
     let dir = reports.path().join("report");
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .env("NO_COLOR", "1")
-        .env_remove("BSC_RPC_URL")
-        .env_remove("GITHUB_STEP_SUMMARY")
+    let output = support::xtask()
         .current_dir(project.root())
         .args([
             "chaos",

@@ -9,6 +9,8 @@
 //! closing note of issue 11 runs it with 10. A SIGKILLed xtask is covered too: its anvil dies
 //! with it (parent-death signal) and the next xtask removes its scratch.
 
+mod support;
+
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -21,14 +23,9 @@ fn root() -> PathBuf {
 }
 
 fn xtask() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
-    cmd.env("NO_COLOR", "1")
-        .env_remove("BSC_RPC_URL")
-        .env_remove("BSC_FORK_BLOCK")
-        .env_remove("GITHUB_STEP_SUMMARY")
-        .env_remove("XTASK_TEST_PAUSE_AT")
-        // Every phase of a cold build is interrupted here (a cached chain skips them).
-        .env("XTASK_CHAIN_CACHE", "off");
+    let mut cmd = support::xtask();
+    // Every phase of a cold build is interrupted here (a cached chain skips them).
+    cmd.env("XTASK_CHAIN_CACHE", "off");
     cmd
 }
 

@@ -4,6 +4,9 @@
 //! equivalent is recognised, a stale review is an error, bad input exits 2, and neither a run
 //! nor SIGINT changes a byte of the working tree or leaves a process or a mutant behind.
 
+mod support;
+use support::xtask;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -19,14 +22,6 @@ const EQUIVALENT: &str = "0d0578a276";
 
 fn root() -> PathBuf {
     xtask::project::Project::locate().root().to_path_buf()
-}
-
-fn xtask() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
-    cmd.env("NO_COLOR", "1")
-        .env_remove("BSC_RPC_URL")
-        .env_remove("GITHUB_STEP_SUMMARY");
-    cmd
 }
 
 /// Compile the contracts once before a test runs forge (tests run in parallel).

@@ -3,6 +3,8 @@
 //! clicked, a fragment typed in the address), and hostile names kept inert. The last test renders
 //! the page of a real run against a broken vault and takes a screenshot of it.
 
+mod support;
+
 mod browser;
 
 use std::path::Path;
@@ -489,10 +491,7 @@ fn a_real_run_against_a_broken_vault_shows_the_disproved_experiment_in_red() {
     let dir = "reports/test-html-broken";
     // Left by an earlier run of this test: a report directory is never overwritten.
     let _ = std::fs::remove_dir_all(project.root().join(dir));
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .env("NO_COLOR", "1")
-        .env_remove("BSC_RPC_URL")
-        .env_remove("GITHUB_STEP_SUMMARY")
+    let output = support::xtask()
         .env("CHAOS_BROKEN_DEFECT", "0")
         .args([
             "chaos",
@@ -602,11 +601,9 @@ fn chaos_merge_writes_the_page_from_its_shards() {
     )
     .unwrap();
     let out = dir.path().join("merged");
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .env("NO_COLOR", "1")
+    let output = support::xtask()
         .env_remove("DISPLAY")
         .env_remove("WAYLAND_DISPLAY")
-        .env_remove("GITHUB_STEP_SUMMARY")
         .args(["chaos", "merge"])
         .arg(&one)
         .arg(&two)

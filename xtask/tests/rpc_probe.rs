@@ -2,6 +2,7 @@
 //! never answers; secrets never printed.
 
 mod support;
+use support::xtask;
 
 use std::process::{Command, Output};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -12,14 +13,6 @@ use xtask::foundry::anvil::Anvil;
 use xtask::rpc::probe::{probe, ProbeCheck, ProbeReport, ProbeSettings, ProbeVerdict};
 use xtask::rpc::proxy::{Proxy, ProxyConfig, ProxyHandle};
 use xtask::rpc::{BlockNumber, Class};
-
-fn xtask() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
-    cmd.env("NO_COLOR", "1")
-        .env_remove("BSC_RPC_URL")
-        .env_remove("BSC_FORK_BLOCK");
-    cmd
-}
 
 fn text(output: &Output) -> String {
     format!(

@@ -4,6 +4,8 @@
 //! naming it; faults upstream of the resilient layer are absorbed, faults in front of the
 //! tools are classified from the run's ledger.
 
+mod support;
+
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
@@ -15,12 +17,8 @@ fn root() -> PathBuf {
 }
 
 fn xtask() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
-    cmd.env("NO_COLOR", "1")
-        .env_remove("BSC_RPC_URL")
-        .env_remove("BSC_FORK_BLOCK")
-        .env_remove("GITHUB_STEP_SUMMARY")
-        .current_dir(root());
+    let mut cmd = support::xtask();
+    cmd.current_dir(root());
     cmd
 }
 

@@ -544,11 +544,7 @@ fn zero_and_contradictory_values_exit_2() {
         ),
     ];
     for (args, needle) in cases {
-        let output = std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))
-            .args(args)
-            .env("NO_COLOR", "1")
-            .output()
-            .unwrap();
+        let output = support::xtask().args(args).output().unwrap();
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
         assert!(stderr.contains(needle), "{args:?}: {stderr}");

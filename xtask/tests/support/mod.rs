@@ -1,5 +1,6 @@
-//! Helpers shared by the RPC tests: a real anvil, a raw HTTP/1.1 client that shows exactly
-//! what came over the wire, and an endpoint that accepts connections and never answers.
+//! Helpers shared by the integration tests: the real binary started the one way every test
+//! starts it ([`xtask`]), a real anvil, a raw HTTP/1.1 client that shows exactly what came
+//! over the wire, and an endpoint that accepts connections and never answers.
 #![allow(dead_code)]
 
 use std::io::{self, Read, Write};
@@ -14,6 +15,19 @@ use xtask::project::Project;
 use xtask::rpc::client::{Failure, RpcClient};
 use xtask::rpc::Redacted;
 use xtask::toolchain::Toolchain;
+
+/// The real binary with the environment every test starts it in: no colour, and none of the
+/// variables that would point a run somewhere else (a real endpoint, a pinned block, a CI step
+/// summary, the pause hook of the interrupt tests). A test adds what it needs on top.
+pub fn xtask() -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_xtask"));
+    cmd.env("NO_COLOR", "1")
+        .env_remove("BSC_RPC_URL")
+        .env_remove("BSC_FORK_BLOCK")
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .env_remove("XTASK_TEST_PAUSE_AT");
+    cmd
+}
 
 pub fn toolchain() -> &'static Toolchain {
     static TOOLCHAIN: OnceLock<Toolchain> = OnceLock::new();
