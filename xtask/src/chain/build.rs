@@ -134,6 +134,18 @@ pub(super) fn load(
         .enable_all()
         .build()?;
     runtime.block_on(verify_loaded(&url, &book, manifest))?;
+    let tape = entry.tape()?;
+    let served: Vec<u64> = manifest
+        .kept
+        .iter()
+        .map(|k| k.block)
+        .chain([manifest.head])
+        .collect();
+    anyhow::ensure!(
+        tape.pair == book.lp_pair && tape.vault == book.vault && tape.head == manifest.head,
+        "its pair tape is of another chain"
+    );
+    runtime.block_on(cache::tape::verify(&connect(&url)?, &tape, &served))?;
     info.url = url.clone();
     info.address_book = book_path;
     info.cache = cache::Status::Hit;
@@ -152,7 +164,12 @@ pub(super) fn load(
             started.elapsed()
         ),
     );
-    Ok(LocalChain { anvil, book, info })
+    Ok(LocalChain {
+        anvil,
+        book,
+        info,
+        tape: Some(std::sync::Arc::new(tape)),
+    })
 }
 
 /// The loaded chain's head is the recorded one (number, hash, state root), and at every kept
@@ -282,7 +299,12 @@ pub(super) fn build_cold(
         options.out_dir.join("chain.json"),
         serde_json::to_string_pretty(&info)? + "\n",
     )?;
-    Ok(LocalChain { anvil, book, info })
+    Ok(LocalChain {
+        anvil,
+        book,
+        info,
+        tape: None,
+    })
 }
 
 pub(super) async fn store(
@@ -304,6 +326,9 @@ pub(super) async fn store(
         ..info.clone()
     };
     let info_json = serde_json::to_vec_pretty(&stored)?;
+    let book = AddressBook::read(&info.address_book)?;
+    let tape = cache::tape::read(&provider, book.lp_pair, book.vault, info.head).await?;
+    let tape_json = serde_json::to_vec(&tape)?;
     cache::store(
         dir,
         key,
@@ -315,6 +340,7 @@ pub(super) async fn store(
             state_root: head.header.state_root,
             book: &info.address_book,
             info_json: &info_json,
+            tape_json: &tape_json,
         },
     )
 }

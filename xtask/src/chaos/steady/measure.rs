@@ -8,7 +8,7 @@
 //! switch to the fallback.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use alloy::consensus::Transaction as _;
 use alloy::dyn_abi::DynSolValue;
@@ -25,6 +25,7 @@ use super::{
     trusted_bnb_usd, ClaimEntry, Config, CycleInput, Deps, LogEntry, PairFacts, PairState, Pending,
     Position, Shadow, ShadowReads, Snapshot, Tape, FALLBACK_CLOSE_FEE_BPS,
 };
+use crate::chain::cache::tape::PairTape;
 use crate::chain::vault::{uint, VaultReader};
 
 sol! {
@@ -84,6 +85,10 @@ pub struct Observer {
     /// What mined blocks hold (timestamps, whether a cycle went through); blocks above a
     /// reverted snapshot are forgotten ([`Observer::forget_above`]).
     cache: Mutex<Cache>,
+    /// A fork of a chain loaded from the chain cache: its pair tape and the pinned block. At
+    /// and below that block (the upstream's blocks, where the loaded chain keeps no state but
+    /// at a few) the LP pair and the vault's deployment are read from the tape.
+    upstream: Option<(Arc<PairTape>, u64)>,
 }
 
 #[derive(Default)]
@@ -104,6 +109,16 @@ impl Observer {
     /// Read the configuration, the pairs' token order, Aster's close fee and the vault's
     /// deployment block.
     pub async fn new(vault: VaultReader, deps: Deps) -> anyhow::Result<Self> {
+        Self::new_on(vault, deps, None).await
+    }
+
+    /// [`Self::new`] on a fork whose upstream came from the chain cache (see the field
+    /// `upstream`).
+    pub async fn new_on(
+        vault: VaultReader,
+        deps: Deps,
+        upstream: Option<(Arc<PairTape>, u64)>,
+    ) -> anyhow::Result<Self> {
         let c = vault.named("getConfig", None).await?;
         let small = |name: &str| -> anyhow::Result<u64> {
             u64::try_from(c.uint(name)?).with_context(|| format!("getConfig().{name}"))
@@ -133,6 +148,7 @@ impl Observer {
             start: 0,
             deploy_block: 0,
             cache: Mutex::new(Cache::default()),
+            upstream,
         };
         let head = observer.vault.provider.get_block_number().await?;
         let lp0 = observer.token0(deps.lp_pair, head).await?;
@@ -292,8 +308,20 @@ impl Observer {
             self.vault.address
         );
         let (mut lo, mut hi) = (0u64, head);
-        if has_code(0).await? {
-            return Ok(0);
+        match &self.upstream {
+            // Deployed on the fork: only the fork's own blocks are searched.
+            Some((_, pinned)) if !has_code(*pinned).await? => lo = *pinned,
+            Some((tape, _)) => {
+                anyhow::ensure!(
+                    tape.vault == self.vault.address,
+                    "the vault {} is not the cached chain's vault {}",
+                    self.vault.address,
+                    tape.vault
+                );
+                return Ok(tape.vault_deployed_at);
+            }
+            None if has_code(0).await? => return Ok(0),
+            None => {}
         }
         while lo + 1 < hi {
             let mid = lo + (hi - lo) / 2;
@@ -364,6 +392,25 @@ impl Observer {
 
     /// The LP pair's accumulator state at block `n`.
     pub async fn pair_state(&self, n: u64) -> anyhow::Result<PairState> {
+        if let Some(row) = self
+            .upstream
+            .as_ref()
+            .filter(|(_, pinned)| n <= *pinned)
+            .and_then(|(tape, _)| tape.at(n))
+        {
+            let btc_is_token0 = self.facts.lp_btc_is_token0;
+            return Ok(PairState {
+                reserve0: row.reserve0,
+                reserve1: row.reserve1,
+                timestamp_last: row.timestamp_last,
+                cumulative_last: if btc_is_token0 {
+                    row.cumulative0
+                } else {
+                    row.cumulative1
+                },
+                btc_is_token0,
+            });
+        }
         let (r0, r1, last) = self.reserves(self.deps.lp_pair, n).await?;
         let cumulative_last = if self.facts.lp_btc_is_token0 {
             self.read(
