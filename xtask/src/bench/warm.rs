@@ -14,21 +14,20 @@ use std::path::Path;
 use std::process::{ExitCode, Stdio};
 use std::time::Instant;
 
-/// The default in-EVM `cargo xtask chaos` on the cached chain, then the same run with
+/// The default `cargo xtask chaos` (both engines) on the cached chain, then the same run with
 /// `--no-chain-cache`, both timed from the outside (the binary is built: no compile). The
-/// bench's own chain build (or `--warm-only`'s) stores the entry first. In-EVM only: runs with
-/// live-fork experiments build the chain (they read history an entry does not keep).
+/// bench's own chain build (or `--warm-only`'s) stores the entry first.
 pub(super) fn warm_runs(project: &Project, out_dir: &Path) -> anyhow::Result<WarmBench> {
     shell::status(
         "Measuring",
-        "a warm `cargo xtask chaos --engine in-evm`, then the same with --no-chain-cache",
+        "a warm default `cargo xtask chaos`, then the same with --no-chain-cache",
     );
     let run = |name: &str, extra: &[&str]| -> anyhow::Result<(u64, serde_json::Value)> {
         let dir = out_dir.join(name);
         let started = Instant::now();
         let status = crate::signals::status_as_is(
             crate::cli::self_command(project)
-                .args(["chaos", "--force", "--engine", "in-evm"])
+                .args(["chaos", "--force"])
                 .args(extra)
                 .arg("--report-dir")
                 .arg(&dir)
@@ -63,7 +62,7 @@ pub(super) fn warm_runs(project: &Project, out_dir: &Path) -> anyhow::Result<War
 pub(super) fn warm_goals(warm: &WarmBench, window: Option<&Window>) -> Vec<Goal> {
     let mut goals = vec![
         target(
-            "warm in-EVM `chaos` (chain cache hit) vs the same run with --no-chain-cache",
+            "warm default `chaos` (chain cache hit) vs the same run with --no-chain-cache",
             ">= 2x shorter",
             warm.speedup,
             warm.speedup >= 2.0 && warm.warm_chain == "hit",
