@@ -122,9 +122,14 @@ impl Context<'_> {
         let (tx, rx) = std::sync::mpsc::channel::<(Work, Outcome)>();
         let mut slots: Vec<Slot> = plan.iter().map(|_| Slot::default()).collect();
         let mut stopped = None;
+        // Whether a block's first unit has started (its "Forking block" line is printed then).
+        let forked: Vec<std::sync::atomic::AtomicBool> = plan
+            .iter()
+            .map(|_| std::sync::atomic::AtomicBool::new(false))
+            .collect();
         std::thread::scope(|scope| {
             for _ in 0..workers {
-                let (tx, next, units) = (tx.clone(), &next, &units);
+                let (tx, next, units, forked) = (tx.clone(), &next, &units, &forked);
                 scope.spawn(move || {
                     // A runtime of its own for the live forks (the shared one if none can be
                     // made: then this worker's forks take turns with the others').
@@ -136,8 +141,22 @@ impl Context<'_> {
                     loop {
                         let k = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                         let Some(&unit) = units.get(k) else { break };
-                        if crate::signals::received().is_some() {
+                        let phase = match unit {
+                            Work::InEvm(_) => "in-evm",
+                            Work::Live(_) => "live-fork",
+                        };
+                        // A signal came: no new unit starts.
+                        if crate::signals::phase(phase).is_err() {
                             break;
+                        }
+                        let (Work::InEvm(i) | Work::Live(i)) = unit;
+                        if !forked[i].swap(true, std::sync::atomic::Ordering::SeqCst) {
+                            let pinned = &plan[i].0;
+                            progress.message(format!("at block {}", pinned.number));
+                            progress.line(format!(
+                                "     Forking block {} ({}, time {})",
+                                pinned.number, pinned.label, pinned.timestamp
+                            ));
                         }
                         let outcome = match unit {
                             Work::InEvm(i) => {
@@ -170,9 +189,7 @@ impl Context<'_> {
             // Blocks are reported in plan order as soon as all their units are in.
             let mut reported = 0;
             for (unit, outcome) in rx.iter() {
-                let i = match unit {
-                    Work::InEvm(i) | Work::Live(i) => i,
-                };
+                let (Work::InEvm(i) | Work::Live(i)) = unit;
                 match outcome {
                     Outcome::InEvm(batch) => {
                         if let Err(interrupted) = &batch {
@@ -204,7 +221,8 @@ impl Context<'_> {
         crate::signals::check()
     }
 
-    /// One block's finished units into `done` (an in-EVM batch a signal cut short is dropped).
+    /// One block's finished units into `done` (an in-EVM batch a signal cut short is dropped);
+    /// its "Forking block" line was printed when its first unit started.
     fn report_block(
         &self,
         (pinned, scenario_ids, live_experiments): &(PinnedBlock, Vec<String>, Vec<String>),
@@ -212,11 +230,6 @@ impl Context<'_> {
         progress: &shell::Progress,
         done: &mut Finished,
     ) {
-        progress.message(format!("at block {}", pinned.number));
-        progress.line(format!(
-            "     Forking block {} ({}, time {})",
-            pinned.number, pinned.label, pinned.timestamp
-        ));
         let mut experiments = Vec::new();
         let mut reverts = Vec::new();
         if let Some(Ok(batch)) = slot.in_evm {
