@@ -100,6 +100,26 @@ pub fn build_with(
             Err(err) => shell::warn(format!("{err:#}; building the chain")),
         }
     }
+    if let (cache::Mode::Store(dir), Some(k)) = (&options.cache, &key) {
+        if cache::stored(dir, k) {
+            // A run that pins blocks an entry does not keep, with the entry already stored:
+            // nothing to take along for the cache.
+            let mut chain = build_cold(toolchain, options, None, replicas)?;
+            chain.info.cache = cache::Status::Miss;
+            std::fs::write(
+                options.out_dir.join("chain.json"),
+                serde_json::to_string_pretty(&chain.info)? + "\n",
+            )?;
+            shell::note(
+                "Cached",
+                format!(
+                    "not again: the chain cache holds this chain (entry {})",
+                    &k.hash[..12]
+                ),
+            );
+            return Ok(chain);
+        }
+    }
     build_cold(toolchain, options, key.as_ref(), replicas)
 }
 
@@ -327,7 +347,18 @@ pub(super) async fn store(
     };
     let info_json = serde_json::to_vec_pretty(&stored)?;
     let book = AddressBook::read(&info.address_book)?;
+    let started = Instant::now();
     let tape = cache::tape::read(&provider, book.lp_pair, book.vault, info.head).await?;
+    shell::note(
+        "Read",
+        format!(
+            "the LP pair's tape for the chain cache (blocks {}..={}, {} changes) in {:.1?}",
+            tape.first,
+            tape.head,
+            tape.changes.len(),
+            started.elapsed()
+        ),
+    );
     let tape_json = serde_json::to_vec(&tape)?;
     cache::store(
         dir,

@@ -420,6 +420,11 @@ pub fn lookup(dir: &Path, key: &Key) -> anyhow::Result<Option<Entry>> {
     }
 }
 
+/// Whether `dir` already holds an entry for `key` (not checked: for a run that only stores).
+pub fn stored(dir: &Path, key: &Key) -> bool {
+    dir.join(&key.hash).join(MANIFEST).exists()
+}
+
 fn touch(path: &Path) {
     if let Ok(file) = std::fs::File::options().append(true).open(path) {
         let _ = file.set_modified(std::time::SystemTime::now());
