@@ -8,6 +8,8 @@ mod support;
 
 use std::path::{Path, PathBuf};
 
+use sha2::Digest as _;
+
 use xtask::chain::cache::{self, Mode};
 use xtask::chain::{self, ChainOptions};
 use xtask::project::Project;
@@ -80,18 +82,21 @@ fn comparable(mut report: serde_json::Value) -> serde_json::Value {
 #[test]
 fn a_cached_chain_gives_the_cold_run_and_jobs_2_gives_jobs_1() {
     let cache = tempfile::tempdir().unwrap();
-    // Two in-EVM scenarios at the four landmarks (live-fork experiments read the chain's
-    // history at blocks an entry does not keep, so runs with them build the chain and only
-    // store it): with --jobs 2 a worker runs the in-EVM batches of later blocks.
+    // Two in-EVM scenarios and two live-fork experiments at the four landmarks. The live-fork
+    // ones read the LP pair at upstream blocks the entry keeps no state for: the cold run reads
+    // them with eth_call, the warm one from the entry's pair tape. With --jobs 2 the blocks'
+    // batches run side by side.
     let args = [
         "--days",
         "1",
-        "--engine",
-        "in-evm",
         "--scenario",
         "gas_spike",
         "--scenario",
         "oracle_divergence",
+        "--scenario",
+        "keeper_gas_spike",
+        "--scenario",
+        "keeper_missed_blocks",
     ];
     let with = |jobs: &'static str| {
         let mut a = args.to_vec();
@@ -120,7 +125,8 @@ fn a_cached_chain_gives_the_cold_run_and_jobs_2_gives_jobs_1() {
     };
     assert_eq!(blocks(&cold).len(), 4, "{cold:#}");
     assert_eq!(blocks(&cold), blocks(&warm));
-    assert_eq!(cold["totals"]["experiments"], 8);
+    assert_eq!(cold["totals"]["experiments"], 16);
+    assert_eq!(cold["totals"]["held"], 16, "{cold:#}");
     // Verdicts, checks (observed values and bounds), digests, gas, reverts: all the same.
     assert_eq!(comparable(warm.clone()), comparable(cold));
     assert_eq!(comparable(warm), comparable(warm_sequential));
@@ -237,8 +243,35 @@ fn a_damaged_entry_is_rejected_and_the_chain_rebuilt() {
     assert_eq!(rebuilt.info.head, head);
     drop(rebuilt);
 
-    // A flipped byte in the state: rejected before anvil sees it, and removed.
+    // The pair tape recorded differently at a block the loaded chain serves (its hash fixed
+    // in the manifest): the pair there does not read what the tape claims, so it is not used.
     let hit = build("hit");
+    assert_eq!(hit.info.cache, cache::Status::Hit);
+    let tape = hit.tape.clone().expect("a hit carries the pair tape");
+    let kept = hit.info.state_only_at.clone().unwrap();
+    drop(hit);
+    let tape_path = entry.join("pair-tape.json");
+    let pristine_tape = std::fs::read(&tape_path).unwrap();
+    let mut tampered = (*tape).clone();
+    let at = tampered
+        .changes
+        .partition_point(|(b, _)| *b <= kept[0])
+        .checked_sub(1)
+        .unwrap();
+    tampered.changes[at].1.reserve0 += alloy::primitives::U256::from(1u64);
+    let bytes = serde_json::to_vec(&tampered).unwrap();
+    let mut manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&manifest_path).unwrap()).unwrap();
+    manifest["files"]["pair-tape.json"] = alloy::hex::encode(sha2::Sha256::digest(&bytes)).into();
+    std::fs::write(&manifest_path, manifest.to_string()).unwrap();
+    std::fs::write(&tape_path, bytes).unwrap();
+    let rebuilt = build("tampered-tape");
+    assert_eq!(rebuilt.info.cache, cache::Status::Stored);
+    drop(rebuilt);
+    assert_eq!(std::fs::read(&tape_path).unwrap(), pristine_tape);
+
+    // A flipped byte in the state: rejected before anvil sees it, and removed.
+    let hit = build("hit-again");
     assert_eq!(hit.info.cache, cache::Status::Hit);
     drop(hit);
     let state = entry.join("state.json.gz");

@@ -21,6 +21,7 @@
 //! Nothing depends on it. Exception not yet removed: it re-enters the binary through
 //! [`crate::cli`] (`self_command`, `nested_cargo`) instead of a library call.
 
+mod chaos_run;
 mod probes;
 mod warm;
 mod window;

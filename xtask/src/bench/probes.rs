@@ -1,6 +1,7 @@
 //! The smaller measurements: a recorded run replayed, the probe against an endpoint that never
 //! answers, the gas of the `cycle()` paths, peak memory and the machine.
 
+use super::chaos_run::{ratio, timed_chaos};
 use super::{ms, Probe, ReplayBench};
 use crate::project::Project;
 use crate::rpc::redact::Redacted;
@@ -19,44 +20,36 @@ pub(super) fn replay_bench(project: &Project, out_dir: &Path) -> anyhow::Result<
     );
     let recording = out_dir.join("recording");
     let _ = std::fs::remove_dir_all(&recording);
-    let timed = |mode: &str, report_dir: &Path| -> anyhow::Result<Duration> {
-        let started = Instant::now();
-        let status = crate::cli::self_command(project)
-            .args(["chaos", "--days", "1", mode])
-            .arg(&recording)
-            .arg("--report-dir")
-            .arg(report_dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()?;
-        anyhow::ensure!(
-            status.success(),
-            "cargo xtask chaos {mode} failed ({status})"
-        );
-        Ok(started.elapsed())
-    };
-    let (live_dir, replay_dir) = (out_dir.join("replay-live"), out_dir.join("replay-replayed"));
-    let live = timed("--record", &live_dir)?;
-    let replayed = timed("--replay", &replay_dir)?;
-    // Everything but the times must be the same.
-    let outcomes = |dir: &Path| -> anyhow::Result<Vec<serde_json::Value>> {
-        let report: crate::report::Report =
-            serde_json::from_str(&std::fs::read_to_string(dir.join("report.json"))?)?;
+    let recording_arg = recording.display().to_string();
+    let (live, live_report) = timed_chaos(
+        project,
+        out_dir,
+        "replay-live",
+        &["--days", "1", "--record", &recording_arg],
+        false,
+    )?;
+    let (replayed, replayed_report) = timed_chaos(
+        project,
+        out_dir,
+        "replay-replayed",
+        &["--days", "1", "--replay", &recording_arg],
+        false,
+    )?;
+    // Every experiment's outcome must be the same (the rest of the report says where the
+    // answers came from).
+    let outcomes = |report: &crate::report::Report| -> anyhow::Result<Vec<serde_json::Value>> {
         report
             .blocks
             .iter()
             .flat_map(|b| &b.experiments)
             .map(|e| {
-                let mut value = serde_json::to_value(e)?;
-                if let Some(object) = value.as_object_mut() {
-                    object.remove("duration_ms");
-                }
-                Ok(value)
+                let mut e = e.clone();
+                e.duration_ms = 0;
+                Ok(serde_json::to_value(e)?)
             })
             .collect()
     };
-    let identical = outcomes(&live_dir)? == outcomes(&replay_dir)?;
+    let identical = outcomes(&live_report)? == outcomes(&replayed_report)?;
     let manifest: crate::rpc::record::Manifest = serde_json::from_str(&std::fs::read_to_string(
         recording.join(crate::rpc::record::MANIFEST),
     )?)?;
@@ -64,7 +57,7 @@ pub(super) fn replay_bench(project: &Project, out_dir: &Path) -> anyhow::Result<
     Ok(ReplayBench {
         live_wall_ms: ms(live),
         replay_wall_ms: ms(replayed),
-        speedup: (live.as_secs_f64() / replayed.as_secs_f64().max(0.001) * 100.0).round() / 100.0,
+        speedup: ratio(live, replayed),
         pinned_blocks: manifest.pinned.len(),
         answers: manifest.answers,
         compressed_bytes: manifest.compressed_bytes,

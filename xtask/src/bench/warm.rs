@@ -2,60 +2,39 @@
 //! goals.
 
 use super::{ms, target, Goal, WarmBench, Window};
+use crate::bench::chaos_run::{comparable, ratio, timed_chaos};
 use crate::bench::probes::machine;
-use crate::bench::window::{comparable, window_sweep};
+use crate::bench::window::window_sweep;
 use crate::chain::{self, ChainOptions};
 use crate::project::Project;
 use crate::shell;
 use crate::toolchain::Toolchain;
-use anyhow::Context as _;
 use std::fmt::Write as _;
 use std::path::Path;
-use std::process::{ExitCode, Stdio};
-use std::time::Instant;
+use std::process::ExitCode;
 
-/// The default in-EVM `cargo xtask chaos` on the cached chain, then the same run with
+/// The default `cargo xtask chaos` (both engines) on the cached chain, then the same run with
 /// `--no-chain-cache`, both timed from the outside (the binary is built: no compile). The
-/// bench's own chain build (or `--warm-only`'s) stores the entry first. In-EVM only: runs with
-/// live-fork experiments build the chain (they read history an entry does not keep).
+/// bench's own chain build (or `--warm-only`'s) stores the entry first.
 pub(super) fn warm_runs(project: &Project, out_dir: &Path) -> anyhow::Result<WarmBench> {
     shell::status(
         "Measuring",
-        "a warm `cargo xtask chaos --engine in-evm`, then the same with --no-chain-cache",
+        "a warm default `cargo xtask chaos`, then the same with --no-chain-cache",
     );
-    let run = |name: &str, extra: &[&str]| -> anyhow::Result<(u64, serde_json::Value)> {
-        let dir = out_dir.join(name);
-        let started = Instant::now();
-        let status = crate::signals::status_as_is(
-            crate::cli::self_command(project)
-                .args(["chaos", "--force", "--engine", "in-evm"])
-                .args(extra)
-                .arg("--report-dir")
-                .arg(&dir)
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null()),
-        )?;
-        crate::signals::check()?;
-        let wall = ms(started.elapsed());
-        anyhow::ensure!(
-            status.success() || status.code() == Some(1),
-            "cargo xtask chaos could not run ({status})"
-        );
-        let report: serde_json::Value = serde_json::from_str(
-            &std::fs::read_to_string(dir.join("report.json"))
-                .with_context(|| format!("the run ({status}) wrote no report"))?,
-        )?;
-        Ok((wall, report))
-    };
-    let (warm_wall_ms, warm) = run("warm-chaos", &[])?;
-    let (uncached_wall_ms, uncached) = run("uncached-chaos", &["--no-chain-cache"])?;
+    let (warm_wall, warm) = timed_chaos(project, out_dir, "warm-chaos", &[], false)?;
+    let (uncached_wall, uncached) = timed_chaos(
+        project,
+        out_dir,
+        "uncached-chaos",
+        &["--no-chain-cache"],
+        false,
+    )?;
     Ok(WarmBench {
-        warm_wall_ms,
-        warm_chain: warm["chain"]["cache"].as_str().unwrap_or("none").to_owned(),
-        uncached_wall_ms,
-        speedup: (uncached_wall_ms as f64 / warm_wall_ms.max(1) as f64 * 100.0).round() / 100.0,
-        identical: comparable(warm) == comparable(uncached),
+        warm_wall_ms: ms(warm_wall),
+        warm_chain: warm.chain.cache.clone().unwrap_or_else(|| "none".into()),
+        uncached_wall_ms: ms(uncached_wall),
+        speedup: ratio(uncached_wall, warm_wall),
+        identical: comparable(&warm)? == comparable(&uncached)?,
     })
 }
 
@@ -63,7 +42,7 @@ pub(super) fn warm_runs(project: &Project, out_dir: &Path) -> anyhow::Result<War
 pub(super) fn warm_goals(warm: &WarmBench, window: Option<&Window>) -> Vec<Goal> {
     let mut goals = vec![
         target(
-            "warm in-EVM `chaos` (chain cache hit) vs the same run with --no-chain-cache",
+            "warm default `chaos` (chain cache hit) vs the same run with --no-chain-cache",
             ">= 2x shorter",
             warm.speedup,
             warm.speedup >= 2.0 && warm.warm_chain == "hit",

@@ -100,6 +100,26 @@ pub fn build_with(
             Err(err) => shell::warn(format!("{err:#}; building the chain")),
         }
     }
+    if let (cache::Mode::Store(dir), Some(k)) = (&options.cache, &key) {
+        if cache::stored(dir, k) {
+            // A run that pins blocks an entry does not keep, with the entry already stored:
+            // nothing to take along for the cache.
+            let mut chain = build_cold(toolchain, options, None, replicas)?;
+            chain.info.cache = cache::Status::Miss;
+            std::fs::write(
+                options.out_dir.join("chain.json"),
+                serde_json::to_string_pretty(&chain.info)? + "\n",
+            )?;
+            shell::note(
+                "Cached",
+                format!(
+                    "not again: the chain cache holds this chain (entry {})",
+                    &k.hash[..12]
+                ),
+            );
+            return Ok(chain);
+        }
+    }
     build_cold(toolchain, options, key.as_ref(), replicas)
 }
 
@@ -134,6 +154,18 @@ pub(super) fn load(
         .enable_all()
         .build()?;
     runtime.block_on(verify_loaded(&url, &book, manifest))?;
+    let tape = entry.tape()?;
+    let served: Vec<u64> = manifest
+        .kept
+        .iter()
+        .map(|k| k.block)
+        .chain([manifest.head])
+        .collect();
+    anyhow::ensure!(
+        tape.pair == book.lp_pair && tape.vault == book.vault && tape.head == manifest.head,
+        "its pair tape is of another chain"
+    );
+    runtime.block_on(cache::tape::verify(&connect(&url)?, &tape, &served))?;
     info.url = url.clone();
     info.address_book = book_path;
     info.cache = cache::Status::Hit;
@@ -152,7 +184,12 @@ pub(super) fn load(
             started.elapsed()
         ),
     );
-    Ok(LocalChain { anvil, book, info })
+    Ok(LocalChain {
+        anvil,
+        book,
+        info,
+        tape: Some(std::sync::Arc::new(tape)),
+    })
 }
 
 /// The loaded chain's head is the recorded one (number, hash, state root), and at every kept
@@ -282,7 +319,12 @@ pub(super) fn build_cold(
         options.out_dir.join("chain.json"),
         serde_json::to_string_pretty(&info)? + "\n",
     )?;
-    Ok(LocalChain { anvil, book, info })
+    Ok(LocalChain {
+        anvil,
+        book,
+        info,
+        tape: None,
+    })
 }
 
 pub(super) async fn store(
@@ -304,6 +346,20 @@ pub(super) async fn store(
         ..info.clone()
     };
     let info_json = serde_json::to_vec_pretty(&stored)?;
+    let book = AddressBook::read(&info.address_book)?;
+    let started = Instant::now();
+    let tape = cache::tape::read(&provider, book.lp_pair, book.vault, info.head).await?;
+    shell::note(
+        "Read",
+        format!(
+            "the LP pair's tape for the chain cache (blocks {}..={}, {} changes) in {:.1?}",
+            tape.first,
+            tape.head,
+            tape.changes.len(),
+            started.elapsed()
+        ),
+    );
+    let tape_json = serde_json::to_vec(&tape)?;
     cache::store(
         dir,
         key,
@@ -315,6 +371,7 @@ pub(super) async fn store(
             state_root: head.header.state_root,
             book: &info.address_book,
             info_json: &info_json,
+            tape_json: &tape_json,
         },
     )
 }

@@ -4,9 +4,11 @@
 //! What an entry is: anvil's `anvil_dumpState` of the chain at its head (every account, every
 //! block header and transaction), plus anvil's historical-state format for the blocks a run may
 //! fork without asking (the landmarks and every other phase boundary of the history), plus the
-//! address book and `chain.json`. A fork reads state *at* its pinned block, so an entry serves a
-//! run only when every pinned block is one it holds; the others are built cold (and `cargo xtask
-//! chain` says which blocks a cached chain serves).
+//! address book and `chain.json`, plus the LP pair's tape ([`tape`]: its accumulator state at
+//! every block since the vault's deployment, which the live-fork engine's shadow TWAP reads at
+//! blocks the entry keeps no state for). A fork reads state *at* its pinned block, so an entry
+//! serves a run only when every pinned block is one it holds; the others are built cold (and
+//! `cargo xtask chain` says which blocks a cached chain serves).
 //!
 //! The key: a hash of everything that decides the chain: the format version below, the chain
 //! options (seed, days and whatever else [`crate::chain::ChainOptions`] gains), the anvil
@@ -17,7 +19,8 @@
 //! Trust: an entry is used only after its files hash to what its manifest says (a corrupted or
 //! half-copied entry is rejected), and after the loaded chain shows the head block hash and
 //! state root recorded when it was built, and the vault's NAV, share price and risk mode at every
-//! kept block equal the history's own samples. Anything else: the entry is removed and the chain
+//! kept block equal the history's own samples, and the LP pair at every kept block and the head
+//! reads what the pair tape recorded. Anything else: the entry is removed and the chain
 //! is built cold. Entries are written under a scratch name and renamed into place (never seen
 //! half-written); at most [`MAX_ENTRIES`] are kept, the least recently used go first.
 //!
@@ -36,12 +39,13 @@ use sha2::{Digest as _, Sha256};
 use crate::toolchain::{Tool, Toolchain};
 
 mod dump;
+pub mod tape;
 
 pub use dump::legacy_analyzed;
 use dump::state_with_history;
 
 /// Bumped whenever the entry's layout or what it means changes.
-pub const FORMAT: u32 = 1;
+pub const FORMAT: u32 = 2;
 /// Entries kept (each a few MB compressed).
 pub const MAX_ENTRIES: usize = 4;
 /// Disables the cache like `--no-chain-cache` (`off`, `0`, `false`, `no`).
@@ -323,7 +327,7 @@ pub struct Manifest {
     pub head_hash: String,
     pub state_root: String,
     pub kept: Vec<Kept>,
-    /// sha256 of `state.json.gz`, `address-book.json` and `chain.json`.
+    /// sha256 of `state.json.gz`, `address-book.json`, `chain.json` and `pair-tape.json`.
     pub files: BTreeMap<String, String>,
     pub created_at: u64,
 }
@@ -331,6 +335,7 @@ pub struct Manifest {
 const STATE: &str = "state.json.gz";
 const BOOK: &str = "address-book.json";
 const INFO: &str = "chain.json";
+const TAPE: &str = "pair-tape.json";
 const MANIFEST: &str = "entry.json";
 
 /// A verified-on-disk entry, ready to load.
@@ -357,6 +362,12 @@ impl Entry {
     pub fn info(&self) -> PathBuf {
         self.dir.join(INFO)
     }
+
+    /// The pair tape (its hash was checked by [`lookup`]).
+    pub fn tape(&self) -> anyhow::Result<tape::PairTape> {
+        serde_json::from_slice(&std::fs::read(self.dir.join(TAPE))?)
+            .context("the entry's pair tape")
+    }
 }
 
 /// The entry for `key` in `dir`, if there is one whose files are intact. A damaged one is
@@ -379,7 +390,7 @@ pub fn lookup(dir: &Path, key: &Key) -> anyhow::Result<Option<Entry>> {
             manifest.key.hash == key.hash && manifest.key.inputs == key.inputs,
             "its key does not match its name"
         );
-        for name in [STATE, BOOK, INFO] {
+        for name in [STATE, BOOK, INFO, TAPE] {
             let want = manifest
                 .files
                 .get(name)
@@ -407,6 +418,11 @@ pub fn lookup(dir: &Path, key: &Key) -> anyhow::Result<Option<Entry>> {
             Err(err.context(format!("chain cache entry {} rejected", key.hash)))
         }
     }
+}
+
+/// Whether `dir` already holds an entry for `key` (not checked: for a run that only stores).
+pub fn stored(dir: &Path, key: &Key) -> bool {
+    dir.join(&key.hash).join(MANIFEST).exists()
 }
 
 fn touch(path: &Path) {
@@ -447,6 +463,8 @@ pub struct Built<'a> {
     pub state_root: B256,
     pub book: &'a Path,
     pub info_json: &'a [u8],
+    /// The pair tape, read from the cold chain ([`tape::read`]).
+    pub tape_json: &'a [u8],
 }
 
 /// Write an entry for `key`: under a scratch name first, renamed into place when complete, then
@@ -468,6 +486,7 @@ pub fn store(dir: &Path, key: &Key, built: &Built<'_>) -> anyhow::Result<PathBuf
         (STATE, &state_gz[..]),
         (BOOK, &book[..]),
         (INFO, built.info_json),
+        (TAPE, built.tape_json),
     ] {
         write_synced(&scratch.path().join(name), bytes)?;
         files.insert(name.to_owned(), sha256_hex(bytes));

@@ -126,6 +126,9 @@ pub struct LocalChain {
     pub anvil: Anvil,
     pub book: AddressBook,
     pub info: ChainInfo,
+    /// With a cache hit: the LP pair's tape, checked against the loaded chain (what the
+    /// live-fork engine reads at the blocks the chain serves no state for).
+    pub tape: Option<std::sync::Arc<cache::tape::PairTape>>,
 }
 
 /// Which code stands in for PancakeSwap V2 and Chainlink on the local chain.

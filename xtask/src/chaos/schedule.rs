@@ -55,10 +55,11 @@ impl Context<'_> {
     /// it stops at the next step: `done` then holds exactly the experiments that finished
     /// before it (a batch or experiment that the signal cut short is dropped, never reported).
     ///
-    /// With `jobs` > 1, worker threads run the in-EVM batches of the coming blocks (one forge
-    /// process each, independent of every other) while this thread takes the blocks in plan
-    /// order and runs their live-fork experiments; results are only ever taken in plan order,
-    /// so the report is the same as a run with `--jobs 1`, whatever finished first.
+    /// With `jobs` > 1 the blocks' units of work (a block's in-EVM batch, a block's live-fork
+    /// experiments) run side by side on `jobs` worker threads, each unit on forks of its own
+    /// (one forge process, one anvil fork), taken in plan order; results are only ever
+    /// reported in plan order, so the report is the same as a run with `--jobs 1`, whatever
+    /// finished first.
     pub(crate) fn execute(
         &self,
         source: &ForkSource,
@@ -70,80 +71,189 @@ impl Context<'_> {
             .map(|(_, a, b)| (a.len() + b.len()) as u64)
             .sum();
         let progress = shell::Progress::new(total, "experiments");
-        let batches: Vec<usize> = (0..plan.len()).filter(|&i| !plan[i].1.is_empty()).collect();
-        let live_any = plan.iter().any(|(_, _, live)| !live.is_empty());
-        // This thread's live-fork experiments count as one of the jobs.
-        let workers = match self.jobs {
-            0 | 1 => 0,
-            _ if batches.is_empty() => 0,
-            jobs if live_any => jobs - 1,
-            jobs => jobs,
-        };
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        let (tx, rx) = std::sync::mpsc::channel::<(usize, BatchOutcome)>();
-        let outcome = std::thread::scope(|scope| {
-            for _ in 0..workers {
-                let (tx, next, batches) = (tx.clone(), &next, &batches);
-                scope.spawn(move || loop {
-                    let k = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                    let Some(&i) = batches.get(k) else { break };
-                    if crate::signals::received().is_some() {
-                        break;
-                    }
-                    let (pinned, ids, _) = &plan[i];
-                    let outcome = run_in_evm(
-                        self.toolchain,
-                        self.artifact,
-                        self.script,
-                        source,
-                        pinned,
-                        ids,
-                    );
-                    if tx.send((i, outcome)).is_err() {
-                        break;
-                    }
-                });
-            }
-            drop(tx);
-            let mut ahead = (workers > 0).then(|| Ahead {
-                rx: &rx,
-                ready: std::collections::BTreeMap::new(),
-            });
-            let outcome = self.execute_in_order(source, plan, ahead.as_mut(), &progress, done);
-            if let (Err((stopped_at, _)), Some(ahead)) = (&outcome, ahead) {
-                // The batches that workers finished for later blocks are finished experiments
-                // too: reported, in plan order (the workers stop at their next step).
-                let mut ready = ahead.ready;
-                ready.extend(rx.iter());
-                let stopped_block_reported =
-                    done.blocks.last().map(|b| b.number) == Some(plan[*stopped_at].0.number);
-                for (i, batch) in ready {
-                    let later = i > *stopped_at || (i == *stopped_at && !stopped_block_reported);
-                    if let (true, Ok(batch)) = (later, batch) {
-                        let mut experiments = Vec::new();
-                        let mut reverts = Vec::new();
-                        take_batch(&plan[i].0, batch, &mut experiments, &mut reverts);
-                        self.finish_block(&plan[i].0, experiments, reverts, &progress, done);
-                    }
-                }
-            }
-            outcome
-        });
-        outcome.map_err(|(_, interrupted)| interrupted)?;
+        if self.jobs > 1 {
+            self.execute_side_by_side(source, plan, &progress, done)?;
+        } else {
+            self.execute_in_order(source, plan, &progress, done)?;
+        }
         self.ledger.enter(None, Unit::Run);
         Ok(())
     }
 
-    /// The blocks in plan order; `Err` names the block a signal stopped.
+    /// This context on another runtime (a worker thread's own, for its live forks).
+    fn on<'b>(&'b self, runtime: &'b tokio::runtime::Runtime) -> Context<'b> {
+        Context {
+            toolchain: self.toolchain,
+            project: self.project,
+            runtime,
+            artifact: self.artifact,
+            script: self.script,
+            log_dir: self.log_dir.clone(),
+            keeper_faults: self.keeper_faults.clone(),
+            seed: self.seed,
+            fresh_vault: self.fresh_vault,
+            ledger: Arc::clone(&self.ledger),
+            keeper_policy: self.keeper_policy.clone(),
+            keeper_counters: Arc::clone(&self.keeper_counters),
+            keeper_faults_injected: Arc::clone(&self.keeper_faults_injected),
+            jobs: self.jobs,
+        }
+    }
+
+    /// `--jobs` > 1: the units of work on a pool of worker threads (see [`Self::execute`]).
+    fn execute_side_by_side(
+        &self,
+        source: &ForkSource,
+        plan: &Plan,
+        progress: &shell::Progress,
+        done: &mut Finished,
+    ) -> Result<(), crate::signals::Interrupted> {
+        let units: Vec<Work> = plan
+            .iter()
+            .enumerate()
+            .flat_map(|(i, (_, in_evm, live))| {
+                let a = (!in_evm.is_empty()).then_some(Work::InEvm(i));
+                let b = (!live.is_empty()).then_some(Work::Live(i));
+                a.into_iter().chain(b)
+            })
+            .collect();
+        let workers = self.jobs.min(units.len()).max(1);
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let (tx, rx) = std::sync::mpsc::channel::<(Work, Outcome)>();
+        let mut slots: Vec<Slot> = plan.iter().map(|_| Slot::default()).collect();
+        let mut stopped = None;
+        // Whether a block's first unit has started (its "Forking block" line is printed then).
+        let forked: Vec<std::sync::atomic::AtomicBool> = plan
+            .iter()
+            .map(|_| std::sync::atomic::AtomicBool::new(false))
+            .collect();
+        std::thread::scope(|scope| {
+            for _ in 0..workers {
+                let (tx, next, units, forked) = (tx.clone(), &next, &units, &forked);
+                scope.spawn(move || {
+                    // A runtime of its own for the live forks (the shared one if none can be
+                    // made: then this worker's forks take turns with the others').
+                    let own = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .ok();
+                    let context = self.on(own.as_ref().unwrap_or(self.runtime));
+                    loop {
+                        let k = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        let Some(&unit) = units.get(k) else { break };
+                        let phase = match unit {
+                            Work::InEvm(_) => "in-evm",
+                            Work::Live(_) => "live-fork",
+                        };
+                        // A signal came: no new unit starts.
+                        if crate::signals::phase(phase).is_err() {
+                            break;
+                        }
+                        let (Work::InEvm(i) | Work::Live(i)) = unit;
+                        if !forked[i].swap(true, std::sync::atomic::Ordering::SeqCst) {
+                            let pinned = &plan[i].0;
+                            progress.message(format!("at block {}", pinned.number));
+                            progress.line(format!(
+                                "     Forking block {} ({}, time {})",
+                                pinned.number, pinned.label, pinned.timestamp
+                            ));
+                        }
+                        let outcome = match unit {
+                            Work::InEvm(i) => {
+                                let (pinned, ids, _) = &plan[i];
+                                context.ledger.enter(Some(pinned.number), Unit::InEvm);
+                                Outcome::InEvm(run_in_evm(
+                                    context.toolchain,
+                                    context.artifact,
+                                    context.script,
+                                    source,
+                                    pinned,
+                                    ids,
+                                ))
+                            }
+                            Work::Live(i) => {
+                                let (pinned, _, ids) = &plan[i];
+                                context.ledger.enter(Some(pinned.number), Unit::LiveSetup);
+                                let mut out = Vec::new();
+                                let result = run_live(&context, source, pinned, ids, &mut out);
+                                Outcome::Live(out, result)
+                            }
+                        };
+                        if tx.send((unit, outcome)).is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+            drop(tx);
+            // Blocks are reported in plan order as soon as all their units are in.
+            let mut reported = 0;
+            for (unit, outcome) in rx.iter() {
+                let (Work::InEvm(i) | Work::Live(i)) = unit;
+                match outcome {
+                    Outcome::InEvm(batch) => {
+                        if let Err(interrupted) = &batch {
+                            stopped.get_or_insert_with(|| interrupted.clone());
+                        }
+                        slots[i].in_evm = Some(batch);
+                    }
+                    Outcome::Live(out, result) => {
+                        if let Err(interrupted) = result {
+                            stopped.get_or_insert(interrupted);
+                        }
+                        slots[i].live = Some(out);
+                    }
+                }
+                while reported < plan.len() && slots[reported].complete(&plan[reported]) {
+                    let slot = std::mem::take(&mut slots[reported]);
+                    self.report_block(&plan[reported], slot, progress, done);
+                    reported += 1;
+                }
+            }
+            // Stopped by a signal: what finished at the blocks not reported yet, in plan order.
+            for (i, slot) in slots.into_iter().enumerate().skip(reported) {
+                self.report_block(&plan[i], slot, progress, done);
+            }
+        });
+        if let Some(interrupted) = stopped {
+            return Err(interrupted);
+        }
+        crate::signals::check()
+    }
+
+    /// One block's finished units into `done` (an in-EVM batch a signal cut short is dropped);
+    /// its "Forking block" line was printed when its first unit started.
+    fn report_block(
+        &self,
+        (pinned, scenario_ids, live_experiments): &(PinnedBlock, Vec<String>, Vec<String>),
+        slot: Slot,
+        progress: &shell::Progress,
+        done: &mut Finished,
+    ) {
+        let mut experiments = Vec::new();
+        let mut reverts = Vec::new();
+        if let Some(Ok(batch)) = slot.in_evm {
+            take_batch(pinned, batch, &mut experiments, &mut reverts);
+            progress.inc(scenario_ids.len() as u64);
+        }
+        if let Some(live) = slot.live {
+            if live.len() == live_experiments.len() {
+                progress.inc(live.len() as u64);
+            }
+            experiments.extend(live);
+        }
+        self.finish_block(pinned, experiments, reverts, progress, done);
+    }
+
+    /// `--jobs 1`: the blocks in plan order, one unit at a time.
     fn execute_in_order(
         &self,
         source: &ForkSource,
         plan: &Plan,
-        mut ahead: Option<&mut Ahead<'_>>,
         progress: &shell::Progress,
         done: &mut Finished,
-    ) -> Result<(), (usize, crate::signals::Interrupted)> {
-        for (i, (pinned, scenario_ids, live_experiments)) in plan.iter().enumerate() {
+    ) -> Result<(), crate::signals::Interrupted> {
+        for (pinned, scenario_ids, live_experiments) in plan {
             progress.message(format!("at block {}", pinned.number));
             progress.line(format!(
                 "     Forking block {} ({}, time {})",
@@ -154,20 +264,15 @@ impl Context<'_> {
             let outcome = (|| {
                 if !scenario_ids.is_empty() {
                     crate::signals::phase("in-evm")?;
-                    let batch = match ahead.as_deref_mut().map(|a| a.take(i)).transpose()? {
-                        Some(Some(batch)) => batch?,
-                        _ => {
-                            self.ledger.enter(Some(pinned.number), Unit::InEvm);
-                            run_in_evm(
-                                self.toolchain,
-                                self.artifact,
-                                self.script,
-                                source,
-                                pinned,
-                                scenario_ids,
-                            )?
-                        }
-                    };
+                    self.ledger.enter(Some(pinned.number), Unit::InEvm);
+                    let batch = run_in_evm(
+                        self.toolchain,
+                        self.artifact,
+                        self.script,
+                        source,
+                        pinned,
+                        scenario_ids,
+                    )?;
                     take_batch(pinned, batch, &mut experiments, &mut reverts);
                     progress.inc(scenario_ids.len() as u64);
                 }
@@ -180,7 +285,7 @@ impl Context<'_> {
                 Ok(())
             })();
             self.finish_block(pinned, experiments, reverts, progress, done);
-            outcome.map_err(|interrupted| (i, interrupted))?;
+            outcome?;
         }
         Ok(())
     }
@@ -227,32 +332,30 @@ impl Context<'_> {
     }
 }
 
-/// In-EVM batches run ahead by worker threads, as they arrive, for the blocks to come.
-pub(super) struct Ahead<'a> {
-    pub(in crate::chaos) rx: &'a std::sync::mpsc::Receiver<(usize, BatchOutcome)>,
-    pub(in crate::chaos) ready: std::collections::BTreeMap<usize, BatchOutcome>,
+/// A unit of work of a block (its index in the plan).
+#[derive(Debug, Clone, Copy)]
+enum Work {
+    InEvm(usize),
+    Live(usize),
 }
 
-impl Ahead<'_> {
-    /// Block `i`'s batch, waiting for it (and keeping what arrives for later blocks); `None`
-    /// when no worker will bring it (the caller runs it).
-    fn take(&mut self, i: usize) -> Result<Option<BatchOutcome>, crate::signals::Interrupted> {
-        loop {
-            if let Some(batch) = self.ready.remove(&i) {
-                return Ok(Some(batch));
-            }
-            match self.rx.recv_timeout(std::time::Duration::from_millis(100)) {
-                Ok((j, batch)) => {
-                    self.ready.insert(j, batch);
-                }
-                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => crate::signals::check()?,
-                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
-                    // Every worker stopped without this block's batch (only a signal does that).
-                    crate::signals::check()?;
-                    return Ok(None);
-                }
-            }
-        }
+/// What a unit brought back: the batch, or the live-fork experiments that finished (and
+/// whether a signal stopped the rest).
+enum Outcome {
+    InEvm(BatchOutcome),
+    Live(Vec<Experiment>, Result<(), crate::signals::Interrupted>),
+}
+
+/// A block's units as they come in.
+#[derive(Default)]
+struct Slot {
+    in_evm: Option<BatchOutcome>,
+    live: Option<Vec<Experiment>>,
+}
+
+impl Slot {
+    fn complete(&self, (_, in_evm, live): &(PinnedBlock, Vec<String>, Vec<String>)) -> bool {
+        (in_evm.is_empty() || self.in_evm.is_some()) && (live.is_empty() || self.live.is_some())
     }
 }
 

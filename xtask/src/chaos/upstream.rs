@@ -3,7 +3,7 @@
 //! readable by forge, and the per-method RPC counters written next to the report.
 
 use crate::chain::addressbook::AddressBook;
-use crate::chaos::args::{ChaosArgs, EngineChoice};
+use crate::chaos::args::ChaosArgs;
 use crate::chaos::pin::PinnedBlock;
 use crate::error::Unusable;
 use crate::foundry::forge::Target;
@@ -25,6 +25,9 @@ pub(in crate::chaos) struct ForkSource {
     pub(in crate::chaos) url: String,
     pub(in crate::chaos) book: AddressBook,
     pub(in crate::chaos) book_path: PathBuf,
+    /// The LP pair's tape of a chain loaded from the chain cache (see
+    /// [`crate::chain::cache::tape`]): the live-fork engine reads the upstream's blocks from it.
+    pub(in crate::chaos) tape: Option<Arc<crate::chain::cache::tape::PairTape>>,
 }
 
 /// The upstream every fork reads, behind the xtask's proxy.
@@ -62,6 +65,7 @@ impl Upstream {
             url: url.to_owned(),
             book: self.book.clone(),
             book_path: self.book_path.clone(),
+            tape: self._local.as_ref().and_then(|l| l.tape.clone()),
         }
     }
 }
@@ -267,18 +271,14 @@ pub(super) fn connect_upstream(
 }
 
 /// The chain cache for this run: an entry serves forks only at the blocks it keeps (the
-/// landmarks among them), so a run that pins other blocks builds the chain and stores it.
+/// landmarks among them), so a run that pins other blocks builds the chain and stores it. The
+/// live-fork engine's reads of the history below the pinned block (its shadow TWAP's tape) are
+/// served by the entry's pair tape.
 pub(super) fn chain_cache_mode(root: &Path, args: &ChaosArgs) -> crate::chain::cache::Mode {
     use crate::chain::cache::Mode;
     match Mode::new(crate::chain::cache::default_dir(root), args.no_chain_cache) {
-        // A cached chain keeps state only at its landmark and phase-boundary blocks; the
-        // live-fork engine reads the history at other blocks (its shadow TWAP's tape), so a
-        // run with live-fork experiments builds the chain and only stores it.
         Mode::Use(dir)
-            if args.fork_block.is_some()
-                || args.at.is_some()
-                || args.window.is_some()
-                || args.engine != EngineChoice::InEvm =>
+            if args.fork_block.is_some() || args.at.is_some() || args.window.is_some() =>
         {
             Mode::Store(dir)
         }

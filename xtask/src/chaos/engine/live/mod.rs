@@ -24,6 +24,7 @@
 //! every time.
 
 use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
 use alloy::network::TransactionBuilder as _;
 use alloy::primitives::{address, Address, Bytes, TxHash, I256, U256};
@@ -35,6 +36,7 @@ use anyhow::Context as _;
 
 use crate::chain::accounts::{DEPOSITOR_A, DEPOSITOR_B, KEEPER, TRADER};
 use crate::chain::addressbook::AddressBook;
+use crate::chain::cache::tape::PairTape;
 use crate::chain::vault::VaultReader;
 use crate::chaos::steady::measure::Observer;
 use crate::chaos::steady::{Checks, Deps, Fairness};
@@ -150,8 +152,19 @@ impl Fork {
         book: AddressBook,
         fresh_vault: bool,
     ) -> anyhow::Result<Self> {
+        Self::new_on(vault, book, fresh_vault, None).await
+    }
+
+    /// [`Self::new`] on a fork whose upstream came from the chain cache: `upstream` is the
+    /// chain's pair tape and the pinned block, the last block the fork reads from its upstream.
+    pub async fn new_on(
+        vault: VaultReader,
+        book: AddressBook,
+        fresh_vault: bool,
+        upstream: Option<(Arc<PairTape>, u64)>,
+    ) -> anyhow::Result<Self> {
         let pinned = vault.provider.get_block_number().await?;
-        let observer = Observer::new(vault.clone(), Deps::from_book(&book)).await?;
+        let observer = Observer::new_on(vault.clone(), Deps::from_book(&book), upstream).await?;
         let feed_writer = feed_writer(&vault.provider, book.bnb_usd_feed).await;
         let gas_limit = vault
             .provider

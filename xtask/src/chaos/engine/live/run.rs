@@ -74,10 +74,12 @@ pub(in crate::chaos) fn run_live(
             source.book.vault
         };
         let vault = VaultReader::new(context.project, address, provider)?;
-        let fork = context.runtime.block_on(live::Fork::new(
+        let upstream = source.tape.clone().map(|tape| (tape, pinned.number));
+        let fork = context.runtime.block_on(live::Fork::new_on(
             vault,
             source.book.clone(),
             context.fresh_vault,
+            upstream,
         ))?;
         Ok((anvil, keeper_proxy, fork))
     })();
