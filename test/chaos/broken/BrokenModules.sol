@@ -741,9 +741,9 @@ contract BrokenVaultFactory is IVaultFactory {
             return v;
         }
         if (defect == Defect.LP_ADD_SWALLOWED) {
-            // The effect of mutant aeaf54997d (a BTCB minimum of 101% of the amount): the router
-            // refuses every add the vault makes, and the vault's try swallows the refusal. The
-            // vault's code is the shipped one; the router answers as it would to that minimum.
+            // The router refuses every add the vault makes (as it does when the vault asks for a
+            // USDT minimum above the amount, mutant 9c11a6be12), and the vault's try swallows the
+            // refusal. The vault's code is the shipped one; only the router's answer is mocked.
             VM_.mockCallRevert(
                 a.router,
                 abi.encodePacked(IPancakeRouter02.addLiquidity.selector),
