@@ -4,7 +4,7 @@ pragma solidity ^0.8.24;
 import {Vm} from "forge-std/Vm.sol";
 import {Check} from "./ScenarioTypes.sol";
 import {YieldVault} from "../../contracts/vault/YieldVault.sol";
-import {Config, Legs, OracleReading, RiskMode} from "../../contracts/vault/VaultTypes.sol";
+import {Config, Legs, OracleReading, RiskMode, Weights} from "../../contracts/vault/VaultTypes.sol";
 
 // ==============================================================================================
 // The steady-state hypothesis around `cycle()`, stated once (docs/steady-state.md) and measured
@@ -872,6 +872,172 @@ library SteadyState {
             (b.shadow.nav + bounty + b.shadow.tolerance) * cfg.maxBountyBps / BPS;
         le(list, string.concat("S2_bounty_vs_nav_cap_wei", tag), _int(bounty), _int(navCap));
         le(list, string.concat("S2_bounty_vs_gas_cap_wei", tag), _int(bounty), _int(gasCapWei));
+    }
+
+    /// @notice The gas refund the bounty is built on: bountyGasUnits x min(tx.gasprice,
+    /// maxGasPrice) x BNB/USD (the feed as the hypothesis trusts it); the gas cap is 1.5 x this.
+    function gasRefund(Config memory cfg, uint256 gasPrice, uint256 bnbUsd) internal pure returns (uint256) {
+        uint256 p = gasPrice < cfg.maxGasPrice ? gasPrice : cfg.maxGasPrice;
+        return _mulDiv(uint256(cfg.bountyGasUnits) * p, bnbUsd, 1e18);
+    }
+
+    /// @notice What the profit share of a bounty is judged on (docs/steady-state.md, "The profit
+    /// share"): the shadow gain since the previous cycle and the terms built from it.
+    struct ProfitShare {
+        /// @dev Shadow value gained by the holders since the previous cycle, before the bounty.
+        uint256 gain;
+        uint256 refund;
+        /// @dev profitBountyBps of the gain.
+        uint256 share;
+        /// @dev How far the vault's own measure of the gain may be from the shadow's, times
+        /// profitBountyBps, plus the share arithmetic's rounding.
+        uint256 slack;
+        /// @dev min(refund + share, gas cap, NAV cap, free USDT): what the keeper is owed.
+        uint256 owed;
+    }
+
+    /// @notice S2's profit share: the bounty is the gas refund plus profitBountyBps of the gain
+    /// (measured on the shadow share price after the previous cycle, `spPrev` with S9 tolerance
+    /// `tolPrev`, and after this one before its bounty), within the caps. Upward: no more than
+    /// refund + share (`S2_bounty_vs_profit_share_wei`); downward: no less than what the
+    /// mechanism owes the keeper when no cap binds (`S2_profit_share_paid_wei`). Both within
+    /// `slack`: profitBountyBps of the two S9 tolerances plus two share units.
+    function s2ProfitShare(
+        CheckList memory list,
+        string memory tag,
+        Config memory cfg,
+        uint256 bounty,
+        uint256 gasPrice,
+        uint256 bnbUsd,
+        uint256 spPrev,
+        uint256 tolPrev,
+        Snapshot memory b
+    ) internal pure returns (ProfitShare memory p) {
+        uint256 supply = b.totalSupply;
+        uint256 spNow = _mulDiv(ONE_SHARE, b.shadow.nav + bounty, supply + SHARE_OFFSET);
+        p.gain = spNow > spPrev ? _mulDiv(spNow - spPrev, supply, ONE_SHARE) : 0;
+        p.refund = gasRefund(cfg, gasPrice, bnbUsd);
+        p.share = p.gain * cfg.profitBountyBps / BPS;
+        uint256 rounding = 2 * _ceilDiv(supply, ONE_SHARE) + 2;
+        p.slack = _ceilDiv((tolPrev + b.shadow.tolerance) * cfg.profitBountyBps, BPS) + rounding;
+        uint256 navAt = b.shadow.nav + bounty;
+        navAt = navAt > b.shadow.tolerance ? navAt - b.shadow.tolerance : 0;
+        p.owed = _min(
+            _min(p.refund + p.share, gasCap(cfg, gasPrice, bnbUsd)),
+            _min(navAt * cfg.maxBountyBps / BPS, b.shadow.usdtFree + bounty)
+        );
+        le(
+            list,
+            string.concat("S2_bounty_vs_profit_share_wei", tag),
+            _int(bounty),
+            _int(p.refund + p.share + p.slack)
+        );
+        ge(list, string.concat("S2_profit_share_paid_wei", tag), _int(bounty + p.slack), _int(p.owed));
+    }
+
+    /// @notice Where a NORMAL rebalance lands (docs/steady-state.md, "Where a rebalance lands"):
+    /// each leg measured from primary sources after the cycle against its regime weight of the
+    /// shadow NAV. LP leg: the LP tokens' fair value plus the hedge (Aster's shorts and pending
+    /// margin; the LP weight covers both); ALP leg: free ALP at Aster's price; buffer: free USDT.
+    /// Loose BTCB counts in no leg (a clean add leaves only dust). The tolerance is returned.
+    function landingChecks(
+        CheckList memory list,
+        string memory tag,
+        Config memory cfg,
+        Weights memory wt,
+        Snapshot memory a,
+        Snapshot memory b,
+        Activity memory act,
+        uint256 bounty
+    ) internal pure returns (uint256 tol) {
+        Shadow memory s = b.shadow;
+        tol = landingTolerance(cfg, a, b, act, bounty);
+        uint256 lpLeg = s.lpValue + s.hedgeValue + s.pendingMargin;
+        le(
+            list,
+            string.concat("landing_lp_leg_off_wei", tag),
+            _int(_absDiff(lpLeg, s.nav * wt.lpBps / BPS)),
+            _int(tol)
+        );
+        le(
+            list,
+            string.concat("landing_alp_leg_off_wei", tag),
+            _int(_absDiff(s.alpValue, s.nav * wt.alpBps / BPS)),
+            _int(tol)
+        );
+        le(
+            list,
+            string.concat("landing_buffer_off_wei", tag),
+            _int(_absDiff(s.usdtFree, s.nav * wt.bufferBps / BPS)),
+            _int(tol)
+        );
+        ge(
+            list,
+            string.concat("landing_buffer_vs_target_floor_wei", tag),
+            _int(s.usdtFree + tol),
+            _int(s.nav * cfg.bufferTargetBps / BPS)
+        );
+    }
+
+    /// @notice The landing tolerance: 2 x minAct (a leg off by less than a quarter of the
+    /// threshold is left alone, and the buffer takes up what the two other legs leave), the
+    /// margin of a hedge not opened because the delta stayed inside its band, loose BTCB, the
+    /// cycle's own costs, gains and bounty (the vault sizes from the NAV before them), and S9's
+    /// tolerance before and after (the vault sizes at its own TWAP).
+    function landingTolerance(
+        Config memory cfg,
+        Snapshot memory a,
+        Snapshot memory b,
+        Activity memory act,
+        uint256 bounty
+    ) internal pure returns (uint256) {
+        uint256 nav = _max(a.shadow.nav, b.shadow.nav);
+        return 2 * _ceilDiv(nav * cfg.rebalanceThresholdBps, 4 * BPS)
+            + _ceilDiv(nav * cfg.deltaBandBps, BPS * cfg.hedgeLeverage) + b.shadow.looseBtcValue + act.budget
+            + act.gains + bounty + a.shadow.tolerance + b.shadow.tolerance;
+    }
+
+    /// @notice Each short the cycle sent to Aster (Aster's own `MarketPendingTrade` event) carries
+    /// the margin `hedgeLeverage` calls for: qty x mark / hedgeLeverage, the mark being the
+    /// vault's TWAP (8 decimals) within the shadow's range [twapMin, twapMax]. Observed: how
+    /// far the margin lies outside [qty x floor(twapMin) / lev, (qty + 1) x twapMax / lev + 1]
+    /// (the upper end allows for a margin capped at the free buffer, where qty is derived from
+    /// the margin). Returns the number of trades checked.
+    function hedgeLeverageChecks(
+        CheckList memory list,
+        string memory tag,
+        Deps memory d,
+        address vault,
+        Vm.Log[] memory logs,
+        Snapshot memory a,
+        Config memory cfg
+    ) internal pure returns (uint256 n) {
+        for (uint256 i; i < logs.length; ++i) {
+            Vm.Log memory l = logs[i];
+            if (
+                l.emitter != d.aster || l.topics.length < 2 || l.topics[0] != PENDING_TRADE_TOPIC
+                    || _topicAddress(l, 1) != vault
+            ) continue;
+            n += 1;
+            le(
+                list,
+                string.concat("landing_hedge_margin_vs_leverage_wei", tag),
+                _int(_marginOutsideLeverage(l.data, a.shadow, cfg.hedgeLeverage)),
+                0
+            );
+        }
+    }
+
+    function _marginOutsideLeverage(bytes memory data, Shadow memory s, uint256 lev)
+        private
+        pure
+        returns (uint256)
+    {
+        (,,, uint96 margin, uint80 qty,,,,) =
+            abi.decode(data, (address, bool, address, uint96, uint80, uint64, uint64, uint64, uint24));
+        uint256 lo = uint256(qty) * (s.twapMin / 1e10) / lev;
+        uint256 hi = (uint256(qty) + 1) * (s.twapMax / 1e10) / lev + 1;
+        return margin < lo ? lo - margin : (margin > hi ? margin - hi : 0);
     }
 
     /// @notice S3: no flash debt, borrowed balance or allowance survives; the pair's K holds.

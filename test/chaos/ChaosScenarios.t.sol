@@ -355,4 +355,30 @@ contract BrokenVaultsTest is Test, ScenarioRunner {
         ScenarioResult memory r = _failed("flash_shortfall", Defect.FLASH_SHORTFALL_FROM_BUFFER);
         _assertCheckFailed(r, "flash_step_reverted_to_fallback_50pct_spot_below_twap");
     }
+
+    /// profitBountyBps doubled: with the profit share the binding term (`_profit_inside`), the
+    /// bounty passes the gas refund + profitBountyBps x the shadow gain.
+    function test_profitShareInflated_failsIdleCycle() public {
+        ScenarioResult memory r = _failed("idle_cycle", Defect.PROFIT_SHARE_INFLATED);
+        _assertCheckFailed(r, "S2_bounty_vs_profit_share_wei_profit_inside");
+    }
+
+    /// The buffer weight spent on LP: the rebalance lands with the buffer far below its target.
+    function test_bufferTargetIgnored_failsIdleCycle() public {
+        ScenarioResult memory r = _failed("idle_cycle", Defect.BUFFER_TARGET_IGNORED);
+        _assertCheckFailed(r, "landing_buffer_off_wei_land");
+        _assertCheckFailed(r, "landing_buffer_vs_target_floor_wei_land");
+    }
+
+    /// hedgeLeverage ignored (50x): the short the rebalance sends carries a tenth of its margin.
+    function test_leverageIgnored_failsIdleCycle() public {
+        ScenarioResult memory r = _failed("idle_cycle", Defect.LEVERAGE_IGNORED);
+        _assertCheckFailed(r, "landing_hedge_margin_vs_leverage_wei_land");
+    }
+
+    /// Every LP add refused and swallowed (mutant aeaf54997d's effect): the LP leg does not land.
+    function test_lpAddSwallowed_failsIdleCycle() public {
+        ScenarioResult memory r = _failed("idle_cycle", Defect.LP_ADD_SWALLOWED);
+        _assertCheckFailed(r, "landing_lp_leg_off_wei_land");
+    }
 }

@@ -83,17 +83,143 @@ contract BlockScenarios is ScenarioBase {
         _idleCase(list, "_inside", 0);
         vm.revertToState(snap);
         uint256 beyond = uint256(cfg.rebalanceThresholdBps) + THRESHOLD_MARGIN_BPS;
-        _deposit(CAROL, _depositForDrift(beyond));
+        uint256 work = _depositForDrift(beyond);
+        uint256 nav = _measure().shadow.nav;
+        _deposit(CAROL, work);
         list.ge("precondition_drift_bps_beyond", int256(_driftBps()), int256(beyond));
         _idleCase(list, "_beyond", 1);
+        vm.revertToState(snap);
+        // Where a rebalance lands when the hedge must follow: the vault's NAV doubled.
+        _deposit(CAROL, nav);
+        _idleCase(list, "_land", 2);
+        vm.revertToState(snap);
+        _profitShare(list, work);
         return _result(
             "idle_cycle",
-            "nothing to do: a settled vault and a steady price; the rebalance threshold from both sides",
+            "nothing to do: a settled vault and a steady price; the rebalance threshold from both sides; "
+            "where a rebalance lands; the bounty's profit share from both sides",
             list
         );
     }
 
-    /// One cycle; `work` 0: it must do nothing; 1: it must do something (the threshold bound).
+    /// The bounty's profit share driven to bind, from both sides. First the TWAP is let go flat
+    /// (one TWAP window with the price steady, then one more idle cycle, after which the shadow
+    /// share price is taken: the vault records its own at that cycle), so that the vault's and
+    /// the shadow's measures of the gain differ by rounding only. Then the `_beyond` working
+    /// cycle runs once to measure what it costs the holders (the shadow share price before its
+    /// bounty against the recorded one), and from the same state twice more after a donation of
+    /// that cost plus a gain whose profitBountyBps share is a quarter of the gas refund
+    /// (`_profit_inside`: refund + share stays below the 1.5 x gas cap, the profit share is the
+    /// binding term) or twice it (`_profit_beyond`: the gas cap binds).
+    function _profitShare(CheckList memory list, uint256 work) internal {
+        Snapshot memory settled = _flatIdleCycle(list);
+        _advance(cfg.minCycleInterval);
+        uint256 snap = vm.snapshotState();
+        uint256 cost = _dryCost(settled, work);
+        uint256 refund = SteadyState.gasRefund(
+            cfg, tx.gasprice, SteadyState.trustedBnbUsd(deps.bnbUsdFeed, cfg.maxOracleAge)
+        );
+        list.gt("precondition_gas_refund_wei", int256(refund), 0);
+        uint256 pb = cfg.profitBountyBps == 0 ? 1 : cfg.profitBountyBps;
+        vm.revertToState(snap);
+        _profitCase(list, "_profit_inside", settled, work, cost + refund * BPS / (4 * pb), true);
+        vm.revertToState(snap);
+        _profitCase(list, "_profit_beyond", settled, work, cost + refund * 2 * BPS / pb, false);
+    }
+
+    /// One TWAP window with the price steady, then an idle cycle; the state right after it.
+    function _flatIdleCycle(CheckList memory list) internal returns (Snapshot memory settled) {
+        _advance(cfg.twapWindow);
+        Snapshot memory a = _measure();
+        CycleOutcome memory o = _mustCycle();
+        settled = _measure();
+        Activity memory act = SteadyState.activity(deps, address(vault), o.logs, a, settled, cfg);
+        list.eq("precondition_idle_before_profit", int256(act.ops), 0);
+    }
+
+    /// What the working cycle costs the holders: the shadow share price after it, before its
+    /// bounty, against the one after `settled`'s cycle (the vault's last recorded share price).
+    function _dryCost(Snapshot memory settled, uint256 work) internal returns (uint256) {
+        _deposit(CAROL, work);
+        CycleOutcome memory dry = _mustCycle();
+        Snapshot memory b = _measure();
+        uint256 spPrev = SteadyState.shadowSharePrice(settled);
+        uint256 spNow =
+            SteadyState._mulDiv(1e24, b.shadow.nav + dry.bounty, b.totalSupply + SteadyState.SHARE_OFFSET);
+        return spNow < spPrev ? SteadyState._mulDiv(spPrev - spNow, b.totalSupply, 1e24) + 1 : 0;
+    }
+
+    function _profitCase(
+        CheckList memory list,
+        string memory tag,
+        Snapshot memory settled,
+        uint256 work,
+        uint256 donation,
+        bool inside
+    ) internal {
+        _deposit(CAROL, work);
+        _fund(ALICE, donation);
+        _donate(ALICE, donation);
+        Snapshot memory a = _measure();
+        CycleOutcome memory o = _cycle();
+        Snapshot memory b = _measure();
+        SteadyState.cycleChecks(
+            list,
+            tag,
+            deps,
+            address(vault),
+            cfg,
+            a,
+            b,
+            CycleInput(o.ok, o.bounty, o.keeperGain, o.logs, tx.gasprice)
+        );
+        _profitChecks(list, tag, settled, o.bounty, b, inside);
+    }
+
+    function _profitChecks(
+        CheckList memory list,
+        string memory tag,
+        Snapshot memory settled,
+        uint256 bounty,
+        Snapshot memory b,
+        bool inside
+    ) internal view {
+        uint256 bnb = SteadyState.trustedBnbUsd(deps.bnbUsdFeed, cfg.maxOracleAge);
+        SteadyState.ProfitShare memory p = SteadyState.s2ProfitShare(
+            list,
+            tag,
+            cfg,
+            bounty,
+            tx.gasprice,
+            bnb,
+            SteadyState.shadowSharePrice(settled),
+            settled.shadow.tolerance,
+            b
+        );
+        // The side this case is on: the share is well above the slack, and refund + share is
+        // below the gas cap (inside: the profit share binds) or above it (beyond).
+        list.gt(
+            string.concat("precondition_profit_share_vs_slack_wei", tag), int256(p.share), int256(4 * p.slack)
+        );
+        uint256 capAt = SteadyState.gasCap(cfg, tx.gasprice, bnb);
+        if (inside) {
+            list.lt(
+                string.concat("precondition_profit_share_binds_wei", tag),
+                int256(p.refund + p.share),
+                int256(capAt)
+            );
+        } else {
+            list.gt(
+                string.concat("precondition_gas_cap_binds_wei", tag),
+                int256(p.refund + p.share),
+                int256(capAt)
+            );
+        }
+    }
+
+    /// One cycle; `work` 0: it must do nothing; 1: it must do something (the threshold bound)
+    /// and land on the regime's weights; 2: the same, and the hedge must follow with the margin
+    /// hedgeLeverage calls for.
     function _idleCase(CheckList memory list, string memory tag, uint256 work) internal {
         Snapshot memory a = _measure();
         uint256 qtyBefore = a.shadow.hedgeQty + a.shadow.pendingQty;
@@ -109,8 +235,9 @@ contract BlockScenarios is ScenarioBase {
             b,
             CycleInput(o.ok, o.bounty, o.keeperGain, o.logs, tx.gasprice)
         );
-        if (work == 1) {
+        if (work != 0) {
             list.gt(string.concat("rebalance_operations", tag), int256(act.ops), 0);
+            _landing(list, tag, work, a, b, o, act);
             return;
         }
         list.eq(string.concat("idle_operations", tag), int256(act.ops), 0);
@@ -137,6 +264,27 @@ contract BlockScenarios is ScenarioBase {
             int256(uint256(vault.lastCycle().timestamp)),
             int256(block.timestamp)
         );
+    }
+
+    /// Where the rebalance landed (SteadyState.landingChecks) and, when the hedge must follow
+    /// (`work` 2), the margin of the short it sent.
+    function _landing(
+        CheckList memory list,
+        string memory tag,
+        uint256 work,
+        Snapshot memory a,
+        Snapshot memory b,
+        CycleOutcome memory o,
+        Activity memory act
+    ) internal view {
+        list.eq(string.concat("precondition_normal_mode", tag), int256(uint256(b.mode)), 0);
+        SteadyState.landingChecks(list, tag, cfg, _weightsOf(vault.lastCycle().regime), a, b, act, o.bounty);
+        uint256 sent = SteadyState.hedgeLeverageChecks(list, tag, deps, address(vault), o.logs, a, cfg);
+        if (work == 2) list.eq(string.concat("precondition_hedge_sent", tag), int256(sent), 1);
+    }
+
+    function _weightsOf(Regime r) internal view returns (Weights memory) {
+        return r == Regime.CALM ? cfg.calm : (r == Regime.STORM ? cfg.storm : cfg.normal);
     }
 
     function _diff(uint256 x, uint256 y) internal pure returns (int256) {

@@ -15,8 +15,10 @@ import {
     OracleReading,
     Regime,
     RiskMode,
-    VaultAddresses
+    VaultAddresses,
+    Weights
 } from "../../../contracts/vault/VaultTypes.sol";
+import {IPancakeRouter02} from "../../../contracts/interfaces/IPancake.sol";
 import {IVaultFactory} from "../../../script/chaos/ScenarioRunner.sol";
 import {DeployVault} from "../../../script/lib/DeployVault.sol";
 import {Vm} from "forge-std/Vm.sol";
@@ -611,6 +613,47 @@ contract FlashGuardsRemovedModule is BrokenModule {
 
 /// @notice Which defect a BrokenVaultFactory builds into the vault. New defects are appended:
 /// the xtask's tests select them by index (CHAOS_BROKEN_DEFECT).
+/// @notice The bounty's profit share inflated: profitBountyBps read as twice its value, so a
+/// keeper is paid more of the holders' gain than the configuration promises (below both caps).
+contract ProfitShareInflatedModule is BrokenModule {
+    constructor(VaultAddresses memory a) BrokenModule(a) {}
+
+    function cycle() external override returns (CyclePath path, uint256 bounty) {
+        uint16 share = _cfg.profitBountyBps;
+        _cfg.profitBountyBps = share > 5000 ? 10_000 : 2 * share;
+        (path, bounty) = _realCycle();
+        _cfg.profitBountyBps = share;
+    }
+}
+
+/// @notice The buffer's weight ignored when rebalancing: every regime's buffer weight goes to
+/// the LP leg, so a rebalance spends the buffer down to nothing.
+contract BufferTargetIgnoredModule is BrokenModule {
+    constructor(VaultAddresses memory a) BrokenModule(a) {}
+
+    function cycle() external override returns (CyclePath path, uint256 bounty) {
+        (Weights memory c, Weights memory n, Weights memory st) = (_cfg.calm, _cfg.normal, _cfg.storm);
+        _cfg.calm = Weights(c.lpBps + c.bufferBps, c.alpBps, 0);
+        _cfg.normal = Weights(n.lpBps + n.bufferBps, n.alpBps, 0);
+        _cfg.storm = Weights(st.lpBps + st.bufferBps, st.alpBps, 0);
+        (path, bounty) = _realCycle();
+        (_cfg.calm, _cfg.normal, _cfg.storm) = (c, n, st);
+    }
+}
+
+/// @notice hedgeLeverage ignored: shorts are opened at the highest leverage the configuration
+/// could allow (50x), with a tenth of the margin the shipped 5x calls for.
+contract LeverageIgnoredModule is BrokenModule {
+    constructor(VaultAddresses memory a) BrokenModule(a) {}
+
+    function cycle() external override returns (CyclePath path, uint256 bounty) {
+        uint8 lev = _cfg.hedgeLeverage;
+        _cfg.hedgeLeverage = 50;
+        (path, bounty) = _realCycle();
+        _cfg.hedgeLeverage = lev;
+    }
+}
+
 enum Defect {
     GUARD_DISABLED,
     BOUNTY_IGNORES_MAX_GAS_PRICE,
@@ -639,7 +682,11 @@ enum Defect {
     BOUNTY_GAS_UNITS_INFLATED,
     BURN_FAILURE_REVERTS_CYCLE,
     FLASH_SHORTFALL_FROM_BUFFER,
-    FLASH_GUARDS_REMOVED
+    FLASH_GUARDS_REMOVED,
+    PROFIT_SHARE_INFLATED,
+    BUFFER_TARGET_IGNORED,
+    LEVERAGE_IGNORED,
+    LP_ADD_SWALLOWED
 }
 
 /// @notice The real vault with its share arithmetic's virtual offset taken out: its code, as
@@ -674,6 +721,7 @@ library NoVirtualShares {
 
 /// @notice Deploys the real YieldVault bound to the broken module of `defect`.
 contract BrokenVaultFactory is IVaultFactory {
+    Vm private constant VM_ = Vm(address(uint160(uint256(keccak256("hevm cheat code")))));
     Defect public immutable defect;
 
     constructor(Defect d) {
@@ -692,9 +740,26 @@ contract BrokenVaultFactory is IVaultFactory {
             HedgeAtTwap.patch(v.cycleModule());
             return v;
         }
+        if (defect == Defect.LP_ADD_SWALLOWED) {
+            // The router refuses every add the vault makes (as it does when the vault asks for a
+            // USDT minimum above the amount, mutant 9c11a6be12), and the vault's try swallows the
+            // refusal. The vault's code is the shipped one; only the router's answer is mocked.
+            VM_.mockCallRevert(
+                a.router,
+                abi.encodePacked(IPancakeRouter02.addLiquidity.selector),
+                bytes("PancakeRouter: INSUFFICIENT_A_AMOUNT")
+            );
+            return DeployVault.deploy(a, cfg);
+        }
         address module;
         if (defect == Defect.FLASH_GUARDS_REMOVED) {
             module = address(new FlashGuardsRemovedModule(a));
+        } else if (defect == Defect.PROFIT_SHARE_INFLATED) {
+            module = address(new ProfitShareInflatedModule(a));
+        } else if (defect == Defect.BUFFER_TARGET_IGNORED) {
+            module = address(new BufferTargetIgnoredModule(a));
+        } else if (defect == Defect.LEVERAGE_IGNORED) {
+            module = address(new LeverageIgnoredModule(a));
         } else if (defect == Defect.ORACLE_NOT_READY_TRUSTED) {
             module = address(new OracleNotReadyTrustedModule(a));
         } else if (defect == Defect.STORM_NEVER_DETECTED) {
