@@ -91,7 +91,10 @@ contract OracleScenarios is ScenarioBase {
         // qty (10 decimals) x mark (8 decimals) = notional in USDT wei.
         uint256 notional = qty * (s.shadow.mark / 1e10);
         uint256 navNeeded = notional * BPS / cfg.deltaBandBps * 3 / 2;
-        if (navNeeded > s.shadow.nav) _deposit(CAROL, navNeeded - s.shadow.nav);
+        if (navNeeded > s.shadow.nav) {
+            _fund(CAROL, navNeeded - s.shadow.nav);
+            _deposit(CAROL, navNeeded - s.shadow.nav);
+        }
         _moveSpot(_pushBps());
         Snapshot memory a = _measure();
         list.lt(
