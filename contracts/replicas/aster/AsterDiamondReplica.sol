@@ -501,7 +501,8 @@ contract AsterDiamondReplica is IAsterReplica {
     function _fundingFee(OpenPosition memory position) private view returns (int256) {
         // qty is 80 bits: exact as int256.
         // forge-lint: disable-next-line(unsafe-typecast)
-        int256 paid = (_fundingPerQty(position.pairBase) - position.fundingAtOpen) * int256(uint256(position.qty)) / 1e18;
+        int256 paid = (_fundingPerQty(position.pairBase) - position.fundingAtOpen)
+            * int256(uint256(position.qty)) / 1e18;
         return position.isLong ? paid : -paid;
     }
 

@@ -395,9 +395,12 @@ contract AsterScenarios is ScenarioBase {
     function _chargeShortsFunding() internal {
         if (!w.isReplica) return;
         vm.prank(w.asterKeeper);
-        (bool ok,) = w.aster.call(
-            abi.encodeWithSignature("setFundingRate(address,int256)", w.btcb, SHORTS_PAY_FUNDING_PER_SECOND)
-        );
+        (bool ok,) = w.aster
+            .call(
+                abi.encodeWithSignature(
+                    "setFundingRate(address,int256)", w.btcb, SHORTS_PAY_FUNDING_PER_SECOND
+                )
+            );
         if (!ok) revert SetupFundingFailed();
     }
 
@@ -508,11 +511,13 @@ contract AsterScenarios is ScenarioBase {
         uint256 dropCbps
     ) internal view returns (OracleReading memory seen) {
         uint256 sp0 = SteadyState.shadowSharePrice(s0);
-        int256 dropCbpsSeen =
-            (int256(sp0) - int256(SteadyState.shadowSharePrice(_measure()))) * int256(BPS * 100) / int256(sp0);
+        int256 dropCbpsSeen = (int256(sp0) - int256(SteadyState.shadowSharePrice(_measure())))
+            * int256(BPS * 100) / int256(sp0);
         list.le(
             string.concat("precondition_share_price_drop_off_target_cbps", tag),
-            dropCbpsSeen > int256(dropCbps) ? dropCbpsSeen - int256(dropCbps) : int256(dropCbps) - dropCbpsSeen,
+            dropCbpsSeen > int256(dropCbps)
+                ? dropCbpsSeen - int256(dropCbps)
+                : int256(dropCbps) - dropCbpsSeen,
             1
         );
         seen = vault.oracle().read();

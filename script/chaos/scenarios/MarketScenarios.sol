@@ -123,7 +123,11 @@ contract MarketScenarios is ScenarioBase {
         uint256 keepUsdt = (need * BPS + cfg.flashCapBps - 1) / cfg.flashCapBps;
         uint256 keepOther = rOther * keepUsdt / rUsdt;
         _setBalance(w.usdt, w.flashPair, keepUsdt);
-        _setBalance(usdt0 ? IPancakePair(w.flashPair).token1() : IPancakePair(w.flashPair).token0(), w.flashPair, keepOther);
+        _setBalance(
+            usdt0 ? IPancakePair(w.flashPair).token1() : IPancakePair(w.flashPair).token0(),
+            w.flashPair,
+            keepOther
+        );
         IPancakePair(w.flashPair).sync();
     }
 
@@ -160,7 +164,9 @@ contract MarketScenarios is ScenarioBase {
         } else {
             // The need equals the cap (the pair's Swap says what was borrowed): one full step.
             list.eq(
-                string.concat("precondition_need_is_cap_wei", tag), int256(_flashBorrowSeen(f.o.logs)), int256(f.cap)
+                string.concat("precondition_need_is_cap_wei", tag),
+                int256(_flashBorrowSeen(f.o.logs)),
+                int256(f.cap)
             );
             list.isTrue(string.concat("flash_full_step", tag), flashed && !partialStep);
             list.eq(string.concat("S3_borrowed_is_cap_wei", tag), int256(borrowed), int256(f.cap));
