@@ -18,7 +18,12 @@ enum FaultKind {
     /// Burn `gasToBurn` gas, then run the real code (a dependency that got expensive).
     BURN_GAS,
     /// Consume every unit of gas the caller forwarded (an out-of-gas failure).
-    OUT_OF_GAS
+    OUT_OF_GAS,
+    /// Once: call back `target` with `callData` (`data` = abi.encode(target, callData)), as a
+    /// token with transfer hooks would, then run the real code. The fault disarms itself before
+    /// the call (one re-entry, no recursion); whether the call went through and its revert
+    /// selector are kept for `FaultInjection.callbackOutcome`.
+    CALLBACK
 }
 
 /// @notice One armed selector. The first `nth - 1` calls pass through (0 and 1: none do); from the
@@ -96,7 +101,11 @@ contract FaultProxy {
             }
         }
         Fault storage fault = _layout().faults[selector];
-        if (fault.kind != FaultKind.NONE && _fires(selector, fault)) _inject(fault);
+        if (fault.kind == FaultKind.CALLBACK) {
+            if (_fires(selector, fault)) _callback(selector);
+        } else if (fault.kind != FaultKind.NONE && _fires(selector, fault)) {
+            _inject(fault);
+        }
         _delegate();
     }
 
@@ -138,6 +147,20 @@ contract FaultProxy {
                 invalid()
             }
         }
+    }
+
+    /// @dev Keys of the last callback's outcome in `calls` (1: reverted, 2: went through) and of
+    /// its revert selector.
+    bytes4 internal constant CALLBACK_OUTCOME = bytes4(keccak256("chaos.fault-proxy.callback-outcome"));
+    bytes4 internal constant CALLBACK_REVERT = bytes4(keccak256("chaos.fault-proxy.callback-revert"));
+
+    function _callback(bytes4 selector) private {
+        Layout storage l = _layout();
+        (address target, bytes memory callData) = abi.decode(l.faults[selector].data, (address, bytes));
+        delete l.faults[selector];
+        (bool ok, bytes memory ret) = target.call(callData);
+        l.calls[CALLBACK_OUTCOME] = ok ? 2 : 1;
+        l.calls[CALLBACK_REVERT] = ret.length >= 4 ? uint256(uint32(bytes4(ret))) : 0;
     }
 
     function _delegate() private {
@@ -252,6 +275,19 @@ library FaultInjection {
 
     function outOfGas(address target, bytes4 selector) internal {
         arm(target, selector, Fault(FaultKind.OUT_OF_GAS, 1, 0, ""));
+    }
+
+    /// @notice The next call of `selector` on `target` first calls `callee` with `callData` (from
+    /// `target`, as a token's transfer hook would), once.
+    function callbackOnce(address target, bytes4 selector, address callee, bytes memory callData) internal {
+        arm(target, selector, Fault(FaultKind.CALLBACK, 1, 0, abi.encode(callee, callData)));
+    }
+
+    /// @notice The last callback's outcome: 0 none yet, 1 reverted, 2 went through; and the
+    /// selector it reverted with (0 if none or shorter).
+    function callbackOutcome(address target) internal returns (uint256 outcome, bytes4 reason) {
+        outcome = calls(target, bytes4(keccak256("chaos.fault-proxy.callback-outcome")));
+        reason = bytes4(uint32(calls(target, bytes4(keccak256("chaos.fault-proxy.callback-revert")))));
     }
 
     /// @notice Let `nth - 1` calls through, then fail every call with a reason string.

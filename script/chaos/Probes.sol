@@ -10,6 +10,7 @@ import {YieldVault} from "../../contracts/vault/YieldVault.sol";
 import {VaultCore} from "../../contracts/vault/VaultCore.sol";
 import {Config, Regime, VaultAddresses, Weights} from "../../contracts/vault/VaultTypes.sol";
 import {IERC20} from "../../contracts/interfaces/IERC20.sol";
+import {FaultInjection} from "./FaultProxy.sol";
 
 /// @notice A vault entry point a stranger may try (the flash callback, the oracle's update).
 interface IVaultEntryPoints {
@@ -85,8 +86,69 @@ contract VaultProbes {
         _overHolding(list);
         _allowanceRedeem(list, small);
         _allowanceWithdraw(list);
+        _usdtTransferFaults(list, small);
+        _reentrantCycle(list, small);
         vm.revertToState(snap);
         return _done(list);
+    }
+
+    /// @dev A cycle is due, and USDT's `transfer` calls back into the vault once, as a token with
+    /// transfer hooks would: while Alice's redemption pays her, the hook calls `cycle()`. The
+    /// vault must refuse the re-entry (`Reentrancy()`); the redemption itself goes through.
+    function _reentrantCycle(CheckList memory list, uint256 small) private {
+        uint256 snap = vm.snapshotState();
+        vm.warp(block.timestamp + cfg.minCycleInterval);
+        vm.roll(block.number + 1);
+        FaultInjection.install(usdt);
+        FaultInjection.callbackOnce(
+            usdt, IERC20.transfer.selector, address(vault), abi.encodeCall(IVaultEntryPoints.cycle, ())
+        );
+        vm.prank(ALICE);
+        (bool ok,) = address(vault).call(abi.encodeCall(YieldVault.redeem, (small, ALICE, ALICE)));
+        (uint256 outcome, bytes4 reason) = FaultInjection.callbackOutcome(usdt);
+        list.isTrue("precondition_reentry_redeem_succeeded", ok);
+        list.eq("precondition_reentry_attempted", outcome == 0 ? int256(0) : int256(1), 1);
+        list.isTrue(
+            "reentrancy_cycle_in_redeem_refused", outcome == 1 && reason == VaultCore.Reentrancy.selector
+        );
+        vm.revertToState(snap);
+    }
+
+    /// @dev USDT's `transfer` fails the way non-standard tokens fail (fault proxy on USDT):
+    /// it reverts without any data (`_revert_empty`), then it returns false
+    /// (`_returns_false`). Alice redeems: the redemption must be refused as a whole, her shares
+    /// and USDT, and the vault's USDT, unmoved (a vault that takes either for success burns her
+    /// shares and pays nothing).
+    function _usdtTransferFaults(CheckList memory list, uint256 small) private {
+        uint256 snap = vm.snapshotState();
+        FaultInjection.install(usdt);
+        string[2] memory tags = ["_revert_empty", "_returns_false"];
+        for (uint256 k; k < 2; ++k) {
+            if (k == 0) FaultInjection.revertEmpty(usdt, IERC20.transfer.selector);
+            else FaultInjection.returnData(usdt, IERC20.transfer.selector, abi.encode(false));
+            uint256 shares = vault.balanceOf(ALICE);
+            uint256 aliceUsdt = IERC20(usdt).balanceOf(ALICE);
+            uint256 vaultUsdt = IERC20(usdt).balanceOf(address(vault));
+            vm.prank(ALICE);
+            (bool ok,) = address(vault).call(abi.encodeCall(YieldVault.redeem, (small, ALICE, ALICE)));
+            list.isTrue(string.concat("token_fault_redeem_refused", tags[k]), !ok);
+            list.eq(
+                string.concat("token_fault_owner_shares_moved", tags[k]),
+                int256(vault.balanceOf(ALICE)) - int256(shares),
+                0
+            );
+            list.eq(
+                string.concat("token_fault_owner_usdt_moved_wei", tags[k]),
+                int256(IERC20(usdt).balanceOf(ALICE)) - int256(aliceUsdt),
+                0
+            );
+            list.eq(
+                string.concat("token_fault_vault_usdt_moved_wei", tags[k]),
+                int256(IERC20(usdt).balanceOf(address(vault))) - int256(vaultUsdt),
+                0
+            );
+        }
+        vm.revertToState(snap);
     }
 
     /// @dev Mallory, with no allowance, against Alice's shares and the vault's entry points.

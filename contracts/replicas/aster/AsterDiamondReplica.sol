@@ -37,9 +37,16 @@ import {AlpToken} from "./AlpToken.sol";
 ///   price callback; a vault must not rely on either, since it sees the payout in the same
 ///   transaction here and later there. Losses are capped at the margin (no negative payout, no
 ///   liquidation engine); stop loss and take profit are recorded and reported but not
-///   triggered; funding, holding and execution fees are zero; the checks at submission are only
+///   triggered; holding and execution fees are zero; the checks at submission are only
 ///   listing, token, amounts and `maxLeverage` (Aster also checks notional limits, open
 ///   interest, take profit).
+/// - Funding accrues per pair at a keeper-set rate (`setFundingRate`, default 0): per second,
+///   a long pays `rate` x its notional at the mark in force (1e18 = all of it) and a short
+///   receives as much; a negative rate reverses the flow. The pair keeps the funding one unit of
+///   qty has paid since listing (settled whenever the rate or the mark changes); a position's
+///   `fundingFee` is what it has paid since it opened (negative: received), reported by
+///   `getPositionsV2` and settled by `closeTrade` (a payment goes to the pool, a receipt comes
+///   from it). Aster's own funding formula (from open interest imbalance) is not reproduced.
 /// - Trade hashes are keccak256(abi.encode(user, input, salt, "trade", block.number,
 ///   block.timestamp)), the same ingredients as Aster's, so two identical trades differ.
 contract AsterDiamondReplica is IAsterReplica {
@@ -83,12 +90,20 @@ contract AsterDiamondReplica is IAsterReplica {
         uint64 takeProfit;
         uint96 openFee;
         uint32 timestamp;
+        /// @dev The pair's funding per unit of qty (1e18-scaled USDT wei) when it opened.
+        int256 fundingAtOpen;
     }
 
     struct PairInfo {
         string name;
         uint64 markPrice;
         bool listed;
+        /// @dev Share of a long's notional it pays per second (1e18 = all); shorts receive it.
+        int256 fundingRate;
+        /// @dev Funding one unit of long qty has paid since listing, 1e18-scaled USDT wei,
+        /// settled at `fundingUpdatedAt`.
+        int256 fundingPerQty;
+        uint64 fundingUpdatedAt;
     }
 
     address public immutable usdt;
@@ -231,7 +246,7 @@ contract AsterDiamondReplica is IAsterReplica {
         // closeFee < 2^144 (qty 80 bits, price 64 bits) and margin < 2^96: both fit in int256;
         // a positive value is a non-negative int256, so its uint256 cast is exact.
         // forge-lint: disable-next-line(unsafe-typecast)
-        int256 value = int256(uint256(position.margin)) + pnl - int256(closeFee);
+        int256 value = int256(uint256(position.margin)) + pnl - int256(closeFee) - _fundingFee(position);
         // forge-lint: disable-next-line(unsafe-typecast)
         uint256 payout = value > 0 ? uint256(value) : 0;
 
@@ -271,6 +286,7 @@ contract AsterDiamondReplica is IAsterReplica {
             out.takeProfit = p.takeProfit;
             out.openFee = p.openFee;
             out.timestamp = p.timestamp;
+            out.fundingFee = _fundingFee(p);
         }
     }
 
@@ -325,7 +341,8 @@ contract AsterDiamondReplica is IAsterReplica {
             takeProfit: data.takeProfit,
             // forge-lint: disable-next-line(unsafe-typecast)
             openFee: uint96(openFee),
-            timestamp: uint32(block.timestamp)
+            timestamp: uint32(block.timestamp),
+            fundingAtOpen: _fundingPerQty(data.pairBase)
         });
         userPositions[pending.user].push(tradeHash);
         positionIndexPlusOne[tradeHash] = userPositions[pending.user].length;
@@ -354,8 +371,19 @@ contract AsterDiamondReplica is IAsterReplica {
     function setMarkPrice(address pairBase, uint64 price) external onlyKeeper {
         if (!pairs[pairBase].listed) revert PairNotListed(pairBase);
         if (price == 0) revert InvalidPrice();
+        _settleFunding(pairBase);
         pairs[pairBase].markPrice = price;
         emit MarkPriceSet(pairBase, price);
+    }
+
+    /// @notice Funding from now on: per second a long pays `rate` x its notional (1e18 = all of
+    /// it) to the shorts; negative, the shorts pay the longs. What accrued so far is settled at
+    /// the old rate first.
+    function setFundingRate(address pairBase, int256 rate) external onlyKeeper {
+        if (!pairs[pairBase].listed) revert PairNotListed(pairBase);
+        _settleFunding(pairBase);
+        pairs[pairBase].fundingRate = rate;
+        emit FundingRateSet(pairBase, rate);
     }
 
     /// @notice Moves the ALP price (8 decimals), as the pool's AUM would on Aster.
@@ -369,7 +397,14 @@ contract AsterDiamondReplica is IAsterReplica {
 
     function listPair(address pairBase, string calldata name, uint64 price) external onlyAdmin {
         if (price == 0) revert InvalidPrice();
-        pairs[pairBase] = PairInfo({name: name, markPrice: price, listed: true});
+        pairs[pairBase] = PairInfo({
+            name: name,
+            markPrice: price,
+            listed: true,
+            fundingRate: 0,
+            fundingPerQty: 0,
+            fundingUpdatedAt: uint64(block.timestamp)
+        });
         emit PairListed(pairBase, name, price);
     }
 
@@ -444,6 +479,32 @@ contract AsterDiamondReplica is IAsterReplica {
     }
 
     // ---------------------------------------------------------------------------- internals
+
+    /// @dev Funding one unit of long qty has paid since listing, up to now (1e18-scaled USDT
+    /// wei): the settled amount plus rate x mark x seconds since.
+    function _fundingPerQty(address pairBase) private view returns (int256) {
+        PairInfo storage pair = pairs[pairBase];
+        // A mark (64 bits) times seconds (64 bits) fits in int256 with any sane rate.
+        // forge-lint: disable-next-line(unsafe-typecast)
+        int256 elapsed = int256(block.timestamp - uint256(pair.fundingUpdatedAt));
+        // forge-lint: disable-next-line(unsafe-typecast)
+        return pair.fundingPerQty + pair.fundingRate * int256(uint256(pair.markPrice)) * elapsed;
+    }
+
+    function _settleFunding(address pairBase) private {
+        PairInfo storage pair = pairs[pairBase];
+        pair.fundingPerQty = _fundingPerQty(pairBase);
+        pair.fundingUpdatedAt = uint64(block.timestamp);
+    }
+
+    /// @dev What a position has paid in funding since it opened, USDT wei (negative: received).
+    function _fundingFee(OpenPosition memory position) private view returns (int256) {
+        // qty is 80 bits: exact as int256.
+        // forge-lint: disable-next-line(unsafe-typecast)
+        int256 paid = (_fundingPerQty(position.pairBase) - position.fundingAtOpen)
+            * int256(uint256(position.qty)) / 1e18;
+        return position.isLong ? paid : -paid;
+    }
 
     /// @dev (price - entry) * qty for a long, (entry - price) * qty for a short, in USDT wei.
     function _pnl(OpenPosition memory position, uint64 price) private pure returns (int256) {

@@ -33,6 +33,7 @@ interface IAsterReplica is IAsterFacets {
     );
     event AlpPriceSet(uint256 price);
     event MarkPriceSet(address indexed pairBase, uint64 price);
+    event FundingRateSet(address indexed pairBase, int256 rate);
     event PairListed(address indexed pairBase, string name, uint64 markPrice);
     event CoolingDurationSet(uint256 duration);
     event FeesSet(uint16 mintFeeBps, uint16 burnFeeBps, uint16 openFeeBps, uint16 closeFeeBps);
@@ -54,6 +55,7 @@ interface IAsterReplica is IAsterFacets {
     function cancelPendingTrade(bytes32 tradeHash) external;
     function setMarkPrice(address pairBase, uint64 price) external;
     function setAlpPrice(uint256 price) external;
+    function setFundingRate(address pairBase, int256 rate) external;
 
     // admin
     function listPair(address pairBase, string calldata name, uint64 markPrice) external;

@@ -259,6 +259,8 @@ contract AsterScenarios is ScenarioBase {
         CycleOutcome memory o = _cycle();
         list.isTrue("cycle_succeeded_after_cooldown", o.ok);
         list.gt("S7_claimable_after_cooldown_plus_one_cycle_wei", int256(vault.claimable(req.claimId)), 0);
+        // The funded claims now hold USDT in the vault's balance: none of it is free.
+        _checkLiquidAssets(list, "_claims_funded");
         (bool ok,) = _tryClaim(req.claimId);
         list.isTrue("S7_claim_succeeded", ok);
         uint256 total = vault.usdt().balanceOf(ALICE) - req.usdtBefore;
@@ -269,6 +271,20 @@ contract AsterScenarios is ScenarioBase {
         uint256 budget = alpNow * cfg.swapSlippageBps / BPS + req.toleranceShare;
         list.ge("S7_total_received_wei", int256(total + budget), int256(owed));
         _claimsPayOnce(list, req);
+    }
+
+    /// The vault's free USDT (`liquidAssets()`, what it may spend on margin, investments and
+    /// bounties) is its USDT balance less every USDT amount its claims are owed, as the shadow
+    /// reads them (token balance, claim book). The shadow floors each funded claim's share of
+    /// the ALP proceeds, the vault reserves their sum: one wei per claim apart at most.
+    function _checkLiquidAssets(CheckList memory list, string memory tag) internal view {
+        Snapshot memory s = _measure();
+        list.gt(string.concat("precondition_claims_hold_usdt_wei", tag), int256(s.shadow.usdtOwed), 0);
+        list.le(
+            string.concat("S7_liquid_assets_vs_shadow_usdt_free_wei", tag),
+            int256(SteadyState._absDiff(vault.liquidAssets(), s.shadow.usdtFree)),
+            int256(vault.nextClaimId())
+        );
     }
 
     function _claimsPayOnce(CheckList memory list, ExitRequest memory req) internal {
@@ -313,6 +329,7 @@ contract AsterScenarios is ScenarioBase {
             _advance(cfg.minCycleInterval);
         }
         uint256 sentBefore = _pendingOnAster();
+        _chargeShortsFunding();
         _deposit(CAROL, WORK_DEPOSIT);
         CycleOutcome memory first = _mustCycle();
         _advance(cfg.minCycleInterval);
@@ -333,6 +350,7 @@ contract AsterScenarios is ScenarioBase {
         list.isTrue("precondition_past_pending_hedge_timeout", beyond);
         list.eq("S8_trades_sent", int256(sent), 1);
         list.eq("S8_pending_trades_on_aster", int256(_pendingOnAster()), 1);
+        if (w.isReplica) list.gt("precondition_shorts_paid_funding_wei", _shortsFundingPaid(), 0);
         return _result(
             "pending_trade_never_executed",
             "Aster's keepers never execute the vault's short (cycles up to twice pendingHedgeTimeout)",
@@ -355,12 +373,45 @@ contract AsterScenarios is ScenarioBase {
             int256(_executedShortQty() + qty)
         );
         list.s8Hedge(tag, s, cfg);
+        // The vault's hedge leg is what Aster's book says its shorts are worth (margin + PnL at
+        // Aster's mark - fees - funding paid) plus the pending margin: one wei per short apart.
+        list.le(
+            string.concat("S9_hedge_leg_vs_shadow_wei", tag),
+            int256(SteadyState._absDiff(s.legs.hedge, s.shadow.hedgeValue + s.shadow.pendingMargin)),
+            int256(s.shadow.shorts.length)
+        );
         list.gt(
             string.concat("S8_abs_delta_without_pending_bps", tag),
             _absDeltaWithout(s, qty),
             int256(uint256(cfg.deltaBandBps))
         );
         _advance(cfg.minCycleInterval);
+    }
+
+    /// Funding the shorts pay on Aster while the trade stays pending: 0.01% of their notional
+    /// per hour (replicas only: Aster's keeper sets the pair's rate; on BSC Aster charges its own).
+    int256 internal constant SHORTS_PAY_FUNDING_PER_SECOND = -int256(1e14) / 3600;
+
+    function _chargeShortsFunding() internal {
+        if (!w.isReplica) return;
+        vm.prank(w.asterKeeper);
+        (bool ok,) = w.aster
+            .call(
+                abi.encodeWithSignature(
+                    "setFundingRate(address,int256)", w.btcb, SHORTS_PAY_FUNDING_PER_SECOND
+                )
+            );
+        if (!ok) revert SetupFundingFailed();
+    }
+
+    error SetupFundingFailed();
+
+    /// Funding the vault's shorts have paid, from Aster's own book (USDT wei).
+    function _shortsFundingPaid() internal view returns (int256 paid) {
+        IAsterDiamond.Position[] memory ps = IAsterDiamond(w.aster).getPositionsV2(address(vault), w.btcb);
+        for (uint256 i; i < ps.length; ++i) {
+            if (!ps[i].isLong) paid += ps[i].fundingFee;
+        }
     }
 
     /// |delta| in bps of the shadow NAV if `qty` of the pending hedge were not counted.
@@ -387,40 +438,60 @@ contract AsterScenarios is ScenarioBase {
     // ---------------------------------------------------------------- share_price_drop
 
     /// Aster marks ALP down (its `alpPrice()` answers lower, through the fault proxy) while the
-    /// pool does not move: the share price falls by two thirds of maxNavDropBps (inside: the next
-    /// cycle stays NORMAL and healthy) or by four thirds of it (beyond: the next cycle is
-    /// unhealthy, ONLY_UNWIND with deposits paused and a healthy count of 0). The oracle stays
-    /// healthy throughout, so only the share-price trigger can act (S4).
+    /// pool does not move, by exactly the cut that takes the shadow share price down by a chosen
+    /// drop since the last cycle: two thirds of maxNavDropBps (inside: the next cycle stays
+    /// NORMAL and healthy), four thirds of it (beyond: the next cycle is unhealthy, ONLY_UNWIND
+    /// with deposits paused and a healthy count of 0), and at the trigger's own resolution, a
+    /// whole basis point rounded down: half a bp above maxNavDropBps (`_at_bound`: the drop in
+    /// whole bps equals the bound, NORMAL) and one and a half bps above it (`_one_bp_beyond`:
+    /// the bound plus one whole bp, ONLY_UNWIND). The oracle stays healthy throughout, so only
+    /// the share-price trigger can act (S4).
     function _sharePriceDrop() internal returns (ScenarioResult memory) {
         CheckList memory list;
         _baseline(true);
         Snapshot memory s0 = _measure();
-        uint256 alpPrice = IAsterDiamond(w.aster).alpPrice();
-        uint256[2] memory drops = [uint256(cfg.maxNavDropBps) * 2 / 3, uint256(cfg.maxNavDropBps) * 4 / 3];
-        string[2] memory tags = ["_inside", "_beyond"];
-        for (uint256 i; i < 2; ++i) {
+        uint256 bound = uint256(cfg.maxNavDropBps) * 100;
+        // Drops in hundredths of a bp.
+        uint256[4] memory drops = [bound * 2 / 3, bound * 4 / 3, bound + 50, bound + 150];
+        string[4] memory tags = ["_inside", "_beyond", "_at_bound", "_one_bp_beyond"];
+        for (uint256 i; i < 4; ++i) {
             uint256 snap = vm.snapshotState();
-            // The ALP price cut that takes `drops[i]` bps off the NAV.
-            uint256 cutBps = drops[i] * s0.shadow.nav / s0.shadow.alpValue;
-            if (!FaultInjection.isInstalled(w.aster)) FaultInjection.install(w.aster);
-            FaultInjection.returnData(
-                w.aster, IAsterDiamond.alpPrice.selector, abi.encode(alpPrice * (BPS - cutBps) / BPS)
-            );
             _advance(cfg.minCycleInterval);
-            _sharePriceDropCycle(list, tags[i], i == 1, s0);
+            _cutAlpPrice(s0, drops[i]);
+            _sharePriceDropCycle(list, tags[i], i % 2 == 1, s0, drops[i]);
             vm.revertToState(snap);
         }
         return _result(
             "share_price_drop",
-            "Aster marks ALP down: the share price falls 2/3 and 4/3 of maxNavDropBps",
+            "Aster marks ALP down: the share price falls 2/3 and 4/3 of maxNavDropBps, and half a bp and 1.5 bp past it",
             list
         );
     }
 
-    function _sharePriceDropCycle(CheckList memory list, string memory tag, bool beyond, Snapshot memory s0)
-        internal
-    {
-        OracleReading memory seen = _sharePriceDropPreconditions(list, tag, beyond, s0);
+    /// Makes Aster's `alpPrice()` answer the price at which the shadow share price is `dropCbps`
+    /// hundredths of a bp below its value in `s0` (the supply does not change, so the share
+    /// price moves with the shadow NAV; only the ALP leg is cut).
+    function _cutAlpPrice(Snapshot memory s0, uint256 dropCbps) internal {
+        Snapshot memory s1 = _measure();
+        uint256 sp0 = SteadyState.shadowSharePrice(s0);
+        uint256 sp1 = SteadyState.shadowSharePrice(s1);
+        uint256 target = sp0 - sp0 * dropCbps / (BPS * 100);
+        // NAV at which the share price is `target`, rounded up so that the drop is not larger.
+        uint256 navTarget = (s1.shadow.nav * target + sp1 - 1) / sp1;
+        uint256 cut = s1.shadow.nav > navTarget ? s1.shadow.nav - navTarget : 0;
+        uint256 price = s1.shadow.alpPrice * (s1.shadow.alpValue - cut) / s1.shadow.alpValue;
+        if (!FaultInjection.isInstalled(w.aster)) FaultInjection.install(w.aster);
+        FaultInjection.returnData(w.aster, IAsterDiamond.alpPrice.selector, abi.encode(price));
+    }
+
+    function _sharePriceDropCycle(
+        CheckList memory list,
+        string memory tag,
+        bool beyond,
+        Snapshot memory s0,
+        uint256 dropCbps
+    ) internal {
+        OracleReading memory seen = _sharePriceDropPreconditions(list, tag, s0, dropCbps);
         Snapshot memory a = _measure();
         CycleOutcome memory o = _cycle();
         Snapshot memory b = _measure();
@@ -430,20 +501,25 @@ contract AsterScenarios is ScenarioBase {
         if (beyond) _checkDepositsPaused(list, tag);
     }
 
-    /// The fault is where it should be: the share price (shadow) down by less (inside) or more
-    /// (beyond) than maxNavDropBps since the baseline, and the oracle healthy.
+    /// The fault is where it should be: the shadow share price down by the chosen drop since the
+    /// baseline, to a hundredth of a bp (so below / above maxNavDropBps, or inside the whole bp
+    /// at or one past the bound), and the oracle healthy.
     function _sharePriceDropPreconditions(
         CheckList memory list,
         string memory tag,
-        bool beyond,
-        Snapshot memory s0
+        Snapshot memory s0,
+        uint256 dropCbps
     ) internal view returns (OracleReading memory seen) {
         uint256 sp0 = SteadyState.shadowSharePrice(s0);
-        int256 dropBps =
-            (int256(sp0) - int256(SteadyState.shadowSharePrice(_measure()))) * int256(BPS) / int256(sp0);
-        int256 trigger = int256(uint256(cfg.maxNavDropBps));
-        if (beyond) list.gt(string.concat("precondition_share_price_drop_bps", tag), dropBps, trigger);
-        else list.lt(string.concat("precondition_share_price_drop_bps", tag), dropBps, trigger);
+        int256 dropCbpsSeen = (int256(sp0) - int256(SteadyState.shadowSharePrice(_measure())))
+            * int256(BPS * 100) / int256(sp0);
+        list.le(
+            string.concat("precondition_share_price_drop_off_target_cbps", tag),
+            dropCbpsSeen > int256(dropCbps)
+                ? dropCbpsSeen - int256(dropCbps)
+                : int256(dropCbps) - dropCbpsSeen,
+            1
+        );
         seen = vault.oracle().read();
         list.isTrue(
             string.concat("precondition_oracle_healthy", tag),

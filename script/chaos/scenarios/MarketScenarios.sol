@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
+import {Vm} from "forge-std/Vm.sol";
 import {ScenarioResult} from "../ScenarioTypes.sol";
 import {World} from "../ChaosWorld.sol";
 import {ScenarioBase, CycleOutcome} from "../ScenarioBase.sol";
@@ -66,15 +67,20 @@ contract MarketScenarios is ScenarioBase {
     /// pair's K holds (S3, S1). The STORM cycle sees spot at the TWAP: the flash loan is repaid
     /// from the unwind's own BTCB sale, which must clear its TWAP-bounded minimum. A fourth case
     /// (50%, spot below the TWAP beyond swapSlippageBps) holds the vault to refusing that sale:
-    /// the flash step reverts as a whole and the non-flash path runs, nothing sold, no debt.
+    /// the flash step reverts as a whole and the non-flash path runs, nothing sold, no debt. A
+    /// fifth (`_at_cap`) drains the pair to the reserve whose cap is exactly what the 50% case
+    /// borrowed (read from the flash pair's own Swap event): a need equal to the cap is a full
+    /// step, not a capped one.
     function _flashShortfall() internal returns (ScenarioResult memory) {
         CheckList memory list;
         _baseline(true);
-        uint16[4] memory keeps = [uint16(5000), 1000, 100, 5000];
-        string[4] memory tags = ["_50pct", "_10pct", "_1pct", "_50pct_spot_below_twap"];
-        for (uint256 i; i < 4; ++i) {
+        uint16[5] memory keeps = [uint16(5000), 1000, 100, 5000, 0];
+        string[5] memory tags = ["_50pct", "_10pct", "_1pct", "_50pct_spot_below_twap", "_at_cap"];
+        uint256 need;
+        for (uint256 i; i < 5; ++i) {
             uint256 snap = vm.snapshotState();
-            _drainPair(w.flashPair, keeps[i]);
+            if (i == 4) _drainFlashPairToCap(need);
+            else _drainPair(w.flashPair, keeps[i]);
             FlashRun memory f = _driveToStorm(i == 3 ? SPOT_BELOW_TWAP_BPS : int256(0));
             string memory tag = tags[i];
             list.isTrue(string.concat("precondition_storm_cycle", tag), f.storm);
@@ -88,15 +94,41 @@ contract MarketScenarios is ScenarioBase {
                 int256 off = f.spotVsTwapBps < 0 ? -f.spotVsTwapBps : f.spotVsTwapBps;
                 list.le(string.concat("precondition_abs_spot_vs_twap_bps", tag), off, 1);
             }
+            if (i == 0) need = _flashBorrowSeen(f.o.logs);
             _checkCycle(list, tag, f.a, f.b, f.o);
             _checkFlash(list, tag, f, i);
             vm.revertToState(snap);
         }
         return _result(
             "flash_shortfall",
-            "flash pair reserves drained to 50%, 10%, 1% before a storm; 50% with spot below the TWAP",
+            "flash pair reserves drained to 50%, 10%, 1% and to a cap of exactly the need before a storm; 50% with spot below the TWAP",
             list
         );
+    }
+
+    /// USDT the flash pair handed out in the first Swap it emitted (the flash loan), 0 if none.
+    function _flashBorrowSeen(Vm.Log[] memory logs) internal view returns (uint256) {
+        (bool found, bytes memory data) = _firstLog(logs, w.flashPair, PAIR_SWAP_TOPIC);
+        if (!found) return 0;
+        (,, uint256 out0, uint256 out1) = abi.decode(data, (uint256, uint256, uint256, uint256));
+        return IPancakePair(w.flashPair).token0() == w.usdt ? out0 : out1;
+    }
+
+    /// The flash pair's reserves scaled (price kept) to the smallest USDT reserve whose
+    /// flashCapBps share is `need`: then the cap is exactly `need`.
+    function _drainFlashPairToCap(uint256 need) internal {
+        (uint112 r0, uint112 r1,) = IPancakePair(w.flashPair).getReserves();
+        bool usdt0 = IPancakePair(w.flashPair).token0() == w.usdt;
+        (uint256 rUsdt, uint256 rOther) = usdt0 ? (uint256(r0), uint256(r1)) : (uint256(r1), uint256(r0));
+        uint256 keepUsdt = (need * BPS + cfg.flashCapBps - 1) / cfg.flashCapBps;
+        uint256 keepOther = rOther * keepUsdt / rUsdt;
+        _setBalance(w.usdt, w.flashPair, keepUsdt);
+        _setBalance(
+            usdt0 ? IPancakePair(w.flashPair).token1() : IPancakePair(w.flashPair).token0(),
+            w.flashPair,
+            keepOther
+        );
+        IPancakePair(w.flashPair).sync();
     }
 
     function _checkFlash(CheckList memory list, string memory tag, FlashRun memory f, uint256 level)
@@ -127,8 +159,17 @@ contract MarketScenarios is ScenarioBase {
                 list.eq(string.concat("S3_reported_cap_wei", tag), int256(cap), int256(f.cap));
             }
             _checkFlashKUnchanged(list, tag, f);
-        } else {
+        } else if (level == 3) {
             _checkFlashRefused(list, tag, f, flashed, fellBack, fb);
+        } else {
+            // The need equals the cap (the pair's Swap says what was borrowed): one full step.
+            list.eq(
+                string.concat("precondition_need_is_cap_wei", tag),
+                int256(_flashBorrowSeen(f.o.logs)),
+                int256(f.cap)
+            );
+            list.isTrue(string.concat("flash_full_step", tag), flashed && !partialStep);
+            list.eq(string.concat("S3_borrowed_is_cap_wei", tag), int256(borrowed), int256(f.cap));
         }
     }
 

@@ -8,6 +8,7 @@ import {SteadyState, Snapshot, CheckList} from "../SteadyState.sol";
 import {YieldVault} from "../../../contracts/vault/YieldVault.sol";
 import {VaultCore} from "../../../contracts/vault/VaultCore.sol";
 import {OracleReading, RiskMode} from "../../../contracts/vault/VaultTypes.sol";
+import {IAsterDiamond} from "../../../contracts/interfaces/IAster.sol";
 
 /// @title OracleScenarios
 /// @notice Oracle and time faults: spot pushed beyond the guard, its recovery (and relapse),
@@ -47,6 +48,7 @@ contract OracleScenarios is ScenarioBase {
     function _oracleDivergence() internal returns (ScenarioResult memory) {
         CheckList memory list;
         _baseline(true);
+        uint256 baseline = vm.snapshotState();
         list.s4Mode("_baseline", _measure(), RiskMode.NORMAL);
         _moveSpot(_pushBps());
         Snapshot memory a = _measure();
@@ -66,7 +68,57 @@ contract OracleScenarios is ScenarioBase {
         list.isTrue("cycle_succeeded_2", o.ok);
         list.s4Mode("_2", _measure(), RiskMode.ONLY_UNWIND);
         _checkDepositsPaused(list, "_2");
+        vm.revertToState(baseline);
+        _unwindSmallShort(list);
         return _result("oracle_divergence", "LP pair spot pushed 3x maxDeviationBps by a real swap", list);
+    }
+
+    /// From the same baseline, Carol's deposit grows the NAV until the executed short is inside
+    /// the delta band (its notional below deltaBandBps of NAV), then the same push: the unwind
+    /// must still close every short, since nothing is left to hedge (Aster's own book of the
+    /// vault's positions is empty after the cycle). A vault that closes only what exceeds the
+    /// band leaves a naked short behind.
+    function _unwindSmallShort(CheckList memory list) internal {
+        string memory tag = "_short_inside_band";
+        (uint256 shorts, uint256 qty) = _asterShorts();
+        if (!w.isReplica && shorts == 0) {
+            // Real Aster's keepers never execute the vault's trade on a fork: nothing to close.
+            list.eq(string.concat("precondition_skipped_no_executed_short_on_fork", tag), 0, 0);
+            return;
+        }
+        list.ge(string.concat("precondition_executed_shorts", tag), int256(shorts), 1);
+        Snapshot memory s = _measure();
+        // qty (10 decimals) x mark (8 decimals) = notional in USDT wei.
+        uint256 notional = qty * (s.shadow.mark / 1e10);
+        uint256 navNeeded = notional * BPS / cfg.deltaBandBps * 3 / 2;
+        if (navNeeded > s.shadow.nav) {
+            _fund(CAROL, navNeeded - s.shadow.nav);
+            _deposit(CAROL, navNeeded - s.shadow.nav);
+        }
+        _moveSpot(_pushBps());
+        Snapshot memory a = _measure();
+        list.lt(
+            string.concat("precondition_short_notional_vs_band_wei", tag),
+            int256(notional),
+            int256(a.shadow.nav * cfg.deltaBandBps / BPS)
+        );
+        CycleOutcome memory o = _cycle();
+        Snapshot memory b = _measure();
+        _checkCycle(list, tag, a, b, o);
+        list.s4Mode(tag, b, RiskMode.ONLY_UNWIND);
+        (shorts, qty) = _asterShorts();
+        list.eq(string.concat("S5_open_shorts_after_unwind", tag), int256(shorts), 0);
+        list.eq(string.concat("S5_short_qty_after_unwind", tag), int256(qty), 0);
+    }
+
+    /// The vault's short positions on Aster (its own book) and their total qty.
+    function _asterShorts() internal view returns (uint256 n, uint256 qty) {
+        IAsterDiamond.Position[] memory ps = IAsterDiamond(w.aster).getPositionsV2(address(vault), w.btcb);
+        for (uint256 i; i < ps.length; ++i) {
+            if (ps[i].isLong) continue;
+            n++;
+            qty += ps[i].qty;
+        }
     }
 
     // ---------------------------------------------------------------- oracle_recovery
