@@ -14,7 +14,7 @@
 //! - `classified_failure`: the degraded run failed, and the run's own ledger
 //!   ([`crate::rpc::ledger`]) holds an RPC failure that reached a tool in that experiment's
 //!   scope (a fault injected in front of forge, anvil or the keeper, or a request the
-//!   resilient layer gave up on), whose [`Class`] becomes the pair's class;
+//!   resilient layer gave up on), whose [`Class`](crate::rpc::Class) becomes the pair's class;
 //! - `unclassified_failure`: the degraded run failed and no RPC failure reached the tools in
 //!   its scope: a defect of the tool or a gap in its error reporting;
 //! - `silent_divergence`: the degraded run finished but with another verdict or another state:
