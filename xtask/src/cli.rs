@@ -211,10 +211,6 @@ fn run_chain(args: ChainArgs, project: &Project) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-// `nested_cargo` and `self_command` live in `project` (a lower room than the commands that
-// use them); re-exported here for `bench`, whose files another branch is changing.
-pub use crate::project::{nested_cargo, self_command};
-
 /// Print an error that ended the run: the cause on one line, the fix on the next.
 /// Every such run exits with 2: it could not be done.
 pub fn report_error(err: &anyhow::Error) -> ExitCode {

@@ -27,11 +27,7 @@ const ORDER: [&str; 16] = [
 ];
 
 /// Upward dependencies not yet removed, each with why: (from, to).
-const KNOWN_SEAMS: [(&str, &str); 1] = [
-    // bench's files still call `crate::cli::self_command` (cli re-exports it from `project`);
-    // another branch is changing bench.
-    ("bench", "cli"),
-];
+const KNOWN_SEAMS: [(&str, &str); 0] = [];
 
 /// The rooms each room's source names: room -> used room -> files.
 fn used_rooms(src: &Path) -> BTreeMap<String, BTreeMap<String, BTreeSet<String>>> {

@@ -21,7 +21,7 @@ pub(super) fn timed_chaos(
     let dir = out_dir.join(name);
     let started = Instant::now();
     let status = crate::signals::status_as_is(
-        crate::cli::self_command(project)
+        crate::project::self_command(project)
             .args(["chaos", "--force"])
             .args(args)
             .arg("--report-dir")

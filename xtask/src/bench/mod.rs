@@ -18,8 +18,8 @@
 //!   same blocks and against the naive way (`--mutants-only` measures this alone).
 //!
 //! Room: `cargo xtask bench`, a consumer of every other room (it runs the commands it measures).
-//! Nothing depends on it. Exception not yet removed: it re-enters the binary through
-//! [`crate::cli`] (`self_command`, `nested_cargo`) instead of a library call.
+//! Nothing depends on it. It re-enters the binary through [`crate::project::self_command`],
+//! the way a user runs the commands it measures.
 
 mod chaos_run;
 mod probes;
