@@ -424,23 +424,8 @@ pub fn run(args: BenchArgs, project: &Project) -> anyhow::Result<ExitCode> {
         mutants: Some(mutants),
         targets,
     };
-    std::fs::write(
-        out_dir.join("bench.json"),
-        serde_json::to_string_pretty(&bench)? + "\n",
-    )?;
     let md = markdown(&bench);
-    std::fs::write(out_dir.join("bench.md"), &md)?;
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&bench)?);
-    } else {
-        shell::line(md);
-    }
-    let met = bench.targets.iter().all(|t| t.met);
-    Ok(if met {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    publish(&out_dir, "bench", &bench, &md, args.json, &bench.targets)
 }
 
 /// `cargo xtask bench --mutants-only`: the mutation-testing measurement alone, written to
@@ -458,9 +443,16 @@ fn mutants_only(project: &Project, out_dir: &Path, json: bool) -> anyhow::Result
         .collect();
     let mut md = format!("Machine: {}.\n", machine());
     md.push_str(&crate::mutants::bench::markdown(&m));
+    targets_table(&mut md, &goals);
+    let value = serde_json::json!({ "machine": machine(), "mutants": m, "targets": goals });
+    publish(out_dir, "bench-mutants", &value, &md, json, &goals)
+}
+
+/// The targets table that ends every bench's markdown.
+fn targets_table(md: &mut String, goals: &[Goal]) {
     let _ = writeln!(md, "\n| target | wanted | measured | met |");
     let _ = writeln!(md, "| --- | --- | --- | --- |");
-    for t in &goals {
+    for t in goals {
         let _ = writeln!(
             md,
             "| {} | {} | {} | {} |",
@@ -470,14 +462,25 @@ fn mutants_only(project: &Project, out_dir: &Path, json: bool) -> anyhow::Result
             if t.met { "yes" } else { "**no**" }
         );
     }
-    let value = serde_json::json!({ "machine": machine(), "mutants": m, "targets": goals });
+}
+
+/// Write a bench's `<stem>.json` and `<stem>.md` into `out_dir`, print one of them (the JSON
+/// with `--json`), and exit 1 when a target is not met.
+fn publish(
+    out_dir: &Path,
+    stem: &str,
+    value: &impl Serialize,
+    md: &str,
+    json: bool,
+    goals: &[Goal],
+) -> anyhow::Result<ExitCode> {
     std::fs::write(
-        out_dir.join("bench-mutants.json"),
-        serde_json::to_string_pretty(&value)? + "\n",
+        out_dir.join(format!("{stem}.json")),
+        serde_json::to_string_pretty(value)? + "\n",
     )?;
-    std::fs::write(out_dir.join("bench-mutants.md"), &md)?;
+    std::fs::write(out_dir.join(format!("{stem}.md")), md)?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&value)?);
+        println!("{}", serde_json::to_string_pretty(value)?);
     } else {
         shell::line(md);
     }
@@ -544,17 +547,6 @@ fn markdown(b: &Bench) -> String {
     if let Some(m) = &b.mutants {
         md.push_str(&crate::mutants::bench::markdown(m));
     }
-    let _ = writeln!(md, "\n| target | wanted | measured | met |");
-    let _ = writeln!(md, "| --- | --- | --- | --- |");
-    for t in &b.targets {
-        let _ = writeln!(
-            md,
-            "| {} | {} | {} | {} |",
-            t.name,
-            t.target,
-            t.measured,
-            if t.met { "yes" } else { "**no**" }
-        );
-    }
+    targets_table(&mut md, &b.targets);
     md
 }

@@ -1,7 +1,7 @@
 //! Warm runs: a cold chaos run against one served from the chain cache, side by side, and their
 //! goals.
 
-use super::{ms, target, Goal, WarmBench, Window};
+use super::{ms, publish, target, targets_table, Goal, WarmBench, Window};
 use crate::bench::chaos_run::{comparable, ratio, timed_chaos};
 use crate::bench::probes::machine;
 use crate::bench::window::window_sweep;
@@ -113,39 +113,14 @@ pub(super) fn warm_only(
     let goals = warm_goals(&warm, window.as_ref());
     let mut md = format!("Machine: {}.\n", machine());
     md.push_str(&warm_markdown(&warm, window.as_ref()));
-    let _ = writeln!(md, "\n| target | wanted | measured | met |");
-    let _ = writeln!(md, "| --- | --- | --- | --- |");
-    for t in &goals {
-        let _ = writeln!(
-            md,
-            "| {} | {} | {} | {} |",
-            t.name,
-            t.target,
-            t.measured,
-            if t.met { "yes" } else { "**no**" }
-        );
-    }
+    targets_table(&mut md, &goals);
     let value = serde_json::json!({
         "machine": machine(),
         "warm": warm,
         "window": window,
         "targets": goals,
     });
-    std::fs::write(
-        out_dir.join("bench-warm.json"),
-        serde_json::to_string_pretty(&value)? + "\n",
-    )?;
-    std::fs::write(out_dir.join("bench-warm.md"), &md)?;
-    if json {
-        println!("{}", serde_json::to_string_pretty(&value)?);
-    } else {
-        shell::line(md);
-    }
-    Ok(if goals.iter().all(|g| g.met) {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    publish(out_dir, "bench-warm", &value, &md, json, &goals)
 }
 
 pub(super) fn warm_markdown(warm: &WarmBench, window: Option<&Window>) -> String {
