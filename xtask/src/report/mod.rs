@@ -244,31 +244,46 @@ pub fn resilience<'a>(experiments: impl IntoIterator<Item = &'a Experiment>) -> 
     (held as f64 * 10_000.0 / total as f64).round() / 100.0
 }
 
+/// A versioned JSON document of this room (`report.json`, `mutants.json`) read back typed:
+/// `Err` when it cannot be read (with `fix` as the way out), is not a `kind` of schema `expected`,
+/// or names another schema version.
+pub(crate) fn read_versioned<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    kind: &str,
+    fix: &str,
+    expected: u32,
+    version: impl Fn(&T) -> u32,
+) -> Result<T, crate::error::Unusable> {
+    use crate::error::Unusable;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Unusable::with_fix(format!("cannot read {}: {e}", path.display()), fix))?;
+    let doc: T = serde_json::from_str(&text).map_err(|e| {
+        Unusable::new(format!(
+            "{} is not a schema {expected} {kind}: {e}",
+            path.display()
+        ))
+    })?;
+    if version(&doc) != expected {
+        return Err(Unusable::new(format!(
+            "{} has schema_version {}",
+            path.display(),
+            version(&doc)
+        )));
+    }
+    Ok(doc)
+}
+
 impl Report {
     /// A `report.json` read back typed: `Err` when it cannot be read, is not a report or has
     /// another schema version. The one reader of `merge` and `cargo xtask test`.
     pub fn read(path: &Path) -> Result<Report, crate::error::Unusable> {
-        use crate::error::Unusable;
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            Unusable::with_fix(
-                format!("cannot read {}: {e}", path.display()),
-                "pass report directories of `cargo xtask chaos` runs",
-            )
-        })?;
-        let report: Report = serde_json::from_str(&text).map_err(|e| {
-            Unusable::new(format!(
-                "{} is not a schema {SCHEMA_VERSION} report: {e}",
-                path.display()
-            ))
-        })?;
-        if report.schema_version != SCHEMA_VERSION {
-            return Err(Unusable::new(format!(
-                "{} has schema_version {}",
-                path.display(),
-                report.schema_version
-            )));
-        }
-        Ok(report)
+        read_versioned(
+            path,
+            "report",
+            "pass report directories of `cargo xtask chaos` runs",
+            SCHEMA_VERSION,
+            |r: &Report| r.schema_version,
+        )
     }
 
     /// Fill in the derived fields (scores, totals, verdict) from the blocks.

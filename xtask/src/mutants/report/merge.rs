@@ -24,26 +24,13 @@ pub fn merge(
     let mut reports: Vec<MutantsReport> = Vec::new();
     for dir in dirs {
         let path = dir.join("mutants.json");
-        let text = std::fs::read_to_string(&path).map_err(|e| {
-            Unusable::with_fix(
-                format!("cannot read {}: {e}", path.display()),
-                "pass report directories of `cargo xtask mutants --shard` runs",
-            )
-        })?;
-        let report: MutantsReport = serde_json::from_str(&text).map_err(|e| {
-            Unusable::new(format!(
-                "{} is not a schema {SCHEMA_VERSION} mutants report: {e}",
-                path.display()
-            ))
-        })?;
-        if report.schema_version != SCHEMA_VERSION {
-            return Err(Unusable::new(format!(
-                "{} has schema_version {}",
-                path.display(),
-                report.schema_version
-            ))
-            .into());
-        }
+        let report = crate::report::read_versioned(
+            &path,
+            "mutants report",
+            "pass report directories of `cargo xtask mutants --shard` runs",
+            SCHEMA_VERSION,
+            |r: &MutantsReport| r.schema_version,
+        )?;
         reports.push(report);
     }
     let base = reports.first().context("no reports to merge")?.clone();
