@@ -32,6 +32,7 @@ pub mod rng;
 #[cfg(test)]
 mod rooms;
 pub mod rpc;
+pub mod runtime;
 pub mod shell;
 pub mod signals;
 pub mod slither;

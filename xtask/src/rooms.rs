@@ -7,8 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// Lowest first: a room may use the rooms before it, never one after it.
-const ORDER: [&str; 16] = [
+const ORDER: [&str; 17] = [
     "error",
+    "runtime",
     "shell",
     "rng",
     "project",

@@ -2,7 +2,7 @@
 
 use alloy::primitives::I256;
 use xtask::chaos::scenario::{Check, Relation};
-use xtask::report::{Block, Chain, Engine, Experiment, Report, Totals, Verdict};
+use xtask::report::{Block, Chain, Engine, Experiment, ExperimentTotals, Report, Verdict};
 
 /// `observed <= bound`; `passed` says which the test means, and is checked against the relation.
 fn check(name: &str, observed: i64, bound: i64, passed: bool) -> Check {
@@ -88,7 +88,7 @@ fn sample() -> Report {
         ],
         resilience: 0.0,
         verdict: Verdict::Held,
-        totals: Totals::default(),
+        totals: ExperimentTotals::default(),
         rpc_degradation: None,
         rpc_resilience: None,
         reverts: vec![],

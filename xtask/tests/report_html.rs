@@ -16,7 +16,9 @@ use xtask::chaos::degraded::{Comparison, Pair, PairOutcome};
 use xtask::chaos::scenario::Check;
 use xtask::report::html;
 use xtask::report::html::{Mutant, MutantStatus, Mutants, Page};
-use xtask::report::{Block, Chain, Degradation, Engine, Experiment, Report, Totals, Verdict};
+use xtask::report::{
+    Block, Chain, Degradation, Engine, Experiment, ExperimentTotals, Report, Verdict,
+};
 
 const HOSTILE: &str = "<img src=x onerror=\"document.title='pwned'\">";
 const RED: &str = "rgb(207, 34, 46)";
@@ -138,7 +140,7 @@ fn sample() -> Report {
         ],
         resilience: 0.0,
         verdict: Verdict::Held,
-        totals: Totals::default(),
+        totals: ExperimentTotals::default(),
         reverts: vec![],
         shard: None,
         interrupted: None,

@@ -150,9 +150,7 @@ pub(super) fn load(
         info.seed == options.seed && info.days == options.days,
         "its chain.json is of another chain"
     );
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    let runtime = crate::runtime::shared()?;
     runtime.block_on(verify_loaded(&url, &book, manifest))?;
     let tape = entry.tape()?;
     let served: Vec<u64> = manifest
@@ -261,11 +259,9 @@ pub(super) fn build_cold(
         "Deploying",
         format!("the BSC replica environment and the vault on {url}"),
     );
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    let runtime = crate::runtime::shared()?;
     let started = Instant::now();
-    let book_path = deploy(toolchain, &runtime, &url, &options.out_dir, replicas)?;
+    let book_path = deploy(toolchain, runtime, &url, &options.out_dir, replicas)?;
     let book = AddressBook::read(&book_path)?;
     shell::status(
         "Deployed",

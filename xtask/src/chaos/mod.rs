@@ -29,10 +29,10 @@ use crate::chaos::catalogue::{print_catalogue, Catalogue};
 use crate::chaos::engine::in_evm::artifact_of;
 use crate::chaos::engine::live::run::run_degraded;
 use crate::chaos::progress::Progress;
-use crate::chaos::schedule::{jobs, Context};
+use crate::chaos::schedule::{jobs, Executor};
 use crate::chaos::upstream::{
     connect_upstream, merge_counters, preflight_archive, record, replay_gap, write_rpc_stats,
-    Upstream,
+    Connection,
 };
 use crate::report::merge::merge;
 use std::path::PathBuf;
@@ -50,7 +50,7 @@ use crate::error::Unusable;
 use crate::foundry::artifacts::Artifact;
 use crate::foundry::forge;
 use crate::project::Project;
-use crate::report::{self, Chain, Totals, Verdict};
+use crate::report::{self, Chain, ExperimentTotals, Verdict};
 use crate::rpc::keeper::KeeperCounters;
 use crate::shell;
 use crate::toolchain::Toolchain;
@@ -126,9 +126,7 @@ fn run_experiments(
     crate::signals::phase("chain")?;
     let upstream = connect_upstream(&toolchain, args, &report_dir)?;
     crate::signals::phase("pin")?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    let runtime = crate::runtime::shared()?;
     let provider = crate::chain::connect(&upstream.url)?;
     let head = runtime
         .block_on(provider.get_block_number())
@@ -136,7 +134,7 @@ fn run_experiments(
         .map_err(|e| replay_gap(&upstream, e))?;
     let pins = runtime
         .block_on(
-            pin::Upstream {
+            pin::BlockReader {
                 provider: &provider,
                 head,
             }
@@ -144,7 +142,7 @@ fn run_experiments(
         )
         .map_err(|e| replay_gap(&upstream, e))?;
     if upstream.kind == "bsc" {
-        preflight_archive(&runtime, &provider, &upstream.book, &pins)?;
+        preflight_archive(runtime, &provider, &upstream.book, &pins)?;
     }
     for pinned in &pins {
         upstream.proxy.pin(pinned.number, &pinned.hash);
@@ -195,7 +193,7 @@ fn run_experiments(
         blocks: vec![],
         resilience: 0.0,
         verdict: Verdict::Held,
-        totals: Totals::default(),
+        totals: ExperimentTotals::default(),
         rpc_degradation: None,
         rpc_resilience: None,
         reverts: vec![],
@@ -218,10 +216,10 @@ fn run_experiments(
     );
 
     let source = upstream.source(&upstream.url);
-    let context = Context {
+    let context = Executor {
         toolchain: &toolchain,
         project,
-        runtime: &runtime,
+        runtime,
         artifact: &artifact,
         script: &args.scenario_script,
         log_dir: report_dir.clone(),
@@ -373,7 +371,7 @@ pub fn new_run_id(started_at: u64, seed: u64) -> String {
 /// NAV, share price and risk mode of the upstream's vault at every pinned block.
 async fn window_points(
     project: &Project,
-    upstream: &Upstream,
+    upstream: &Connection,
     pins: &[PinnedBlock],
 ) -> anyhow::Result<Vec<crate::report::svg::Point>> {
     anyhow::ensure!(

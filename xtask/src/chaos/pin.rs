@@ -211,13 +211,13 @@ pub fn precheck(selection: &Selection, chain: Option<ChainBounds>) -> Result<(),
 }
 
 /// Reads of the upstream that pinning needs.
-pub struct Upstream<'a> {
+pub struct BlockReader<'a> {
     pub provider: &'a DynProvider,
     /// The head, read once.
     pub head: u64,
 }
 
-impl Upstream<'_> {
+impl BlockReader<'_> {
     pub async fn block(&self, number: u64, label: &str) -> anyhow::Result<PinnedBlock> {
         let block = self
             .provider

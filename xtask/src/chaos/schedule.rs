@@ -19,9 +19,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 /// What every block of a run shares.
-pub(super) struct Context<'a> {
+pub(super) struct Executor<'a> {
     pub(in crate::chaos) toolchain: &'a Toolchain,
     pub(in crate::chaos) project: &'a Project,
+    /// The command's runtime ([`crate::runtime::shared`]).
     pub(in crate::chaos) runtime: &'a tokio::runtime::Runtime,
     pub(in crate::chaos) artifact: &'a Artifact,
     pub(in crate::chaos) script: &'a str,
@@ -50,7 +51,7 @@ pub(super) type BatchOutcome =
 
 pub(super) type Plan = [(PinnedBlock, Vec<String>, Vec<String>)];
 
-impl Context<'_> {
+impl Executor<'_> {
     /// Every planned experiment on forks of `source`, block by block, into `done`. On a signal
     /// it stops at the next step: `done` then holds exactly the experiments that finished
     /// before it (a batch or experiment that the signal cut short is dropped, never reported).
@@ -78,26 +79,6 @@ impl Context<'_> {
         }
         self.ledger.enter(None, Unit::Run);
         Ok(())
-    }
-
-    /// This context on another runtime (a worker thread's own, for its live forks).
-    fn on<'b>(&'b self, runtime: &'b tokio::runtime::Runtime) -> Context<'b> {
-        Context {
-            toolchain: self.toolchain,
-            project: self.project,
-            runtime,
-            artifact: self.artifact,
-            script: self.script,
-            log_dir: self.log_dir.clone(),
-            keeper_faults: self.keeper_faults.clone(),
-            seed: self.seed,
-            fresh_vault: self.fresh_vault,
-            ledger: Arc::clone(&self.ledger),
-            keeper_policy: self.keeper_policy.clone(),
-            keeper_counters: Arc::clone(&self.keeper_counters),
-            keeper_faults_injected: Arc::clone(&self.keeper_faults_injected),
-            jobs: self.jobs,
-        }
     }
 
     /// `--jobs` > 1: the units of work on a pool of worker threads (see [`Self::execute`]).
@@ -131,13 +112,9 @@ impl Context<'_> {
             for _ in 0..workers {
                 let (tx, next, units, forked) = (tx.clone(), &next, &units, &forked);
                 scope.spawn(move || {
-                    // A runtime of its own for the live forks (the shared one if none can be
-                    // made: then this worker's forks take turns with the others').
-                    let own = tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build()
-                        .ok();
-                    let context = self.on(own.as_ref().unwrap_or(self.runtime));
+                    // Its live forks are driven on the command's multi-thread runtime, side
+                    // by side with the other workers' (each worker blocks on its own).
+                    let context = self;
                     loop {
                         let k = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                         let Some(&unit) = units.get(k) else { break };
@@ -175,7 +152,7 @@ impl Context<'_> {
                                 let (pinned, _, ids) = &plan[i];
                                 context.ledger.enter(Some(pinned.number), Unit::LiveSetup);
                                 let mut out = Vec::new();
-                                let result = run_live(&context, source, pinned, ids, &mut out);
+                                let result = run_live(context, source, pinned, ids, &mut out);
                                 Outcome::Live(out, result)
                             }
                         };

@@ -31,7 +31,7 @@ pub(in crate::chaos) struct ForkSource {
 }
 
 /// The upstream every fork reads, behind the xtask's proxy.
-pub(super) struct Upstream {
+pub(super) struct Connection {
     /// What the report shows (redacted).
     pub(super) endpoint: String,
     pub(super) kind: &'static str,
@@ -59,7 +59,7 @@ pub(super) struct Upstream {
     pub(super) policy: Policy,
 }
 
-impl Upstream {
+impl Connection {
     pub(crate) fn source(&self, url: &str) -> ForkSource {
         ForkSource {
             url: url.to_owned(),
@@ -74,7 +74,7 @@ pub(super) fn connect_upstream(
     toolchain: &Toolchain,
     args: &ChaosArgs,
     report_dir: &Path,
-) -> anyhow::Result<Upstream> {
+) -> anyhow::Result<Connection> {
     let root = toolchain.project.root();
     let policy = Policy {
         hedge_after: args.rpc_hedge_after,
@@ -138,7 +138,7 @@ pub(super) fn connect_upstream(
             ),
         );
         let (book_path, book_copy) = readable_by_forge(toolchain, &book_file)?;
-        return Ok(Upstream {
+        return Ok(Connection {
             endpoint: format!("recording {}", dir.display()),
             kind: if replay.meta.kind == "bsc" {
                 "bsc"
@@ -175,9 +175,7 @@ pub(super) fn connect_upstream(
             let proxy = resilient(&endpoint, None)?;
             let url = proxy.url();
             let target = endpoint.clone();
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?;
+            let runtime = crate::runtime::shared()?;
             let provider = crate::chain::connect(&url)?;
             let chain_id = runtime.block_on(provider.get_chain_id()).map_err(|e| {
                 Unusable::with_fix(
@@ -209,7 +207,7 @@ pub(super) fn connect_upstream(
                 })?,
                 None => runtime.block_on(provider.get_block_number())?,
             };
-            Ok(Upstream {
+            Ok(Connection {
                 endpoint: endpoint.to_string(),
                 kind: "bsc",
                 chain_id,
@@ -243,7 +241,7 @@ pub(super) fn connect_upstream(
             let endpoint = Redacted::parse(&local.info.url, "the local chain's URL")?;
             let proxy = resilient(&endpoint, None)?;
             let (book_path, book_copy) = readable_by_forge(toolchain, &local.info.address_book)?;
-            Ok(Upstream {
+            Ok(Connection {
                 endpoint: local.info.url.clone(),
                 kind: "local-replica",
                 chain_id: 56,
@@ -344,7 +342,7 @@ pub(super) fn readable_by_forge(
 }
 
 /// A proxy config whose origin is the run's upstream: its URL, or the recording it replays.
-pub(super) fn origin_config(upstream: &Upstream) -> ProxyConfig {
+pub(super) fn origin_config(upstream: &Connection) -> ProxyConfig {
     let mut config = ProxyConfig::new(upstream.target.clone());
     config.replay = upstream.replay.clone();
     config
@@ -365,7 +363,7 @@ pub(super) fn merge_counters(
 }
 
 /// With `--replay`: a failure caused by a request the recording lacks becomes that gap.
-pub(super) fn replay_gap(upstream: &Upstream, err: anyhow::Error) -> anyhow::Error {
+pub(super) fn replay_gap(upstream: &Connection, err: anyhow::Error) -> anyhow::Error {
     upstream
         .replay
         .as_ref()
@@ -376,7 +374,7 @@ pub(super) fn replay_gap(upstream: &Upstream, err: anyhow::Error) -> anyhow::Err
 /// `--record DIR`: the answers the run's resilient layers validated, and what a replay
 /// needs besides them.
 pub(super) fn record(
-    upstream: &Upstream,
+    upstream: &Connection,
     args: &ChaosArgs,
     fresh_vault: bool,
     head: u64,
@@ -437,7 +435,7 @@ pub(super) fn write_rpc_stats(
     dir: &Path,
     stats: &ProxyStats,
     keeper: &std::collections::BTreeMap<String, crate::rpc::retry::MethodCounters>,
-    upstream: &Upstream,
+    upstream: &Connection,
 ) -> anyhow::Result<()> {
     let counters = RpcCounters {
         http_requests: stats.http_requests,

@@ -318,9 +318,7 @@ pub(super) fn pin_blocks(
     local: &crate::chain::LocalChain,
     fork_block: Option<u64>,
 ) -> anyhow::Result<Vec<PinnedBlock>> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    let runtime = crate::runtime::shared()?;
     let provider = crate::chain::connect(url)?;
     let head = runtime
         .block_on(provider.get_block_number())
@@ -336,7 +334,7 @@ pub(super) fn pin_blocks(
         .map(|m| (m.block, m.label.clone()))
         .collect();
     runtime.block_on(
-        crate::chaos::pin::Upstream {
+        crate::chaos::pin::BlockReader {
             provider: &provider,
             head,
         }

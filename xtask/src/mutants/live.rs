@@ -51,10 +51,7 @@ impl LiveRunner {
 
     /// Every live experiment against the vault in `dir` at `block`.
     pub fn run(&self, block: &PinnedBlock, dir: &Path) -> Vec<(String, ScenarioVerdict)> {
-        let runtime = match tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-        {
+        let runtime = match crate::runtime::shared() {
             Ok(r) => r,
             Err(e) => return self.all(ScenarioVerdict::Error(e.to_string())),
         };

@@ -133,7 +133,7 @@ pub struct Report {
     pub blocks: Vec<Block>,
     pub resilience: f64,
     pub verdict: Verdict,
-    pub totals: Totals,
+    pub totals: ExperimentTotals,
     /// With `--rpc-faults`: how the degraded run compared with this (clean) one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rpc_degradation: Option<Degradation>,
@@ -221,8 +221,10 @@ impl Degradation {
     }
 }
 
+/// The counts of a chaos report: experiments by verdict and steady-state checks (a mutation
+/// campaign's are [`mutants::MutantTotals`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Totals {
+pub struct ExperimentTotals {
     pub experiments: u64,
     pub held: u64,
     pub disproved: u64,
@@ -288,7 +290,7 @@ impl Report {
 
     /// Fill in the derived fields (scores, totals, verdict) from the blocks.
     pub fn finish(mut self) -> Self {
-        let mut totals = Totals::default();
+        let mut totals = ExperimentTotals::default();
         for block in &mut self.blocks {
             block.resilience = resilience(&block.experiments);
             for e in &block.experiments {

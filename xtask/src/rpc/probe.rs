@@ -295,10 +295,7 @@ pub fn run(args: ProbeArgs) -> anyhow::Result<ExitCode> {
             ),
         );
     }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the probe's runtime")?;
+    let runtime = crate::runtime::shared().context("starting the probe's runtime")?;
     let report = runtime.block_on(probe(&settings))?;
     if args.json {
         let mut stdout = std::io::stdout().lock();

@@ -1,9 +1,10 @@
 //! The JSON-RPC proxy: fault injection, and the resilient layer in front of an upstream.
 //!
-//! [`Proxy::start`] binds, starts the proxy on a thread of its own (with its own tokio
-//! runtime, so sync code such as tests and the experiment runner can use it) and returns a
-//! [`ProxyHandle`]; dropping the handle stops the proxy and closes every connection, so a
-//! proxy never outlives the test or command that started it.
+//! [`Proxy::start`] binds, starts the proxy as a task of the command's multi-thread runtime
+//! (it serves on the runtime's workers, so sync code such as tests and the experiment runner
+//! can use it while blocking) and returns a [`ProxyHandle`]; dropping the handle stops the
+//! proxy and closes every connection, so a proxy never outlives the test or command that
+//! started it.
 //!
 //! What it does to each request is chosen by [`FaultSpec`]s (grammar in [`super::fault`]).
 //! Requests without a call-level fault are forwarded byte for byte; calls with one are
@@ -217,11 +218,15 @@ pub struct FaultCount {
     pub injected: u64,
 }
 
+/// How long dropping a [`ProxyHandle`] waits for its connections to close.
+const STOP_WAIT: Duration = Duration::from_secs(5);
+
 /// Entry point: see the module docs.
 pub struct Proxy;
 
 impl Proxy {
-    /// Bind `config.listen` and serve on a thread of its own until the handle is dropped.
+    /// Bind `config.listen` and serve on the command's runtime ([`crate::runtime::shared`])
+    /// until the handle is dropped.
     pub fn start(config: ProxyConfig) -> anyhow::Result<ProxyHandle> {
         let listener = std::net::TcpListener::bind(config.listen).map_err(|err| {
             Unusable::with_fix(
@@ -232,29 +237,23 @@ impl Proxy {
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared::new(config)?);
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .context("starting the proxy's runtime")?;
+        let runtime = crate::runtime::shared().context("starting the proxy's runtime")?;
         let (shutdown, shutdown_rx) = oneshot::channel();
+        // Dropped (and so disconnected) when the serving task has ended.
+        let (served, stopped) = std::sync::mpsc::channel::<std::convert::Infallible>();
         let serving = Arc::clone(&shared);
-        let thread = std::thread::Builder::new()
-            .name("rpc-proxy".into())
-            .spawn(move || {
-                runtime.block_on(async move {
-                    match TcpListener::from_std(listener) {
-                        Ok(listener) => serve(listener, serving, shutdown_rx).await,
-                        Err(err) => crate::shell::error(format!("proxy listener: {err}")),
-                    }
-                });
-                runtime.shutdown_timeout(Duration::from_millis(200));
-            })
-            .context("starting the proxy thread")?;
+        runtime.spawn(async move {
+            let _served = served;
+            match TcpListener::from_std(listener) {
+                Ok(listener) => serve(listener, serving, shutdown_rx).await,
+                Err(err) => crate::shell::error(format!("proxy listener: {err}")),
+            }
+        });
         Ok(ProxyHandle {
             addr,
             shared,
             shutdown: Some(shutdown),
-            thread: Some(thread),
+            stopped: Some(stopped),
         })
     }
 }
@@ -264,7 +263,8 @@ pub struct ProxyHandle {
     addr: SocketAddr,
     shared: Arc<Shared>,
     shutdown: Option<oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    /// Disconnected once the serving task has closed every connection.
+    stopped: Option<std::sync::mpsc::Receiver<std::convert::Infallible>>,
 }
 
 impl ProxyHandle {
@@ -296,8 +296,10 @@ impl ProxyHandle {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
+        if let Some(stopped) = self.stopped.take() {
+            // The serving task runs on the runtime's workers, so this thread may wait for it
+            // (bounded, in case it is a worker itself and the others are busy).
+            let _ = stopped.recv_timeout(STOP_WAIT);
         }
     }
 }

@@ -6,8 +6,8 @@ use crate::chaos::degraded::Position;
 use crate::chaos::engine::{error_experiment, live};
 use crate::chaos::pin::PinnedBlock;
 use crate::chaos::progress::Finished;
-use crate::chaos::schedule::{Context, Plan};
-use crate::chaos::upstream::{merge_counters, origin_config, ForkSource, Upstream};
+use crate::chaos::schedule::{Executor, Plan};
+use crate::chaos::upstream::{merge_counters, origin_config, Connection, ForkSource};
 use crate::foundry::anvil::Anvil;
 use crate::foundry::forge::{self, relative_path};
 use crate::report::{Block, Engine, Experiment};
@@ -26,7 +26,7 @@ use std::time::Instant;
 /// Finished experiments go into `out`; on a signal it stops at the next step (`Err`), and an
 /// experiment the signal cut short is dropped.
 pub(in crate::chaos) fn run_live(
-    context: &Context<'_>,
+    context: &Executor<'_>,
     source: &ForkSource,
     pinned: &PinnedBlock,
     ids: &[String],
@@ -118,7 +118,7 @@ pub(in crate::chaos) fn run_live(
 
 /// `script/DeployVaultOnFork.s.sol` broadcast to the fork's own anvil; returns the vault.
 pub(in crate::chaos) fn deploy_vault_on_fork(
-    context: &Context<'_>,
+    context: &Executor<'_>,
     source: &ForkSource,
     fork_url: &str,
 ) -> anyhow::Result<alloy::primitives::Address> {
@@ -160,8 +160,8 @@ pub(in crate::chaos) fn deploy_vault_on_fork(
 /// upstream of the resilient layer (a faulty proxy between it and the provider); compared
 /// with the clean run pair by pair, failures classified by this run's own ledger.
 pub(in crate::chaos) fn run_degraded(
-    context: &Context<'_>,
-    upstream: &Upstream,
+    context: &Executor<'_>,
+    upstream: &Connection,
     plan: &Plan,
     clean: &[Block],
     faults: &[crate::chaos::degraded::Placed],
@@ -209,7 +209,7 @@ pub(in crate::chaos) fn run_degraded(
         .map_or_else(|| resilient.url(), ProxyHandle::url);
     let log_dir = report_dir.join("degraded");
     std::fs::create_dir_all(&log_dir)?;
-    let degraded_context = Context {
+    let degraded_context = Executor {
         log_dir: log_dir.clone(),
         keeper_faults: front,
         ledger: Arc::clone(&ledger),
