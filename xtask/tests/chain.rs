@@ -1,7 +1,7 @@
 //! The local BSC replica chain against the real anvil and forge: built twice with one seed, it
 //! is the same chain; with another seed it is not.
 
-mod support;
+use crate::support;
 
 use alloy::providers::Provider as _;
 use xtask::chain::{self, ChainOptions};

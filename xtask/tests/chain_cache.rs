@@ -4,7 +4,7 @@
 //! miss; a damaged entry is rejected and the chain rebuilt, never trusted. Each test has a
 //! cache directory of its own (`XTASK_CHAIN_CACHE_DIR`).
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 
@@ -15,31 +15,13 @@ use xtask::chain::{self, ChainOptions};
 use xtask::project::Project;
 use xtask::toolchain::Toolchain;
 
-fn contracts_built() {
-    static BUILT: std::sync::Once = std::sync::Once::new();
-    BUILT.call_once(|| {
-        let project = Project::locate();
-        let toolchain = Toolchain::ensure(&project).unwrap();
-        let output = toolchain
-            .command(xtask::toolchain::Tool::Forge)
-            .arg("build")
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    });
-}
-
 fn root() -> PathBuf {
     Project::locate().root().to_path_buf()
 }
 
 /// `cargo xtask chaos ARGS --json` with the chain cache in `cache`; the report.
 fn chaos(cache: &Path, name: &str, args: &[&str]) -> serde_json::Value {
-    contracts_built();
+    support::contracts_built();
     let dir = root()
         .join("reports")
         .join(format!("test-cache-{name}-{}", std::process::id()));
@@ -134,7 +116,7 @@ fn a_cached_chain_gives_the_cold_run_and_jobs_2_gives_jobs_1() {
 
 #[test]
 fn a_changed_seed_or_artifact_is_another_key() {
-    contracts_built();
+    support::contracts_built();
     let project = Project::locate();
     let toolchain = Toolchain::ensure(&project).unwrap();
     let options = |seed: u64| ChainOptions {
@@ -202,7 +184,7 @@ fn copy_dir(from: &Path, to: &Path) {
 
 #[test]
 fn a_damaged_entry_is_rejected_and_the_chain_rebuilt() {
-    contracts_built();
+    support::contracts_built();
     let project = Project::locate();
     let toolchain = Toolchain::ensure(&project).unwrap();
     let cache = tempfile::tempdir().unwrap();

@@ -4,34 +4,14 @@
 //! outside its report directory; shards merged give the unsharded report; a scenario that
 //! reverts is reported with its reason and call. Interrupts are in `interrupt.rs`.
 
-mod support;
+use crate::support;
 use support::xtask;
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-/// Compile the contracts once per test binary before any test runs the chaos command: the
-/// tests run in parallel, and two first builds must not write out/ at the same time.
-fn contracts_built() {
-    static BUILT: std::sync::Once = std::sync::Once::new();
-    BUILT.call_once(|| {
-        let project = xtask::project::Project::locate();
-        let toolchain = xtask::toolchain::Toolchain::ensure(&project).unwrap();
-        let output = toolchain
-            .command(xtask::toolchain::Tool::Forge)
-            .arg("build")
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    });
-}
-
 fn run(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
-    contracts_built();
+    support::contracts_built();
     let mut cmd = xtask();
     cmd.arg("chaos").args(args);
     for (k, v) in env {
@@ -55,6 +35,46 @@ fn fresh(name: &str) -> String {
     let dir = format!("reports/{name}");
     let _ = std::fs::remove_dir_all(root.join(&dir));
     dir
+}
+
+/// `summary.md` and `junit.xml` of the run in `dir` against the committed text in
+/// `tests/snapshots/report/<name>.summary.md` and `<name>.junit.xml` (`UPDATE_EXPECT=1` rewrites
+/// them after a deliberate change). What differs from run to run is replaced first: the run id,
+/// the durations (`time=` and `timestamp=` in junit.xml) and the report's own path. Verdicts,
+/// counts, check names, observed values and bounds, block numbers and times stay, so a changed
+/// verdict or value fails here.
+fn assert_report_snapshots(dir: &std::path::Path, name: &str) {
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+    let run_id = report["run_id"].as_str().unwrap().to_owned();
+    let root = xtask::project::Project::locate()
+        .root()
+        .display()
+        .to_string();
+    let normalise = |text: String| -> String {
+        let mut text = text
+            .replace(&run_id, "<run-id>")
+            .replace(&dir.display().to_string(), "<report-dir>")
+            .replace(&root, "<root>");
+        for attribute in [" time=\"", " timestamp=\""] {
+            let mut out = String::new();
+            let mut rest = text.as_str();
+            while let Some(at) = rest.find(attribute) {
+                let value = &rest[at + attribute.len()..];
+                let end = value.find('"').expect("a closed attribute");
+                out.push_str(&rest[..at + attribute.len()]);
+                out.push_str("<time>");
+                rest = &value[end..];
+            }
+            out.push_str(rest);
+            text = out;
+        }
+        text
+    };
+    for file in ["summary.md", "junit.xml"] {
+        let text = normalise(std::fs::read_to_string(dir.join(file)).unwrap());
+        expect_test::expect_file![format!("snapshots/report/{name}.{file}")].assert_eq(&text);
+    }
 }
 
 /// Every file under `dir`, recursively.
@@ -381,7 +401,7 @@ fn three_shards_merged_are_the_unsharded_run() {
 /// behind in it.
 #[test]
 fn a_reverting_scenario_is_disproved_alone_and_children_never_see_upstream_secrets() {
-    contracts_built();
+    support::contracts_built();
     let root = xtask::project::Project::locate().root().to_path_buf();
     let scratch = tempfile::tempdir().unwrap();
     let dumps = scratch.path().join("env");
@@ -493,6 +513,7 @@ fn a_reverting_scenario_is_disproved_alone_and_children_never_see_upstream_secre
     );
     let junit = std::fs::read_to_string(report_dir.join("junit.xml")).unwrap();
     assert!(junit.contains(r#"type="scenario reverted""#), "{junit}");
+    assert_report_snapshots(&report_dir, "reverting-scenario");
     assert!(
         text.contains("FAILED gas_spike [in-evm]: reverted while running the scenario"),
         "{text}"
@@ -580,6 +601,7 @@ fn a_broken_vault_exits_1_and_the_report_names_the_disproved_check() {
         summary.contains("`oracle_divergence`") && summary.contains(failed[0]),
         "{summary}"
     );
+    assert_report_snapshots(&root.join(&dir), "broken-guard");
 }
 
 #[test]

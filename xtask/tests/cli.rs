@@ -1,6 +1,6 @@
 //! The real binary: exit codes and messages for bad input and a machine without tools.
 
-mod support;
+use crate::support;
 use support::xtask;
 
 use std::process::Command;
@@ -57,8 +57,9 @@ fn command_paths() -> Vec<Vec<String>> {
 }
 
 /// `--help` of every command and subcommand against the committed text in
-/// `tests/snapshots/help/` (`UPDATE_EXPECT=1 cargo test -p xtask --test cli help` rewrites them
-/// after a deliberate change): a flag renamed, dropped or described differently shows up here.
+/// `tests/snapshots/help/` (`UPDATE_EXPECT=1 cargo test -p xtask --test it -- cli::every_help`
+/// rewrites them after a deliberate change): a flag renamed, dropped or described differently
+/// shows up here.
 #[test]
 fn every_help_text_matches_its_snapshot() {
     let paths = command_paths();

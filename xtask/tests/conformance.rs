@@ -16,7 +16,7 @@
 //!    share (`_1gwei`, `_50gwei`, `_1000gwei`, `_7d`), the common cycle checks carry identical
 //!    names in both, every check name both report has the same relation, and all four held.
 
-mod support;
+use crate::support;
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -9,7 +9,7 @@
 //! closing note of issue 11 runs it with 10. A SIGKILLed xtask is covered too: its anvil dies
 //! with it (parent-death signal) and the next xtask removes its scratch.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
@@ -27,19 +27,6 @@ fn xtask() -> Command {
     // Every phase of a cold build is interrupted here (a cached chain skips them).
     cmd.env("XTASK_CHAIN_CACHE", "off");
     cmd
-}
-
-/// Compile the contracts once before any run here (the runs must not all compile at once).
-fn contracts_built() {
-    static BUILT: std::sync::Once = std::sync::Once::new();
-    BUILT.call_once(|| {
-        let status = xtask()
-            .args(["forge", "--", "build"])
-            .stdout(Stdio::null())
-            .status()
-            .unwrap();
-        assert!(status.success());
-    });
 }
 
 /// (pid, ppid, pgid, state, comm) of every process, from /proc.
@@ -231,7 +218,7 @@ fn judge_report(dir: &Path) -> String {
 
 /// Start a run for `phase`, interrupt it there with `signal`, and look at what it left.
 fn interrupt(phase: Phase, signal: i32, round: usize) -> Outcome {
-    contracts_built();
+    support::contracts_built();
     let root = root();
     let scratch = tempfile::tempdir().unwrap();
     let tmp = scratch.path().join("tmp");
@@ -477,7 +464,7 @@ fn an_interrupt_in_any_phase_exits_130_or_143_and_leaves_nothing_behind() {
 
 #[test]
 fn a_sigkilled_xtask_takes_its_anvil_along_and_the_next_one_removes_its_scratch() {
-    contracts_built();
+    support::contracts_built();
     let scratch = tempfile::tempdir().unwrap();
     let report_dir = root()
         .join("reports")
@@ -620,7 +607,7 @@ fn interrupt_command(
 /// `cargo xtask chain` has the same path: interrupted while it builds, and when it serves.
 #[test]
 fn cargo_xtask_chain_stops_the_same_way_while_building_and_while_serving() {
-    contracts_built();
+    support::contracts_built();
     let scratch = tempfile::tempdir().unwrap();
     let out = scratch.path().join("chain");
     let out = out.to_str().unwrap();

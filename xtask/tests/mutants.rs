@@ -4,7 +4,7 @@
 //! equivalent is recognised, a stale review is an error, bad input exits 2, and neither a run
 //! nor SIGINT changes a byte of the working tree or leaves a process or a mutant behind.
 
-mod support;
+use crate::support;
 use support::xtask;
 
 use std::collections::BTreeMap;
@@ -22,25 +22,6 @@ const EQUIVALENT: &str = "0d0578a276";
 
 fn root() -> PathBuf {
     xtask::project::Project::locate().root().to_path_buf()
-}
-
-/// Compile the contracts once before a test runs forge (tests run in parallel).
-fn contracts_built() {
-    static BUILT: std::sync::Once = std::sync::Once::new();
-    BUILT.call_once(|| {
-        let project = xtask::project::Project::locate();
-        let toolchain = xtask::toolchain::Toolchain::ensure(&project).unwrap();
-        let output = toolchain
-            .command(xtask::toolchain::Tool::Forge)
-            .arg("build")
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    });
 }
 
 fn run(args: &[&str]) -> (Option<i32>, String, String) {
@@ -136,7 +117,7 @@ fn mutant<'a>(report: &'a serde_json::Value, id: &str) -> &'a serde_json::Value 
 
 #[test]
 fn a_known_bad_mutant_is_killed_a_boundary_one_survives_and_the_tree_is_unchanged() {
-    contracts_built();
+    support::contracts_built();
     let before = tree();
     let dir = "reports/test-mutants";
     let (code, _, stderr, pid) = run_pid(&[
@@ -320,7 +301,7 @@ fn alive(pid: u32) -> bool {
 
 #[test]
 fn sigint_leaves_nothing_running_and_no_mutant_behind() {
-    contracts_built();
+    support::contracts_built();
     let before = tree();
     let mut child = xtask()
         .args([

@@ -12,7 +12,7 @@
 //! 4. the router is bound to that pair: its staged library carries keccak256 of the pair's
 //!    creation code as its init-code hash.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

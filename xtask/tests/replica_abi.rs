@@ -9,6 +9,8 @@
 //! One drift is known and pinned below with its explanation; the test fails if it disappears
 //! (then remove the pin) or if any other drift appears.
 
+use crate::support;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -128,15 +130,6 @@ const VAULT: &str = "out";
 const CORE: &str = "build/solc-0.5.16/out";
 const PERIPHERY: &str = "build/solc-0.6.6/out";
 
-fn built() {
-    static BUILT: std::sync::Once = std::sync::Once::new();
-    BUILT.call_once(|| {
-        let project = Project::locate();
-        let toolchain = xtask::toolchain::Toolchain::ensure(&project).unwrap();
-        xtask::foundry::forge::build(&toolchain).unwrap();
-    });
-}
-
 /// (label, the declaration, the ABI it must agree with, both ways or a subset).
 fn comparisons() -> Vec<(String, JsonAbi, JsonAbi, bool)> {
     let c = |label: &str, declared: JsonAbi, actual: JsonAbi, exact: bool| {
@@ -254,7 +247,7 @@ fn comparisons() -> Vec<(String, JsonAbi, JsonAbi, bool)> {
 
 #[test]
 fn declarations_agree_with_the_real_code_and_the_published_interfaces() {
-    built();
+    support::contracts_built();
     let mut found = Vec::new();
     for (label, declared, actual, exact) in comparisons() {
         assert!(
@@ -276,7 +269,7 @@ fn declarations_agree_with_the_real_code_and_the_published_interfaces() {
 
 #[test]
 fn a_changed_return_type_or_struct_layout_is_reported() {
-    built();
+    support::contracts_built();
     let vault = abi(VAULT, "IPancake.sol", "IPancakePair");
     let real = abi(CORE, "PancakePair.sol", "PancakePair");
     assert!(drift(&vault, &real).is_empty());
@@ -330,7 +323,7 @@ fn a_changed_return_type_or_struct_layout_is_reported() {
 
 #[test]
 fn the_comparisons_read_the_artifacts_they_name() {
-    built();
+    support::contracts_built();
     for (dir, file) in [
         (VAULT, "IAster.sol"),
         (CORE, "PancakePair.sol"),

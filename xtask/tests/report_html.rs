@@ -3,9 +3,9 @@
 //! clicked, a fragment typed in the address), and hostile names kept inert. The last test renders
 //! the page of a real run against a broken vault and takes a screenshot of it.
 
-mod support;
+use crate::support;
 
-mod browser;
+use crate::browser;
 
 use std::path::Path;
 

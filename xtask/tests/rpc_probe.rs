@@ -1,7 +1,7 @@
 //! `rpc-probe` against a healthy anvil, against each proxy fault, against an endpoint that
 //! never answers; secrets never printed.
 
-mod support;
+use crate::support;
 use support::xtask;
 
 use std::process::{Command, Output};

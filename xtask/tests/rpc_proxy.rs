@@ -1,6 +1,6 @@
 //! The proxy at the wire level: a real anvil upstream, a raw HTTP client, each fault.
 
-mod support;
+use crate::support;
 
 use std::net::TcpStream;
 use std::time::{Duration, Instant};

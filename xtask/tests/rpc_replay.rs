@@ -4,7 +4,7 @@
 //! naming it; faults upstream of the resilient layer are absorbed, faults in front of the
 //! tools are classified from the run's ledger.
 
-mod support;
+use crate::support;
 
 use std::path::PathBuf;
 use std::process::Command;

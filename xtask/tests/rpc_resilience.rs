@@ -3,7 +3,7 @@
 //! upstream that answers with the wrong id or the wrong block, recordings served with the
 //! upstream gone, a stalled-upload attack on the proxy, and the live-fork keeper's transport.
 
-mod support;
+use crate::support;
 
 use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -18,8 +18,11 @@ use xtask::toolchain::Toolchain;
 
 /// The real binary with the environment every test starts it in: no colour, and none of the
 /// variables that would point a run somewhere else (a real endpoint, a pinned block, a CI step
-/// summary, the pause hook of the interrupt tests). A test adds what it needs on top.
+/// summary, the pause hook of the interrupt tests). A test adds what it needs on top. The
+/// first call builds the contracts ([`contracts_built`]), so that runs started by tests of
+/// different modules never compile into `out/` side by side.
 pub fn xtask() -> std::process::Command {
+    contracts_built();
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_xtask"));
     cmd.env("NO_COLOR", "1")
         .env_remove("BSC_RPC_URL")
@@ -27,6 +30,16 @@ pub fn xtask() -> std::process::Command {
         .env_remove("GITHUB_STEP_SUMMARY")
         .env_remove("XTASK_TEST_PAUSE_AT");
     cmd
+}
+
+/// Compile the contracts (the registry replicas first, then `forge build`) once for the whole
+/// test binary, before a test runs forge: the tests of every module run in parallel, and two
+/// first builds must not write `out/` at the same time.
+pub fn contracts_built() {
+    static BUILT: std::sync::Once = std::sync::Once::new();
+    BUILT.call_once(|| {
+        xtask::foundry::forge::build(toolchain()).expect("the contracts build");
+    });
 }
 
 pub fn toolchain() -> &'static Toolchain {
