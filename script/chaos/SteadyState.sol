@@ -977,6 +977,28 @@ library SteadyState {
             _int(s.usdtFree + tol),
             _int(s.nav * cfg.bufferTargetBps / BPS)
         );
+        le(
+            list,
+            string.concat("landing_loose_btcb_wei", tag),
+            _int(s.looseBtcValue),
+            _int(looseBtcAllowance(cfg, a, act))
+        );
+    }
+
+    /// @notice What loose BTCB a NORMAL rebalance may leave (landing_loose_btcb_wei): the add
+    /// offers every BTCB the vault holds and trims it only when the USDT side, at the pool's ratio
+    /// after the vault's own buy, cannot match it. The buy's minimum holds its price impact within
+    /// the fee and swapSlippageBps of the TWAP, and the spot is within maxDeviationBps of the TWAP
+    /// in NORMAL mode, so what is left is at most the loose BTCB before the cycle plus
+    /// (swapSlippageBps + maxDeviationBps) of what the cycle swapped, and one rounding unit per
+    /// operation.
+    function looseBtcAllowance(Config memory cfg, Snapshot memory a, Activity memory act)
+        internal
+        pure
+        returns (uint256)
+    {
+        uint256 impact = _ceilDiv(act.swapValueIn * (uint256(cfg.swapSlippageBps) + cfg.maxDeviationBps), BPS);
+        return a.shadow.looseBtcValue + impact + act.ops * OP_ROUNDING_WEI;
     }
 
     /// @notice The landing tolerance: 2 x minAct (a leg off by less than a quarter of the

@@ -164,6 +164,16 @@ contract BrokenVaultsTest is Test, ScenarioRunner {
         revert(string.concat("no check named ", name));
     }
 
+    function _assertCheckPassed(ScenarioResult memory r, string memory name) internal pure {
+        for (uint256 i; i < r.checks.length; ++i) {
+            if (keccak256(bytes(r.checks[i].name)) == keccak256(bytes(name))) {
+                assertTrue(r.checks[i].passed, name);
+                return;
+            }
+        }
+        revert(string.concat("no check named ", name));
+    }
+
     /// Some check whose name is `base` followed by a tag (`_c17`, ...) failed.
     function _assertSomeFailed(ScenarioResult memory r, string memory base) internal pure {
         bytes memory b = bytes(base);
@@ -380,5 +390,39 @@ contract BrokenVaultsTest is Test, ScenarioRunner {
     function test_lpAddSwallowed_failsIdleCycle() public {
         ScenarioResult memory r = _failed("idle_cycle", Defect.LP_ADD_SWALLOWED);
         _assertCheckFailed(r, "landing_lp_leg_off_wei_land");
+    }
+
+    /// The withdrawal queue's mint guard patched out: the rebalance mints ALP while a claim waits.
+    function test_mintWhileClaimsWait_failsIdleCycle() public {
+        ScenarioResult memory r = _failed("idle_cycle", Defect.MINT_WHILE_CLAIMS_WAIT);
+        _assertCheckFailed(r, "S7_alp_minted_while_claims_wait_queued");
+    }
+
+    /// maxWithdraw reads the caller's balance: in ONLY_UNWIND the holder is offered nothing.
+    function test_maxWithdrawReadsCaller_failsOracleDivergence() public {
+        ScenarioResult memory r = _failed("oracle_divergence", Defect.MAX_WITHDRAW_READS_CALLER);
+        _assertCheckFailed(r, "S7_max_withdraw_vs_liquid_share_wei");
+        _assertCheckFailed(r, "S7_max_withdraw_wei");
+    }
+
+    /// The oracle built with half the configured twapWindow: while the stress run moves the
+    /// price, the vault's TWAP leaves the range the configured window admits.
+    function test_twapWindowHalved_failsNavAgreement() public {
+        ScenarioResult memory r = _failed("repeated_cycle_stress", Defect.TWAP_WINDOW_HALVED);
+        _assertSomeFailed(r, "S9_nav_vs_shadow_wei");
+    }
+
+    /// The reentrancy lock never taken: a USDT transfer hook re-enters cycle() during a redemption.
+    function test_reentrancyLockNeverTaken_failsSameBlockManipulation() public {
+        ScenarioResult memory r = _failed("same_block_manipulation", Defect.REENTRANCY_LOCK_NEVER_TAKEN);
+        _assertCheckFailed(r, "reentrancy_cycle_in_redeem_refused");
+    }
+
+    /// The LP add buys BTCB with the whole amount and leaves it loose: the landing checks, whose
+    /// tolerance includes loose BTCB, let it pass; the loose BTCB check does not.
+    function test_lpAddBuysAllBtcb_failsLooseBtcb() public {
+        ScenarioResult memory r = _failed("idle_cycle", Defect.LP_ADD_BUYS_ALL_BTCB);
+        _assertCheckFailed(r, "landing_loose_btcb_wei_land");
+        _assertCheckPassed(r, "landing_lp_leg_off_wei_land");
     }
 }

@@ -93,6 +93,8 @@ contract BlockScenarios is ScenarioBase {
         _deposit(CAROL, nav);
         _idleCase(list, "_land", 2);
         vm.revertToState(snap);
+        _claimsWaitCase(list, nav);
+        vm.revertToState(snap);
         _profitShare(list, work);
         return _result(
             "idle_cycle",
@@ -280,7 +282,52 @@ contract BlockScenarios is ScenarioBase {
         list.eq(string.concat("precondition_normal_mode", tag), int256(uint256(b.mode)), 0);
         SteadyState.landingChecks(list, tag, cfg, _weightsOf(vault.lastCycle().regime), a, b, act, o.bounty);
         uint256 sent = SteadyState.hedgeLeverageChecks(list, tag, deps, address(vault), o.logs, a, cfg);
-        if (work == 2) list.eq(string.concat("precondition_hedge_sent", tag), int256(sent), 1);
+        if (work == 2) {
+            list.eq(string.concat("precondition_hedge_sent", tag), int256(sent), 1);
+            // The other side of `_queued`: with no claim waiting, the same deposit mints ALP.
+            list.gt(string.concat("precondition_alp_minted", tag), int256(act.alpMinted), 0);
+        }
+    }
+
+    /// The withdrawal queue's mint guard (`_queued`): Alice queues a quarter of her shares, so
+    /// her claim is owed ALP units that only a burn after Aster's cooldown can fund; then the
+    /// deposit of `_land` leaves the ALP leg far below its weight and the cycle rebalances in
+    /// NORMAL mode. It must mint no ALP while the claim waits (a mint restarts Aster's cooldown for
+    /// the whole vault and pushes every waiting claim back): the ALP token's own Transfer events
+    /// from nowhere to the vault. `_land`, the same deposit with no claim waiting, mints
+    /// (`precondition_alp_minted_land`).
+    function _claimsWaitCase(CheckList memory list, uint256 deposit) internal {
+        string memory tag = "_queued";
+        (, uint256 claimId) = _requestRedeem(ALICE, vault.balanceOf(ALICE) / 4);
+        _deposit(CAROL, deposit);
+        Snapshot memory a = _measure();
+        list.gt(
+            string.concat("precondition_claim_owed_alp", tag), int256(uint256(vault.claims(claimId).alp)), 0
+        );
+        // Without the guard the vault would mint: its free ALP (the shadow's, at Aster's price)
+        // is below the weight by more than the quarter threshold it leaves alone.
+        Weights memory wt = _weights();
+        uint256 minAct = a.shadow.nav * cfg.rebalanceThresholdBps / (4 * BPS);
+        list.lt(
+            string.concat("precondition_alp_below_weight_wei", tag),
+            int256(a.shadow.alpValue + minAct),
+            int256(a.shadow.nav * wt.alpBps / BPS)
+        );
+        CycleOutcome memory o = _cycle();
+        Snapshot memory b = _measure();
+        Activity memory act = SteadyState.cycleChecks(
+            list,
+            tag,
+            deps,
+            address(vault),
+            cfg,
+            a,
+            b,
+            CycleInput(o.ok, o.bounty, o.keeperGain, o.logs, tx.gasprice)
+        );
+        list.eq(string.concat("precondition_normal_mode", tag), int256(uint256(b.mode)), 0);
+        list.gt(string.concat("rebalance_operations", tag), int256(act.ops), 0);
+        list.eq(string.concat("S7_alp_minted_while_claims_wait", tag), int256(act.alpMinted), 0);
     }
 
     function _weightsOf(Regime r) internal view returns (Weights memory) {

@@ -18,7 +18,7 @@ import {
     VaultAddresses,
     Weights
 } from "../../../contracts/vault/VaultTypes.sol";
-import {IPancakeRouter02} from "../../../contracts/interfaces/IPancake.sol";
+import {IPancakePair, IPancakeRouter02} from "../../../contracts/interfaces/IPancake.sol";
 import {IVaultFactory} from "../../../script/chaos/ScenarioRunner.sol";
 import {DeployVault} from "../../../script/lib/DeployVault.sol";
 import {Vm} from "forge-std/Vm.sol";
@@ -686,7 +686,96 @@ enum Defect {
     PROFIT_SHARE_INFLATED,
     BUFFER_TARGET_IGNORED,
     LEVERAGE_IGNORED,
-    LP_ADD_SWALLOWED
+    LP_ADD_SWALLOWED,
+    MINT_WHILE_CLAIMS_WAIT,
+    MAX_WITHDRAW_READS_CALLER,
+    TWAP_WINDOW_HALVED,
+    REENTRANCY_LOCK_NEVER_TAKEN,
+    LP_ADD_BUYS_ALL_BTCB
+}
+
+/// @notice One-byte patches of the real vault's deployed code (the front, YieldVault, or its keeper
+/// module, CycleModule), for defects no wrapping module reaches: the front's functions are not
+/// virtual and the module's are private. Each site is found by a pattern of the code solc 0.8.37
+/// emits with foundry.toml's settings (optimizer, 200 runs); a pattern that no longer matches the
+/// expected number of sites reverts, so a recompiled vault never runs unpatched as "broken".
+library BytecodePatch {
+    Vm private constant VM = Vm(address(uint160(uint256(keccak256("hevm cheat code")))));
+
+    error PatchSitesNotFound(address target, uint256 found, uint256 expected);
+
+    /// Sets byte `offset` of every occurrence of `pattern` in `target`'s code to `value`. A byte of
+    /// `wild` that is not zero marks the pattern's byte as matching anything (jump targets).
+    function patch(
+        address target,
+        bytes memory pattern,
+        bytes memory wild,
+        uint256 offset,
+        bytes1 value,
+        uint256 expected
+    ) internal {
+        bytes memory code = target.code;
+        uint256 found;
+        for (uint256 i; i + pattern.length <= code.length; ++i) {
+            bool hit = true;
+            for (uint256 k; k < pattern.length && hit; ++k) {
+                hit = wild[k] != 0 || code[i + k] == pattern[k];
+            }
+            if (hit) {
+                code[i + offset] = value;
+                found++;
+            }
+        }
+        if (found != expected) revert PatchSitesNotFound(target, found, expected);
+        VM.etch(target, code);
+    }
+
+    /// The withdrawal queue's mint guard gone: `_epochs[_currentEpoch].alpOwed == 0` in
+    /// CycleModule._rebalance, `AND ISZERO` on the owed ALP (masked to 128 bits), becomes
+    /// `AND NOT`, true for every amount: a NORMAL rebalance mints ALP while claims wait for it,
+    /// which restarts Aster's cooldown for the whole vault and pushes the claims back.
+    function mintWhileClaimsWait(address cycleModule) internal {
+        patch(cycleModule, hex"6001600160801b0316155b8015", hex"00000000000000000000000000", 9, 0x19, 1);
+    }
+
+    /// `maxWithdraw(owner)` reads the caller's share balance, not the owner's (`_balances[owner]`
+    /// at its two reads, `DUP6`/`DUP7` of the argument, becomes `CALLER`): the classic ERC-4626
+    /// slip. The owner's liquid share is offered to whoever asks and to nobody else, in every mode.
+    function maxWithdrawReadsCaller(address vault) internal {
+        // liquidShare = l.buffer.mulDiv(_balances[owner], supply): buffer is Legs' 4th word.
+        patch(
+            vault,
+            hex"6001600160a01b0385165f9081526003602052604081205460608301",
+            hex"00000000000000000000000000000000000000000000000000000000",
+            8,
+            0x33,
+            1
+        );
+        // value = _toAssets(_balances[owner], l.nav, false): nav is Legs' 5th word.
+        patch(
+            vault,
+            hex"6001600160a01b0386165f9081526003602052604081205460808501",
+            hex"00000000000000000000000000000000000000000000000000000000",
+            8,
+            0x33,
+            1
+        );
+    }
+
+    /// The reentrancy lock never taken: `_lock = 2` (PUSH1 2, PUSH1 0x1d, the lock's slot,
+    /// SSTORE) stores 1 in every `nonReentrant` entry point of the front, so the check
+    /// `_lock != 1` always passes (mutant edbe6dc893 drops the lock the same way).
+    function reentrancyLockNeverTaken(address vault) internal {
+        patch(vault, hex"6002601d55", hex"0000000000", 1, 0x01, 7);
+    }
+
+    /// The LP add buys BTCB with the whole amount: `half = value / 2` in CycleModule._addLiquidity
+    /// (PUSH1 2, DUP4, the checked division) divides by 1. No USDT is left to pair with, the
+    /// router refuses the add and the vault swallows it: the bought BTCB stays loose. Loose BTCB
+    /// is in the landing tolerance, so the landing checks let it pass.
+    function lpAddBuysAllBtcb(address cycleModule) internal {
+        patch(cycleModule, hex"60028361000056" hex"5b9050", hex"00000000010100" hex"000000", 1, 0x01, 1);
+    }
 }
 
 /// @notice The real vault with its share arithmetic's virtual offset taken out: its code, as
@@ -722,7 +811,11 @@ library NoVirtualShares {
 /// @notice Deploys the real YieldVault bound to the broken module of `defect`.
 contract BrokenVaultFactory is IVaultFactory {
     Vm private constant VM_ = Vm(address(uint160(uint256(keccak256("hevm cheat code")))));
+    /// YieldVault's storage slot of `_oracle` (VaultCore's first variable after ShareToken's).
+    uint256 private constant ORACLE_SLOT = 5;
     Defect public immutable defect;
+
+    error OracleSlotMoved();
 
     constructor(Defect d) {
         defect = d;
@@ -740,6 +833,27 @@ contract BrokenVaultFactory is IVaultFactory {
             HedgeAtTwap.patch(v.cycleModule());
             return v;
         }
+        if (defect == Defect.MINT_WHILE_CLAIMS_WAIT) {
+            YieldVault v = DeployVault.deploy(a, cfg);
+            BytecodePatch.mintWhileClaimsWait(v.cycleModule());
+            return v;
+        }
+        if (defect == Defect.MAX_WITHDRAW_READS_CALLER) {
+            YieldVault v = DeployVault.deploy(a, cfg);
+            BytecodePatch.maxWithdrawReadsCaller(address(v));
+            return v;
+        }
+        if (defect == Defect.REENTRANCY_LOCK_NEVER_TAKEN) {
+            YieldVault v = DeployVault.deploy(a, cfg);
+            BytecodePatch.reentrancyLockNeverTaken(address(v));
+            return v;
+        }
+        if (defect == Defect.LP_ADD_BUYS_ALL_BTCB) {
+            YieldVault v = DeployVault.deploy(a, cfg);
+            BytecodePatch.lpAddBuysAllBtcb(v.cycleModule());
+            return v;
+        }
+        if (defect == Defect.TWAP_WINDOW_HALVED) return _twapWindowHalved(a, cfg);
         if (defect == Defect.LP_ADD_SWALLOWED) {
             // The router refuses every add the vault makes (as it does when the vault asks for a
             // USDT minimum above the amount, mutant 9c11a6be12), and the vault's try swallows the
@@ -812,5 +926,31 @@ contract BrokenVaultFactory is IVaultFactory {
             module = address(new NavDropIgnoredModule(a));
         }
         return new YieldVault(a, cfg, module);
+    }
+
+    /// The real vault, its oracle replaced right after deployment (same block, same pair) by one
+    /// built with half the configured `twapWindow`: the vault values and decides at a 15-minute
+    /// TWAP while its configuration (and `getConfig()`) says 30. Readiness is unchanged (the
+    /// first cycle comes one configured window after deployment), so only the price differs, and
+    /// only while the pool's price moves.
+    function _twapWindowHalved(VaultAddresses calldata a, Config calldata cfg)
+        internal
+        returns (YieldVault v)
+    {
+        v = DeployVault.deploy(a, cfg);
+        bytes32 slot = bytes32(uint256(ORACLE_SLOT));
+        if (address(uint160(uint256(VM_.load(address(v), slot)))) != address(v.oracle())) {
+            revert OracleSlotMoved();
+        }
+        VM_.prank(address(v));
+        TwapOracle o = new TwapOracle(
+            IPancakePair(a.lpPair),
+            a.btcb,
+            cfg.twapWindow / 2,
+            cfg.maxTwapAge,
+            cfg.calmVolBps,
+            cfg.stormVolBps
+        );
+        VM_.store(address(v), slot, bytes32(uint256(uint160(address(o)))));
     }
 }
