@@ -410,6 +410,13 @@ pub(super) async fn store(
             started.elapsed()
         ),
     );
+    // Held to the chain where a loaded entry will be: every kept block and the head.
+    let served: Vec<u64> = kept
+        .iter()
+        .map(|(k, _)| k.block)
+        .chain([info.head])
+        .collect();
+    cache::tape::verify(&provider, &tape, &served).await?;
     let tape_json = serde_json::to_vec(&tape)?;
     cache::store(
         dir,

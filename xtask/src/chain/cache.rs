@@ -3,12 +3,15 @@
 //!
 //! What an entry is: anvil's `anvil_dumpState` of the chain at its head (every account, every
 //! block header and transaction), plus anvil's historical-state format for the blocks a run may
-//! fork without asking (the landmarks and every other phase boundary of the history), plus the
+//! fork without asking (the landmarks and every other phase boundary of the history) and for the
+//! blocks runs pinned ([`keep`]), plus the
 //! address book and `chain.json`, plus the LP pair's tape ([`tape`]: its accumulator state at
 //! every block since the vault's deployment, which the live-fork engine's shadow TWAP reads at
 //! blocks the entry keeps no state for). A fork reads state *at* its pinned block, so an entry
-//! serves a run only when every pinned block is one it holds; the others are built cold (and
-//! `cargo xtask chain` says which blocks a cached chain serves).
+//! serves a run only when every pinned block is one it holds ([`Manifest::serves`], on the
+//! block timestamps it records); otherwise the chain is built cold, keeping the run's blocks,
+//! and the new entry replaces the old (`cargo xtask chain` says which blocks a cached chain
+//! serves).
 //!
 //! The key: a hash of everything that decides the chain: the format version below, the chain
 //! options (seed, days and whatever else [`crate::chain::ChainOptions`] gains), the anvil
