@@ -44,16 +44,12 @@ pub fn shared() -> std::io::Result<&'static Runtime> {
 
 /// Files (under `xtask/src`) that may build a runtime themselves, each with why.
 #[cfg(test)]
-const ALLOWED_BUILDERS: [(&str, &str); 3] = [
+const ALLOWED_BUILDERS: [(&str, &str); 2] = [
     ("runtime.rs", "the one runtime"),
     (
         "signals.rs",
         "the signal handler's last resort (kill the children, exit) must run even when every \
          worker of the shared runtime is stuck in blocking code",
-    ),
-    (
-        "bench/probes.rs",
-        "not yet moved to `shared` (the bench room's owner changes it)",
     ),
 ];
 

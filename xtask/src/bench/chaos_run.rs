@@ -18,10 +18,26 @@ pub(super) fn timed_chaos(
     args: &[&str],
     show_progress: bool,
 ) -> anyhow::Result<(Duration, Report)> {
+    timed_chaos_in(project, out_dir, name, args, show_progress, None)
+}
+
+/// [`timed_chaos`] with the chain cache in `cache_dir` (`XTASK_CHAIN_CACHE_DIR`) when given.
+pub(super) fn timed_chaos_in(
+    project: &Project,
+    out_dir: &Path,
+    name: &str,
+    args: &[&str],
+    show_progress: bool,
+    cache_dir: Option<&Path>,
+) -> anyhow::Result<(Duration, Report)> {
     let dir = out_dir.join(name);
+    let mut command = crate::project::self_command(project);
+    if let Some(cache_dir) = cache_dir {
+        command.env(crate::chain::cache::DIR_ENV_VAR, cache_dir);
+    }
     let started = Instant::now();
     let status = crate::signals::status_as_is(
-        crate::project::self_command(project)
+        command
             .args(["chaos", "--force"])
             .args(args)
             .arg("--report-dir")

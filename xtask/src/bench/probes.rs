@@ -92,9 +92,7 @@ pub(super) fn probe_never_answering() -> anyhow::Result<Probe> {
         timeout: Duration::from_secs(1),
         max_head_age: Duration::from_secs(60),
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    let runtime = crate::runtime::shared()?;
     let started = Instant::now();
     let report = runtime.block_on(crate::rpc::probe::probe(&settings))?;
     let wall = started.elapsed();

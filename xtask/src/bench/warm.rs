@@ -61,10 +61,10 @@ pub(super) fn warm_goals(warm: &WarmBench, window: Option<&Window>) -> Vec<Goal>
     ];
     if let Some(w) = window {
         goals.push(target(
-            "window sweep pinned blocks per minute vs --jobs 1 --no-chain-cache",
+            "repeated window sweep (chain cache holding the window) pinned blocks per minute vs --jobs 1 --no-chain-cache",
             ">= 2x",
             w.speedup,
-            w.speedup >= 2.0,
+            w.speedup >= 2.0 && w.chain == "hit",
         ));
         goals.push(Goal {
             name: "window sweep reports, default vs --jobs 1 --no-chain-cache".into(),
@@ -108,7 +108,7 @@ pub(super) fn warm_only(
     let window = if no_window {
         None
     } else {
-        Some(window_sweep(project, out_dir)?)
+        Some(window_sweep(toolchain, project, out_dir)?)
     };
     let goals = warm_goals(&warm, window.as_ref());
     let mut md = format!("Machine: {}.\n", machine());
@@ -137,11 +137,15 @@ pub(super) fn warm_markdown(warm: &WarmBench, window: Option<&Window>) -> String
     if let Some(w) = window {
         let _ = writeln!(
             md,
-            "\nWindow sweep: {} blocks, {} experiments in {:.1} s ({:.2} pinned blocks per minute); \
+            "\nWindow sweep: {} blocks, {} experiments in {:.1} s on a chain cache holding the window \
+             (cache: {}; priming it, the cold one-day build a first sweep does, took {:.1} s) \
+             ({:.2} pinned blocks per minute); \
              --jobs 1 --no-chain-cache {:.1} s ({:.2} per minute): {:.2}x; reports {}.",
             w.blocks,
             w.experiments,
             w.wall_ms as f64 / 1000.0,
+            w.chain,
+            w.prime_ms as f64 / 1000.0,
             w.blocks_per_minute,
             w.baseline_wall_ms as f64 / 1000.0,
             w.baseline_blocks_per_minute,

@@ -5,7 +5,7 @@ use super::{
     cache, connect, ChainInfo, ChainOptions, IVault, LocalChain, Replicas, GENESIS_TIMESTAMP,
 };
 use crate::chain::addressbook::AddressBook;
-use crate::chain::history::play_history;
+use crate::chain::history::{play_history, Capture};
 use crate::foundry::anvil::{Anvil, AnvilBuilder};
 use crate::shell;
 use crate::toolchain::{Tool, Toolchain};
@@ -83,17 +83,48 @@ pub fn build_with(
         },
         None => None,
     };
-    if let (cache::Mode::Use(dir), Some(key)) = (&options.cache, &key) {
+    // What a cold build keeps: the phase boundaries, and the blocks this run pins (by walking
+    // its command line's pins, unless an entry told their numbers).
+    let mut capture = Capture {
+        walker: options.cache.keep().cloned().map(cache::keep::Walker::new),
+        ..Capture::default()
+    };
+    if let (cache::Mode::Use(dir) | cache::Mode::Keep(dir, _), Some(key)) = (&options.cache, &key) {
         match cache::lookup(dir, key) {
-            Ok(Some(entry)) => match load(toolchain, options, &entry) {
-                Ok(chain) => return Ok(chain),
-                Err(err) => {
-                    crate::signals::check()?;
-                    cache::remove(&entry.dir);
-                    shell::warn(format!(
-                        "chain cache entry {} rejected, building the chain: {err:#}",
-                        key.hash
-                    ));
+            Ok(Some(entry)) => match entry.manifest.serves(options.cache.keep()) {
+                cache::Serves::Yes => match load(toolchain, options, &entry) {
+                    Ok(chain) => return Ok(chain),
+                    Err(err) => {
+                        crate::signals::check()?;
+                        cache::remove(&entry.dir);
+                        shell::warn(format!(
+                            "chain cache entry {} rejected, building the chain: {err:#}",
+                            key.hash
+                        ));
+                    }
+                },
+                cache::Serves::No(blocks) => {
+                    shell::note(
+                        "Cached",
+                        format!(
+                            "entry {} keeps no state at some of the blocks this run pins: \
+                             building the chain, and an entry that keeps them",
+                            &key.hash[..12]
+                        ),
+                    );
+                    capture.blocks = blocks;
+                    capture.walker = None;
+                }
+                cache::Serves::Never => {
+                    shell::note(
+                        "Cached",
+                        format!(
+                            "not: the run pins blocks no entry keeps (in the deployment, or more \
+                             than {}); building the chain",
+                            cache::keep::MAX_PINNED
+                        ),
+                    );
+                    return cold_miss(toolchain, options, replicas);
                 }
             },
             Ok(None) => {}
@@ -104,12 +135,6 @@ pub fn build_with(
         if cache::stored(dir, k) {
             // A run that pins blocks an entry does not keep, with the entry already stored:
             // nothing to take along for the cache.
-            let mut chain = build_cold(toolchain, options, None, replicas)?;
-            chain.info.cache = cache::Status::Miss;
-            std::fs::write(
-                options.out_dir.join("chain.json"),
-                serde_json::to_string_pretty(&chain.info)? + "\n",
-            )?;
             shell::note(
                 "Cached",
                 format!(
@@ -117,10 +142,30 @@ pub fn build_with(
                     &k.hash[..12]
                 ),
             );
-            return Ok(chain);
+            return cold_miss(toolchain, options, replicas);
         }
     }
-    build_cold(toolchain, options, key.as_ref(), replicas)
+    build_cold(
+        toolchain,
+        options,
+        key.as_ref().map(|k| (k, capture)),
+        replicas,
+    )
+}
+
+/// Built cold and not stored (`miss`).
+fn cold_miss(
+    toolchain: &Toolchain,
+    options: &ChainOptions,
+    replicas: Replicas,
+) -> anyhow::Result<LocalChain> {
+    let mut chain = build_cold(toolchain, options, None, replicas)?;
+    chain.info.cache = cache::Status::Miss;
+    std::fs::write(
+        options.out_dir.join("chain.json"),
+        serde_json::to_string_pretty(&chain.info)? + "\n",
+    )?;
+    Ok(chain)
 }
 
 /// Load a cache entry into a new anvil and check that it is the chain the entry says.
@@ -246,11 +291,11 @@ pub(super) async fn verify_loaded(
 }
 
 /// Build the chain from scratch; with a key, take the state dumps an entry needs on the way
-/// and store the entry.
+/// (`capture`) and store the entry.
 pub(super) fn build_cold(
     toolchain: &Toolchain,
     options: &ChainOptions,
-    key: Option<&cache::Key>,
+    store_as: Option<(&cache::Key, Capture)>,
     replicas: Replicas,
 ) -> anyhow::Result<LocalChain> {
     let anvil = anvil_builder(options.port).spawn(toolchain)?;
@@ -274,9 +319,12 @@ pub(super) fn build_cold(
 
     crate::signals::phase("history")?;
     let started = Instant::now();
-    let mut kept = key.map(|_| Vec::new());
-    let (samples, landmarks, head) =
-        runtime.block_on(play_history(&url, &book, options, kept.as_mut()))?;
+    let (key, capture) = match store_as {
+        Some((key, capture)) => (Some(key), Some(capture)),
+        None => (None, None),
+    };
+    let (samples, landmarks, head, capture) =
+        runtime.block_on(play_history(&url, &book, options, capture))?;
     shell::status(
         "Played",
         format!(
@@ -298,8 +346,8 @@ pub(super) fn build_cold(
         cache: cache::Status::Off,
         state_only_at: None,
     };
-    if let (Some(key), Some(kept), Some(dir)) = (key, kept, options.cache.dir()) {
-        info.cache = match runtime.block_on(store(dir, key, &info, &kept)) {
+    if let (Some(key), Some(capture), Some(dir)) = (key, capture, options.cache.dir()) {
+        info.cache = match runtime.block_on(store(dir, key, &info, capture)) {
             Ok(path) => {
                 shell::note("Cached", format!("the chain in {}", path.display()));
                 cache::Status::Stored
@@ -327,8 +375,11 @@ pub(super) async fn store(
     dir: &Path,
     key: &cache::Key,
     info: &ChainInfo,
-    kept: &[(cache::Kept, Vec<u8>)],
+    capture: Capture,
 ) -> anyhow::Result<PathBuf> {
+    let history_from = capture.history_from;
+    let mut kept = capture.kept;
+    kept.sort_by_key(|(k, _)| k.block);
     let provider = connect(&info.url)?;
     let head_dump = provider.anvil_dump_state().await?;
     let head = provider
@@ -355,14 +406,22 @@ pub(super) async fn store(
             started.elapsed()
         ),
     );
+    // Held to the chain where a loaded entry will be: every kept block and the head.
+    let served: Vec<u64> = kept
+        .iter()
+        .map(|(k, _)| k.block)
+        .chain([info.head])
+        .collect();
+    cache::tape::verify(&provider, &tape, &served).await?;
     let tape_json = serde_json::to_vec(&tape)?;
     cache::store(
         dir,
         key,
         &cache::Built {
             head_dump: &head_dump,
-            kept_dumps: kept,
+            kept_dumps: &kept,
             head: info.head,
+            history_from,
             head_hash: head.header.hash,
             state_root: head.header.state_root,
             book: &info.address_book,

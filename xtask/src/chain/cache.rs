@@ -3,12 +3,15 @@
 //!
 //! What an entry is: anvil's `anvil_dumpState` of the chain at its head (every account, every
 //! block header and transaction), plus anvil's historical-state format for the blocks a run may
-//! fork without asking (the landmarks and every other phase boundary of the history), plus the
+//! fork without asking (the landmarks and every other phase boundary of the history) and for the
+//! blocks runs pinned ([`keep`]), plus the
 //! address book and `chain.json`, plus the LP pair's tape ([`tape`]: its accumulator state at
 //! every block since the vault's deployment, which the live-fork engine's shadow TWAP reads at
 //! blocks the entry keeps no state for). A fork reads state *at* its pinned block, so an entry
-//! serves a run only when every pinned block is one it holds; the others are built cold (and
-//! `cargo xtask chain` says which blocks a cached chain serves).
+//! serves a run only when every pinned block is one it holds ([`Manifest::serves`], on the
+//! block timestamps it records); otherwise the chain is built cold, keeping the run's blocks,
+//! and the new entry replaces the old (`cargo xtask chain` says which blocks a cached chain
+//! serves).
 //!
 //! The key: a hash of everything that decides the chain: the format version below, the chain
 //! options (seed, days and whatever else [`crate::chain::ChainOptions`] gains), the anvil
@@ -39,13 +42,14 @@ use sha2::{Digest as _, Sha256};
 use crate::toolchain::{Tool, Toolchain};
 
 mod dump;
+pub mod keep;
 pub mod tape;
 
 pub use dump::legacy_analyzed;
 use dump::state_with_history;
 
 /// Bumped whenever the entry's layout or what it means changes.
-pub const FORMAT: u32 = 2;
+pub const FORMAT: u32 = 3;
 /// Entries kept (each a few MB compressed).
 pub const MAX_ENTRIES: usize = 4;
 /// Disables the cache like `--no-chain-cache` (`off`, `0`, `false`, `no`).
@@ -60,6 +64,10 @@ pub enum Mode {
     Store(PathBuf),
     /// Loaded when an entry verifies, else built cold and stored.
     Use(PathBuf),
+    /// Like `Use` for a run that pins other blocks than the landmarks: loaded when an entry
+    /// verifies and keeps state at every block `keep` pins; else built cold, taking the state
+    /// of those blocks on the way, and stored in place of the entry it could not use.
+    Keep(PathBuf, keep::Keep),
 }
 
 impl Mode {
@@ -72,10 +80,18 @@ impl Mode {
         }
     }
 
+    /// The blocks a run pins besides the landmarks, with [`Mode::Keep`].
+    pub fn keep(&self) -> Option<&keep::Keep> {
+        match self {
+            Mode::Keep(_, keep) => Some(keep),
+            _ => None,
+        }
+    }
+
     pub fn dir(&self) -> Option<&Path> {
         match self {
             Mode::Off => None,
-            Mode::Store(dir) | Mode::Use(dir) => Some(dir),
+            Mode::Store(dir) | Mode::Use(dir) | Mode::Keep(dir, _) => Some(dir),
         }
     }
 }
@@ -316,6 +332,52 @@ pub struct Kept {
     pub nav: String,
     pub share_price: String,
     pub risk_mode: u8,
+    /// Kept because a run pinned it (not one of the history's phase boundaries).
+    #[serde(default)]
+    pub pinned: bool,
+}
+
+/// Whether an entry can serve a run that pins what `keep` names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Serves {
+    /// It keeps state at every block the run pins.
+    Yes,
+    /// It does not; a cold build can take these blocks (the run's and the entry's own beyond
+    /// the phase boundaries) and store an entry that does.
+    No(std::collections::BTreeSet<u64>),
+    /// It does not, and no entry could: a pinned block lies in the deployment, or the run pins
+    /// more blocks than an entry keeps.
+    Never,
+}
+
+impl Manifest {
+    /// Whether this entry keeps state at every block `keep` pins on its chain (the head is
+    /// always served).
+    pub fn serves(&self, keep: Option<&keep::Keep>) -> Serves {
+        let Some(keep) = keep else {
+            return Serves::Yes;
+        };
+        let pinned = keep::pinned(keep, &self.timestamps);
+        let kept: std::collections::BTreeSet<u64> = self.kept.iter().map(|k| k.block).collect();
+        let missing: Vec<u64> = pinned
+            .iter()
+            .copied()
+            .filter(|n| *n != self.head && !kept.contains(n))
+            .collect();
+        if missing.is_empty() {
+            return Serves::Yes;
+        }
+        if missing.iter().any(|n| *n < self.history_from) || pinned.len() > keep::MAX_PINNED {
+            return Serves::Never;
+        }
+        // The blocks this entry kept for earlier runs stay kept, as long as they fit.
+        let mut blocks = pinned.clone();
+        blocks.extend(self.kept.iter().filter(|k| k.pinned).map(|k| k.block));
+        if blocks.len() > keep::MAX_PINNED {
+            blocks = pinned;
+        }
+        Serves::No(blocks)
+    }
 }
 
 /// `entry.json`: what an entry holds and how to check it.
@@ -327,6 +389,12 @@ pub struct Manifest {
     pub head_hash: String,
     pub state_root: String,
     pub kept: Vec<Kept>,
+    /// Every block's timestamp, block 0 first: which blocks a run's `--at` or `--window`
+    /// pins, known before the chain is loaded ([`Manifest::serves`]).
+    pub timestamps: Vec<u64>,
+    /// The first block whose state a build can keep: the deployment's last block (the history
+    /// starts after it).
+    pub history_from: u64,
     /// sha256 of `state.json.gz`, `address-book.json`, `chain.json` and `pair-tape.json`.
     pub files: BTreeMap<String, String>,
     pub created_at: u64,
@@ -459,6 +527,8 @@ pub struct Built<'a> {
     /// `anvil_dumpState` at each kept block, taken when that block was the head.
     pub kept_dumps: &'a [(Kept, Vec<u8>)],
     pub head: u64,
+    /// The deployment's last block (see [`Manifest::history_from`]).
+    pub history_from: u64,
     pub head_hash: B256,
     pub state_root: B256,
     pub book: &'a Path,
@@ -476,7 +546,7 @@ pub fn store(dir: &Path, key: &Key, built: &Built<'_>) -> anyhow::Result<PathBuf
         crate::signals::Scratch::file(dir.join(crate::signals::scratch_file_name(".tmp-", "")));
     std::fs::create_dir(scratch.path())?;
 
-    let state = state_with_history(built)?;
+    let (state, timestamps) = state_with_history(built)?;
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     gz.write_all(&state)?;
     let state_gz = gz.finish()?;
@@ -498,6 +568,8 @@ pub fn store(dir: &Path, key: &Key, built: &Built<'_>) -> anyhow::Result<PathBuf
         head_hash: built.head_hash.to_string(),
         state_root: built.state_root.to_string(),
         kept: built.kept_dumps.iter().map(|(k, _)| k.clone()).collect(),
+        timestamps,
+        history_from: built.history_from,
         files,
         created_at: std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -511,8 +583,14 @@ pub fn store(dir: &Path, key: &Key, built: &Built<'_>) -> anyhow::Result<PathBuf
     )?;
     let target = dir.join(&key.hash);
     if target.exists() {
-        // Another run stored the same chain meanwhile; it is as good as ours.
-        return Ok(target);
+        // An entry of the same chain that keeps other blocks (or another run stored the same
+        // chain meanwhile): ours takes its place, the old one is moved aside first so that
+        // a reader sees one whole entry or none.
+        let old =
+            crate::signals::Scratch::file(dir.join(crate::signals::scratch_file_name(".tmp-", "")));
+        std::fs::rename(&target, old.path())
+            .with_context(|| format!("moving the old entry {} aside", target.display()))?;
+        remove(old.path());
     }
     std::fs::rename(scratch.path(), &target)
         .with_context(|| format!("moving the entry into {}", target.display()))?;

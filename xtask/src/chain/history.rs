@@ -108,11 +108,30 @@ pub struct Landmark {
 /// keeper of Aster and the vault's cycle.
 pub(super) const MAX_TICK_TRANSACTIONS: u64 = 7;
 
+/// What a cold build keeps for the chain cache: the state at every phase boundary of the
+/// history (the landmarks among them), and at the blocks the run pins.
+#[derive(Default)]
+pub(super) struct Capture {
+    /// Blocks to keep, known by number (an entry's own, or a run's resolved on its timestamps).
+    pub(super) blocks: std::collections::BTreeSet<u64>,
+    /// The run's pins as its command line names them, when no entry told their numbers.
+    pub(super) walker: Option<cache::keep::Walker>,
+    /// What was kept: the block, what the history read there, and anvil's dump of it.
+    pub(super) kept: Vec<(cache::Kept, Vec<u8>)>,
+    /// The deployment's last block: the first the history can keep.
+    pub(super) history_from: u64,
+}
+
 /// Sends transactions from anvil's unlocked dev accounts with explicit block timestamps.
 pub(super) struct Sender {
     provider: DynProvider,
     /// Timestamp of the next block, in milliseconds (blocks are 450 ms apart).
     clock_ms: u64,
+    /// The head and its timestamp (each transaction mines one block).
+    head: u64,
+    head_time: u64,
+    vault: Address,
+    capture: Option<Capture>,
 }
 
 impl Sender {
@@ -135,13 +154,59 @@ impl Sender {
         from: Address,
         request: TransactionRequest,
     ) -> anyhow::Result<bool> {
-        self.provider
-            .anvil_set_next_block_timestamp(self.clock_ms / 1000)
-            .await?;
+        let time = self.clock_ms / 1000;
+        self.keep_head(Some(time), false).await?;
+        self.provider.anvil_set_next_block_timestamp(time).await?;
         self.clock_ms += 450;
         let request = request.with_from(from).with_gas_limit(8_000_000);
         let receipt = self.provider.eth_send_transaction_sync(request).await?;
+        self.head = receipt.block_number.unwrap_or(self.head + 1);
+        self.head_time = time;
         Ok(receipt.status())
+    }
+
+    /// Keep the head's state when it is a phase boundary (`boundary`) or a block the run pins
+    /// (the next block's timestamp `next` tells a time's last block; `None` at the end).
+    async fn keep_head(&mut self, next: Option<u64>, boundary: bool) -> anyhow::Result<()> {
+        let Some(capture) = self.capture.as_mut() else {
+            return Ok(());
+        };
+        // The walker sees every block once, in order: before the next block is mined, and at
+        // the end.
+        let walked = !boundary
+            && capture
+                .walker
+                .as_mut()
+                .is_some_and(|w| w.wants(self.head, self.head_time, next));
+        let pinned = walked || capture.blocks.contains(&self.head);
+        let room = capture.kept.iter().filter(|(k, _)| k.pinned).count() < cache::keep::MAX_PINNED;
+        // The head itself is served by any loaded chain: nothing to keep at the end.
+        if !(boundary || (pinned && room && next.is_some()))
+            || capture.kept.iter().any(|(k, _)| k.block == self.head)
+        {
+            return Ok(());
+        }
+        let dump = self.provider.anvil_dump_state().await?;
+        let hash = self
+            .provider
+            .get_block_by_number(self.head.into())
+            .await?
+            .context("no block at the head")?
+            .header
+            .hash;
+        let vault = IVault::new(self.vault, self.provider.clone());
+        capture.kept.push((
+            cache::Kept {
+                block: self.head,
+                hash: hash.to_string(),
+                nav: vault.nav().call().await?.to_string(),
+                share_price: vault.sharePrice().call().await?.to_string(),
+                risk_mode: vault.riskMode().call().await?,
+                pinned: !boundary,
+            },
+            dump.to_vec(),
+        ));
+        Ok(())
     }
 
     /// Jump to the start of the next tick (never backwards).
@@ -161,8 +226,8 @@ pub(super) async fn play_history(
     url: &str,
     book: &AddressBook,
     options: &ChainOptions,
-    mut kept: Option<&mut Vec<(cache::Kept, Vec<u8>)>>,
-) -> anyhow::Result<(Vec<Sample>, Vec<Landmark>, u64)> {
+    capture: Option<Capture>,
+) -> anyhow::Result<(Vec<Sample>, Vec<Landmark>, u64, Option<Capture>)> {
     let provider = connect(url)?;
     let head = provider.get_block_number().await?;
     let latest = provider
@@ -172,6 +237,13 @@ pub(super) async fn play_history(
     let mut sender = Sender {
         provider: provider.clone(),
         clock_ms: (latest.header.timestamp + 1) * 1000,
+        head,
+        head_time: latest.header.timestamp,
+        vault: book.vault,
+        capture: capture.map(|c| Capture {
+            history_from: head,
+            ..c
+        }),
     };
 
     let usdt = IReplicaToken::new(book.usdt, provider.clone());
@@ -350,28 +422,9 @@ pub(super) async fn play_history(
         });
         // For the chain cache: the state at every phase boundary (the landmarks among them),
         // taken while that block is the head.
-        if let Some(kept) = kept.as_mut() {
-            let last = i + 1 == path.len();
-            if last || path[i + 1].0 != phase {
-                let dump = provider.anvil_dump_state().await?;
-                let hash = provider
-                    .get_block_by_number(block.into())
-                    .await?
-                    .context("no block at the tick's end")?
-                    .header
-                    .hash;
-                let sample = samples.last().context("no sample")?;
-                kept.push((
-                    cache::Kept {
-                        block,
-                        hash: hash.to_string(),
-                        nav: sample.nav.clone(),
-                        share_price: sample.share_price.clone(),
-                        risk_mode: sample.risk_mode,
-                    },
-                    dump.to_vec(),
-                ));
-            }
+        let last = i + 1 == path.len();
+        if last || path[i + 1].0 != phase {
+            sender.keep_head(None, true).await?;
         }
         if (i + 1) % 144 == 0 {
             shell::note(
@@ -385,7 +438,10 @@ pub(super) async fn play_history(
         }
     }
     let head = provider.get_block_number().await?;
-    Ok((samples.clone(), landmarks(&samples), head))
+    anyhow::ensure!(head == sender.head, "the history lost count of its blocks");
+    // The head ends the walk (a window's last time may fall after it).
+    sender.keep_head(None, false).await?;
+    Ok((samples.clone(), landmarks(&samples), head, sender.capture))
 }
 
 /// The swap that moves a constant-product pool (0.25% fee) from its reserves to `price` USDT

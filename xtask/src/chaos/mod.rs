@@ -31,8 +31,8 @@ use crate::chaos::engine::live::run::run_degraded;
 use crate::chaos::progress::Progress;
 use crate::chaos::schedule::{jobs, Executor};
 use crate::chaos::upstream::{
-    connect_upstream, merge_counters, preflight_archive, record, replay_gap, write_rpc_stats,
-    Connection,
+    check_served, connect_upstream, merge_counters, preflight_archive, record, replay_gap,
+    write_rpc_stats, Connection,
 };
 use crate::report::merge::merge;
 use std::path::PathBuf;
@@ -144,6 +144,7 @@ fn run_experiments(
     if upstream.kind == "bsc" {
         preflight_archive(runtime, &provider, &upstream.book, &pins)?;
     }
+    check_served(&upstream, &pins)?;
     for pinned in &pins {
         upstream.proxy.pin(pinned.number, &pinned.hash);
     }

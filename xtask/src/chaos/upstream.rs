@@ -269,18 +269,64 @@ pub(super) fn connect_upstream(
 }
 
 /// The chain cache for this run: an entry serves forks only at the blocks it keeps (the
-/// landmarks among them), so a run that pins other blocks builds the chain and stores it. The
-/// live-fork engine's reads of the history below the pinned block (its shadow TWAP's tape) are
-/// served by the entry's pair tape.
+/// landmarks and the other phase boundaries, and the blocks earlier runs pinned), so a run that
+/// pins other blocks names them to the cache: an entry that keeps them all is loaded, else the
+/// chain is built, keeping them on the way, and stored. The live-fork engine's reads of the
+/// history below the pinned block (its shadow TWAP's tape) are served by the entry's pair tape.
 pub(super) fn chain_cache_mode(root: &Path, args: &ChaosArgs) -> crate::chain::cache::Mode {
+    use crate::chain::cache::keep::{At, Every, Keep};
     use crate::chain::cache::Mode;
-    match Mode::new(crate::chain::cache::default_dir(root), args.no_chain_cache) {
-        Mode::Use(dir)
-            if args.fork_block.is_some() || args.at.is_some() || args.window.is_some() =>
-        {
-            Mode::Store(dir)
-        }
-        mode => mode,
+    use crate::chaos::pin::{Point, Step};
+    let at = |p: Point| match p {
+        Point::Block(n) => At::Block(n),
+        Point::Time(t) => At::Time(t),
+    };
+    let keep = match (args.fork_block, args.at, args.window, args.step) {
+        (Some(n), _, _, _) => Some(Keep::At(At::Block(n))),
+        (_, Some(t), _, _) => Some(Keep::At(At::Time(t))),
+        (_, _, Some((from, to)), Some(step)) => Some(Keep::Window {
+            from: at(from),
+            to: at(to),
+            every: match step {
+                Step::Blocks(k) => Every::Blocks(k),
+                Step::Time(d) => Every::Seconds(d.as_secs()),
+            },
+        }),
+        _ => None,
+    };
+    match (
+        Mode::new(crate::chain::cache::default_dir(root), args.no_chain_cache),
+        keep,
+    ) {
+        (Mode::Use(dir), Some(keep)) => Mode::Keep(dir, keep),
+        (mode, _) => mode,
+    }
+}
+
+/// A chain loaded from the chain cache serves state only at the blocks its entry keeps and at
+/// its head: every pinned block must be one of them (the cache chose the entry by the same
+/// pins; this holds it to what pinning resolved).
+pub(super) fn check_served(upstream: &Connection, pins: &[PinnedBlock]) -> anyhow::Result<()> {
+    let Some(local) = &upstream._local else {
+        return Ok(());
+    };
+    let Some(kept) = &local.info.state_only_at else {
+        return Ok(());
+    };
+    match pins
+        .iter()
+        .find(|p| p.number != local.info.head && !kept.contains(&p.number))
+    {
+        Some(p) => Err(Unusable::with_fix(
+            format!(
+                "the chain cache loaded a chain without state at pinned block {} (it keeps \
+                 blocks {kept:?} and the head {})",
+                p.number, local.info.head
+            ),
+            "run with --no-chain-cache, and report this",
+        )
+        .into()),
+        None => Ok(()),
     }
 }
 

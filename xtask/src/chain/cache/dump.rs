@@ -10,19 +10,26 @@ use anyhow::Context as _;
 use super::Built;
 
 /// The head dump with anvil's `historical_states` filled for every kept block, so that the
-/// loaded chain serves state (and forks) at those blocks.
-pub(super) fn state_with_history(built: &Built<'_>) -> anyhow::Result<Vec<u8>> {
+/// loaded chain serves state (and forks) at those blocks; and every block's timestamp, block 0
+/// first, from the dump's headers.
+pub(super) fn state_with_history(built: &Built<'_>) -> anyhow::Result<(Vec<u8>, Vec<u64>)> {
     let mut head = decode_dump(built.head_dump).context("the head's state dump")?;
     let blocks = head["blocks"]
         .as_array()
         .context("the state dump has no blocks")?;
     // Block hashes by number (for BLOCKHASH at a historical state), from the headers.
     let mut hashes = BTreeMap::new();
+    let mut times = BTreeMap::new();
     for block in blocks {
         let header: alloy::consensus::Header = serde_json::from_value(block["header"].clone())
             .context("a block header of the dump")?;
         hashes.insert(header.number, header.hash_slow());
+        times.insert(header.number, header.timestamp);
     }
+    anyhow::ensure!(
+        times.keys().copied().eq(0..=built.head),
+        "the dump does not hold every block from 0 to the head"
+    );
     anyhow::ensure!(
         hashes.get(&built.head) == Some(&built.head_hash),
         "the dump's head header does not hash to the head block's hash"
@@ -47,7 +54,7 @@ pub(super) fn state_with_history(built: &Built<'_>) -> anyhow::Result<Vec<u8>> {
         ]));
     }
     head["historical_states"] = serde_json::Value::Array(history);
-    Ok(serde_json::to_vec(&head)?)
+    Ok((serde_json::to_vec(&head)?, times.into_values().collect()))
 }
 
 fn decode_dump(gz: &[u8]) -> anyhow::Result<serde_json::Value> {

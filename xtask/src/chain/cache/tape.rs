@@ -21,6 +21,7 @@ alloy::sol! {
         function getReserves() external view returns (uint112 reserve0, uint112 reserve1, uint32 blockTimestampLast);
         function price0CumulativeLast() external view returns (uint256);
         function price1CumulativeLast() external view returns (uint256);
+        event Sync(uint112 reserve0, uint112 reserve1);
     }
 }
 
@@ -80,7 +81,7 @@ impl PairTape {
 }
 
 /// Blocks read at once while the cold chain is read (anvil answers them side by side).
-const AT_ONCE: u64 = 48;
+const AT_ONCE: usize = 48;
 
 /// The pair's state at block `n` of the chain behind `provider`.
 pub async fn read_row(provider: &DynProvider, pair: Address, n: u64) -> anyhow::Result<PairRow> {
@@ -126,7 +127,11 @@ async fn deployment_block(
     Ok(hi)
 }
 
-/// Read the tape from a cold-built chain (state at every block) whose head is `head`.
+/// Read the tape from a cold-built chain (state at every block) whose head is `head`: the pair
+/// at the vault's deployment and at every block where it emitted `Sync`. Its state changes
+/// nowhere else: `_update` is the only writer of the reserves, their timestamp and the
+/// accumulators, and it always emits `Sync` (PancakeSwap V2's pair and the hand replica alike),
+/// so the other blocks read what the block before them read.
 pub async fn read(
     provider: &DynProvider,
     pair: Address,
@@ -134,13 +139,69 @@ pub async fn read(
     head: u64,
 ) -> anyhow::Result<PairTape> {
     let deployed = deployment_block(provider, vault, head).await?;
+    let filter = alloy::rpc::types::Filter::new()
+        .address(pair)
+        .event_signature(<IPairAccumulator::Sync as alloy::sol_types::SolEvent>::SIGNATURE_HASH)
+        .from_block(deployed)
+        .to_block(head);
+    let logs = provider
+        .get_logs(&filter)
+        .await
+        .with_context(|| format!("reading the LP pair {pair}'s Sync logs"))?;
+    let mut blocks = std::collections::BTreeSet::from([deployed]);
+    for log in &logs {
+        blocks.insert(
+            log.block_number
+                .context("a Sync log without its block number")?,
+        );
+    }
+    read_at(
+        provider,
+        pair,
+        vault,
+        deployed,
+        head,
+        blocks.into_iter().collect(),
+    )
+    .await
+}
+
+/// The tape from the pair read at every block from the vault's deployment to `head` (what
+/// [`read`] must equal; kept for the test that holds it to that).
+#[cfg(test)]
+pub async fn read_every_block(
+    provider: &DynProvider,
+    pair: Address,
+    vault: Address,
+    head: u64,
+) -> anyhow::Result<PairTape> {
+    let deployed = deployment_block(provider, vault, head).await?;
+    read_at(
+        provider,
+        pair,
+        vault,
+        deployed,
+        head,
+        (deployed..=head).collect(),
+    )
+    .await
+}
+
+/// The tape from the pair read at `blocks` (increasing, the first `deployed`): a block not read
+/// reads what the last read block before it did.
+async fn read_at(
+    provider: &DynProvider,
+    pair: Address,
+    vault: Address,
+    deployed: u64,
+    head: u64,
+    blocks: Vec<u64>,
+) -> anyhow::Result<PairTape> {
     let mut changes: Vec<(u64, PairRow)> = Vec::new();
-    let mut from = deployed;
-    while from <= head {
+    for chunk in blocks.chunks(AT_ONCE) {
         crate::signals::check()?;
-        let to = (from + AT_ONCE - 1).min(head);
         let mut tasks = tokio::task::JoinSet::new();
-        for n in from..=to {
+        for &n in chunk {
             let provider = provider.clone();
             tasks.spawn(async move { (n, read_row(&provider, pair, n).await) });
         }
@@ -155,7 +216,6 @@ pub async fn read(
                 changes.push((n, row));
             }
         }
-        from = to + 1;
     }
     Ok(PairTape {
         pair,
@@ -186,6 +246,45 @@ pub async fn verify(provider: &DynProvider, tape: &PairTape, blocks: &[u64]) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// On a real one-day chain (deployment and history, anvil), the tape read at the pair's
+    /// `Sync` blocks is the tape read at every block; and leaving out one `Sync` block gives
+    /// another tape, so the comparison can fail.
+    #[test]
+    fn the_tape_from_sync_logs_is_the_tape_of_every_block() {
+        let project = crate::project::Project::locate();
+        let toolchain = crate::toolchain::Toolchain::ensure(&project).unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let chain = crate::chain::build(
+            &toolchain,
+            &crate::chain::ChainOptions {
+                seed: 7,
+                days: 1,
+                out_dir: out.path().to_path_buf(),
+                port: 0,
+                cache: crate::chain::cache::Mode::Off,
+            },
+        )
+        .unwrap();
+        let runtime = crate::runtime::shared().unwrap();
+        let provider = crate::chain::connect(&chain.info.url).unwrap();
+        let (pair, vault, head) = (chain.book.lp_pair, chain.book.vault, chain.info.head);
+        let every = runtime
+            .block_on(read_every_block(&provider, pair, vault, head))
+            .unwrap();
+        let from_logs = runtime
+            .block_on(read(&provider, pair, vault, head))
+            .unwrap();
+        assert!(every.changes.len() > 100, "{} changes", every.changes.len());
+        assert_eq!(from_logs, every);
+        // One change's block left unread: its row is missing from the tape.
+        let mut blocks: Vec<u64> = every.changes.iter().map(|(b, _)| *b).collect();
+        blocks.remove(blocks.len() / 2);
+        let short = runtime
+            .block_on(read_at(&provider, pair, vault, every.first, head, blocks))
+            .unwrap();
+        assert_ne!(short, every);
+    }
 
     fn row(x: u64) -> PairRow {
         PairRow {

@@ -60,3 +60,74 @@ fn keys_differ_by_any_input_and_entries_are_checked() {
     assert_ne!(a.hash, b.hash);
     assert_eq!(a.hash, Key::from_inputs(vec!["option seed=1".into()]).hash);
 }
+
+fn manifest(kept: &[(u64, bool)], timestamps: Vec<u64>) -> Manifest {
+    Manifest {
+        format: FORMAT,
+        key: Key::from_inputs(vec![]),
+        head: timestamps.len() as u64 - 1,
+        head_hash: String::new(),
+        state_root: String::new(),
+        kept: kept
+            .iter()
+            .map(|&(block, pinned)| Kept {
+                block,
+                hash: String::new(),
+                nav: String::new(),
+                share_price: String::new(),
+                risk_mode: 0,
+                pinned,
+            })
+            .collect(),
+        timestamps,
+        history_from: 5,
+        files: BTreeMap::new(),
+        created_at: 0,
+    }
+}
+
+#[test]
+fn an_entry_serves_a_run_only_when_it_keeps_every_block_the_run_pins() {
+    use keep::{At, Every, Keep};
+    // Blocks 0..=4 deploy (one second apart), then one block a minute up to the head, 20.
+    let timestamps: Vec<u64> = (0..=20u64)
+        .map(|n| if n < 5 { 1000 + n } else { 1000 + 60 * n })
+        .collect();
+    let entry = manifest(&[(8, false), (12, true), (16, true)], timestamps.clone());
+    // The landmarks' run, a kept block, the head, a time whose last block is kept.
+    assert_eq!(entry.serves(None), Serves::Yes);
+    assert_eq!(entry.serves(Some(&Keep::At(At::Block(12)))), Serves::Yes);
+    assert_eq!(entry.serves(Some(&Keep::At(At::Block(20)))), Serves::Yes);
+    assert_eq!(
+        entry.serves(Some(&Keep::At(At::Time(1000 + 60 * 16 + 59)))),
+        Serves::Yes
+    );
+    let window = |every| Keep::Window {
+        from: At::Block(8),
+        to: At::Block(16),
+        every,
+    };
+    assert_eq!(entry.serves(Some(&window(Every::Blocks(4)))), Serves::Yes);
+    // A block it does not keep: a cold build keeps the run's blocks and the entry's own.
+    assert_eq!(
+        entry.serves(Some(&window(Every::Blocks(2)))),
+        Serves::No([8, 10, 12, 14, 16].into())
+    );
+    assert_eq!(
+        entry.serves(Some(&Keep::At(At::Time(1000 + 60 * 9 + 30)))),
+        Serves::No([9, 12, 16].into())
+    );
+    // A block of the deployment can never be kept.
+    assert_eq!(entry.serves(Some(&Keep::At(At::Block(3)))), Serves::Never);
+    // Nor can more blocks than an entry keeps.
+    let long: Vec<u64> = (0..200u64).map(|n| 1000 + 60 * n).collect();
+    let every = manifest(&[], long);
+    assert_eq!(
+        every.serves(Some(&Keep::Window {
+            from: At::Block(5),
+            to: At::Block(199),
+            every: Every::Blocks(1),
+        })),
+        Serves::Never
+    );
+}
