@@ -269,3 +269,38 @@ fn a_damaged_entry_is_rejected_and_the_chain_rebuilt() {
     assert!(format!("{err:#}").contains("corrupted"), "{err:#}");
     assert!(!entry.exists(), "a corrupted entry is removed");
 }
+
+/// A window's pinned blocks are kept by the entry its first run stores: the same window again
+/// loads the chain (the same report), another window rebuilds the entry keeping both, after
+/// which each window loads it.
+#[test]
+fn a_repeated_window_loads_a_chain_that_keeps_its_blocks() {
+    let cache = tempfile::tempdir().unwrap();
+    let window = |step: &'static str| {
+        vec![
+            "--days",
+            "1",
+            "--window",
+            "2026-01-01T00:30:00Z..2026-01-01T12:30:00Z",
+            "--step",
+            step,
+            "--scenario",
+            "gas_spike",
+        ]
+    };
+    let first = chaos(cache.path(), "win-first", &window("6h"));
+    assert_eq!(first["chain"]["cache"], "stored");
+    let again = chaos(cache.path(), "win-again", &window("6h"));
+    assert_eq!(again["chain"]["cache"], "hit");
+    assert_eq!(comparable(again), comparable(first));
+    let other = chaos(cache.path(), "win-other", &window("4h"));
+    assert_eq!(
+        other["chain"]["cache"], "stored",
+        "4h pins blocks the 6h entry lacks"
+    );
+    let first_again = chaos(cache.path(), "win-first-again", &window("6h"));
+    assert_eq!(first_again["chain"]["cache"], "hit");
+    let other_again = chaos(cache.path(), "win-other-again", &window("4h"));
+    assert_eq!(other_again["chain"]["cache"], "hit");
+    assert_eq!(comparable(other_again), comparable(other));
+}
