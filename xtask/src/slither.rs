@@ -281,17 +281,19 @@ fn analyse(project: &Project, triage: &Triage) -> anyhow::Result<PathBuf> {
         "Compiling",
         format!("{SCOPE} with build-info into {}", out.display()),
     );
-    let status = toolchain
-        .command(Tool::Forge)
-        .args(["build", "--build-info", "--out"])
-        .arg(&out)
-        .arg("--cache-path")
-        .arg(dir.join("cache"))
-        .arg(SCOPE)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .status()
-        .context("starting forge build")?;
+    let status = crate::signals::status_as_is(
+        toolchain
+            .command(Tool::Forge)
+            .args(["build", "--build-info", "--out"])
+            .arg(&out)
+            .arg("--cache-path")
+            .arg(dir.join("cache"))
+            .arg(SCOPE)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null()),
+    )
+    .context("starting forge build")?;
+    crate::signals::check()?;
     anyhow::ensure!(
         status.success(),
         "forge build --build-info failed ({status})"
@@ -309,7 +311,8 @@ fn analyse(project: &Project, triage: &Triage) -> anyhow::Result<PathBuf> {
     let path = std::env::join_paths(std::iter::once(forge_dir).chain(std::env::split_paths(
         &std::env::var_os("PATH").unwrap_or_default(),
     )))?;
-    let output = std::process::Command::new(&slither)
+    let mut command = std::process::Command::new(&slither);
+    command
         .arg(".")
         .arg("--ignore-compile")
         .arg("--foundry-out-directory")
@@ -322,10 +325,10 @@ fn analyse(project: &Project, triage: &Triage) -> anyhow::Result<PathBuf> {
         ])
         .arg(&report)
         .current_dir(project.root())
-        .env("PATH", path)
-        .stdin(Stdio::null())
-        .output()
+        .env("PATH", path);
+    let output = crate::signals::output_as_is(&mut command)
         .with_context(|| format!("starting {}", slither.display()))?;
+    crate::signals::check()?;
     // Slither's exit code is its number of findings; the JSON report says whether it worked.
     if !report.is_file() {
         let stderr = String::from_utf8_lossy(&output.stderr);

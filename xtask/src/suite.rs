@@ -373,15 +373,16 @@ pub const GAS_TOLERANCE_PCT: u32 = 1;
 /// outside the tolerance or missing from the snapshot one failure.
 fn gas_snapshot(toolchain: &Toolchain) -> anyhow::Result<Tally> {
     let profile = if shell::is_ci() { "ci" } else { "default" };
-    let output = toolchain
-        .command(Tool::Forge)
-        .args(["snapshot", "--match-path", GAS_TESTS, "--check"])
-        .arg(".gas-snapshot")
-        .args(["--tolerance", &GAS_TOLERANCE_PCT.to_string()])
-        .env("FOUNDRY_PROFILE", profile)
-        .stdin(Stdio::null())
-        .output()
-        .context("starting forge snapshot")?;
+    let output = crate::signals::output_as_is(
+        toolchain
+            .command(Tool::Forge)
+            .args(["snapshot", "--match-path", GAS_TESTS, "--check"])
+            .arg(".gas-snapshot")
+            .args(["--tolerance", &GAS_TOLERANCE_PCT.to_string()])
+            .env("FOUNDRY_PROFILE", profile),
+    )
+    .context("starting forge snapshot")?;
+    crate::signals::check()?;
     let text = String::from_utf8_lossy(&output.stdout).into_owned()
         + &String::from_utf8_lossy(&output.stderr);
     let ran = text.lines().filter(|l| l.starts_with("[PASS]")).count() as u64;

@@ -76,11 +76,10 @@ pub fn measure(project: &Project, out_dir: &Path) -> anyhow::Result<MutantsBench
     for m in &sample {
         cmd.args(["--mutant", &m.id]);
     }
-    let status = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .status()
+    // Registered with the signal handler: an interrupted bench ends its campaign too.
+    let status = crate::signals::status_as_is(cmd.stdin(Stdio::null()).stdout(Stdio::null()))
         .context("starting cargo xtask mutants")?;
+    crate::signals::check()?;
     let text = std::fs::read_to_string(dir.join("mutants.json"))
         .with_context(|| format!("cargo xtask mutants ({status}) wrote no report"))?;
     let report: super::report::MutantsReport = serde_json::from_str(&text)?;
@@ -155,15 +154,17 @@ fn naive(
     let source = &catalogue.sources.files[&m.file];
     std::fs::write(copy.path().join(&m.file), m.apply(source))?;
     let started = Instant::now();
-    let status = crate::project::self_command(project)
-        .env("XTASK_ROOT", copy.path())
-        .args(["chaos", "--engine", "in-evm", "--report-dir"])
-        .arg(out_dir.join("naive-chaos"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .context("starting cargo xtask chaos")?;
+    let status = crate::signals::status_as_is(
+        crate::project::self_command(project)
+            .env("XTASK_ROOT", copy.path())
+            .args(["chaos", "--engine", "in-evm", "--report-dir"])
+            .arg(out_dir.join("naive-chaos"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    )
+    .context("starting cargo xtask chaos")?;
+    crate::signals::check()?;
     let wall = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     anyhow::ensure!(
         status.success() || status.code() == Some(1),
