@@ -409,6 +409,8 @@ contract MarketScenarios is ScenarioBase {
         _refreshFeed();
         _feedHeartbeat = true;
         vm.txGasPrice(KEEPER_GAS_PRICE);
+        // The fresh vault's oracle on a pool every LP has left.
+        _drainedPoolTwap(list);
         _fund(MALLORY, BASE_DEPOSIT + 1);
         _fund(ALICE, BASE_DEPOSIT);
         _fund(BOB, BASE_DEPOSIT / 2);
@@ -470,6 +472,34 @@ contract MarketScenarios is ScenarioBase {
             _swapAtQuote(list, true, snap, usdtIn, rUsdt, minOut, twap);
             _swapAtQuote(list, false, snap, usdtIn, rUsdt, minOut - 1, twap);
         }
+        vm.revertToStateAndDelete(snap);
+    }
+
+    /// A pool every LP has left keeps what the locked MINIMUM_LIQUIDITY (1,000 LP units) holds,
+    /// about 10^6 for the product of its reserves, and anyone can then swap one side down to a
+    /// single wei for a few wei of the other. Inside a state snapshot, in the block the fresh
+    /// vault's oracle made its first observation: the LP pair's reserves set to (1, 10^6)
+    /// (token0 first; deal + sync), one TWAP window passes. The oracle must go on accruing the
+    /// pair's price: ready, and its TWAP is the pair's own price of those reserves in UQ112x112
+    /// converted to 18 decimals, to the wei (`oracle_twap_vs_pair_wei_drained`).
+    function _drainedPoolTwap(CheckList memory list) internal {
+        uint256 snap = vm.snapshotState();
+        (uint32 firstObserved,) = vault.oracle().observation(0);
+        list.eq(
+            "precondition_oracle_first_observation_now_drained",
+            int256(uint256(firstObserved)),
+            int256(block.timestamp)
+        );
+        IPancakePair pair = IPancakePair(w.lpPair);
+        _setBalance(pair.token0(), w.lpPair, 1);
+        _setBalance(pair.token1(), w.lpPair, 1e6);
+        pair.sync();
+        _advance(cfg.twapWindow);
+        (uint256 rBtc, uint256 rUsdt) = _lpReserves();
+        uint256 twap = (rUsdt * Q112 / rBtc) * 1e18 / Q112;
+        OracleReading memory r = vault.oracle().read();
+        list.isTrue("oracle_ready_drained", r.ready);
+        list.eq("oracle_twap_vs_pair_wei_drained", int256(r.twap), int256(twap));
         vm.revertToStateAndDelete(snap);
     }
 
