@@ -328,6 +328,7 @@ contract AsterScenarios is ScenarioBase {
             _executePendingHedges();
             _advance(cfg.minCycleInterval);
         }
+        _positionsCap(list);
         uint256 sentBefore = _pendingOnAster();
         _chargeShortsFunding();
         _deposit(CAROL, WORK_DEPOSIT);
@@ -356,6 +357,51 @@ contract AsterScenarios is ScenarioBase {
             "Aster's keepers never execute the vault's short (cycles up to twice pendingHedgeTimeout)",
             list
         );
+    }
+
+    /// The most positions the vault may hold on Aster at once (docs/steady-state.md): every
+    /// executed trade is a position and every cycle reads them all, so past this many the vault
+    /// merges them (closes them, then opens one) before it sends another.
+    uint256 internal constant POSITIONS_CAP = 8;
+    uint256 internal constant POSITIONS_STEP_DEPOSIT = 15_000e18;
+
+    /// Inside a state snapshot, from the settled vault: Carol deposits in steps, each needing a
+    /// little more short; after every cycle arbitrageurs restore the pool, Aster's mark follows
+    /// it and Aster's keeper executes the vault's trade. Aster's own book must fill up to the
+    /// cap (precondition: a cycle sent a trade while the book held the cap) and never hold more
+    /// than the cap (`S8_positions_on_aster_max`).
+    function _positionsCap(CheckList memory list) internal {
+        if (!w.isReplica) {
+            // Nothing executes the vault's trades on a real BSC fork: the book cannot fill.
+            list.eq("precondition_skipped_positions_cap_on_fork", 0, 0);
+            return;
+        }
+        uint256 snap = vm.snapshotState();
+        uint256 fair = _spot();
+        uint256 most = _positionsOnAster();
+        bool sentAtCap;
+        for (uint256 i; i < 2 * POSITIONS_CAP && !sentAtCap; ++i) {
+            uint256 held = _positionsOnAster();
+            _deposit(CAROL, POSITIONS_STEP_DEPOSIT);
+            CycleOutcome memory o = _cycle();
+            if (!o.ok) break;
+            bool sent = _countLogs(o.logs, w.aster, IAsterDiamond.MarketPendingTrade.selector) != 0;
+            if (sent && held >= POSITIONS_CAP) sentAtCap = true;
+            _setSpot(fair);
+            _followMark();
+            _executePendingHedges();
+            uint256 n = _positionsOnAster();
+            if (n > most) most = n;
+            _advance(cfg.minCycleInterval);
+        }
+        list.isTrue("precondition_trade_sent_with_positions_at_cap", sentAtCap);
+        list.le("S8_positions_on_aster_max", int256(most), int256(POSITIONS_CAP));
+        vm.revertToState(snap);
+    }
+
+    /// Every position of the vault in Aster's book on the hedge pair (long or short).
+    function _positionsOnAster() internal view returns (uint256) {
+        return IAsterDiamond(w.aster).getPositionsV2(address(vault), w.btcb).length;
     }
 
     /// One quiet cycle of pending_trade_never_executed; returns the trades it sent.

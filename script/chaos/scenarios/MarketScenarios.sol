@@ -409,6 +409,8 @@ contract MarketScenarios is ScenarioBase {
         _refreshFeed();
         _feedHeartbeat = true;
         vm.txGasPrice(KEEPER_GAS_PRICE);
+        // The fresh vault's oracle on a pool every LP has left.
+        _drainedPoolTwap(list);
         _fund(MALLORY, BASE_DEPOSIT + 1);
         _fund(ALICE, BASE_DEPOSIT);
         _fund(BOB, BASE_DEPOSIT / 2);
@@ -421,6 +423,8 @@ contract MarketScenarios is ScenarioBase {
         // The fresh vault's deployment: what configurations the same code refuses.
         _probeConfig(list);
         _advance(cfg.twapWindow);
+        // The first buy against a pool whose quote is exactly its minimum, and one wei below.
+        _swapMinimumEdges(list);
         Snapshot memory a = _measure();
         CycleOutcome memory o = _cycle();
         Snapshot memory b = _measure();
@@ -432,5 +436,134 @@ contract MarketScenarios is ScenarioBase {
             "1 wei first deposit, then a 60k USDT donation before two victims deposit",
             list
         );
+    }
+
+    // ---------------------------------------------------------------- the swap minimum's edge
+
+    /// @dev UQ112x112, the pair's cumulative price unit.
+    uint256 internal constant Q112 = 2 ** 112;
+
+    /// Every swap of the vault has a minimum output of its TWAP value less Pancake's fee and
+    /// swapSlippageBps, rounded down, and is not sent when the quote is below it (docs/design.md).
+    /// The fresh vault's first cycle buys BTCB; the pool has not moved since the vault's oracle
+    /// first observed it, so that TWAP is the pair's own price of its reserves, known to the wei
+    /// without the vault. Inside a state snapshot: one cycle tells what the buy spends (the
+    /// pair's Swap event); then, in the same block (the TWAP unmoved), the pool's BTCB reserve is
+    /// set (deal + sync, the USDT reserve kept) so that Pancake's quote for that buy is exactly
+    /// the minimum (`_inside`: the buy is sent and the vault receives exactly it) or one wei
+    /// below it (`_beyond`: no swap).
+    function _swapMinimumEdges(CheckList memory list) internal {
+        uint256 snap = vm.snapshotState();
+        (uint256 rBtc, uint256 rUsdt) = _lpReserves();
+        (,, uint32 tsLast) = IPancakePair(w.lpPair).getReserves();
+        (uint32 firstObserved,) = vault.oracle().observation(0);
+        list.le(
+            "precondition_pool_unmoved_since_oracle_start",
+            int256(uint256(tsLast)),
+            int256(uint256(firstObserved))
+        );
+        uint256 twap = (rUsdt * Q112 / rBtc) * 1e18 / Q112;
+        CycleOutcome memory o = _cycle();
+        (uint256 usdtIn,) = _pairBuy(o.logs);
+        list.gt("precondition_first_cycle_buys_btcb", int256(usdtIn), 0);
+        vm.revertToState(snap);
+        if (usdtIn != 0) {
+            uint256 minOut = (usdtIn * 1e18 / twap) * ((BPS - 25) * (BPS - cfg.swapSlippageBps)) / (BPS * BPS);
+            _swapAtQuote(list, true, snap, usdtIn, rUsdt, minOut, twap);
+            _swapAtQuote(list, false, snap, usdtIn, rUsdt, minOut - 1, twap);
+        }
+        vm.revertToStateAndDelete(snap);
+    }
+
+    /// A pool every LP has left keeps what the locked MINIMUM_LIQUIDITY (1,000 LP units) holds,
+    /// about 10^6 for the product of its reserves, and anyone can then swap one side down to a
+    /// single wei for a few wei of the other. Inside a state snapshot, in the block the fresh
+    /// vault's oracle made its first observation: the LP pair's reserves set to (1, 10^6)
+    /// (token0 first; deal + sync), one TWAP window passes. The oracle must go on accruing the
+    /// pair's price: ready, and its TWAP is the pair's own price of those reserves in UQ112x112
+    /// converted to 18 decimals, to the wei (`oracle_twap_vs_pair_wei_drained`).
+    function _drainedPoolTwap(CheckList memory list) internal {
+        uint256 snap = vm.snapshotState();
+        (uint32 firstObserved,) = vault.oracle().observation(0);
+        list.eq(
+            "precondition_oracle_first_observation_now_drained",
+            int256(uint256(firstObserved)),
+            int256(block.timestamp)
+        );
+        IPancakePair pair = IPancakePair(w.lpPair);
+        _setBalance(pair.token0(), w.lpPair, 1);
+        _setBalance(pair.token1(), w.lpPair, 1e6);
+        pair.sync();
+        _advance(cfg.twapWindow);
+        (uint256 rBtc, uint256 rUsdt) = _lpReserves();
+        uint256 twap = (rUsdt * Q112 / rBtc) * 1e18 / Q112;
+        OracleReading memory r = vault.oracle().read();
+        list.isTrue("oracle_ready_drained", r.ready);
+        list.eq("oracle_twap_vs_pair_wei_drained", int256(r.twap), int256(twap));
+        vm.revertToStateAndDelete(snap);
+    }
+
+    /// The pool reshaped so that Pancake quotes exactly `quote` BTCB for `usdtIn`, then the cycle.
+    function _swapAtQuote(
+        CheckList memory list,
+        bool inside,
+        uint256 snap,
+        uint256 usdtIn,
+        uint256 rUsdt,
+        uint256 quote,
+        uint256 twap
+    ) internal {
+        string memory tag = inside ? "_inside" : "_beyond";
+        _reshapePool(list, tag, usdtIn, rUsdt, quote, twap);
+        CycleOutcome memory o = _cycle();
+        (uint256 spent, uint256 got) = _pairBuy(o.logs);
+        if (inside) {
+            list.eq(string.concat("swap_at_minimum_spent_wei", tag), int256(spent), int256(usdtIn));
+            list.eq(string.concat("swap_at_minimum_received_wei", tag), int256(got), int256(quote));
+        } else {
+            list.eq(string.concat("swap_below_minimum_sent", tag), int256(spent), 0);
+        }
+        vm.revertToState(snap);
+    }
+
+    /// Sets the LP pair's BTCB reserve (deal + sync, the USDT reserve kept) to the least that
+    /// makes Pancake's getAmountOut for `usdtIn` equal `quote`.
+    function _reshapePool(
+        CheckList memory list,
+        string memory tag,
+        uint256 usdtIn,
+        uint256 rUsdt,
+        uint256 quote,
+        uint256 twap
+    ) internal {
+        uint256 inFee = usdtIn * (BPS - 25);
+        uint256 rBtcNew = (quote * (rUsdt * BPS + inFee) + inFee - 1) / inFee;
+        list.eq(
+            string.concat("precondition_pool_quote", tag),
+            int256(inFee * rBtcNew / (rUsdt * BPS + inFee)),
+            int256(quote)
+        );
+        _setBalance(w.btcb, w.lpPair, rBtcNew);
+        _setBalance(w.usdt, w.lpPair, rUsdt);
+        IPancakePair(w.lpPair).sync();
+        uint256 spot = rUsdt * 1e18 / rBtcNew;
+        list.le(
+            string.concat("precondition_spot_vs_twap_bps", tag),
+            int256((spot > twap ? spot - twap : twap - spot) * BPS / twap),
+            int256(uint256(cfg.maxDeviationBps))
+        );
+    }
+
+    /// The USDT in and BTCB out of the first swap of the LP pair in `logs` that buys BTCB.
+    function _pairBuy(Vm.Log[] memory logs) internal view returns (uint256 usdtIn, uint256 btcOut) {
+        bool btc0 = IPancakePair(w.lpPair).token0() == w.btcb;
+        for (uint256 i; i < logs.length; ++i) {
+            if (logs[i].emitter != w.lpPair || logs[i].topics[0] != IPancakePair.Swap.selector) continue;
+            (uint256 a0In, uint256 a1In, uint256 a0Out, uint256 a1Out) =
+                abi.decode(logs[i].data, (uint256, uint256, uint256, uint256));
+            (usdtIn, btcOut) = btc0 ? (a1In, a0Out) : (a0In, a1Out);
+            if (usdtIn != 0 && btcOut != 0) return (usdtIn, btcOut);
+        }
+        return (0, 0);
     }
 }
