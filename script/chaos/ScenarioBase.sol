@@ -124,9 +124,6 @@ abstract contract ScenarioBase {
         }
     }
 
-    /// @notice The ids this group implements.
-    function ids() external pure virtual returns (string[] memory);
-
     /// @notice Runs one scenario of this group from the baseline.
     function run(string calldata id) external virtual returns (ScenarioResult memory);
 
