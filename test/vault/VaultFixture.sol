@@ -7,6 +7,7 @@ import {AddressBook} from "../../script/lib/AddressBook.sol";
 import {DeployVault} from "../../script/lib/DeployVault.sol";
 import {SteadyState, Snapshot, Deps, Tape} from "../../script/chaos/SteadyState.sol";
 import {YieldVault} from "../../contracts/vault/YieldVault.sol";
+import {PancakeMath} from "../../contracts/replicas/pancake/PancakeMath.sol";
 import {
     Config,
     CyclePath,
@@ -142,24 +143,14 @@ abstract contract VaultFixture is Test {
         uint256 k = x * y;
         uint256 spot = y * 1e18 / x;
         if (target > spot) {
-            uint256 yNew = _sqrt(k / 1e18 * target);
+            uint256 yNew = PancakeMath.sqrt(k / 1e18 * target);
             _pushSpot(int256((yNew - y) * 10_000 / 9975));
         } else if (target < spot) {
-            uint256 xNew = _sqrt(k * 1e18 / target);
+            uint256 xNew = PancakeMath.sqrt(k * 1e18 / target);
             uint256 btcIn = (xNew - x) * 10_000 / 9975;
             // test amounts are small.
             // forge-lint: disable-next-line(unsafe-typecast)
             _pushSpot(-int256(btcIn * spot / 1e18));
-        }
-    }
-
-    function _sqrt(uint256 v) internal pure returns (uint256 r) {
-        if (v == 0) return 0;
-        r = v;
-        uint256 n = (v >> 1) + 1;
-        while (n < r) {
-            r = n;
-            n = (v / n + n) >> 1;
         }
     }
 
