@@ -215,7 +215,7 @@ abstract contract ScenarioRunner {
         _activeFactory = factory;
         YieldVault attached;
         if (address(factory) == address(_defaultFactory) && _attachVault) {
-            attached = YieldVault(_world.book.vault);
+            attached = YieldVault(_world.bookVault);
         }
         try _steps.run(
             id,
