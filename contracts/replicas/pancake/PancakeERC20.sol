@@ -3,25 +3,23 @@ pragma solidity ^0.8.24;
 
 import {IPancakeV2Pair} from "./IPancakeV2.sol";
 import {PancakeSafeMath} from "./PancakeMath.sol";
-import {EIP20Ledger} from "../tokens/ERC20.sol";
 
 /// @title PancakeERC20
-/// @notice The LP token of a PancakeSwap V2 pair ("Pancake LPs", "Cake-LP", 18 decimals): the
-/// replicas' one ERC-20 ledger (EIP20Ledger) with Pancake's facts: its name, symbol and
-/// decimals, EIP-2612 `permit` over the domain (name, version "1", chain id at deployment, the
-/// pair), and its failures.
+/// @notice The LP token of a PancakeSwap V2 pair ("Pancake LPs", "Cake-LP", 18 decimals), with
+/// EIP-2612 `permit` over the domain (name, version "1", chain id at deployment, the pair).
 /// @dev Balance, supply and allowance arithmetic reverts with the 0.5 original's SafeMath
-/// strings ("ds-math-sub-underflow", "ds-math-add-overflow"), not 0.8 panics nor custom errors
-/// (a difference the differential tests found); address(0) is a valid recipient (the first mint
-/// locks MINIMUM_LIQUIDITY there); an infinite allowance is not spent, as in the original. It
-/// declares the full `IPancakeV2Pair` so the compiler checks the pair against the published ABI.
-/// Storage: totalSupply, balanceOf, allowance, DOMAIN_SEPARATOR, nonces, as the original's.
-abstract contract PancakeERC20 is EIP20Ledger, IPancakeV2Pair {
+/// strings ("ds-math-sub-underflow"), not 0.8 panics (a difference the differential tests
+/// found); an infinite allowance is not spent, as in the original. It declares the full
+/// `IPancakeV2Pair` so the compiler checks the pair against the published ABI.
+abstract contract PancakeERC20 is IPancakeV2Pair {
     using PancakeSafeMath for uint256;
 
     string public constant name = "Pancake LPs";
     string public constant symbol = "Cake-LP";
     uint8 public constant decimals = 18;
+    uint256 public totalSupply;
+    mapping(address owner => uint256) public balanceOf;
+    mapping(address owner => mapping(address spender => uint256)) public allowance;
 
     bytes32 public DOMAIN_SEPARATOR;
     /// @dev keccak256("Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)")
@@ -68,20 +66,40 @@ abstract contract PancakeERC20 is EIP20Ledger, IPancakeV2Pair {
         emit Approval(owner, spender, value);
     }
 
-    function _zeroRecipient() internal pure override {}
-
-    function _insufficientBalance(address, uint256, uint256) internal pure override {
-        revert("ds-math-sub-underflow");
+    function approve(address spender, uint256 value) external returns (bool) {
+        allowance[msg.sender][spender] = value;
+        emit Approval(msg.sender, spender, value);
+        return true;
     }
 
-    function _insufficientAllowance(address, address, uint256, uint256) internal pure override {
-        revert("ds-math-sub-underflow");
+    function transfer(address to, uint256 value) external returns (bool) {
+        _transfer(msg.sender, to, value);
+        return true;
     }
 
-    /// @dev The original's: SafeMath on the supply and the balance ("ds-math-add-overflow").
-    function _mint(address to, uint256 value) internal override {
+    function transferFrom(address from, address to, uint256 value) external returns (bool) {
+        if (allowance[from][msg.sender] != type(uint256).max) {
+            allowance[from][msg.sender] = allowance[from][msg.sender].sub(value);
+        }
+        _transfer(from, to, value);
+        return true;
+    }
+
+    function _mint(address to, uint256 value) internal {
         totalSupply = totalSupply.add(value);
         balanceOf[to] = balanceOf[to].add(value);
         emit Transfer(address(0), to, value);
+    }
+
+    function _burn(address from, uint256 value) internal {
+        balanceOf[from] = balanceOf[from].sub(value);
+        totalSupply = totalSupply.sub(value);
+        emit Transfer(from, address(0), value);
+    }
+
+    function _transfer(address from, address to, uint256 value) private {
+        balanceOf[from] = balanceOf[from].sub(value);
+        balanceOf[to] = balanceOf[to].add(value);
+        emit Transfer(from, to, value);
     }
 }

@@ -3,23 +3,27 @@ pragma solidity ^0.8.24;
 
 import {IEIP20} from "./IEIP20.sol";
 
-/// @title EIP20Ledger
-/// @notice The one ERC-20 implementation of the replicas: balances, allowances, transfers, mint
-/// and burn. The BEP-20 token replicas (`ERC20` below: USDT, BTCB, ALP) and PancakeSwap's LP
-/// token (`PancakeERC20`) are this ledger plus their own facts: name, symbol and decimals, and
-/// how a failure looks (`_zeroRecipient`, `_insufficientBalance`, `_insufficientAllowance`), since
-/// the replicas must revert as the tokens they stand for do. The hooks run on failure paths
-/// only, so a transfer costs what it cost before the ledger was shared.
+/// @title ERC20
+/// @notice Minimal ERC-20 base for the local replicas of BSC tokens (BEP-20 has the same ABI).
 /// @dev An allowance of `type(uint256).max` is treated as infinite and never decremented, as in
 /// WETH9, Uniswap/Pancake LP tokens and OpenZeppelin: the vault and the router approve once.
-/// Balances and the supply change only after the checks, and a balance never exceeds the supply,
-/// so the additions to a balance cannot overflow and are unchecked.
-/// The vault's own share token (contracts/vault/ShareToken.sol) is not built on this: it is code
-/// under test (and a mutation target), kept apart from the replicas that test it.
-abstract contract EIP20Ledger is IEIP20 {
+abstract contract ERC20 is IEIP20 {
+    error InsufficientBalance(address account, uint256 balance, uint256 needed);
+    error InsufficientAllowance(address owner, address spender, uint256 allowance, uint256 needed);
+    error ZeroAddress();
+
+    string public name;
+    string public symbol;
+    uint8 public immutable decimals;
     uint256 public totalSupply;
     mapping(address account => uint256) public balanceOf;
     mapping(address owner => mapping(address spender => uint256)) public allowance;
+
+    constructor(string memory name_, string memory symbol_, uint8 decimals_) {
+        name = name_;
+        symbol = symbol_;
+        decimals = decimals_;
+    }
 
     function approve(address spender, uint256 amount) external returns (bool) {
         allowance[msg.sender][spender] = amount;
@@ -41,16 +45,16 @@ abstract contract EIP20Ledger is IEIP20 {
     function _spendAllowance(address owner, address spender, uint256 amount) internal {
         uint256 allowed = allowance[owner][spender];
         if (allowed == type(uint256).max) return;
-        if (allowed < amount) _insufficientAllowance(owner, spender, allowed, amount);
+        if (allowed < amount) revert InsufficientAllowance(owner, spender, allowed, amount);
         unchecked {
             allowance[owner][spender] = allowed - amount;
         }
     }
 
     function _transfer(address from, address to, uint256 amount) internal {
-        if (to == address(0)) _zeroRecipient();
+        if (to == address(0)) revert ZeroAddress();
         uint256 balance = balanceOf[from];
-        if (balance < amount) _insufficientBalance(from, balance, amount);
+        if (balance < amount) revert InsufficientBalance(from, balance, amount);
         unchecked {
             balanceOf[from] = balance - amount;
             balanceOf[to] += amount; // cannot overflow: the sum of balances is totalSupply
@@ -58,8 +62,8 @@ abstract contract EIP20Ledger is IEIP20 {
         emit Transfer(from, to, amount);
     }
 
-    function _mint(address to, uint256 amount) internal virtual {
-        if (to == address(0)) _zeroRecipient();
+    function _mint(address to, uint256 amount) internal {
+        if (to == address(0)) revert ZeroAddress();
         totalSupply += amount;
         unchecked {
             balanceOf[to] += amount;
@@ -69,58 +73,11 @@ abstract contract EIP20Ledger is IEIP20 {
 
     function _burn(address from, uint256 amount) internal {
         uint256 balance = balanceOf[from];
-        if (balance < amount) _insufficientBalance(from, balance, amount);
+        if (balance < amount) revert InsufficientBalance(from, balance, amount);
         unchecked {
             balanceOf[from] = balance - amount;
             totalSupply -= amount;
         }
         emit Transfer(from, address(0), amount);
-    }
-
-    /// @dev address(0) is the recipient of a transfer or a mint: reverts if the token refuses it.
-    function _zeroRecipient() internal pure virtual;
-
-    /// @dev Reverts: `account` holds `balance`, less than `needed`.
-    function _insufficientBalance(address account, uint256 balance, uint256 needed) internal pure virtual;
-
-    /// @dev Reverts: `spender` may move `allowed` of `owner`'s tokens, less than `needed`.
-    function _insufficientAllowance(address owner, address spender, uint256 allowed, uint256 needed)
-        internal
-        pure
-        virtual;
-}
-
-/// @title ERC20
-/// @notice The ledger as the local replicas of BSC tokens use it (BEP-20 has the same ABI):
-/// name, symbol and decimals set at deployment, custom errors, address(0) refused as a recipient.
-abstract contract ERC20 is EIP20Ledger {
-    error InsufficientBalance(address account, uint256 balance, uint256 needed);
-    error InsufficientAllowance(address owner, address spender, uint256 allowance, uint256 needed);
-    error ZeroAddress();
-
-    string public name;
-    string public symbol;
-    uint8 public immutable decimals;
-
-    constructor(string memory name_, string memory symbol_, uint8 decimals_) {
-        name = name_;
-        symbol = symbol_;
-        decimals = decimals_;
-    }
-
-    function _zeroRecipient() internal pure override {
-        revert ZeroAddress();
-    }
-
-    function _insufficientBalance(address account, uint256 balance, uint256 needed) internal pure override {
-        revert InsufficientBalance(account, balance, needed);
-    }
-
-    function _insufficientAllowance(address owner, address spender, uint256 allowed, uint256 needed)
-        internal
-        pure
-        override
-    {
-        revert InsufficientAllowance(owner, spender, allowed, needed);
     }
 }

@@ -4,7 +4,6 @@ pragma solidity ^0.8.24;
 import {DifferentialBase} from "./DifferentialBase.sol";
 import {LocalEnvironment} from "../../../script/lib/LocalEnvironment.sol";
 import {ReplicaToken} from "../../../contracts/replicas/tokens/ReplicaToken.sol";
-import {IEIP20} from "../../../contracts/replicas/tokens/IEIP20.sol";
 import {PancakeFactory} from "../../../contracts/replicas/pancake/PancakeFactory.sol";
 import {
     IPancakeV2Callee,
@@ -510,24 +509,24 @@ contract PancakeDifferentialTest is DifferentialBase {
         address spender = makeAddr("spender");
         if (viaAllowance) {
             vm.startPrank(lp);
-            _bothSame("approve", abi.encodeCall(IEIP20.approve, (spender, allowance)));
+            _bothSame("approve", abi.encodeCall(IPancakeV2Pair.approve, (spender, allowance)));
             vm.stopPrank();
             // A prank reaches only the next call: one per pair.
             vm.prank(spender);
-            (bool okReal, bytes memory retReal) =
-                address(real.pair).call(abi.encodeCall(IEIP20.transferFrom, (lp, address(this), amount)));
+            (bool okReal, bytes memory retReal) = address(real.pair)
+                .call(abi.encodeCall(IPancakeV2Pair.transferFrom, (lp, address(this), amount)));
             vm.prank(spender);
-            (bool okHand, bytes memory retHand) =
-                address(hand.pair).call(abi.encodeCall(IEIP20.transferFrom, (lp, address(this), amount)));
+            (bool okHand, bytes memory retHand) = address(hand.pair)
+                .call(abi.encodeCall(IPancakeV2Pair.transferFrom, (lp, address(this), amount)));
             _assertSameOutcome("transferFrom", okReal, retReal, okHand, retHand);
             assertEq(real.pair.allowance(lp, spender), hand.pair.allowance(lp, spender), "allowance");
         } else {
             vm.prank(lp);
             (bool okReal, bytes memory retReal) =
-                address(real.pair).call(abi.encodeCall(IEIP20.transfer, (address(this), amount)));
+                address(real.pair).call(abi.encodeCall(IPancakeV2Pair.transfer, (address(this), amount)));
             vm.prank(lp);
             (bool okHand, bytes memory retHand) =
-                address(hand.pair).call(abi.encodeCall(IEIP20.transfer, (address(this), amount)));
+                address(hand.pair).call(abi.encodeCall(IPancakeV2Pair.transfer, (address(this), amount)));
             _assertSameOutcome("transfer", okReal, retReal, okHand, retHand);
         }
         _assertSameState("lp transfer");
