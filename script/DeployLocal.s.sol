@@ -45,10 +45,10 @@ contract DeployLocal is Script {
 
         vm.startBroadcast(key);
         LocalEnvironment.Environment memory env = LocalEnvironment.deploy(config(replicas), deployer);
-        address vault = deployVault(env);
+        book = AddressBook.fromEnvironment(env, address(0));
+        book.vault = deployVault(book);
         vm.stopBroadcast();
 
-        book = AddressBook.fromEnvironment(env, vault);
         AddressBook.write(book, bookOut());
     }
 
@@ -64,21 +64,9 @@ contract DeployLocal is Script {
         revert UnknownReplicas(replicas);
     }
 
-    /// @notice The vault on the local environment: LP leg and TWAP on BTCB/USDT, flash borrows
-    /// from WBNB/USDT, ALP and the BTC hedge on the Aster replica, gas bounty priced by BNB/USD.
-    function deployVault(LocalEnvironment.Environment memory env) internal returns (address) {
-        return address(
-            DeployVault.deploy(
-                address(env.usdt),
-                address(env.btcb),
-                address(env.lpPair),
-                address(env.flashPair),
-                address(env.pancakeRouter),
-                address(env.asterDiamond),
-                address(env.alp),
-                LocalEnvironment.readBnbUsd(env),
-                DeployVault.defaultConfig()
-            )
-        );
+    /// @notice The vault on the local environment's book (AddressBook.vaultAddresses) with its
+    /// default configuration.
+    function deployVault(AddressBook.Book memory book) internal returns (address) {
+        return address(DeployVault.deploy(AddressBook.vaultAddresses(book), DeployVault.defaultConfig()));
     }
 }

@@ -28,19 +28,7 @@ contract DeployVaultOnFork is Script {
         address deployer = vm.addr(vm.envOr("DEPLOYER_PRIVATE_KEY", ANVIL_DEV_KEY_0));
         if (deployer.balance < 1000 ether) revert NotALocalNode(block.chainid);
         vm.startBroadcast(vm.envOr("DEPLOYER_PRIVATE_KEY", ANVIL_DEV_KEY_0));
-        vault = address(
-            DeployVault.deploy(
-                book.usdt,
-                book.btcb,
-                book.lpPair,
-                book.flashPair,
-                book.pancakeRouter,
-                book.asterDiamond,
-                book.alp,
-                book.bnbUsdFeed,
-                DeployVault.defaultConfig()
-            )
-        );
+        vault = address(DeployVault.deploy(AddressBook.vaultAddresses(book), DeployVault.defaultConfig()));
         vm.stopBroadcast();
     }
 }

@@ -7,23 +7,28 @@ import {LocalEnvironment} from "../lib/LocalEnvironment.sol";
 import {VaultAddresses} from "../../contracts/vault/VaultTypes.sol";
 
 /// @notice Where the scenarios run: the dependencies' addresses and which world they belong to.
+/// Derived from an address book (`ChaosWorld.fromBook`, the only place a World is filled): the
+/// address fields are the book's entries under the short names the scenarios use.
 /// @dev `isReplica` decides what a scenario may use beyond the real interfaces: on the local
 /// replicas it may act as Aster's keeper (execute pending trades); on a real BSC fork Aster's
 /// keepers never execute anything and those functions do not exist.
+/// The layout is kept as small as it is on purpose: a scenario copies its World to memory (for
+/// `vaultAddresses`) in the frame that measures `cycle()`'s gas, so a larger World (the whole
+/// book with its strings) moved the reported gas of same_block_manipulation by 1.
 struct World {
     address usdt;
     address btcb;
     address wbnb;
-    address router;
+    address router; // book.pancakeRouter
     address lpPair;
     address flashPair;
-    address aster;
+    address aster; // book.asterDiamond
     address alp;
     address bnbUsdFeed;
     /// The replicas' keeper and admin (LocalEnvironment's `admin`); address(0) on real BSC.
     address asterKeeper;
     bool isReplica;
-    /// An already deployed vault named by the address book (address(0): deploy a fresh one).
+    /// book.vault: an already deployed vault (address(0): deploy a fresh one).
     address bookVault;
 }
 
@@ -57,24 +62,45 @@ library ChaosWorld {
     }
 
     /// @notice Attaches to the dependencies named by the address book `file`.
-    function attach(string memory file) internal view returns (World memory w) {
+    function attach(string memory file) internal view returns (World memory) {
         AddressBook.Book memory b = AddressBook.read(file);
-        w.usdt = b.usdt;
-        w.btcb = b.btcb;
-        w.wbnb = b.wbnb;
-        w.router = b.pancakeRouter;
-        w.lpPair = b.lpPair;
-        w.flashPair = b.flashPair;
-        w.aster = b.asterDiamond;
-        w.alp = b.alp;
-        w.bnbUsdFeed = b.bnbUsdFeed;
-        w.bookVault = b.vault;
-        _requireCode("usdt", w.usdt);
-        _requireCode("lpPair", w.lpPair);
-        _requireCode("flashPair", w.flashPair);
-        _requireCode("asterDiamond", w.aster);
-        _requireCode("bnbUsdFeed", w.bnbUsdFeed);
-        (w.isReplica, w.asterKeeper) = detectReplica(w.aster);
+        _requireCode("usdt", b.usdt);
+        _requireCode("lpPair", b.lpPair);
+        _requireCode("flashPair", b.flashPair);
+        _requireCode("asterDiamond", b.asterDiamond);
+        _requireCode("bnbUsdFeed", b.bnbUsdFeed);
+        (bool isReplica, address keeper) = detectReplica(b.asterDiamond);
+        return fromBook(b, isReplica, keeper);
+    }
+
+    /// @notice The World of `book`: the one place a World is filled.
+    function fromBook(AddressBook.Book memory book, bool isReplica, address keeper)
+        internal
+        pure
+        returns (World memory w)
+    {
+        w.usdt = book.usdt;
+        w.btcb = book.btcb;
+        w.wbnb = book.wbnb;
+        w.router = book.pancakeRouter;
+        w.lpPair = book.lpPair;
+        w.flashPair = book.flashPair;
+        w.aster = book.asterDiamond;
+        w.alp = book.alp;
+        w.bnbUsdFeed = book.bnbUsdFeed;
+        w.asterKeeper = keeper;
+        w.isReplica = isReplica;
+        w.bookVault = book.vault;
+    }
+
+    /// @notice The World of a freshly deployed local environment whose admin (Aster's keeper,
+    /// the feeds' admin) is `admin`: through the same book DeployLocal writes.
+    function fromEnvironment(LocalEnvironment.Environment memory env, address admin)
+        internal
+        view
+        returns (World memory)
+    {
+        return fromBook(AddressBook.fromEnvironment(env, address(0)), true, admin);
     }
 
     /// @notice The replica diamond answers `admin()` and `pendingTradeHashes()`; the real Aster
@@ -86,6 +112,9 @@ library ChaosWorld {
         return (false, address(0));
     }
 
+    /// @notice The vault's constructor input in this world: AddressBook.vaultAddresses of the
+    /// book the World came from, read from the World's fields (`ChaosWorldTest` holds the two
+    /// equal).
     function vaultAddresses(World memory w) internal pure returns (VaultAddresses memory) {
         return VaultAddresses({
             usdt: w.usdt,
@@ -107,18 +136,7 @@ library ChaosWorld {
 
 /// @notice Deploys LocalEnvironment and stays its admin: the replicas' keeper and feed admin.
 contract LocalWorldDeployer {
-    function deploy() external returns (World memory w) {
-        LocalEnvironment.Environment memory env = LocalEnvironment.deploy(address(this));
-        w.usdt = address(env.usdt);
-        w.btcb = address(env.btcb);
-        w.wbnb = address(env.wbnb);
-        w.router = address(env.pancakeRouter);
-        w.lpPair = address(env.lpPair);
-        w.flashPair = address(env.flashPair);
-        w.aster = address(env.asterDiamond);
-        w.alp = address(env.alp);
-        w.bnbUsdFeed = LocalEnvironment.readBnbUsd(env);
-        w.asterKeeper = address(this);
-        w.isReplica = true;
+    function deploy() external returns (World memory) {
+        return ChaosWorld.fromEnvironment(LocalEnvironment.deploy(address(this)), address(this));
     }
 }

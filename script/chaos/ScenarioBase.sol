@@ -15,6 +15,7 @@ import {IERC20} from "../../contracts/interfaces/IERC20.sol";
 import {IPancakePair, IPancakeRouter02} from "../../contracts/interfaces/IPancake.sol";
 import {AggregatorV3Interface} from "../../contracts/interfaces/IChainlink.sol";
 import {FaultInjection} from "./FaultProxy.sol";
+import {PancakeMath} from "../../contracts/replicas/pancake/PancakeMath.sol";
 
 /// @notice What one `cycle()` call did, as seen from outside.
 struct CycleOutcome {
@@ -123,9 +124,6 @@ abstract contract ScenarioBase {
             s[i] = vault.balanceOf(holders[i]);
         }
     }
-
-    /// @notice The ids this group implements.
-    function ids() external pure virtual returns (string[] memory);
 
     /// @notice Runs one scenario of this group from the baseline.
     function run(string calldata id) external virtual returns (ScenarioResult memory);
@@ -671,13 +669,8 @@ abstract contract ScenarioBase {
         return keccak256(bytes(id)) == keccak256(bytes(name));
     }
 
-    function _sqrt(uint256 x) internal pure returns (uint256 z) {
-        if (x == 0) return 0;
-        z = x;
-        uint256 y = x / 2 + 1;
-        while (y < z) {
-            z = y;
-            y = (x / y + y) / 2;
-        }
+    /// @dev floor(sqrt(x)): PancakeMath's, as SteadyState's (not the vault's own VaultMath).
+    function _sqrt(uint256 x) internal pure returns (uint256) {
+        return PancakeMath.sqrt(x);
     }
 }

@@ -4,12 +4,7 @@ pragma solidity ^0.8.24;
 import {Vm} from "forge-std/Vm.sol";
 import {Check, ScenarioResult} from "./ScenarioTypes.sol";
 import {ChaosWorld, World} from "./ChaosWorld.sol";
-import {OracleScenarios} from "./scenarios/OracleScenarios.sol";
-import {AsterScenarios} from "./scenarios/AsterScenarios.sol";
-import {MarketScenarios} from "./scenarios/MarketScenarios.sol";
-import {StressScenarios} from "./scenarios/StressScenarios.sol";
-import {BlockScenarios} from "./scenarios/BlockScenarios.sol";
-import {FeedScenarios} from "./scenarios/FeedScenarios.sol";
+import {ScenarioGroup, ScenarioRegistry} from "./ScenarioRegistry.sol";
 import {YieldVault} from "../../contracts/vault/YieldVault.sol";
 import {Config, VaultAddresses} from "../../contracts/vault/VaultTypes.sol";
 import {DeployVault} from "../lib/DeployVault.sol";
@@ -103,7 +98,7 @@ contract ScenarioSteps {
 }
 
 /// @title ScenarioRunner
-/// @notice The scenario catalogue and the machinery around it: builds the world once (local
+/// @notice The machinery around the scenario catalogue (ScenarioRegistry): builds the world once (local
 /// replicas, or the address book's dependencies on a fork), then runs each scenario against a
 /// fresh vault inside a state snapshot, so several scenarios share one fork without seeing each
 /// other.
@@ -148,51 +143,17 @@ abstract contract ScenarioRunner {
     /// The probes every scenario group may run (Probes.sol), deployed once with the world.
     VaultProbes internal _probes;
 
-    /// @notice Every scenario id, in catalogue order (script/chaos/README.md).
-    function scenarioIds() public pure returns (string[] memory list) {
-        list = new string[](18);
-        list[0] = "oracle_divergence";
-        list[1] = "oracle_recovery";
-        list[2] = "close_trade_blocked";
-        list[3] = "burn_alp_reverts";
-        list[4] = "cooldown_active";
-        list[5] = "pending_trade_never_executed";
-        list[6] = "flash_shortfall";
-        list[7] = "gas_spike";
-        list[8] = "stale_bnb_feed";
-        list[9] = "call_delay";
-        list[10] = "same_timestamp_blocks";
-        list[11] = "thin_liquidity_slippage";
-        list[12] = "repeated_cycle_stress";
-        list[13] = "donation_inflation";
-        list[14] = "share_price_drop";
-        list[15] = "idle_cycle";
-        list[16] = "same_block_manipulation";
-        list[17] = "feed_aggregator_switch";
+    /// @notice Every scenario id, in catalogue order (script/chaos/README.md): the registry's
+    /// first column. The xtask reads its catalogue from here (`chaos --list`).
+    function scenarioIds() public pure returns (string[] memory) {
+        return ScenarioRegistry.ids();
     }
 
-    /// @notice Group 0: oracle and time; 1: Aster; 2: market, gas and feed; 3: stress; 4: what
-    /// a cycle must not do (idle, same-block manipulation); 5: the Chainlink proxy's aggregator.
+    /// @notice The group that runs `id`, from the registry; reverts with `UnknownScenario(id)`.
     function _groupOf(string memory id) internal pure returns (uint256) {
-        bytes32 h = keccak256(bytes(id));
-        if (
-            h == keccak256("oracle_divergence") || h == keccak256("oracle_recovery")
-                || h == keccak256("call_delay") || h == keccak256("same_timestamp_blocks")
-        ) return 0;
-        if (
-            h == keccak256("close_trade_blocked") || h == keccak256("burn_alp_reverts")
-                || h == keccak256("cooldown_active") || h == keccak256("pending_trade_never_executed")
-                || h == keccak256("share_price_drop")
-        ) return 1;
-        if (
-            h == keccak256("flash_shortfall") || h == keccak256("gas_spike")
-                || h == keccak256("stale_bnb_feed") || h == keccak256("thin_liquidity_slippage")
-                || h == keccak256("donation_inflation")
-        ) return 2;
-        if (h == keccak256("repeated_cycle_stress")) return 3;
-        if (h == keccak256("idle_cycle") || h == keccak256("same_block_manipulation")) return 4;
-        if (h == keccak256("feed_aggregator_switch")) return 5;
-        revert UnknownScenario(id);
+        (bool known, ScenarioGroup g) = ScenarioRegistry.groupOf(id);
+        if (!known) revert UnknownScenario(id);
+        return uint256(g);
     }
 
     /// @notice Builds the world once: on a fork (CHAOS_ADDRESS_BOOK set) attach to the book's
@@ -289,19 +250,7 @@ abstract contract ScenarioRunner {
 
     function _newGroup(uint256 group, YieldVault vault) internal virtual returns (IScenarioGroup g) {
         string memory name;
-        if (group == 0) {
-            (g, name) = (IScenarioGroup(address(new OracleScenarios(_world, vault))), "OracleScenarios");
-        } else if (group == 1) {
-            (g, name) = (IScenarioGroup(address(new AsterScenarios(_world, vault))), "AsterScenarios");
-        } else if (group == 2) {
-            (g, name) = (IScenarioGroup(address(new MarketScenarios(_world, vault))), "MarketScenarios");
-        } else if (group == 3) {
-            (g, name) = (IScenarioGroup(address(new StressScenarios(_world, vault))), "StressScenarios");
-        } else if (group == 4) {
-            (g, name) = (IScenarioGroup(address(new BlockScenarios(_world, vault))), "BlockScenarios");
-        } else {
-            (g, name) = (IScenarioGroup(address(new FeedScenarios(_world, vault))), "FeedScenarios");
-        }
+        (g, name) = ScenarioRegistry.deploy(ScenarioGroup(group), _world, vault);
         // Named in forge's traces (which the xtask reads to say where a revert came from): the
         // groups share most of their code, so forge cannot tell them apart by bytecode.
         VM.label(address(g), name);

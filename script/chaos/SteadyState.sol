@@ -5,6 +5,7 @@ import {Vm} from "forge-std/Vm.sol";
 import {Check} from "./ScenarioTypes.sol";
 import {YieldVault} from "../../contracts/vault/YieldVault.sol";
 import {Config, Legs, OracleReading, RiskMode, Weights} from "../../contracts/vault/VaultTypes.sol";
+import {PancakeMath} from "../../contracts/replicas/pancake/PancakeMath.sol";
 
 // ==============================================================================================
 // The steady-state hypothesis around `cycle()`, stated once (docs/steady-state.md) and measured
@@ -1441,15 +1442,10 @@ library SteadyState {
         return a == 0 ? 0 : (a - 1) / b + 1;
     }
 
-    /// @dev floor(sqrt(x)) by Newton's method from above.
-    function _sqrt(uint256 x) internal pure returns (uint256 z) {
-        if (x == 0) return 0;
-        z = x;
-        uint256 y = x / 2 + 1;
-        while (y < z) {
-            z = y;
-            y = (x / y + y) / 2;
-        }
+    /// @dev floor(sqrt(x)): PancakeMath's, the one square root outside the vault (the vault's
+    /// own, VaultMath.sqrt, is code under test and never measures it).
+    function _sqrt(uint256 x) internal pure returns (uint256) {
+        return PancakeMath.sqrt(x);
     }
 
     /// @dev floor(a * b / d) without overflow of the product (512-bit intermediate).

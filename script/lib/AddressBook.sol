@@ -3,12 +3,18 @@ pragma solidity ^0.8.24;
 
 import {Vm} from "forge-std/Vm.sol";
 import {LocalEnvironment} from "./LocalEnvironment.sol";
+import {VaultAddresses} from "../../contracts/vault/VaultTypes.sol";
 
 /// @title AddressBook
 /// @notice Reads and writes the address books in `deployments/` (layout: deployments/README.md),
 /// the one place that says where each dependency lives: `deployments/bsc.json` for real BSC,
 /// `deployments/local/bsc-replica.json` for the local replica (written by DeployLocal). The Rust
 /// xtask reads the same files.
+///
+/// `Book` is the one record of the dependencies' addresses in Solidity; the others are derived
+/// from it: a freshly deployed `LocalEnvironment` becomes a book (`fromEnvironment`), the chaos
+/// scenarios' `World` is made from a book (`ChaosWorld.fromBook`), and the vault's constructor
+/// input `VaultAddresses` is filled from a book here (`vaultAddresses`) and nowhere else.
 /// @dev Chain id cannot choose the book: the local upstream anvil also claims chain id 56. The
 /// caller names the file, or sets `ADDRESS_BOOK` (a path relative to the project root).
 library AddressBook {
@@ -119,6 +125,24 @@ library AddressBook {
         book.notes = env.replicas == LocalEnvironment.Replicas.REAL
             ? "Local BSC chain written by script/DeployLocal.s.sol: PancakeSwap V2 and Chainlink's EACAggregatorProxy built from the npm registry's sources (build/, tools/patches/README.md); tokens, Aster and the feeds' aggregators from contracts/replicas/."
             : "Local BSC chain written by script/DeployLocal.s.sol with --replicas hand: every contract from contracts/replicas/.";
+    }
+
+    /// @notice The vault's constructor input from `book`: the LP leg and the TWAP on BTCB/USDT,
+    /// flash borrows from WBNB/USDT, ALP and the BTC hedge on Aster (pairs keyed by BTCB), the
+    /// gas bounty priced by the BNB/USD feed consumers read. The one place a `VaultAddresses` is
+    /// filled (DeployLocal, DeployVaultOnFork, the chaos scenarios and the vault's tests use it).
+    function vaultAddresses(Book memory book) internal pure returns (VaultAddresses memory) {
+        return VaultAddresses({
+            usdt: book.usdt,
+            btcb: book.btcb,
+            lpPair: book.lpPair,
+            flashPair: book.flashPair,
+            router: book.pancakeRouter,
+            aster: book.asterDiamond,
+            alpToken: book.alp,
+            bnbUsdFeed: book.bnbUsdFeed,
+            hedgePairBase: book.btcb
+        });
     }
 
     function _optionalAddress(string memory json, string memory key) private view returns (address) {

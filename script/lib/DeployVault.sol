@@ -40,37 +40,10 @@ library DeployVault {
     }
 
     /// @notice Deploys the keeper module and the vault bound to it (the vault's constructor
-    /// deploys its TWAP oracle and validates `cfg`).
+    /// deploys its TWAP oracle and validates `cfg`). `a` comes from an address book
+    /// (`AddressBook.vaultAddresses`).
     function deploy(VaultAddresses memory a, Config memory cfg) internal returns (YieldVault vault) {
         CycleModule module = new CycleModule(a);
         vault = new YieldVault(a, cfg, address(module));
-    }
-
-    /// @notice Same as `deploy`, with every dependency passed by name and the hedge on BTCB.
-    function deploy(
-        address usdt,
-        address btcb,
-        address lpPair,
-        address flashPair,
-        address router,
-        address aster,
-        address alpToken,
-        address bnbUsdFeed,
-        Config memory cfg
-    ) internal returns (YieldVault) {
-        return deploy(
-            VaultAddresses({
-                usdt: usdt,
-                btcb: btcb,
-                lpPair: lpPair,
-                flashPair: flashPair,
-                router: router,
-                aster: aster,
-                alpToken: alpToken,
-                bnbUsdFeed: bnbUsdFeed,
-                hedgePairBase: btcb
-            }),
-            cfg
-        );
     }
 }

@@ -58,8 +58,11 @@ library LocalEnvironment {
         Replicas replicas; // REAL: registry-built PancakeSwap V2 and Chainlink proxies
     }
 
-    /// @notice Every deployed contract. Field names match the address-book keys
-    /// (deployments/README.md), except the feeds: see `bnbUsdProxy`.
+    /// @notice Every deployed contract, typed, for the tests and the deployer that drive them.
+    /// Field names match the address-book keys (deployments/README.md), except the feeds: see
+    /// `bnbUsdProxy`. Not a second record of the addresses: `AddressBook.fromEnvironment` turns
+    /// it into the book, and everything that only needs addresses (the chaos World, the vault's
+    /// `VaultAddresses`) is derived from that book.
     struct Environment {
         ReplicaToken usdt;
         ReplicaToken btcb;

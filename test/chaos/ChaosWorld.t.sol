@@ -42,6 +42,18 @@ contract ChaosWorldTest is Test {
         return ChaosWorld.attach(AddressBook.BSC);
     }
 
+    /// The scenarios' VaultAddresses are the address book's (AddressBook.vaultAddresses).
+    function test_vaultAddresses_areTheBooks() public view {
+        AddressBook.Book memory b = AddressBook.read(AddressBook.LOCAL);
+        b.vault = address(0xBEEF);
+        World memory w = ChaosWorld.fromBook(b, true, address(1));
+        assertEq(
+            keccak256(abi.encode(ChaosWorld.vaultAddresses(w))),
+            keccak256(abi.encode(AddressBook.vaultAddresses(b)))
+        );
+        assertEq(w.bookVault, b.vault);
+    }
+
     function test_gasCap_usesTheLowerOfGasPriceAndMaxGasPrice() public pure {
         Config memory cfg = DeployVault.defaultConfig();
         uint256 bnb = 900e18;

@@ -20,8 +20,6 @@ contract OracleReadinessProbe is ScenarioBase {
 
     constructor(World memory world, YieldVault v) ScenarioBase(world, v) {}
 
-    function ids() external pure override returns (string[] memory) {}
-
     function run(string calldata id) external pure override returns (ScenarioResult memory) {
         revert UnknownScenario(id);
     }
@@ -54,8 +52,6 @@ contract FlashCallbackProbe is ScenarioBase {
     using SteadyState for CheckList;
 
     constructor(World memory world, YieldVault v) ScenarioBase(world, v) {}
-
-    function ids() external pure override returns (string[] memory) {}
 
     function run(string calldata id) external pure override returns (ScenarioResult memory) {
         revert UnknownScenario(id);

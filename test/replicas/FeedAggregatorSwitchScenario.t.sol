@@ -9,7 +9,7 @@ import {
     IVaultFactory,
     DefaultVaultFactory
 } from "../../script/chaos/ScenarioRunner.sol";
-import {World} from "../../script/chaos/ChaosWorld.sol";
+import {ChaosWorld, World} from "../../script/chaos/ChaosWorld.sol";
 import {LocalEnvironment} from "../../script/lib/LocalEnvironment.sol";
 import {BrokenModule} from "../chaos/broken/BrokenModules.sol";
 import {YieldVault} from "../../contracts/vault/YieldVault.sol";
@@ -36,21 +36,10 @@ contract StalenessIgnoredFactory is IVaultFactory {
 /// @notice Deploys the environment of `replicas` and stays its admin, as ChaosWorld's own
 /// deployer does for the default one.
 contract ReplicasWorldDeployer {
-    function deploy(LocalEnvironment.Replicas replicas) external returns (World memory w) {
+    function deploy(LocalEnvironment.Replicas replicas) external returns (World memory) {
         LocalEnvironment.Config memory cfg = LocalEnvironment.defaultConfig();
         cfg.replicas = replicas;
-        LocalEnvironment.Environment memory env = LocalEnvironment.deploy(cfg, address(this));
-        w.usdt = address(env.usdt);
-        w.btcb = address(env.btcb);
-        w.wbnb = address(env.wbnb);
-        w.router = address(env.pancakeRouter);
-        w.lpPair = address(env.lpPair);
-        w.flashPair = address(env.flashPair);
-        w.aster = address(env.asterDiamond);
-        w.alp = address(env.alp);
-        w.bnbUsdFeed = LocalEnvironment.readBnbUsd(env);
-        w.asterKeeper = address(this);
-        w.isReplica = true;
+        return ChaosWorld.fromEnvironment(LocalEnvironment.deploy(cfg, address(this)), address(this));
     }
 }
 

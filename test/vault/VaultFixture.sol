@@ -3,9 +3,11 @@ pragma solidity ^0.8.24;
 
 import {Test, Vm} from "forge-std/Test.sol";
 import {LocalEnvironment} from "../../script/lib/LocalEnvironment.sol";
+import {AddressBook} from "../../script/lib/AddressBook.sol";
 import {DeployVault} from "../../script/lib/DeployVault.sol";
 import {SteadyState, Snapshot, Deps, Tape} from "../../script/chaos/SteadyState.sol";
 import {YieldVault} from "../../contracts/vault/YieldVault.sol";
+import {PancakeMath} from "../../contracts/replicas/pancake/PancakeMath.sol";
 import {
     Config,
     CyclePath,
@@ -62,18 +64,14 @@ abstract contract VaultFixture is Test {
     /// @dev Hook for suites that need another configuration.
     function _tune(Config memory) internal virtual {}
 
+    /// @notice The vault's addresses, from the environment's address book
+    /// (AddressBook.vaultAddresses), except that the vault reads the BNB/USD aggregator itself
+    /// rather than Chainlink's proxy in front of it: these tests stamp, break and mock that
+    /// aggregator directly, and their gas figures (.gas-snapshot) are taken without the proxy.
     function addresses() internal view returns (VaultAddresses memory) {
-        return VaultAddresses({
-            usdt: address(env.usdt),
-            btcb: address(env.btcb),
-            lpPair: address(env.lpPair),
-            flashPair: address(env.flashPair),
-            router: address(env.pancakeRouter),
-            aster: address(env.asterDiamond),
-            alpToken: address(env.alp),
-            bnbUsdFeed: address(env.bnbUsdFeed),
-            hedgePairBase: address(env.btcb)
-        });
+        AddressBook.Book memory book = AddressBook.fromEnvironment(env, address(0));
+        book.bnbUsdFeed = book.bnbUsdAggregator;
+        return AddressBook.vaultAddresses(book);
     }
 
     function _deposit(address who, uint256 amount) internal returns (uint256 shares) {
@@ -145,24 +143,14 @@ abstract contract VaultFixture is Test {
         uint256 k = x * y;
         uint256 spot = y * 1e18 / x;
         if (target > spot) {
-            uint256 yNew = _sqrt(k / 1e18 * target);
+            uint256 yNew = PancakeMath.sqrt(k / 1e18 * target);
             _pushSpot(int256((yNew - y) * 10_000 / 9975));
         } else if (target < spot) {
-            uint256 xNew = _sqrt(k * 1e18 / target);
+            uint256 xNew = PancakeMath.sqrt(k * 1e18 / target);
             uint256 btcIn = (xNew - x) * 10_000 / 9975;
             // test amounts are small.
             // forge-lint: disable-next-line(unsafe-typecast)
             _pushSpot(-int256(btcIn * spot / 1e18));
-        }
-    }
-
-    function _sqrt(uint256 v) internal pure returns (uint256 r) {
-        if (v == 0) return 0;
-        r = v;
-        uint256 n = (v >> 1) + 1;
-        while (n < r) {
-            r = n;
-            n = (v / n + n) >> 1;
         }
     }
 

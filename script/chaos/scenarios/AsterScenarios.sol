@@ -23,15 +23,6 @@ contract AsterScenarios is ScenarioBase {
 
     constructor(World memory world, YieldVault v) ScenarioBase(world, v) {}
 
-    function ids() external pure override returns (string[] memory list) {
-        list = new string[](5);
-        list[0] = "close_trade_blocked";
-        list[1] = "burn_alp_reverts";
-        list[2] = "cooldown_active";
-        list[3] = "pending_trade_never_executed";
-        list[4] = "share_price_drop";
-    }
-
     function run(string calldata id) external override returns (ScenarioResult memory) {
         if (_is(id, "close_trade_blocked")) return _closeTradeBlocked();
         if (_is(id, "burn_alp_reverts")) return _burnAlpReverts();

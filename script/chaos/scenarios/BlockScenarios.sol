@@ -32,12 +32,6 @@ contract BlockScenarios is ScenarioBase {
 
     constructor(World memory world, YieldVault v) ScenarioBase(world, v) {}
 
-    function ids() external pure override returns (string[] memory list) {
-        list = new string[](2);
-        list[0] = "idle_cycle";
-        list[1] = "same_block_manipulation";
-    }
-
     function run(string calldata id) external override returns (ScenarioResult memory) {
         if (_is(id, "idle_cycle")) return _idleCycle();
         if (_is(id, "same_block_manipulation")) return _sameBlockManipulation();

@@ -33,11 +33,6 @@ contract FeedScenarios is ScenarioBase {
 
     constructor(World memory world, YieldVault v) ScenarioBase(world, v) {}
 
-    function ids() external pure override returns (string[] memory list) {
-        list = new string[](1);
-        list[0] = "feed_aggregator_switch";
-    }
-
     function run(string calldata id) external override returns (ScenarioResult memory) {
         if (_is(id, "feed_aggregator_switch")) return _aggregatorSwitch();
         revert UnknownScenario(id);

@@ -25,15 +25,6 @@ contract MarketScenarios is ScenarioBase {
 
     constructor(World memory world, YieldVault v) ScenarioBase(world, v) {}
 
-    function ids() external pure override returns (string[] memory list) {
-        list = new string[](5);
-        list[0] = "flash_shortfall";
-        list[1] = "gas_spike";
-        list[2] = "stale_bnb_feed";
-        list[3] = "thin_liquidity_slippage";
-        list[4] = "donation_inflation";
-    }
-
     function run(string calldata id) external override returns (ScenarioResult memory) {
         if (_is(id, "flash_shortfall")) return _flashShortfall();
         if (_is(id, "gas_spike")) return _gasSpike();

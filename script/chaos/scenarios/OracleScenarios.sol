@@ -21,14 +21,6 @@ contract OracleScenarios is ScenarioBase {
 
     constructor(World memory world, YieldVault v) ScenarioBase(world, v) {}
 
-    function ids() external pure override returns (string[] memory list) {
-        list = new string[](4);
-        list[0] = "oracle_divergence";
-        list[1] = "oracle_recovery";
-        list[2] = "call_delay";
-        list[3] = "same_timestamp_blocks";
-    }
-
     function run(string calldata id) external override returns (ScenarioResult memory) {
         if (_is(id, "oracle_divergence")) return _oracleDivergence();
         if (_is(id, "oracle_recovery")) return _oracleRecovery();

@@ -27,11 +27,6 @@ contract StressScenarios is ScenarioBase {
 
     constructor(World memory world, YieldVault v) ScenarioBase(world, v) {}
 
-    function ids() external pure override returns (string[] memory list) {
-        list = new string[](1);
-        list[0] = "repeated_cycle_stress";
-    }
-
     function run(string calldata id) external override returns (ScenarioResult memory) {
         if (_is(id, "repeated_cycle_stress")) return _repeatedCycleStress();
         revert UnknownScenario(id);

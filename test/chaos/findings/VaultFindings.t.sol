@@ -16,8 +16,6 @@ import {BrokenVaultFactory, Defect} from "../broken/BrokenModules.sol";
 contract PendingTimeoutProbe is ScenarioBase {
     constructor(World memory world, YieldVault v) ScenarioBase(world, v) {}
 
-    function ids() external pure override returns (string[] memory) {}
-
     function run(string calldata id) external pure override returns (ScenarioResult memory) {
         revert UnknownScenario(id);
     }
@@ -63,8 +61,6 @@ contract PendingTimeoutProbe is ScenarioBase {
 /// mark left where it was (a pool nobody arbitrages), or moved with the pool (a market move).
 contract HedgeMarkProbe is ScenarioBase {
     constructor(World memory world, YieldVault v) ScenarioBase(world, v) {}
-
-    function ids() external pure override returns (string[] memory) {}
 
     function run(string calldata id) external pure override returns (ScenarioResult memory) {
         revert UnknownScenario(id);

@@ -46,8 +46,6 @@ contract OnlyUnwindHandler is ScenarioBase {
 
     constructor(World memory world, YieldVault v) ScenarioBase(world, v) {}
 
-    function ids() external pure override returns (string[] memory) {}
-
     function run(string calldata id) external pure override returns (ScenarioResult memory) {
         revert UnknownScenario(id);
     }
