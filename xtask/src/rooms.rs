@@ -4,7 +4,7 @@
 //! files that name it. `docs/architecture.md` draws the same order.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Lowest first: a room may use the rooms before it, never one after it.
 const ORDER: [&str; 17] = [
@@ -30,21 +30,29 @@ const ORDER: [&str; 17] = [
 /// Upward dependencies not yet removed, each with why: (from, to).
 const KNOWN_SEAMS: [(&str, &str); 0] = [];
 
-/// The rooms each room's source names: room -> used room -> files.
-fn used_rooms(src: &Path) -> BTreeMap<String, BTreeMap<String, BTreeSet<String>>> {
-    let mut out: BTreeMap<String, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
+/// Every Rust source under `src`: its path relative to `src` and its text, in path order.
+pub(crate) fn sources(src: &Path) -> Vec<(PathBuf, String)> {
+    let mut out = Vec::new();
     let mut stack = vec![src.to_path_buf()];
     while let Some(path) = stack.pop() {
         if path.is_dir() {
             for entry in std::fs::read_dir(&path).expect("read src").flatten() {
                 stack.push(entry.path());
             }
-            continue;
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            let text = std::fs::read_to_string(&path).expect("read a source");
+            let rel = path.strip_prefix(src).expect("under src").to_path_buf();
+            out.push((rel, text));
         }
-        if path.extension().is_none_or(|e| e != "rs") {
-            continue;
-        }
-        let rel = path.strip_prefix(src).expect("under src");
+    }
+    out.sort();
+    out
+}
+
+/// The rooms each room's source names: room -> used room -> files.
+fn used_rooms(src: &Path) -> BTreeMap<String, BTreeMap<String, BTreeSet<String>>> {
+    let mut out: BTreeMap<String, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
+    for (rel, text) in sources(src) {
         let first = rel
             .components()
             .next()
@@ -56,9 +64,9 @@ fn used_rooms(src: &Path) -> BTreeMap<String, BTreeMap<String, BTreeSet<String>>
         if room == "lib" || room == "main" || room == "rooms" {
             continue;
         }
-        let text = std::fs::read_to_string(&path).expect("read a source");
+        // `rooms` is this checker (test-only), not a room: other rooms' layout tests may use it.
         for used in names_in(&text) {
-            if used != room {
+            if used != room && used != "rooms" {
                 out.entry(room.clone())
                     .or_default()
                     .entry(used)
