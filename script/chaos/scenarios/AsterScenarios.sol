@@ -373,7 +373,11 @@ contract AsterScenarios is ScenarioBase {
         bool sentAtCap;
         for (uint256 i; i < 2 * POSITIONS_CAP && !sentAtCap; ++i) {
             uint256 held = _positionsOnAster();
-            _deposit(CAROL, POSITIONS_STEP_DEPOSIT);
+            // A vault that never fills the book (one that ignores the band hedges each step
+            // whole) runs Carol out of USDT before the cap: the probe stops there, its
+            // precondition fails, and the scenario's own checks still run.
+            (bool deposited,) = _tryDeposit(CAROL, POSITIONS_STEP_DEPOSIT);
+            if (!deposited) break;
             CycleOutcome memory o = _cycle();
             if (!o.ok) break;
             bool sent = _countLogs(o.logs, w.aster, IAsterDiamond.MarketPendingTrade.selector) != 0;
