@@ -298,6 +298,10 @@ pub(super) fn chain_cache_mode(root: &Path, args: &ChaosArgs) -> crate::chain::c
         Mode::new(crate::chain::cache::default_dir(root), args.no_chain_cache),
         keep,
     ) {
+        // A recording must hold every answer its replay asks for, and a replay has no cached
+        // chain: the recording run reads the history from a chain built with it, not from an
+        // entry's tape.
+        (Mode::Use(dir), _) if args.record.is_some() => Mode::Store(dir),
         (Mode::Use(dir), Some(keep)) => Mode::Keep(dir, keep),
         (mode, _) => mode,
     }
