@@ -7,7 +7,7 @@ import {Check, ScenarioResult} from "./ScenarioTypes.sol";
 import {ChaosWorld, World} from "./ChaosWorld.sol";
 import {VaultProbes} from "./Probes.sol";
 import {IVaultFactory} from "./ScenarioRunner.sol";
-import {SteadyState, Snapshot, CheckList, Deps, Tape, CycleInput} from "./SteadyState.sol";
+import {SteadyState, Snapshot, CheckList, Deps, Tape, CycleInput, depsOf} from "./SteadyState.sol";
 import {YieldVault} from "../../contracts/vault/YieldVault.sol";
 import {VaultCore} from "../../contracts/vault/VaultCore.sol";
 import {Config, CyclePath, CycleRecord, RiskMode} from "../../contracts/vault/VaultTypes.sol";
@@ -95,15 +95,7 @@ abstract contract ScenarioBase {
         w = world;
         vault = v;
         cfg = v.getConfig();
-        deps = Deps({
-            usdt: world.usdt,
-            btcb: world.btcb,
-            lpPair: world.lpPair,
-            flashPair: world.flashPair,
-            aster: world.aster,
-            alp: world.alp,
-            bnbUsdFeed: world.bnbUsdFeed
-        });
+        deps = depsOf(ChaosWorld.vaultAddresses(world));
         SteadyState.startTape(tape, world.lpPair, world.btcb);
     }
 

@@ -4,7 +4,14 @@ pragma solidity ^0.8.24;
 import {Vm} from "forge-std/Vm.sol";
 import {Check} from "./ScenarioTypes.sol";
 import {YieldVault} from "../../contracts/vault/YieldVault.sol";
-import {Config, Legs, OracleReading, RiskMode, Weights} from "../../contracts/vault/VaultTypes.sol";
+import {
+    Config,
+    Legs,
+    OracleReading,
+    RiskMode,
+    VaultAddresses,
+    Weights
+} from "../../contracts/vault/VaultTypes.sol";
 import {PancakeMath} from "../../contracts/replicas/pancake/PancakeMath.sol";
 
 // ==============================================================================================
@@ -35,7 +42,7 @@ struct CheckList {
 }
 
 /// @notice The dependencies as the chaos layer knows them (its world or its test environment),
-/// never read back from the vault under test.
+/// never read back from the vault under test. Made only by `depsOf`.
 struct Deps {
     address usdt;
     address btcb;
@@ -44,6 +51,21 @@ struct Deps {
     address aster;
     address alp;
     address bnbUsdFeed;
+}
+
+/// @notice The dependencies of a vault built on `a`, the constructor input its deployer filled
+/// from the address book (`AddressBook.vaultAddresses`, or a World made from a book): the book
+/// stays the one record of where they live.
+function depsOf(VaultAddresses memory a) pure returns (Deps memory) {
+    return Deps({
+        usdt: a.usdt,
+        btcb: a.btcb,
+        lpPair: a.lpPair,
+        flashPair: a.flashPair,
+        aster: a.aster,
+        alp: a.alpToken,
+        bnbUsdFeed: a.bnbUsdFeed
+    });
 }
 
 /// @notice The chaos layer's own record of the LP pair's cumulative price: one point per

@@ -14,7 +14,8 @@ import {VaultAddresses} from "../../contracts/vault/VaultTypes.sol";
 /// `Book` is the one record of the dependencies' addresses in Solidity; the others are derived
 /// from it: a freshly deployed `LocalEnvironment` becomes a book (`fromEnvironment`), the chaos
 /// scenarios' `World` is made from a book (`ChaosWorld.fromBook`), and the vault's constructor
-/// input `VaultAddresses` is filled from a book here (`vaultAddresses`) and nowhere else.
+/// input `VaultAddresses` is filled from a book here (`vaultAddresses`), or from such a World
+/// (`ChaosWorld.vaultAddresses`, the same mapping), and nowhere else.
 /// @dev Chain id cannot choose the book: the local upstream anvil also claims chain id 56. The
 /// caller names the file, or sets `ADDRESS_BOOK` (a path relative to the project root).
 library AddressBook {
@@ -130,7 +131,10 @@ library AddressBook {
     /// @notice The vault's constructor input from `book`: the LP leg and the TWAP on BTCB/USDT,
     /// flash borrows from WBNB/USDT, ALP and the BTC hedge on Aster (pairs keyed by BTCB), the
     /// gas bounty priced by the BNB/USD feed consumers read. The one place a `VaultAddresses` is
-    /// filled (DeployLocal, DeployVaultOnFork, the chaos scenarios and the vault's tests use it).
+    /// filled from a book: DeployLocal, DeployVaultOnFork and the vault's tests
+    /// (`VaultFixture.addresses`, which also derive the shadow's `Deps` from it) call it; the
+    /// chaos scenarios read the same mapping off their World, which is made from a book
+    /// (`ChaosWorld.vaultAddresses`, held equal to this one by `test/chaos/ChaosWorld.t.sol`).
     function vaultAddresses(Book memory book) internal pure returns (VaultAddresses memory) {
         return VaultAddresses({
             usdt: book.usdt,

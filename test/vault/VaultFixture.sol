@@ -3,8 +3,9 @@ pragma solidity ^0.8.24;
 
 import {Test, Vm} from "forge-std/Test.sol";
 import {LocalEnvironment} from "../../script/lib/LocalEnvironment.sol";
+import {AddressBook} from "../../script/lib/AddressBook.sol";
 import {DeployVault} from "../../script/lib/DeployVault.sol";
-import {SteadyState, Snapshot, Deps, Tape} from "../../script/chaos/SteadyState.sol";
+import {SteadyState, Snapshot, Deps, Tape, depsOf} from "../../script/chaos/SteadyState.sol";
 import {YieldVault} from "../../contracts/vault/YieldVault.sol";
 import {PancakeMath} from "../../contracts/replicas/pancake/PancakeMath.sol";
 import {
@@ -43,15 +44,7 @@ abstract contract VaultFixture is Test {
         _tune(c);
         cfg = c;
         vault = DeployVault.deploy(addresses(), c);
-        deps = Deps({
-            usdt: address(env.usdt),
-            btcb: address(env.btcb),
-            lpPair: address(env.lpPair),
-            flashPair: address(env.flashPair),
-            aster: address(env.asterDiamond),
-            alp: address(env.alp),
-            bnbUsdFeed: address(env.bnbUsdFeed)
-        });
+        deps = depsOf(addresses());
         SteadyState.startTape(tape, address(env.lpPair), address(env.btcb));
     }
 
@@ -63,24 +56,14 @@ abstract contract VaultFixture is Test {
     /// @dev Hook for suites that need another configuration.
     function _tune(Config memory) internal virtual {}
 
-    /// @notice The vault's addresses, from the environment's typed contracts. Not derived from
-    /// the address book (AddressBook.vaultAddresses) yet: doing so changed this fixture's
-    /// bytecode, and the invariant campaign's fixed-seed sequences with it, and the new
-    /// sequences found an S8 violation to be investigated first (docs/architecture.md). The
-    /// vault reads the BNB/USD aggregator itself, not Chainlink's proxy: these tests stamp,
-    /// break and mock that aggregator directly.
+    /// @notice The vault's addresses, from the environment's address book
+    /// (AddressBook.vaultAddresses), except that the vault reads the BNB/USD aggregator itself
+    /// rather than Chainlink's proxy in front of it: these tests stamp, break and mock that
+    /// aggregator directly. The shadow's dependencies (`deps`) are derived from the same record.
     function addresses() internal view returns (VaultAddresses memory) {
-        return VaultAddresses({
-            usdt: address(env.usdt),
-            btcb: address(env.btcb),
-            lpPair: address(env.lpPair),
-            flashPair: address(env.flashPair),
-            router: address(env.pancakeRouter),
-            aster: address(env.asterDiamond),
-            alpToken: address(env.alp),
-            bnbUsdFeed: address(env.bnbUsdFeed),
-            hedgePairBase: address(env.btcb)
-        });
+        AddressBook.Book memory book = AddressBook.fromEnvironment(env, address(0));
+        book.bnbUsdFeed = book.bnbUsdAggregator;
+        return AddressBook.vaultAddresses(book);
     }
 
     function _deposit(address who, uint256 amount) internal returns (uint256 shares) {
