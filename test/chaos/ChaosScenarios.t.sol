@@ -504,4 +504,14 @@ contract BrokenVaultsTest is Test, ScenarioRunner {
         _assertCheckFailed(r, "S7_total_received_wei");
         _assertCheckPassed(r, "S7_alp_burned_events_in_cooldown");
     }
+
+    /// Deposits priced at the pool's spot, every view at the TWAP: a deposit made with the pool
+    /// pushed mints shares the other holders pay for. S9 and the share price cannot see it (the
+    /// views are right); S10 can.
+    function test_depositsPricedAtSpot_failsSameBlockManipulation() public {
+        ScenarioResult memory r = _failed("same_block_manipulation", Defect.DEPOSITS_PRICED_AT_SPOT);
+        _assertCheckFailed(r, "S10_holder_value_loss_wei");
+        _assertCheckPassed(r, "S9_nav_vs_shadow_wei_pushed_inside");
+        _assertCheckPassed(r, "share_price_moved_by_push_wei_inside");
+    }
 }

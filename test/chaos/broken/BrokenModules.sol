@@ -701,7 +701,8 @@ enum Defect {
     POSITIONS_CAP_NINE,
     TWAP_SKIPS_DUST_RESERVE,
     LEVERAGE_BOUND_LOOSENED,
-    CLAIMS_FUNDED_WITHOUT_BURN
+    CLAIMS_FUNDED_WITHOUT_BURN,
+    DEPOSITS_PRICED_AT_SPOT
 }
 
 /// @notice One-byte patches of the real vault's deployed code (the front, YieldVault, or its keeper
@@ -900,6 +901,42 @@ library BytecodePatch {
         );
     }
 
+    /// Deposits priced at the pool's spot: YieldVault._navForDeposit calls the oracle's `spot()`
+    /// where it called `price()` (the TWAP); the selector `0xa035b1fe`, built as `0x501ad8ff <<
+    /// 225`, becomes `0x6f265b93 << 224`, and the copy the call keeps beside it is changed alike.
+    /// Every view (nav, legs, previews of withdrawals) still values at the TWAP: only the shares
+    /// a deposit mints move with a push of the pool.
+    function depositsPricedAtSpot(address vault) internal {
+        patchTo(
+            vault,
+            hex"6005546040805163501ad8ff60e11b815290515f926001600160a01b03169163a035b1fe",
+            hex"60055460408051636f265b9360e01b815290515f926001600160a01b031691636f265b93",
+            1
+        );
+    }
+
+    /// Replaces every occurrence of `pattern` in `target`'s code with `replacement` (the same
+    /// length): for a defect wider than one byte.
+    function patchTo(address target, bytes memory pattern, bytes memory replacement, uint256 expected)
+        internal
+    {
+        bytes memory code = target.code;
+        uint256 found;
+        for (uint256 i; i + pattern.length <= code.length; ++i) {
+            bool hit = true;
+            for (uint256 k; k < pattern.length && hit; ++k) {
+                hit = code[i + k] == pattern[k];
+            }
+            if (!hit) continue;
+            for (uint256 k; k < replacement.length; ++k) {
+                code[i + k] = replacement[k];
+            }
+            found++;
+        }
+        if (found != expected) revert PatchSitesNotFound(target, found, expected);
+        VM.etch(target, code);
+    }
+
     /// `hedgeLeverage` bounded at 100 instead of 50 in YieldVault._validate (`PUSH1 50` becomes
     /// `PUSH1 100`): the constructor accepts 51x to 100x. A patch of the creation code: the
     /// validation runs only in the constructor.
@@ -1081,6 +1118,8 @@ contract BrokenVaultFactory is IVaultFactory {
             BytecodePatch.allowanceSkippedForSpenders(address(v));
         } else if (defect == Defect.PREVIEW_WITHDRAW_ROUNDS_DOWN) {
             BytecodePatch.previewWithdrawRoundsDown(address(v));
+        } else if (defect == Defect.DEPOSITS_PRICED_AT_SPOT) {
+            BytecodePatch.depositsPricedAtSpot(address(v));
         } else if (defect == Defect.CLAIMS_FUNDED_WITHOUT_BURN) {
             BytecodePatch.claimsFundedWithoutBurn(v.cycleModule());
         } else if (defect == Defect.POSITIONS_CAP_NINE) {
