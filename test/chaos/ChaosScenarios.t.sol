@@ -157,11 +157,18 @@ contract BrokenVaultsTest is Test, ScenarioRunner {
     function _assertCheckFailed(ScenarioResult memory r, string memory name) internal pure {
         for (uint256 i; i < r.checks.length; ++i) {
             if (keccak256(bytes(r.checks[i].name)) == keccak256(bytes(name))) {
-                assertFalse(r.checks[i].passed, name);
+                assertFalse(r.checks[i].passed, string.concat(name, " held; failed: ", _failedNames(r)));
                 return;
             }
         }
         revert(string.concat("no check named ", name));
+    }
+
+    /// The names of the checks that failed, for a message that says where the defect showed.
+    function _failedNames(ScenarioResult memory r) internal pure returns (string memory names) {
+        for (uint256 i; i < r.checks.length; ++i) {
+            if (!r.checks[i].passed) names = string.concat(names, r.checks[i].name, " ");
+        }
     }
 
     function _assertCheckPassed(ScenarioResult memory r, string memory name) internal pure {
@@ -424,5 +431,87 @@ contract BrokenVaultsTest is Test, ScenarioRunner {
         ScenarioResult memory r = _failed("idle_cycle", Defect.LP_ADD_BUYS_ALL_BTCB);
         _assertCheckFailed(r, "landing_loose_btcb_wei_land");
         _assertCheckPassed(r, "landing_lp_leg_off_wei_land");
+    }
+
+    /// A full unwind closes only the short beyond target + band: one inside the band stays open
+    /// on Aster after the vault has nothing left to hedge.
+    function test_fullUnwindKeepsShortInBand_failsOracleDivergence() public {
+        ScenarioResult memory r = _failed("oracle_divergence", Defect.FULL_UNWIND_KEEPS_SHORT_IN_BAND);
+        _assertCheckFailed(r, "S5_open_shorts_after_unwind_short_inside_band");
+    }
+
+    /// Funding the shorts pay is not deducted: the vault's hedge leg passes the shadow's.
+    function test_fundingSignReversed_failsHedgeLeg() public {
+        ScenarioResult memory r = _failed("pending_trade_never_executed", Defect.FUNDING_SIGN_REVERSED);
+        _assertSomeFailed(r, "S9_hedge_leg_vs_shadow_wei");
+    }
+
+    /// Funded claims' USDT counted as free: the vault's liquid assets pass the shadow's free USDT.
+    function test_freeUsdtIgnoresClaims_failsCooldownActive() public {
+        ScenarioResult memory r = _failed("cooldown_active", Defect.FREE_USDT_IGNORES_CLAIMS);
+        _assertCheckFailed(r, "S7_liquid_assets_vs_shadow_usdt_free_wei_claims_funded");
+    }
+
+    /// A USDT transfer that reverts without data taken for success: Alice's redemption burns her
+    /// shares and pays nothing; one that returns false is still refused.
+    function test_tokenRevertSwallowed_failsStrangers() public {
+        ScenarioResult memory r = _failed("same_block_manipulation", Defect.TOKEN_REVERT_SWALLOWED);
+        _assertCheckFailed(r, "token_fault_redeem_refused_revert_empty");
+        _assertCheckFailed(r, "token_fault_owner_shares_moved_revert_empty");
+        _assertCheckPassed(r, "token_fault_redeem_refused_returns_false");
+    }
+
+    /// withdraw/redeem skip the allowance of a spender: Mallory redeems Alice's shares.
+    function test_allowanceSkippedForSpenders_failsStrangers() public {
+        ScenarioResult memory r = _failed("same_block_manipulation", Defect.ALLOWANCE_SKIPPED_FOR_SPENDERS);
+        _assertCheckFailed(r, "access_stranger_calls_through");
+        _assertCheckFailed(r, "allowance_redeem_spent");
+    }
+
+    /// previewWithdraw and withdraw round the shares burnt down, in the withdrawer's favour.
+    function test_previewWithdrawRoundsDown_failsRounding() public {
+        ScenarioResult memory r = _failed("donation_inflation", Defect.PREVIEW_WITHDRAW_ROUNDS_DOWN);
+        _assertCheckFailed(r, "erc4626_withdraw_rounds_up");
+        _assertCheckPassed(r, "erc4626_withdraw_vs_preview");
+    }
+
+    /// The positions cap made 9: Aster's book holds nine positions before the merge.
+    function test_positionsCapNine_failsPositionsCap() public {
+        ScenarioResult memory r = _failed("pending_trade_never_executed", Defect.POSITIONS_CAP_NINE);
+        _assertCheckFailed(r, "S8_positions_on_aster_max");
+    }
+
+    /// The oracle skips the accrual for a 1 wei reserve: the drained pair's price never reaches
+    /// the TWAP.
+    function test_twapSkipsDustReserve_failsDrainedPool() public {
+        ScenarioResult memory r = _failed("donation_inflation", Defect.TWAP_SKIPS_DUST_RESERVE);
+        _assertCheckFailed(r, "oracle_twap_vs_pair_wei_drained");
+    }
+
+    /// _validate bounds hedgeLeverage at 100: 51x is accepted.
+    function test_leverageBoundLoosened_failsConfig() public {
+        ScenarioResult memory r = _failed("donation_inflation", Defect.LEVERAGE_BOUND_LOOSENED);
+        _assertCheckFailed(r, "config_refused_hedgeLeverage_51");
+        _assertCheckPassed(r, "config_refused_hedgeLeverage_0");
+    }
+
+    /// A failed ALP burn funds the epoch anyway: inside Aster's cooldown the claim's epoch is
+    /// funded with no ALP proceeds, so after the cooldown nothing is claimable and Alice is paid
+    /// less than her claim was worth.
+    function test_claimsFundedWithoutBurn_failsCooldownActive() public {
+        ScenarioResult memory r = _failed("cooldown_active", Defect.CLAIMS_FUNDED_WITHOUT_BURN);
+        _assertCheckFailed(r, "S7_claimable_after_cooldown_plus_one_cycle_wei");
+        _assertCheckFailed(r, "S7_total_received_wei");
+        _assertCheckPassed(r, "S7_alp_burned_events_in_cooldown");
+    }
+
+    /// Deposits priced at the pool's spot, every view at the TWAP: a deposit made with the pool
+    /// pushed mints shares the other holders pay for. S9 and the share price cannot see it (the
+    /// views are right); S10 can.
+    function test_depositsPricedAtSpot_failsSameBlockManipulation() public {
+        ScenarioResult memory r = _failed("same_block_manipulation", Defect.DEPOSITS_PRICED_AT_SPOT);
+        _assertCheckFailed(r, "S10_holder_value_loss_wei");
+        _assertCheckPassed(r, "S9_nav_vs_shadow_wei_pushed_inside");
+        _assertCheckPassed(r, "share_price_moved_by_push_wei_inside");
     }
 }

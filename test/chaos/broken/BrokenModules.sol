@@ -691,7 +691,18 @@ enum Defect {
     MAX_WITHDRAW_READS_CALLER,
     TWAP_WINDOW_HALVED,
     REENTRANCY_LOCK_NEVER_TAKEN,
-    LP_ADD_BUYS_ALL_BTCB
+    LP_ADD_BUYS_ALL_BTCB,
+    FULL_UNWIND_KEEPS_SHORT_IN_BAND,
+    FUNDING_SIGN_REVERSED,
+    FREE_USDT_IGNORES_CLAIMS,
+    TOKEN_REVERT_SWALLOWED,
+    ALLOWANCE_SKIPPED_FOR_SPENDERS,
+    PREVIEW_WITHDRAW_ROUNDS_DOWN,
+    POSITIONS_CAP_NINE,
+    TWAP_SKIPS_DUST_RESERVE,
+    LEVERAGE_BOUND_LOOSENED,
+    CLAIMS_FUNDED_WITHOUT_BURN,
+    DEPOSITS_PRICED_AT_SPOT
 }
 
 /// @notice One-byte patches of the real vault's deployed code (the front, YieldVault, or its keeper
@@ -715,6 +726,21 @@ library BytecodePatch {
         uint256 expected
     ) internal {
         bytes memory code = target.code;
+        patchCode(code, target, pattern, wild, offset, value, expected);
+        VM.etch(target, code);
+    }
+
+    /// The same patch on code in memory (creation code before it is deployed); `target` only
+    /// names the code in the error.
+    function patchCode(
+        bytes memory code,
+        address target,
+        bytes memory pattern,
+        bytes memory wild,
+        uint256 offset,
+        bytes1 value,
+        uint256 expected
+    ) internal pure {
         uint256 found;
         for (uint256 i; i + pattern.length <= code.length; ++i) {
             bool hit = true;
@@ -727,7 +753,6 @@ library BytecodePatch {
             }
         }
         if (found != expected) revert PatchSitesNotFound(target, found, expected);
-        VM.etch(target, code);
     }
 
     /// The withdrawal queue's mint guard gone: `_epochs[_currentEpoch].alpOwed == 0` in
@@ -775,6 +800,150 @@ library BytecodePatch {
     /// is in the landing tolerance, so the landing checks let it pass.
     function lpAddBuysAllBtcb(address cycleModule) internal {
         patch(cycleModule, hex"60028361000056" hex"5b9050", hex"00000000010100" hex"000000", 1, 0x01, 1);
+    }
+
+    /// A full unwind keeps a short inside the band: in CycleModule._closeDownTo the loop's
+    /// second reason to close, `target == 0 && current != 0` (a full unwind closes every short),
+    /// reads `address(this) == 0` instead of `target == 0` (`DUP5` of the target becomes
+    /// `ADDRESS`), so it is never true: only a short beyond target + band is closed, as mutant
+    /// dc95f54670 (`target == 1`) does for every full unwind.
+    function fullUnwindKeepsShortInBand(address cycleModule) internal {
+        patch(
+            cycleModule,
+            hex"86118061000057508415801561000057508515155b",
+            hex"000000000101000000000000000101000000000000",
+            8,
+            0x30,
+            1
+        );
+    }
+
+    /// Aster's funding fee read with the wrong sign: in VaultCore._positions the deduction
+    /// `p.fundingFee > 0 ? p.fundingFee : 0` (`SGT`) becomes `p.fundingFee < 0 ? ... : 0`
+    /// (`SLT`): funding the shorts pay is never deducted from the hedge's value, funding they
+    /// receive (a negative fee) is added to it (mutant 33f73f5482 adds the fee). In the front's
+    /// views and in the module's NAV alike (both carry VaultCore's code).
+    function fundingSignReversed(address code) internal {
+        patch(code, hex"5f8261018001511361000057", hex"000000000000000000010100", 7, 0x12, 1);
+    }
+
+    /// Free USDT that does not exclude what funded claims are owed: in VaultCore._freeBuffer
+    /// `_reservedUsdt` (the USDT set aside for funded claims) is never read (its `SLOAD` becomes
+    /// `ISZERO` of the slot number, 0), so `locked` is only the current epoch's unfunded debt and
+    /// the funded claims' USDT counts as free to spend (mutant ac1961486d adds what is locked
+    /// instead of subtracting it).
+    function freeUsdtIgnoresClaims(address code) internal {
+        patch(code, hex"601b6020526040812054601854", hex"00000000000000000000000000", 12, 0x15, 1);
+    }
+
+    /// A token call that reverts is taken for success: in VaultCore._call the `!ok` of
+    /// `!ok || (ret.length != 0 && !abi.decode(ret, (bool)))` tests `address(this)` (`DUP2` of
+    /// `ok` becomes `ADDRESS`), never zero: a transfer that reverts without data passes, one
+    /// that returns false is still refused (mutant db724c3488, `&&` for `||`, passes both).
+    function tokenRevertSwallowed(address code) internal {
+        patch(code, hex"811580610000575080511580159061", hex"000000000101000000000000000000", 0, 0x30, 1);
+    }
+
+    /// The allowance skipped for spenders: YieldVault._exit's `if (msg.sender != owner)
+    /// _spendAllowance(...)` compares with `XOR` where `EQ` stood, so the jump over the
+    /// allowance is taken exactly when the caller is not the owner: anyone can withdraw or
+    /// redeem anyone's shares to any receiver, and an approved spender never spends its allowance.
+    function allowanceSkippedForSpenders(address vault) internal {
+        patch(
+            vault,
+            hex"336001600160a01b0385161461000057610000843383610000565b",
+            hex"000000000000000000000000000101000001010000000001010000",
+            11,
+            0x18,
+            1
+        );
+    }
+
+    /// previewWithdraw (and so withdraw) rounds down: its `_toShares(assets, totalAssets(),
+    /// true)` passes `false` (`PUSH1 1` becomes `PUSH1 0`), so a withdrawal burns the shares the
+    /// assets are worth rounded in the withdrawer's favour. The site is told from previewMint's
+    /// identical call by the code that follows it.
+    function previewWithdrawRoundsDown(address vault) internal {
+        patch(
+            vault,
+            hex"61000082610000610000565b6001610000565b5f5f6006",
+            hex"0001010000010100010100000000000101000000000000",
+            13,
+            0x00,
+            1
+        );
+    }
+
+    /// The positions cap raised to 9: CycleModule's `count >= MAX_POSITIONS` compares with
+    /// `PUSH1 9` (mutant a90be7e3de): Aster's book holds a ninth position before the merge.
+    function positionsCapNine(address cycleModule) internal {
+        patch(
+            cycleModule, hex"600881106100005761000088835f5f", hex"000000000001010000010100000000", 1, 0x09, 1
+        );
+    }
+
+    /// The TWAP's accrual skipped for a reserve of 1 wei as if the pair were empty: in
+    /// TwapOracle.currentCumulative the masks of `r0 != 0` and `r1 != 0` (`2**112 - 1`) are built
+    /// as `2**112 - 2`, so a reserve of one wei reads as zero (mutant 73c2a3001c skips `r0 == 1`
+    /// in place of `r0 == 0`). The oracle is the vault's own, created in its constructor: its
+    /// runtime code is patched after deployment.
+    function dustReserveSkipped(address oracle) internal {
+        patch(oracle, hex"506001600160701b03001615155b", hex"0000000000000000000100000000", 2, 0x02, 2);
+    }
+
+    /// Claims funded although the ALP burn failed: CycleModule._fundClaims' `if (!ok) return;`
+    /// after `_burnAlp` tests `address(this)` (`DUP2` of `ok` becomes `ADDRESS`), so an epoch
+    /// whose ALP could not be burnt (Aster's cooldown, a refused burn) is marked funded with no
+    /// proceeds: its claims become payable inside the cooldown, their ALP part worth nothing.
+    function claimsFundedWithoutBurn(address cycleModule) internal {
+        patch(
+            cycleModule, hex"915091508161000057505050505050", hex"000000000000010100000000000000", 4, 0x30, 1
+        );
+    }
+
+    /// Deposits priced at the pool's spot: YieldVault._navForDeposit calls the oracle's `spot()`
+    /// where it called `price()` (the TWAP); the selector `0xa035b1fe`, built as `0x501ad8ff <<
+    /// 225`, becomes `0x6f265b93 << 224`, and the copy the call keeps beside it is changed alike.
+    /// Every view (nav, legs, previews of withdrawals) still values at the TWAP: only the shares
+    /// a deposit mints move with a push of the pool.
+    function depositsPricedAtSpot(address vault) internal {
+        patchTo(
+            vault,
+            hex"6005546040805163501ad8ff60e11b815290515f926001600160a01b03169163a035b1fe",
+            hex"60055460408051636f265b9360e01b815290515f926001600160a01b031691636f265b93",
+            1
+        );
+    }
+
+    /// Replaces every occurrence of `pattern` in `target`'s code with `replacement` (the same
+    /// length): for a defect wider than one byte.
+    function patchTo(address target, bytes memory pattern, bytes memory replacement, uint256 expected)
+        internal
+    {
+        bytes memory code = target.code;
+        uint256 found;
+        for (uint256 i; i + pattern.length <= code.length; ++i) {
+            bool hit = true;
+            for (uint256 k; k < pattern.length && hit; ++k) {
+                hit = code[i + k] == pattern[k];
+            }
+            if (!hit) continue;
+            for (uint256 k; k < replacement.length; ++k) {
+                code[i + k] = replacement[k];
+            }
+            found++;
+        }
+        if (found != expected) revert PatchSitesNotFound(target, found, expected);
+        VM.etch(target, code);
+    }
+
+    /// `hedgeLeverage` bounded at 100 instead of 50 in YieldVault._validate (`PUSH1 50` becomes
+    /// `PUSH1 100`): the constructor accepts 51x to 100x. A patch of the creation code: the
+    /// validation runs only in the constructor.
+    function leverageBoundLoosened(bytes memory creation) internal pure {
+        patchCode(
+            creation, address(0), hex"6032836102e0015160ff1611", hex"000000000000000000000000", 1, 0x64, 1
+        );
     }
 }
 
@@ -853,6 +1022,7 @@ contract BrokenVaultFactory is IVaultFactory {
             BytecodePatch.lpAddBuysAllBtcb(v.cycleModule());
             return v;
         }
+        if (uint8(defect) >= uint8(Defect.FULL_UNWIND_KEEPS_SHORT_IN_BAND)) return _patched(a, cfg);
         if (defect == Defect.TWAP_WINDOW_HALVED) return _twapWindowHalved(a, cfg);
         if (defect == Defect.LP_ADD_SWALLOWED) {
             // The router refuses every add the vault makes (as it does when the vault asks for a
@@ -926,6 +1096,56 @@ contract BrokenVaultFactory is IVaultFactory {
             module = address(new NavDropIgnoredModule(a));
         }
         return new YieldVault(a, cfg, module);
+    }
+
+    /// The real vault with one byte of its deployed code (the front, the module or the oracle the
+    /// vault created) or of its creation code patched (`BytecodePatch`).
+    function _patched(VaultAddresses calldata a, Config calldata cfg) internal returns (YieldVault v) {
+        if (defect == Defect.LEVERAGE_BOUND_LOOSENED) return _leverageBoundLoosened(a, cfg);
+        v = DeployVault.deploy(a, cfg);
+        if (defect == Defect.FULL_UNWIND_KEEPS_SHORT_IN_BAND) {
+            BytecodePatch.fullUnwindKeepsShortInBand(v.cycleModule());
+        } else if (defect == Defect.FUNDING_SIGN_REVERSED) {
+            BytecodePatch.fundingSignReversed(address(v));
+            BytecodePatch.fundingSignReversed(v.cycleModule());
+        } else if (defect == Defect.FREE_USDT_IGNORES_CLAIMS) {
+            BytecodePatch.freeUsdtIgnoresClaims(address(v));
+            BytecodePatch.freeUsdtIgnoresClaims(v.cycleModule());
+        } else if (defect == Defect.TOKEN_REVERT_SWALLOWED) {
+            BytecodePatch.tokenRevertSwallowed(address(v));
+            BytecodePatch.tokenRevertSwallowed(v.cycleModule());
+        } else if (defect == Defect.ALLOWANCE_SKIPPED_FOR_SPENDERS) {
+            BytecodePatch.allowanceSkippedForSpenders(address(v));
+        } else if (defect == Defect.PREVIEW_WITHDRAW_ROUNDS_DOWN) {
+            BytecodePatch.previewWithdrawRoundsDown(address(v));
+        } else if (defect == Defect.DEPOSITS_PRICED_AT_SPOT) {
+            BytecodePatch.depositsPricedAtSpot(address(v));
+        } else if (defect == Defect.CLAIMS_FUNDED_WITHOUT_BURN) {
+            BytecodePatch.claimsFundedWithoutBurn(v.cycleModule());
+        } else if (defect == Defect.POSITIONS_CAP_NINE) {
+            BytecodePatch.positionsCapNine(v.cycleModule());
+        } else {
+            BytecodePatch.dustReserveSkipped(address(v.oracle()));
+        }
+    }
+
+    /// The vault deployed from its creation code with `_validate`'s leverage bound patched
+    /// (100 for 50); a refusal of the constructor is passed on with its own revert data, so the
+    /// probe `config` sees exactly the vault's error.
+    function _leverageBoundLoosened(VaultAddresses calldata a, Config calldata cfg)
+        internal
+        returns (YieldVault v)
+    {
+        address module = address(new CycleModule(a));
+        bytes memory init = bytes.concat(type(YieldVault).creationCode, abi.encode(a, cfg, module));
+        BytecodePatch.leverageBoundLoosened(init);
+        assembly {
+            v := create(0, add(init, 32), mload(init))
+            if iszero(v) {
+                returndatacopy(0, 0, returndatasize())
+                revert(0, returndatasize())
+            }
+        }
     }
 
     /// The real vault, its oracle replaced right after deployment (same block, same pair) by one
