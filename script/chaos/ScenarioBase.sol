@@ -734,6 +734,13 @@ abstract contract ScenarioBase {
         }
     }
 
+    /// @notice The running scenario's vault factory (it deploys vaults of the code under test);
+    /// address(0) in a group deployed by anything but the runner.
+    function _vaultFactory() internal view returns (IVaultFactory f) {
+        (bool ok, bytes memory rf) = _runner.staticcall(abi.encodeCall(IProbeHost.activeFactory, ()));
+        if (ok && rf.length == 32) f = abi.decode(rf, (IVaultFactory));
+    }
+
     /// @dev The runner's probes and the running scenario's vault factory; a group deployed
     /// by anything else has neither, which fails a check instead of skipping silently.
     function _probeHost(CheckList memory list) private view returns (VaultProbes p, IVaultFactory f) {

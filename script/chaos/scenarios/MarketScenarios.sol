@@ -11,7 +11,10 @@ import {YieldVault} from "../../../contracts/vault/YieldVault.sol";
 import {VaultCore} from "../../../contracts/vault/VaultCore.sol";
 import {OracleReading, Regime, RiskMode} from "../../../contracts/vault/VaultTypes.sol";
 import {IERC20} from "../../../contracts/interfaces/IERC20.sol";
-import {IPancakePair, IPancakeRouter02} from "../../../contracts/interfaces/IPancake.sol";
+import {IPancakeFactory, IPancakePair, IPancakeRouter02} from "../../../contracts/interfaces/IPancake.sol";
+import {ChaosWorld} from "../ChaosWorld.sol";
+import {IVaultFactory} from "../ScenarioRunner.sol";
+import {VaultAddresses} from "../../../contracts/vault/VaultTypes.sol";
 import {AggregatorV3Interface} from "../../../contracts/interfaces/IChainlink.sol";
 
 /// @title MarketScenarios
@@ -93,6 +96,7 @@ contract MarketScenarios is ScenarioBase {
             _checkRemovalMinima(list, tag, f.o);
             vm.revertToState(snap);
         }
+        _flashUsdtToken1(list);
         return _result(
             "flash_shortfall",
             "flash pair reserves drained to 50%, 10%, 1% and to a cap of exactly the need before a storm; 50% with spot below the TWAP",
@@ -106,6 +110,73 @@ contract MarketScenarios is ScenarioBase {
         if (!found) return 0;
         (,, uint256 out0, uint256 out1) = abi.decode(data, (uint256, uint256, uint256, uint256));
         return IPancakePair(w.flashPair).token0() == w.usdt ? out0 : out1;
+    }
+
+    /// Where `_flashUsdtToken1` puts its token: an address below USDT's on BSC (0x55d3...) and
+    /// on the local chain (0x5FbD...), so USDT is the pair's token1.
+    address internal constant LOW_TOKEN = address(0x1000);
+
+    /// The branch no pair of this world takes: BSC's WBNB/USDT and the local chain's flash pair
+    /// both hold USDT as token0. In a snapshot, a second vault of the code under test (the
+    /// scenario's factory) borrows from a pair of USDT and a token that sorts below it (WBNB's
+    /// code at `LOW_TOKEN`), holding the world flash pair's reserves: after the baseline the same
+    /// storm takes one full flash step, and the pair's own Swap event hands out the borrowed
+    /// USDT as amount1 and nothing of token0.
+    function _flashUsdtToken1(CheckList memory list) internal {
+        string memory tag = "_usdt_token1";
+        IVaultFactory factory = _vaultFactory();
+        list.isTrue(string.concat("precondition_vault_factory", tag), address(factory) != address(0));
+        if (address(factory) == address(0)) return;
+        uint256 snap = vm.snapshotState();
+        address pair = _usdtToken1Pair();
+        list.isTrue(
+            string.concat("precondition_flash_pair_token1_is_usdt", tag),
+            IPancakePair(pair).token1() == w.usdt
+        );
+        VaultAddresses memory va = ChaosWorld.vaultAddresses(w);
+        va.flashPair = pair;
+        vault = factory.deployVault(va, cfg);
+        (w.flashPair, deps.flashPair) = (pair, pair);
+        _baseline(true);
+        FlashRun memory f = _driveToStorm(0);
+        list.isTrue(string.concat("precondition_storm_cycle", tag), f.storm);
+        _checkUsdtToken1Flash(list, tag, f.o.logs, pair);
+        vm.revertToState(snap);
+    }
+
+    /// One full flash step, and the pair's Swap handing out the borrowed USDT as amount1 only.
+    function _checkUsdtToken1Flash(
+        CheckList memory list,
+        string memory tag,
+        Vm.Log[] memory logs,
+        address pair
+    ) internal view {
+        (bool flashed, bytes memory data) =
+            _firstLog(logs, address(vault), VaultCore.FlashDeleverage.selector);
+        uint256 borrowed;
+        bool partialStep;
+        if (flashed) (borrowed,,, partialStep) = abi.decode(data, (uint256, uint256, uint256, bool));
+        list.isTrue(string.concat("flash_full_step", tag), flashed && !partialStep);
+        (bool swapped, bytes memory sd) = _firstLog(logs, pair, PAIR_SWAP_TOPIC);
+        list.isTrue(string.concat("flash_pair_swap_seen", tag), swapped);
+        if (!swapped) return;
+        (,, uint256 out0, uint256 out1) = abi.decode(sd, (uint256, uint256, uint256, uint256));
+        list.eq(string.concat("flash_token0_out_wei", tag), int256(out0), 0);
+        list.eq(string.concat("flash_usdt_out_vs_borrowed_wei", tag), int256(out1), int256(borrowed));
+    }
+
+    /// A Pancake pair of USDT and `LOW_TOKEN` (created through the world's factory), funded
+    /// with the world flash pair's reserves.
+    function _usdtToken1Pair() internal returns (address pair) {
+        vm.etch(LOW_TOKEN, w.wbnb.code);
+        IPancakeFactory factory = IPancakeFactory(IPancakeRouter02(w.router).factory());
+        pair = factory.createPair(LOW_TOKEN, w.usdt);
+        (uint112 r0, uint112 r1,) = IPancakePair(w.flashPair).getReserves();
+        bool usdt0 = IPancakePair(w.flashPair).token0() == w.usdt;
+        (uint256 rUsdt, uint256 rOther) = usdt0 ? (uint256(r0), uint256(r1)) : (uint256(r1), uint256(r0));
+        _setBalance(LOW_TOKEN, pair, rOther);
+        _setBalance(w.usdt, pair, rUsdt);
+        IPancakePair(pair).mint(MARKET);
     }
 
     /// Pancake V2 pair's `Burn(sender, amount0, amount1, to)`.
