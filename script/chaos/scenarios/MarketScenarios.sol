@@ -493,12 +493,49 @@ contract MarketScenarios is ScenarioBase {
             }
             vm.revertToState(snap);
         }
+        _absurdBnbFeed(list);
         vm.txGasPrice(0);
         return _result(
             "stale_bnb_feed",
             "Chainlink BNB/USD stale, zero, negative; a round exactly maxOracleAge old",
             list
         );
+    }
+
+    /// The largest answer a Chainlink OCR aggregator can report (its answers are int192),
+    /// fresh: BNB at 3.1 x 10^49 USD. A broken feed, not a market: the vault trusts it (it is
+    /// positive and fresh), so the cycle must still work, its gas refund be that price times
+    /// the gas to the wei (`gasRefundUsd()` against the same product with a 512-bit
+    /// intermediate: bountyGasUnits x maxGasPrice x the answer in 18 decimals passes 2^256, the
+    /// only place a realistic input reaches `mulDiv`'s 512-bit branch), and the bounty the NAV
+    /// cap (S2), the gas cap being far above it.
+    function _absurdBnbFeed(CheckList memory list) internal {
+        string memory tag = "_absurd";
+        uint256 snap = vm.snapshotState();
+        _refreshFeed();
+        (uint80 id,,,,) = AggregatorV3Interface(w.bnbUsdFeed).latestRoundData();
+        int256 answer = int256(type(int192).max);
+        if (!FaultInjection.isInstalled(w.bnbUsdFeed)) FaultInjection.install(w.bnbUsdFeed);
+        FaultInjection.returnData(
+            w.bnbUsdFeed,
+            AggregatorV3Interface.latestRoundData.selector,
+            abi.encode(id + 1, answer, block.timestamp, block.timestamp, id + 1)
+        );
+        _deposit(CAROL, WORK_DEPOSIT);
+        uint256 bnbUsd = uint256(answer) * 1e18 / 10 ** AggregatorV3Interface(w.bnbUsdFeed).decimals();
+        uint256 gasUnitsTimesPrice =
+            uint256(cfg.bountyGasUnits) * (tx.gasprice < cfg.maxGasPrice ? tx.gasprice : cfg.maxGasPrice);
+        list.eq(
+            string.concat("S2_gas_refund_vs_feed_wei", tag),
+            int256(vault.gasRefundUsd()),
+            int256(SteadyState._mulDiv(gasUnitsTimesPrice, bnbUsd, 1e18))
+        );
+        CycleOutcome memory o = _cycle();
+        list.isTrue(string.concat("cycle_succeeded", tag), o.ok);
+        uint256 navCap = (vault.nav() + o.bounty) * cfg.maxBountyBps / BPS;
+        list.eq(string.concat("S2_bounty_is_nav_cap_wei", tag), int256(o.bounty), int256(navCap));
+        list.eq(string.concat("S2_bounty_vs_keeper_gain_wei", tag), int256(o.keeperGain), int256(o.bounty));
+        vm.revertToState(snap);
     }
 
     /// 1: a round maxOracleAge + 1 s old; 2: answer 0; 3: answer negated; 4: a round exactly
