@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {Vm} from "forge-std/Vm.sol";
+import {Vm, VmSafe} from "forge-std/Vm.sol";
 import {StdStorage, stdStorage} from "forge-std/StdStorage.sol";
 import {Check, ScenarioResult} from "./ScenarioTypes.sol";
 import {ChaosWorld, World} from "./ChaosWorld.sol";
@@ -10,7 +10,14 @@ import {IVaultFactory} from "./ScenarioRunner.sol";
 import {SteadyState, Snapshot, CheckList, Deps, Tape, CycleInput, depsOf} from "./SteadyState.sol";
 import {YieldVault} from "../../contracts/vault/YieldVault.sol";
 import {VaultCore} from "../../contracts/vault/VaultCore.sol";
-import {Config, CyclePath, CycleRecord, RiskMode} from "../../contracts/vault/VaultTypes.sol";
+import {
+    AlpSkipReason,
+    Config,
+    CyclePath,
+    CycleRecord,
+    Regime,
+    RiskMode
+} from "../../contracts/vault/VaultTypes.sol";
 import {IERC20} from "../../contracts/interfaces/IERC20.sol";
 import {IPancakePair, IPancakeRouter02} from "../../contracts/interfaces/IPancake.sol";
 import {AggregatorV3Interface} from "../../contracts/interfaces/IChainlink.sol";
@@ -26,6 +33,10 @@ struct CycleOutcome {
     /// USDT the keeper received during the call.
     uint256 keeperGain;
     Vm.Log[] logs;
+    /// Every call the cycle made (forge's state-diff recording), only while `_traceCycles`.
+    Vm.AccountAccess[] calls;
+    /// The record's skip and refusal bits agreed with what was seen (`_tallyActionBits`).
+    bool bitsOk;
 }
 
 /// @notice What a scenario group reads from the runner that deployed it (ScenarioRunner).
@@ -86,6 +97,12 @@ abstract contract ScenarioBase {
     SteadyState.Fairness internal s10;
     /// Set at the end of the baseline: from then on `_advance` posts fresh BNB/USD rounds.
     bool internal _feedHeartbeat;
+    /// When set, `_cycle()` also records every call the cycle made (`CycleOutcome.calls`).
+    bool internal _traceCycles;
+    /// Successful cycles whose recorded ALP-skip / swap-refusal bits were held to what was seen,
+    /// and how many of them disagreed (`_tallyActionBits`, one check in `_result`).
+    uint256 internal _bitCycles;
+    uint256 internal _bitMismatches;
     /// Who deployed this group: the runner (its `activeFactory()` deploys more vaults of the
     /// code under test), or a test.
     address internal immutable _runner;
@@ -375,7 +392,9 @@ abstract contract ScenarioBase {
         address[] memory holders = _holders();
         uint256[] memory before = _shares(holders);
         uint256 keeperBefore = IERC20(w.usdt).balanceOf(KEEPER);
+        bool cooldownRunning = _asterCooldownRunning();
         vm.recordLogs();
+        if (_traceCycles) vm.startStateDiffRecording();
         uint256 g = gasleft();
         vm.prank(KEEPER);
         try vault.cycle() returns (CyclePath path, uint256 bounty) {
@@ -387,9 +406,11 @@ abstract contract ScenarioBase {
         }
         cycleGas += g - gasleft();
         cycles += 1;
+        if (_traceCycles) o.calls = vm.stopAndReturnStateDiff();
         o.logs = vm.getRecordedLogs();
         o.keeperGain = IERC20(w.usdt).balanceOf(KEEPER) - keeperBefore;
         if (o.ok) SteadyState.recordCycle(tape);
+        if (o.ok) o.bitsOk = _tallyActionBits(o.logs, cooldownRunning);
         _cycleFairness(holders, before);
     }
 
@@ -406,6 +427,89 @@ abstract contract ScenarioBase {
         }
         Snapshot memory b = _measure();
         SteadyState.fairness(s10, SteadyState.Action.CYCLE, KEEPER, 0, holders, before, b, b, vault);
+    }
+
+    /// @notice Whether Aster's ALP cooldown for the vault runs now, by Aster's own clock
+    /// (`lastMintedTimestamp + coolingDuration`); false where Aster cannot say.
+    function _asterCooldownRunning() internal view returns (bool) {
+        (bool ok1, bytes memory last) =
+            w.aster.staticcall(abi.encodeWithSignature("lastMintedTimestamp(address)", address(vault)));
+        (bool ok2, bytes memory cool) = w.aster.staticcall(abi.encodeWithSignature("coolingDuration()"));
+        if (!ok1 || !ok2 || last.length != 32 || cool.length != 32) return false;
+        return abi.decode(last, (uint256)) + abi.decode(cool, (uint256)) > block.timestamp;
+    }
+
+    /// Bits of `CycleRecord.actions` (VaultCore's `A_SWAP_REFUSED`, `A_ALP_SKIPPED`): what
+    /// keepers and monitors read from `lastCycle()` and the `Cycle` event.
+    uint32 internal constant A_SWAP_REFUSED = 2048;
+    uint32 internal constant A_ALP_SKIPPED = 4096;
+
+    /// @notice Every successful cycle's record of its skips and refusals against what happened:
+    /// `lastCycle().actions` equals the `Cycle` event's; its ALP-skip bit is set exactly when an
+    /// ALP burn was skipped (`AlpBurnSkipped`), and a skip for COOLDOWN only while Aster's own
+    /// clock says the cooldown runs; its swap-refusal bit exactly when a swap was refused
+    /// (`SwapRefused`). Checked per cycle by `_checkRecord`; every cycle, checked or not, is also
+    /// counted here and a disagreeing one fails `record_action_bits_mismatched_cycles`
+    /// (`_result`), except in a branch a scenario later reverts (`vm.revertToState` rolls back
+    /// the count with the rest of the state).
+    function _tallyActionBits(Vm.Log[] memory logs, bool cooldownRunning) internal returns (bool ok) {
+        uint32 actions = vault.lastCycle().actions;
+        (bool found, bytes memory data) = _firstLog(logs, address(vault), VaultCore.Cycle.selector);
+        ok = found;
+        if (found) {
+            (,,, uint32 emitted,,,) =
+                abi.decode(data, (CyclePath, Regime, RiskMode, uint32, uint256, uint256, uint256));
+            ok = emitted == actions;
+        }
+        uint256 skips;
+        for (uint256 i; i < logs.length; ++i) {
+            Vm.Log memory l = logs[i];
+            if (l.emitter != address(vault) || l.topics.length == 0) continue;
+            if (l.topics[0] != VaultCore.AlpBurnSkipped.selector) continue;
+            skips++;
+            (AlpSkipReason reason,,) = abi.decode(l.data, (AlpSkipReason, uint256, bytes));
+            if (reason == AlpSkipReason.COOLDOWN && !cooldownRunning) ok = false;
+        }
+        uint256 refusals = _countLogs(logs, address(vault), VaultCore.SwapRefused.selector);
+        if ((actions & A_ALP_SKIPPED != 0) != (skips != 0)) ok = false;
+        if ((actions & A_SWAP_REFUSED != 0) != (refusals != 0)) ok = false;
+        _bitCycles += 1;
+        if (!ok) _bitMismatches += 1;
+    }
+
+    /// @notice Calls `from` made to `to` with `selector` in a traced cycle, in order: their
+    /// arguments (calldata without the selector) and whether each reverted.
+    function _callsTo(Vm.AccountAccess[] memory calls, address from, address to, bytes4 selector)
+        internal
+        pure
+        returns (bytes[] memory args, bool[] memory reverted)
+    {
+        uint256 n;
+        for (uint256 i; i < calls.length; ++i) {
+            if (_isCall(calls[i], from, to, selector)) n++;
+        }
+        args = new bytes[](n);
+        reverted = new bool[](n);
+        n = 0;
+        for (uint256 i; i < calls.length; ++i) {
+            if (!_isCall(calls[i], from, to, selector)) continue;
+            bytes memory d = calls[i].data;
+            bytes memory a = new bytes(d.length - 4);
+            for (uint256 j; j < a.length; ++j) {
+                a[j] = d[j + 4];
+            }
+            (args[n], reverted[n]) = (a, calls[i].reverted);
+            n++;
+        }
+    }
+
+    function _isCall(Vm.AccountAccess memory c, address from, address to, bytes4 selector)
+        private
+        pure
+        returns (bool)
+    {
+        return c.kind == VmSafe.AccountAccessKind.Call && c.accessor == from && c.account == to
+            && c.data.length >= 4 && bytes4(c.data) == selector;
     }
 
     error SetupCycleFailed(bytes reason);
@@ -472,6 +576,7 @@ abstract contract ScenarioBase {
             r.path != CyclePath.DELEVERAGE_FALLBACK
                 || _countLogs(o.logs, address(vault), VaultCore.FlashFallback.selector) != 0
         );
+        list.isTrue(string.concat("record_action_bits_vs_skips_and_refusals", tag), o.bitsOk);
         uint256 off = r.navAfter > b.shadow.nav ? r.navAfter - b.shadow.nav : b.shadow.nav - r.navAfter;
         list.le(string.concat("record_nav_after_vs_shadow_wei", tag), int256(off), int256(b.shadow.tolerance));
     }
@@ -621,6 +726,13 @@ abstract contract ScenarioBase {
         }
     }
 
+    /// @notice The running scenario's vault factory (it deploys vaults of the code under test);
+    /// address(0) in a group deployed by anything but the runner.
+    function _vaultFactory() internal view returns (IVaultFactory f) {
+        (bool ok, bytes memory rf) = _runner.staticcall(abi.encodeCall(IProbeHost.activeFactory, ()));
+        if (ok && rf.length == 32) f = abi.decode(rf, (IVaultFactory));
+    }
+
     /// @dev The runner's probes and the running scenario's vault factory; a group deployed
     /// by anything else has neither, which fails a check instead of skipping silently.
     function _probeHost(CheckList memory list) private view returns (VaultProbes p, IVaultFactory f) {
@@ -650,6 +762,7 @@ abstract contract ScenarioBase {
         r.id = id;
         r.fault = fault;
         SteadyState.s10Checks(list, s10);
+        list.eq("record_action_bits_mismatched_cycles", int256(_bitMismatches), 0);
         (r.checks, r.held) = SteadyState.finish(list);
         r.digestBefore = digestBefore;
         r.digestAfter = vault.stateDigest();

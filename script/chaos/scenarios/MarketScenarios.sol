@@ -11,7 +11,10 @@ import {YieldVault} from "../../../contracts/vault/YieldVault.sol";
 import {VaultCore} from "../../../contracts/vault/VaultCore.sol";
 import {OracleReading, Regime, RiskMode} from "../../../contracts/vault/VaultTypes.sol";
 import {IERC20} from "../../../contracts/interfaces/IERC20.sol";
-import {IPancakePair, IPancakeRouter02} from "../../../contracts/interfaces/IPancake.sol";
+import {IPancakeFactory, IPancakePair, IPancakeRouter02} from "../../../contracts/interfaces/IPancake.sol";
+import {ChaosWorld} from "../ChaosWorld.sol";
+import {IVaultFactory} from "../ScenarioRunner.sol";
+import {VaultAddresses} from "../../../contracts/vault/VaultTypes.sol";
 import {AggregatorV3Interface} from "../../../contracts/interfaces/IChainlink.sol";
 
 /// @title MarketScenarios
@@ -72,7 +75,9 @@ contract MarketScenarios is ScenarioBase {
             uint256 snap = vm.snapshotState();
             if (i == 4) _drainFlashPairToCap(need);
             else _drainPair(w.flashPair, keeps[i]);
+            _traceCycles = true;
             FlashRun memory f = _driveToStorm(i == 3 ? SPOT_BELOW_TWAP_BPS : int256(0));
+            _traceCycles = false;
             string memory tag = tags[i];
             list.isTrue(string.concat("precondition_storm_cycle", tag), f.storm);
             if (i == 3) {
@@ -88,8 +93,10 @@ contract MarketScenarios is ScenarioBase {
             if (i == 0) need = _flashBorrowSeen(f.o.logs);
             _checkCycle(list, tag, f.a, f.b, f.o);
             _checkFlash(list, tag, f, i);
+            _checkRemovalMinima(list, tag, f.o);
             vm.revertToState(snap);
         }
+        _flashUsdtToken1(list);
         return _result(
             "flash_shortfall",
             "flash pair reserves drained to 50%, 10%, 1% and to a cap of exactly the need before a storm; 50% with spot below the TWAP",
@@ -103,6 +110,156 @@ contract MarketScenarios is ScenarioBase {
         if (!found) return 0;
         (,, uint256 out0, uint256 out1) = abi.decode(data, (uint256, uint256, uint256, uint256));
         return IPancakePair(w.flashPair).token0() == w.usdt ? out0 : out1;
+    }
+
+    /// Where `_flashUsdtToken1` puts its token: an address below USDT's on BSC (0x55d3...) and
+    /// on the local chain (0x5FbD...), so USDT is the pair's token1.
+    address internal constant LOW_TOKEN = address(0x1000);
+
+    /// The branch no pair of this world takes: BSC's WBNB/USDT and the local chain's flash pair
+    /// both hold USDT as token0. In a snapshot, a second vault of the code under test (the
+    /// scenario's factory) borrows from a pair of USDT and a token that sorts below it (WBNB's
+    /// code at `LOW_TOKEN`), holding the world flash pair's reserves: after the baseline the same
+    /// storm takes one full flash step, and the pair's own Swap event hands out the borrowed
+    /// USDT as amount1 and nothing of token0.
+    function _flashUsdtToken1(CheckList memory list) internal {
+        string memory tag = "_usdt_token1";
+        IVaultFactory factory = _vaultFactory();
+        list.isTrue(string.concat("precondition_vault_factory", tag), address(factory) != address(0));
+        if (address(factory) == address(0)) return;
+        uint256 snap = vm.snapshotState();
+        address pair = _usdtToken1Pair();
+        list.isTrue(
+            string.concat("precondition_flash_pair_token1_is_usdt", tag),
+            IPancakePair(pair).token1() == w.usdt
+        );
+        VaultAddresses memory va = ChaosWorld.vaultAddresses(w);
+        va.flashPair = pair;
+        vault = factory.deployVault(va, cfg);
+        (w.flashPair, deps.flashPair) = (pair, pair);
+        _baseline(true);
+        FlashRun memory f = _driveToStorm(0);
+        list.isTrue(string.concat("precondition_storm_cycle", tag), f.storm);
+        _checkUsdtToken1Flash(list, tag, f.o.logs, pair);
+        vm.revertToState(snap);
+    }
+
+    /// One full flash step, and the pair's Swap handing out the borrowed USDT as amount1 only.
+    function _checkUsdtToken1Flash(
+        CheckList memory list,
+        string memory tag,
+        Vm.Log[] memory logs,
+        address pair
+    ) internal view {
+        (bool flashed, bytes memory data) =
+            _firstLog(logs, address(vault), VaultCore.FlashDeleverage.selector);
+        uint256 borrowed;
+        bool partialStep;
+        if (flashed) (borrowed,,, partialStep) = abi.decode(data, (uint256, uint256, uint256, bool));
+        list.isTrue(string.concat("flash_full_step", tag), flashed && !partialStep);
+        (bool swapped, bytes memory sd) = _firstLog(logs, pair, PAIR_SWAP_TOPIC);
+        list.isTrue(string.concat("flash_pair_swap_seen", tag), swapped);
+        if (!swapped) return;
+        (,, uint256 out0, uint256 out1) = abi.decode(sd, (uint256, uint256, uint256, uint256));
+        list.eq(string.concat("flash_token0_out_wei", tag), int256(out0), 0);
+        list.eq(string.concat("flash_usdt_out_vs_borrowed_wei", tag), int256(out1), int256(borrowed));
+    }
+
+    /// A Pancake pair of USDT and `LOW_TOKEN` (created through the world's factory), funded
+    /// with the world flash pair's reserves.
+    function _usdtToken1Pair() internal returns (address pair) {
+        vm.etch(LOW_TOKEN, w.wbnb.code);
+        IPancakeFactory factory = IPancakeFactory(IPancakeRouter02(w.router).factory());
+        pair = factory.createPair(LOW_TOKEN, w.usdt);
+        (uint112 r0, uint112 r1,) = IPancakePair(w.flashPair).getReserves();
+        bool usdt0 = IPancakePair(w.flashPair).token0() == w.usdt;
+        (uint256 rUsdt, uint256 rOther) = usdt0 ? (uint256(r0), uint256(r1)) : (uint256(r1), uint256(r0));
+        _setBalance(LOW_TOKEN, pair, rOther);
+        _setBalance(w.usdt, pair, rUsdt);
+        IPancakePair(pair).mint(MARKET);
+    }
+
+    /// Pancake V2 pair's `Burn(sender, amount0, amount1, to)`.
+    bytes32 internal constant PAIR_BURN_TOPIC = keccak256("Burn(address,uint256,uint256,address)");
+    bytes32 internal constant ERC20_TRANSFER_TOPIC = keccak256("Transfer(address,address,uint256)");
+
+    /// Every LP removal of the cycle that went through (the LP pair's `Burn`, after the vault's
+    /// LP tokens reached the pair): the minima the vault passed to the router's
+    /// `removeLiquidity` (its calldata, from forge's record of the cycle's calls) are at least
+    /// what the pair paid less swapSlippageBps, floored. The pair pays pro rata of its balances
+    /// (no more than the reserves' share the vault sees), so a minimum below that is looser
+    /// than the vault's configured slippage: a removal sandwiched by a pool move would pass.
+    function _checkRemovalMinima(CheckList memory list, string memory tag, CycleOutcome memory o)
+        internal
+        view
+    {
+        (bytes[] memory args,) =
+            _callsTo(o.calls, address(vault), w.router, IPancakeRouter02.removeLiquidity.selector);
+        uint256 seen;
+        uint256 liquidity;
+        for (uint256 i; i < o.logs.length; ++i) {
+            Vm.Log memory l = o.logs[i];
+            if (l.emitter != w.lpPair || l.topics.length == 0) continue;
+            if (
+                l.topics[0] == ERC20_TRANSFER_TOPIC && l.topics.length == 3
+                    && address(uint160(uint256(l.topics[1]))) == address(vault)
+                    && address(uint160(uint256(l.topics[2]))) == w.lpPair
+            ) {
+                liquidity = abi.decode(l.data, (uint256));
+            } else if (l.topics[0] == PAIR_BURN_TOPIC && liquidity != 0) {
+                _checkRemoval(list, tag, args, liquidity, l.data);
+                liquidity = 0;
+                seen++;
+            }
+        }
+        list.ge(string.concat("precondition_lp_removals_seen", tag), int256(seen), 1);
+    }
+
+    /// One removal: the traced call that removed `liquidity` against the pair's `Burn` data.
+    function _checkRemoval(
+        CheckList memory list,
+        string memory tag,
+        bytes[] memory args,
+        uint256 liquidity,
+        bytes memory burnData
+    ) internal view {
+        (bool found, uint256 minBtc, uint256 minUsdt) = _removalMinima(args, liquidity);
+        list.isTrue(string.concat("lp_removal_call_seen", tag), found);
+        (uint256 outBtc, uint256 outUsdt) = _burnPaid(burnData);
+        list.ge(
+            string.concat("S1_lp_removal_min_btcb_vs_paid_wei", tag),
+            int256(minBtc),
+            int256(_lessSlippage(outBtc))
+        );
+        list.ge(
+            string.concat("S1_lp_removal_min_usdt_vs_paid_wei", tag),
+            int256(minUsdt),
+            int256(_lessSlippage(outUsdt))
+        );
+    }
+
+    /// BTCB and USDT a `Burn` of the LP pair paid.
+    function _burnPaid(bytes memory burnData) internal view returns (uint256 outBtc, uint256 outUsdt) {
+        (uint256 a0, uint256 a1) = abi.decode(burnData, (uint256, uint256));
+        (outBtc, outUsdt) = IPancakePair(w.lpPair).token0() == w.btcb ? (a0, a1) : (a1, a0);
+    }
+
+    /// floor(amount x (1 - swapSlippageBps)).
+    function _lessSlippage(uint256 amount) internal view returns (uint256) {
+        return amount * (BPS - cfg.swapSlippageBps) / BPS;
+    }
+
+    /// The minima of the traced `removeLiquidity` call that removed `liquidity`.
+    function _removalMinima(bytes[] memory args, uint256 liquidity)
+        internal
+        pure
+        returns (bool found, uint256 minBtc, uint256 minUsdt)
+    {
+        for (uint256 i; i < args.length; ++i) {
+            (,, uint256 liq, uint256 minA, uint256 minB,,) =
+                abi.decode(args[i], (address, address, uint256, uint256, uint256, address, uint256));
+            if (liq == liquidity) return (true, minA, minB);
+        }
     }
 
     /// The flash pair's reserves scaled (price kept) to the smallest USDT reserve whose
@@ -300,13 +457,17 @@ contract MarketScenarios is ScenarioBase {
 
     /// The BNB/USD feed answers stale (older than maxOracleAge), zero or negative: the cycle still
     /// works and stays NORMAL, and pays no gas-based bounty (the bounty is 0), while the same
-    /// cycle with a fresh feed does pay one (S2).
+    /// cycle with a fresh feed does pay one (S2). `_stale` is one second beyond the bound (age
+    /// maxOracleAge + 1); `_at_bound` is a round exactly maxOracleAge old, still fresh: the same
+    /// cycle pays the same bounty as with a round posted now, the feed's answer being the same.
     function _staleBnbFeed() internal returns (ScenarioResult memory) {
         CheckList memory list;
         _baseline(true);
         vm.txGasPrice(cfg.maxGasPrice);
-        for (uint256 i; i < 4; ++i) {
-            string memory tag = i == 0 ? "_fresh" : (i == 1 ? "_stale" : (i == 2 ? "_zero" : "_negative"));
+        string[5] memory tags = ["_fresh", "_stale", "_zero", "_negative", "_at_bound"];
+        uint256 freshBounty;
+        for (uint256 i; i < 5; ++i) {
+            string memory tag = tags[i];
             uint256 snap = vm.snapshotState();
             _refreshFeed();
             if (i != 0) _breakFeed(i);
@@ -316,20 +477,76 @@ contract MarketScenarios is ScenarioBase {
             Snapshot memory b = _measure();
             _checkCycle(list, tag, a, b, o);
             list.s4Mode(tag, b, RiskMode.NORMAL);
-            if (i == 0) list.gt("S2_bounty_with_fresh_feed_wei", int256(o.bounty), 0);
-            else list.eq(string.concat("S2_bounty_wei", tag), int256(o.bounty), 0);
+            if (i == 0) {
+                list.gt("S2_bounty_with_fresh_feed_wei", int256(o.bounty), 0);
+                freshBounty = o.bounty;
+            } else if (i == 4) {
+                (,,, uint256 updatedAt,) = AggregatorV3Interface(w.bnbUsdFeed).latestRoundData();
+                list.eq(
+                    "precondition_feed_age_is_max_oracle_age_at_bound",
+                    int256(block.timestamp - updatedAt),
+                    int256(uint256(cfg.maxOracleAge))
+                );
+                list.eq("S2_bounty_vs_fresh_feed_bounty_wei_at_bound", int256(o.bounty), int256(freshBounty));
+            } else {
+                list.eq(string.concat("S2_bounty_wei", tag), int256(o.bounty), 0);
+            }
             vm.revertToState(snap);
         }
+        _absurdBnbFeed(list);
         vm.txGasPrice(0);
-        return _result("stale_bnb_feed", "Chainlink BNB/USD stale, zero, negative", list);
+        return _result(
+            "stale_bnb_feed",
+            "Chainlink BNB/USD stale, zero, negative; a round exactly maxOracleAge old",
+            list
+        );
     }
 
+    /// The largest answer a Chainlink OCR aggregator can report (its answers are int192),
+    /// fresh: BNB at 3.1 x 10^49 USD. A broken feed, not a market: the vault trusts it (it is
+    /// positive and fresh), so the cycle must still work, its gas refund be that price times
+    /// the gas to the wei (`gasRefundUsd()` against the same product with a 512-bit
+    /// intermediate: bountyGasUnits x maxGasPrice x the answer in 18 decimals passes 2^256, the
+    /// only place a realistic input reaches `mulDiv`'s 512-bit branch), and the bounty the NAV
+    /// cap (S2), the gas cap being far above it.
+    function _absurdBnbFeed(CheckList memory list) internal {
+        string memory tag = "_absurd";
+        uint256 snap = vm.snapshotState();
+        _refreshFeed();
+        (uint80 id,,,,) = AggregatorV3Interface(w.bnbUsdFeed).latestRoundData();
+        int256 answer = int256(type(int192).max);
+        if (!FaultInjection.isInstalled(w.bnbUsdFeed)) FaultInjection.install(w.bnbUsdFeed);
+        FaultInjection.returnData(
+            w.bnbUsdFeed,
+            AggregatorV3Interface.latestRoundData.selector,
+            abi.encode(id + 1, answer, block.timestamp, block.timestamp, id + 1)
+        );
+        _deposit(CAROL, WORK_DEPOSIT);
+        uint256 bnbUsd = uint256(answer) * 1e18 / 10 ** AggregatorV3Interface(w.bnbUsdFeed).decimals();
+        uint256 gasUnitsTimesPrice =
+            uint256(cfg.bountyGasUnits) * (tx.gasprice < cfg.maxGasPrice ? tx.gasprice : cfg.maxGasPrice);
+        list.eq(
+            string.concat("S2_gas_refund_vs_feed_wei", tag),
+            int256(vault.gasRefundUsd()),
+            int256(SteadyState._mulDiv(gasUnitsTimesPrice, bnbUsd, 1e18))
+        );
+        CycleOutcome memory o = _cycle();
+        list.isTrue(string.concat("cycle_succeeded", tag), o.ok);
+        uint256 navCap = (vault.nav() + o.bounty) * cfg.maxBountyBps / BPS;
+        list.eq(string.concat("S2_bounty_is_nav_cap_wei", tag), int256(o.bounty), int256(navCap));
+        list.eq(string.concat("S2_bounty_vs_keeper_gain_wei", tag), int256(o.keeperGain), int256(o.bounty));
+        vm.revertToState(snap);
+    }
+
+    /// 1: a round maxOracleAge + 1 s old; 2: answer 0; 3: answer negated; 4: a round exactly
+    /// maxOracleAge old (the bound itself), answer unchanged.
     function _breakFeed(uint256 kind) internal {
         (uint80 id, int256 answer,,,) = AggregatorV3Interface(w.bnbUsdFeed).latestRoundData();
         uint256 updatedAt = block.timestamp;
         if (kind == 1) updatedAt = block.timestamp - cfg.maxOracleAge - 1;
         else if (kind == 2) answer = 0;
-        else answer = -answer;
+        else if (kind == 3) answer = -answer;
+        else updatedAt = block.timestamp - cfg.maxOracleAge;
         if (!FaultInjection.isInstalled(w.bnbUsdFeed)) FaultInjection.install(w.bnbUsdFeed);
         FaultInjection.returnData(
             w.bnbUsdFeed,
@@ -357,6 +574,7 @@ contract MarketScenarios is ScenarioBase {
     function _thinLiquidity() internal returns (ScenarioResult memory) {
         CheckList memory list;
         _baseline(true);
+        _routerSwapReverts(list);
         uint256 spotBefore = _spot();
         uint256 supply = IERC20(w.lpPair).totalSupply();
         uint256 vaultLp = IERC20(w.lpPair).balanceOf(address(vault));
@@ -386,6 +604,37 @@ contract MarketScenarios is ScenarioBase {
         return _result(
             "thin_liquidity_slippage", "97% of the LP pool's liquidity withdrawn before a rebalance", list
         );
+    }
+
+    /// Before the pool thins, in a snapshot: the pool at full depth, so the vault's quote clears
+    /// its minimum, but the pair's `swap` reverts ("Pancake: LOCKED", what a Pancake pair says
+    /// while another call holds its lock; a fault proxy in front of the pair). The vault's
+    /// router call reverts (forge's record of the cycle's calls), the pair swaps nothing (its
+    /// own events), and the cycle's record says a swap was refused.
+    function _routerSwapReverts(CheckList memory list) internal {
+        string memory tag = "_router_swap_reverts";
+        uint256 snap = vm.snapshotState();
+        FaultInjection.install(w.lpPair);
+        FaultInjection.revertWith(w.lpPair, IPancakePair.swap.selector, "Pancake: LOCKED");
+        _deposit(CAROL, WORK_DEPOSIT);
+        _traceCycles = true;
+        Snapshot memory a = _measure();
+        CycleOutcome memory o = _cycle();
+        Snapshot memory b = _measure();
+        _traceCycles = false;
+        _checkCycle(list, tag, a, b, o);
+        (, bool[] memory reverted) =
+            _callsTo(o.calls, address(vault), w.router, IPancakeRouter02.swapExactTokensForTokens.selector);
+        uint256 failed;
+        for (uint256 i; i < reverted.length; ++i) {
+            if (reverted[i]) failed++;
+        }
+        list.ge(string.concat("precondition_router_swap_reverted", tag), int256(failed), 1);
+        list.eq(string.concat("S1_pair_swaps", tag), int256(_countLogs(o.logs, w.lpPair, PAIR_SWAP_TOPIC)), 0);
+        list.isTrue(
+            string.concat("record_swap_refused_bit", tag), vault.lastCycle().actions & A_SWAP_REFUSED != 0
+        );
+        vm.revertToState(snap);
     }
 
     // ---------------------------------------------------------------- donation_inflation
