@@ -42,6 +42,7 @@ contract VaultProbes {
     address internal constant BOB = address(uint160(uint256(keccak256("chaos.bob"))));
     address internal constant CAROL = address(uint160(uint256(keccak256("chaos.carol"))));
     address internal constant MALLORY = address(uint160(uint256(keccak256("chaos.mallory"))));
+    address internal constant KEEPER = address(uint160(uint256(keccak256("chaos.keeper"))));
 
     StdStorage private _store;
     YieldVault internal vault;
@@ -87,7 +88,10 @@ contract VaultProbes {
         _allowanceRedeem(list, small);
         _allowanceWithdraw(list);
         _usdtTransferFaults(list, small);
+        _usdtReturnsNothing(list, small);
         _reentrantCycle(list, small);
+        _shareTransfers(list);
+        _drainedBuffer(list);
         vm.revertToState(snap);
         return _done(list);
     }
@@ -111,6 +115,143 @@ contract VaultProbes {
         list.isTrue(
             "reentrancy_cycle_in_redeem_refused", outcome == 1 && reason == VaultCore.Reentrancy.selector
         );
+        vm.revertToState(snap);
+    }
+
+    /// @dev USDT's `transfer` and `transferFrom` run and move the balances but return no data,
+    /// as a token without a return value does (USDT on Ethereum; the vault's token helper
+    /// accepts an empty return as success): Alice's redemption goes through and pays her
+    /// exactly its preview, Carol's deposit goes through and takes exactly what she deposits.
+    /// Measured by USDT's own balances and the vault's share balances.
+    function _usdtReturnsNothing(CheckList memory list, uint256 small) private {
+        uint256 snap = vm.snapshotState();
+        uint256 amount = 1000e18 + 7;
+        _fund(CAROL, amount);
+        vm.prank(CAROL);
+        IERC20(usdt).approve(address(vault), amount);
+        FaultInjection.install(usdt);
+        FaultInjection.returnNothing(usdt, IERC20.transfer.selector);
+        FaultInjection.returnNothing(usdt, IERC20.transferFrom.selector);
+        (bool okRaw, bytes memory raw) = usdt.call(abi.encodeCall(IERC20.transfer, (address(this), 0)));
+        list.isTrue("precondition_usdt_returns_no_data", okRaw && raw.length == 0);
+        _noDataRedeem(list, small);
+        _noDataDeposit(list, amount);
+        vm.revertToState(snap);
+    }
+
+    function _noDataRedeem(CheckList memory list, uint256 small) private {
+        uint256 preview = vault.previewRedeem(small);
+        uint256 shares = vault.balanceOf(ALICE);
+        uint256 aliceUsdt = IERC20(usdt).balanceOf(ALICE);
+        uint256 vaultUsdt = IERC20(usdt).balanceOf(address(vault));
+        vm.prank(ALICE);
+        (bool ok,) = address(vault).call(abi.encodeCall(YieldVault.redeem, (small, ALICE, ALICE)));
+        list.isTrue("token_no_data_redeem_succeeded", ok);
+        list.eq(
+            "token_no_data_redeem_shares_burnt",
+            int256(shares) - int256(vault.balanceOf(ALICE)),
+            int256(small)
+        );
+        list.eq(
+            "token_no_data_redeem_paid_wei",
+            int256(IERC20(usdt).balanceOf(ALICE)) - int256(aliceUsdt),
+            int256(preview)
+        );
+        list.eq(
+            "token_no_data_vault_usdt_out_wei",
+            int256(vaultUsdt) - int256(IERC20(usdt).balanceOf(address(vault))),
+            int256(preview)
+        );
+    }
+
+    function _noDataDeposit(CheckList memory list, uint256 amount) private {
+        uint256 sharesPreview = vault.previewDeposit(amount);
+        uint256 carolUsdt = IERC20(usdt).balanceOf(CAROL);
+        uint256 carolShares = vault.balanceOf(CAROL);
+        vm.prank(CAROL);
+        (bool okDeposit,) = address(vault).call(abi.encodeCall(YieldVault.deposit, (amount, CAROL)));
+        list.isTrue("token_no_data_deposit_succeeded", okDeposit);
+        list.eq(
+            "token_no_data_deposit_taken_wei",
+            int256(carolUsdt) - int256(IERC20(usdt).balanceOf(CAROL)),
+            int256(amount)
+        );
+        list.eq(
+            "token_no_data_deposit_shares_minted",
+            int256(vault.balanceOf(CAROL)) - int256(carolShares),
+            int256(sharesPreview)
+        );
+    }
+
+    /// @dev The share token as an ERC-20 caller (a DEX, a multisig, a bridge) uses it: Bob
+    /// `transfer`s shares to Carol and Alice's allowance lets Carol `transferFrom` Alice's:
+    /// each call returns true (an ERC-20 caller that checks the return value, as OpenZeppelin's
+    /// SafeERC20 does, takes false for a failure) and moves exactly the amount (share balances,
+    /// the allowance).
+    function _shareTransfers(CheckList memory list) private {
+        uint256 snap = vm.snapshotState();
+        uint256 supply = vault.totalSupply();
+        uint256 amount = vault.balanceOf(BOB) / 7;
+        list.gt("precondition_share_transfer_amount", int256(amount), 0);
+        uint256 bob = vault.balanceOf(BOB);
+        uint256 carol = vault.balanceOf(CAROL);
+        vm.prank(BOB);
+        (bool ok, bytes memory ret) = address(vault).call(abi.encodeCall(IERC20.transfer, (CAROL, amount)));
+        list.isTrue("share_transfer_returned_true", ok && ret.length == 32 && abi.decode(ret, (bool)));
+        list.eq("share_transfer_sender_moved", int256(bob) - int256(vault.balanceOf(BOB)), int256(amount));
+        list.eq(
+            "share_transfer_receiver_moved", int256(vault.balanceOf(CAROL)) - int256(carol), int256(amount)
+        );
+        uint256 alice = vault.balanceOf(ALICE);
+        carol = vault.balanceOf(CAROL);
+        vm.prank(ALICE);
+        vault.approve(CAROL, amount + 3);
+        vm.prank(CAROL);
+        (ok, ret) = address(vault).call(abi.encodeCall(IERC20.transferFrom, (ALICE, CAROL, amount)));
+        list.isTrue("share_transfer_from_returned_true", ok && ret.length == 32 && abi.decode(ret, (bool)));
+        list.eq(
+            "share_transfer_from_owner_moved", int256(alice) - int256(vault.balanceOf(ALICE)), int256(amount)
+        );
+        list.eq(
+            "share_transfer_from_receiver_moved",
+            int256(vault.balanceOf(CAROL)) - int256(carol),
+            int256(amount)
+        );
+        list.eq("share_transfer_from_allowance_left", int256(vault.allowance(ALICE, CAROL)), 3);
+        list.eq("share_transfer_supply_moved", int256(vault.totalSupply()) - int256(supply), 0);
+        vm.revertToState(snap);
+    }
+
+    /// @dev Every other holder's shares go to Bob, who then withdraws all he may (`maxWithdraw`).
+    /// With no withdrawal claims (precondition), the USDT the vault holds is all free, and a sole
+    /// holder may take all of it: its balance (USDT's own) is then 0. The views a frontend or an
+    /// integrator shows for it must say so: `legs().buffer` equals that balance, Bob may withdraw
+    /// nothing more (`maxWithdraw`), and a withdrawal of one more wei is refused.
+    function _drainedBuffer(CheckList memory list) private {
+        uint256 snap = vm.snapshotState();
+        address[4] memory others = [ALICE, CAROL, MALLORY, KEEPER];
+        for (uint256 i; i < others.length; ++i) {
+            uint256 held = vault.balanceOf(others[i]);
+            if (held == 0) continue;
+            vm.prank(others[i]);
+            vault.transfer(BOB, held);
+        }
+        list.eq(
+            "precondition_drain_sole_holder", int256(vault.totalSupply()) - int256(vault.balanceOf(BOB)), 0
+        );
+        list.eq("precondition_drain_no_claims", int256(vault.nextClaimId()), 0);
+        uint256 most = vault.maxWithdraw(BOB);
+        list.gt("precondition_drain_withdrawable_wei", int256(most), 0);
+        vm.prank(BOB);
+        (bool ok,) = address(vault).call(abi.encodeCall(YieldVault.withdraw, (most, BOB, BOB)));
+        list.isTrue("drain_withdraw_succeeded", ok);
+        uint256 balance = IERC20(usdt).balanceOf(address(vault));
+        list.eq("drain_vault_usdt_left_wei", int256(balance), 0);
+        list.eq("drain_legs_buffer_vs_usdt_balance_wei", int256(vault.legs().buffer), int256(balance));
+        list.eq("drain_max_withdraw_after_wei", int256(vault.maxWithdraw(BOB)), 0);
+        vm.prank(BOB);
+        (bool okMore,) = address(vault).call(abi.encodeCall(YieldVault.withdraw, (1, BOB, BOB)));
+        list.isTrue("drain_one_more_wei_refused", !okMore);
         vm.revertToState(snap);
     }
 
