@@ -49,6 +49,7 @@ contract VaultProbes {
     address internal usdt;
     Config internal cfg;
     VaultAddresses internal addrs;
+    address internal _factory;
 
     function _use(YieldVault v, VaultAddresses memory a) private {
         vault = v;
@@ -574,13 +575,89 @@ contract VaultProbes {
         returns (Check[] memory)
     {
         _use(v, a);
+        _factory = address(factory);
         CheckList memory list;
         uint256 snap = vm.snapshotState();
         _probeConfigRefused(list, factory);
         _probeConfigEdges(list, factory);
         _probeAddresses(list, factory);
         vm.revertToState(snap);
+        _dustVaultRefund(list, factory);
         return _done(list);
+    }
+
+    /// @dev A vault of the code under test whose first deposit is dust (a few 10^13 wei of USDT, a
+    /// first depositor trying the vault out): its first cycle holds 1 to 2 units (10^-10 BTC) of
+    /// BTCB exposure with a delta band of 0 units, so it sends a short of quantity 1. The dust
+    /// sizes are tried in turn (in state snapshots) until Aster's book holds such a trade
+    /// (precondition); Aster's keeper then cancels it and refunds its margin. Aster's book holds
+    /// no pending trade of the vault, so neither may `pendingHedge()` (replicas only: nothing
+    /// executes or refunds trades on a real BSC fork).
+    function _dustVaultRefund(CheckList memory list, IVaultFactory f) private {
+        (bool okHashes,) = addrs.aster.staticcall(abi.encodeWithSignature("pendingTradeHashes()"));
+        (bool okAdmin, bytes memory adminRet) = addrs.aster.staticcall(abi.encodeWithSignature("admin()"));
+        if (!okHashes || !okAdmin || adminRet.length != 32 || address(f) == address(0)) {
+            list.eq("precondition_skipped_dust_refund_on_fork", 0, 0);
+            return;
+        }
+        address keeper = abi.decode(adminRet, (address));
+        bool found;
+        for (uint256 i; i < 8 && !found; ++i) {
+            uint256 snap = vm.snapshotState();
+            // 2e13 x 1.4^i wei of USDT: the step is finer than the factor 2 a qty of 1 spans.
+            uint256 dust = 2e13 * (14 ** i) / (10 ** i);
+            (YieldVault dv, bytes32 trade, uint256 qty) = _dustVaultFirstCycle(dust);
+            if (address(dv) != address(0) && qty == 1) {
+                found = true;
+                _dustRefundCheck(list, keeper, dv, trade);
+            }
+            vm.revertToState(snap);
+        }
+        list.isTrue("precondition_dust_vault_sent_qty_1", found);
+    }
+
+    /// @dev Aster's keeper cancels `trade` (its margin refunded): `pendingHedge()` must then
+    /// report nothing pending, as Aster's book does.
+    function _dustRefundCheck(CheckList memory list, address keeper, YieldVault dv, bytes32 trade) private {
+        vm.prank(keeper);
+        (bool okCancel,) = addrs.aster.call(abi.encodeWithSignature("cancelPendingTrade(bytes32)", trade));
+        list.isTrue("precondition_dust_trade_refunded", okCancel);
+        (bool pending, uint256 q, uint256 margin,) = dv.pendingHedge();
+        list.isTrue("dust_pending_hedge_after_refund_vs_aster_book", !pending && q == 0 && margin == 0);
+    }
+
+    /// @dev Deploys a vault, deposits `dust` for Carol, waits one TWAP window and cycles it; the
+    /// vault's pending trade in Aster's book (hash and quantity), if there is exactly one.
+    function _dustVaultFirstCycle(uint256 dust) private returns (YieldVault dv, bytes32 trade, uint256 qty) {
+        try IVaultFactory(_factory).deployVault(addrs, cfg) returns (YieldVault v) {
+            dv = v;
+        } catch {
+            return (dv, trade, qty);
+        }
+        _fund(CAROL, dust);
+        vm.prank(CAROL);
+        IERC20(usdt).approve(address(dv), dust);
+        vm.prank(CAROL);
+        (bool okDeposit,) = address(dv).call(abi.encodeCall(YieldVault.deposit, (dust, CAROL)));
+        vm.warp(block.timestamp + cfg.twapWindow);
+        vm.roll(block.number + 1);
+        vm.prank(KEEPER);
+        (bool okCycle,) = address(dv).call(abi.encodeCall(IVaultEntryPoints.cycle, ()));
+        if (!okDeposit || !okCycle) return (YieldVault(address(0)), trade, qty);
+        (, bytes memory ret) = addrs.aster.staticcall(abi.encodeWithSignature("pendingTradeHashes()"));
+        bytes32[] memory hashes = abi.decode(ret, (bytes32[]));
+        uint256 n;
+        for (uint256 i; i < hashes.length; ++i) {
+            (bool ok, bytes memory t) =
+                addrs.aster.staticcall(abi.encodeWithSignature("pendingTrade(bytes32)", hashes[i]));
+            if (!ok || t.length < 12 * 32) continue;
+            (address user,,,,,,, uint80 tradeQty) =
+                abi.decode(t, (address, uint64, uint32, address, bool, address, uint96, uint80));
+            if (user != address(dv)) continue;
+            (trade, qty) = (hashes[i], tradeQty);
+            n++;
+        }
+        if (n != 1) qty = 0;
     }
 
     function _probeConfigRefused(CheckList memory list, IVaultFactory f) private {
