@@ -257,6 +257,7 @@ contract AsterScenarios is ScenarioBase {
         // The funded claims now hold USDT in the vault's balance: none of it is free.
         _checkLiquidAssets(list, "_claims_funded");
         _refundWhileClaimPaid(list, req);
+        _exitOwingNoAlp(list);
         (bool ok,) = _tryClaim(req.claimId);
         list.isTrue("S7_claim_succeeded", ok);
         uint256 total = vault.usdt().balanceOf(ALICE) - req.usdtBefore;
@@ -367,6 +368,46 @@ contract AsterScenarios is ScenarioBase {
             _int(s.shadow.shorts.length)
         );
         SteadyState.s9Nav(list, "_refund", s);
+        vm.revertToState(snap);
+    }
+
+    /// In a state snapshot while the claims are funded: Aster's `mintAlp` reverts (minting
+    /// paused) while quiet cycles take the vault back to NORMAL and reinvest, so it holds LP
+    /// (the pair's balance) and no ALP (ALP's balance): preconditions. Bob exits completely
+    /// through the queue with a quarter of his shares; his claim owes their part of the LP and
+    /// hedge legs in USDT and no ALP. The next cycles fund it (once the buffer covers it, at most
+    /// six) and anyone triggers it: in all Bob receives those shares' shadow
+    /// value at the request less S9's tolerance on his part (a vault that records a claim only
+    /// when it owes ALP drops it, and Bob is paid the liquid part alone).
+    function _exitOwingNoAlp(CheckList memory list) internal {
+        uint256 snap = vm.snapshotState();
+        if (!FaultInjection.isInstalled(w.aster)) FaultInjection.install(w.aster);
+        FaultInjection.revertWith(w.aster, IAsterDiamond.mintAlp.selector, "ASTER: mint paused");
+        uint256 fair = _spot();
+        for (uint256 i; i < 8 && IERC20(w.lpPair).balanceOf(address(vault)) == 0; ++i) {
+            _advance(cfg.minCycleInterval);
+            if (!_cycle().ok) break;
+            _setSpot(fair);
+        }
+        list.gt("precondition_vault_lp_no_alp", _int(IERC20(w.lpPair).balanceOf(address(vault))), 0);
+        list.eq("precondition_vault_alp_wei_no_alp", _int(IERC20(w.alp).balanceOf(address(vault))), 0);
+        // A quarter of his shares: what the claim owes stays within what the buffer refills to.
+        uint256 shares = vault.balanceOf(BOB) / 4;
+        Snapshot memory now_ = _measure();
+        uint256 value = SteadyState.shareValue(now_, shares);
+        uint256 tolerance = now_.shadow.tolerance * shares / now_.totalSupply + 1;
+        uint256 usdtBefore = vault.usdt().balanceOf(BOB);
+        (uint256 assetsNow, uint256 claimId) = _requestRedeem(BOB, shares);
+        list.gt("precondition_owed_beyond_liquid_part_wei_no_alp", _int(value), _int(assetsNow + tolerance));
+        for (uint256 i; i < 6 && vault.claimable(claimId) == 0; ++i) {
+            _advance(cfg.minCycleInterval);
+            _cycle();
+            _setSpot(fair);
+        }
+        (bool claimed,) = _tryClaim(MALLORY, claimId);
+        list.isTrue("S7_claim_succeeded_no_alp", claimed);
+        uint256 total = vault.usdt().balanceOf(BOB) - usdtBefore;
+        list.ge("S7_total_received_wei_no_alp", _int(total + tolerance), _int(value));
         vm.revertToState(snap);
     }
 
