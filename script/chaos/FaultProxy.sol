@@ -23,7 +23,10 @@ enum FaultKind {
     /// token with transfer hooks would, then run the real code. The fault disarms itself before
     /// the call (one re-entry, no recursion); whether the call went through and its revert
     /// selector are kept for `FaultInjection.callbackOutcome`.
-    CALLBACK
+    CALLBACK,
+    /// Run the real code, then return no data at all on success (its reverts pass through): a
+    /// token whose `transfer` returns nothing, as USDT's on Ethereum does.
+    RETURN_NOTHING
 }
 
 /// @notice One armed selector. The first `nth - 1` calls pass through (0 and 1: none do); from the
@@ -103,6 +106,8 @@ contract FaultProxy {
         Fault storage fault = _layout().faults[selector];
         if (fault.kind == FaultKind.CALLBACK) {
             if (_fires(selector, fault)) _callback(selector);
+        } else if (fault.kind == FaultKind.RETURN_NOTHING) {
+            if (_fires(selector, fault)) _delegateReturningNothing();
         } else if (fault.kind != FaultKind.NONE && _fires(selector, fault)) {
             _inject(fault);
         }
@@ -171,6 +176,20 @@ contract FaultProxy {
             returndatacopy(0, 0, returndatasize())
             if iszero(ok) { revert(0, returndatasize()) }
             return(0, returndatasize())
+        }
+    }
+
+    /// Like `_delegate`, but a successful call's return data is dropped.
+    function _delegateReturningNothing() private {
+        address shadow = SHADOW;
+        assembly {
+            calldatacopy(0, 0, calldatasize())
+            let ok := delegatecall(gas(), shadow, 0, calldatasize(), 0, 0)
+            if iszero(ok) {
+                returndatacopy(0, 0, returndatasize())
+                revert(0, returndatasize())
+            }
+            return(0, 0)
         }
     }
 
@@ -288,6 +307,11 @@ library FaultInjection {
     function callbackOutcome(address target) internal returns (uint256 outcome, bytes4 reason) {
         outcome = calls(target, bytes4(keccak256("chaos.fault-proxy.callback-outcome")));
         reason = bytes4(uint32(calls(target, bytes4(keccak256("chaos.fault-proxy.callback-revert")))));
+    }
+
+    /// @notice Every call of `selector` on `target` runs the real code and returns no data.
+    function returnNothing(address target, bytes4 selector) internal {
+        arm(target, selector, Fault(FaultKind.RETURN_NOTHING, 1, 0, ""));
     }
 
     /// @notice Let `nth - 1` calls through, then fail every call with a reason string.

@@ -42,12 +42,14 @@ contract VaultProbes {
     address internal constant BOB = address(uint160(uint256(keccak256("chaos.bob"))));
     address internal constant CAROL = address(uint160(uint256(keccak256("chaos.carol"))));
     address internal constant MALLORY = address(uint160(uint256(keccak256("chaos.mallory"))));
+    address internal constant KEEPER = address(uint160(uint256(keccak256("chaos.keeper"))));
 
     StdStorage private _store;
     YieldVault internal vault;
     address internal usdt;
     Config internal cfg;
     VaultAddresses internal addrs;
+    address internal _factory;
 
     function _use(YieldVault v, VaultAddresses memory a) private {
         vault = v;
@@ -87,7 +89,10 @@ contract VaultProbes {
         _allowanceRedeem(list, small);
         _allowanceWithdraw(list);
         _usdtTransferFaults(list, small);
+        _usdtReturnsNothing(list, small);
         _reentrantCycle(list, small);
+        _shareTransfers(list);
+        _drainedBuffer(list);
         vm.revertToState(snap);
         return _done(list);
     }
@@ -111,6 +116,143 @@ contract VaultProbes {
         list.isTrue(
             "reentrancy_cycle_in_redeem_refused", outcome == 1 && reason == VaultCore.Reentrancy.selector
         );
+        vm.revertToState(snap);
+    }
+
+    /// @dev USDT's `transfer` and `transferFrom` run and move the balances but return no data,
+    /// as a token without a return value does (USDT on Ethereum; the vault's token helper
+    /// accepts an empty return as success): Alice's redemption goes through and pays her
+    /// exactly its preview, Carol's deposit goes through and takes exactly what she deposits.
+    /// Measured by USDT's own balances and the vault's share balances.
+    function _usdtReturnsNothing(CheckList memory list, uint256 small) private {
+        uint256 snap = vm.snapshotState();
+        uint256 amount = 1000e18 + 7;
+        _fund(CAROL, amount);
+        vm.prank(CAROL);
+        IERC20(usdt).approve(address(vault), amount);
+        FaultInjection.install(usdt);
+        FaultInjection.returnNothing(usdt, IERC20.transfer.selector);
+        FaultInjection.returnNothing(usdt, IERC20.transferFrom.selector);
+        (bool okRaw, bytes memory raw) = usdt.call(abi.encodeCall(IERC20.transfer, (address(this), 0)));
+        list.isTrue("precondition_usdt_returns_no_data", okRaw && raw.length == 0);
+        _noDataRedeem(list, small);
+        _noDataDeposit(list, amount);
+        vm.revertToState(snap);
+    }
+
+    function _noDataRedeem(CheckList memory list, uint256 small) private {
+        uint256 preview = vault.previewRedeem(small);
+        uint256 shares = vault.balanceOf(ALICE);
+        uint256 aliceUsdt = IERC20(usdt).balanceOf(ALICE);
+        uint256 vaultUsdt = IERC20(usdt).balanceOf(address(vault));
+        vm.prank(ALICE);
+        (bool ok,) = address(vault).call(abi.encodeCall(YieldVault.redeem, (small, ALICE, ALICE)));
+        list.isTrue("token_no_data_redeem_succeeded", ok);
+        list.eq(
+            "token_no_data_redeem_shares_burnt",
+            int256(shares) - int256(vault.balanceOf(ALICE)),
+            int256(small)
+        );
+        list.eq(
+            "token_no_data_redeem_paid_wei",
+            int256(IERC20(usdt).balanceOf(ALICE)) - int256(aliceUsdt),
+            int256(preview)
+        );
+        list.eq(
+            "token_no_data_vault_usdt_out_wei",
+            int256(vaultUsdt) - int256(IERC20(usdt).balanceOf(address(vault))),
+            int256(preview)
+        );
+    }
+
+    function _noDataDeposit(CheckList memory list, uint256 amount) private {
+        uint256 sharesPreview = vault.previewDeposit(amount);
+        uint256 carolUsdt = IERC20(usdt).balanceOf(CAROL);
+        uint256 carolShares = vault.balanceOf(CAROL);
+        vm.prank(CAROL);
+        (bool okDeposit,) = address(vault).call(abi.encodeCall(YieldVault.deposit, (amount, CAROL)));
+        list.isTrue("token_no_data_deposit_succeeded", okDeposit);
+        list.eq(
+            "token_no_data_deposit_taken_wei",
+            int256(carolUsdt) - int256(IERC20(usdt).balanceOf(CAROL)),
+            int256(amount)
+        );
+        list.eq(
+            "token_no_data_deposit_shares_minted",
+            int256(vault.balanceOf(CAROL)) - int256(carolShares),
+            int256(sharesPreview)
+        );
+    }
+
+    /// @dev The share token as an ERC-20 caller (a DEX, a multisig, a bridge) uses it: Bob
+    /// `transfer`s shares to Carol and Alice's allowance lets Carol `transferFrom` Alice's:
+    /// each call returns true (an ERC-20 caller that checks the return value, as OpenZeppelin's
+    /// SafeERC20 does, takes false for a failure) and moves exactly the amount (share balances,
+    /// the allowance).
+    function _shareTransfers(CheckList memory list) private {
+        uint256 snap = vm.snapshotState();
+        uint256 supply = vault.totalSupply();
+        uint256 amount = vault.balanceOf(BOB) / 7;
+        list.gt("precondition_share_transfer_amount", int256(amount), 0);
+        uint256 bob = vault.balanceOf(BOB);
+        uint256 carol = vault.balanceOf(CAROL);
+        vm.prank(BOB);
+        (bool ok, bytes memory ret) = address(vault).call(abi.encodeCall(IERC20.transfer, (CAROL, amount)));
+        list.isTrue("share_transfer_returned_true", ok && ret.length == 32 && abi.decode(ret, (bool)));
+        list.eq("share_transfer_sender_moved", int256(bob) - int256(vault.balanceOf(BOB)), int256(amount));
+        list.eq(
+            "share_transfer_receiver_moved", int256(vault.balanceOf(CAROL)) - int256(carol), int256(amount)
+        );
+        uint256 alice = vault.balanceOf(ALICE);
+        carol = vault.balanceOf(CAROL);
+        vm.prank(ALICE);
+        vault.approve(CAROL, amount + 3);
+        vm.prank(CAROL);
+        (ok, ret) = address(vault).call(abi.encodeCall(IERC20.transferFrom, (ALICE, CAROL, amount)));
+        list.isTrue("share_transfer_from_returned_true", ok && ret.length == 32 && abi.decode(ret, (bool)));
+        list.eq(
+            "share_transfer_from_owner_moved", int256(alice) - int256(vault.balanceOf(ALICE)), int256(amount)
+        );
+        list.eq(
+            "share_transfer_from_receiver_moved",
+            int256(vault.balanceOf(CAROL)) - int256(carol),
+            int256(amount)
+        );
+        list.eq("share_transfer_from_allowance_left", int256(vault.allowance(ALICE, CAROL)), 3);
+        list.eq("share_transfer_supply_moved", int256(vault.totalSupply()) - int256(supply), 0);
+        vm.revertToState(snap);
+    }
+
+    /// @dev Every other holder's shares go to Bob, who then withdraws all he may (`maxWithdraw`).
+    /// With no withdrawal claims (precondition), the USDT the vault holds is all free, and a sole
+    /// holder may take all of it: its balance (USDT's own) is then 0. The views a frontend or an
+    /// integrator shows for it must say so: `legs().buffer` equals that balance, Bob may withdraw
+    /// nothing more (`maxWithdraw`), and a withdrawal of one more wei is refused.
+    function _drainedBuffer(CheckList memory list) private {
+        uint256 snap = vm.snapshotState();
+        address[4] memory others = [ALICE, CAROL, MALLORY, KEEPER];
+        for (uint256 i; i < others.length; ++i) {
+            uint256 held = vault.balanceOf(others[i]);
+            if (held == 0) continue;
+            vm.prank(others[i]);
+            vault.transfer(BOB, held);
+        }
+        list.eq(
+            "precondition_drain_sole_holder", int256(vault.totalSupply()) - int256(vault.balanceOf(BOB)), 0
+        );
+        list.eq("precondition_drain_no_claims", int256(vault.nextClaimId()), 0);
+        uint256 most = vault.maxWithdraw(BOB);
+        list.gt("precondition_drain_withdrawable_wei", int256(most), 0);
+        vm.prank(BOB);
+        (bool ok,) = address(vault).call(abi.encodeCall(YieldVault.withdraw, (most, BOB, BOB)));
+        list.isTrue("drain_withdraw_succeeded", ok);
+        uint256 balance = IERC20(usdt).balanceOf(address(vault));
+        list.eq("drain_vault_usdt_left_wei", int256(balance), 0);
+        list.eq("drain_legs_buffer_vs_usdt_balance_wei", int256(vault.legs().buffer), int256(balance));
+        list.eq("drain_max_withdraw_after_wei", int256(vault.maxWithdraw(BOB)), 0);
+        vm.prank(BOB);
+        (bool okMore,) = address(vault).call(abi.encodeCall(YieldVault.withdraw, (1, BOB, BOB)));
+        list.isTrue("drain_one_more_wei_refused", !okMore);
         vm.revertToState(snap);
     }
 
@@ -433,13 +575,89 @@ contract VaultProbes {
         returns (Check[] memory)
     {
         _use(v, a);
+        _factory = address(factory);
         CheckList memory list;
         uint256 snap = vm.snapshotState();
         _probeConfigRefused(list, factory);
         _probeConfigEdges(list, factory);
         _probeAddresses(list, factory);
         vm.revertToState(snap);
+        _dustVaultRefund(list, factory);
         return _done(list);
+    }
+
+    /// @dev A vault of the code under test whose first deposit is dust (a few 10^13 wei of USDT, a
+    /// first depositor trying the vault out): its first cycle holds 1 to 2 units (10^-10 BTC) of
+    /// BTCB exposure with a delta band of 0 units, so it sends a short of quantity 1. The dust
+    /// sizes are tried in turn (in state snapshots) until Aster's book holds such a trade
+    /// (precondition); Aster's keeper then cancels it and refunds its margin. Aster's book holds
+    /// no pending trade of the vault, so neither may `pendingHedge()` (replicas only: nothing
+    /// executes or refunds trades on a real BSC fork).
+    function _dustVaultRefund(CheckList memory list, IVaultFactory f) private {
+        (bool okHashes,) = addrs.aster.staticcall(abi.encodeWithSignature("pendingTradeHashes()"));
+        (bool okAdmin, bytes memory adminRet) = addrs.aster.staticcall(abi.encodeWithSignature("admin()"));
+        if (!okHashes || !okAdmin || adminRet.length != 32 || address(f) == address(0)) {
+            list.eq("precondition_skipped_dust_refund_on_fork", 0, 0);
+            return;
+        }
+        address keeper = abi.decode(adminRet, (address));
+        bool found;
+        for (uint256 i; i < 8 && !found; ++i) {
+            uint256 snap = vm.snapshotState();
+            // 2e13 x 1.4^i wei of USDT: the step is finer than the factor 2 a qty of 1 spans.
+            uint256 dust = 2e13 * (14 ** i) / (10 ** i);
+            (YieldVault dv, bytes32 trade, uint256 qty) = _dustVaultFirstCycle(dust);
+            if (address(dv) != address(0) && qty == 1) {
+                found = true;
+                _dustRefundCheck(list, keeper, dv, trade);
+            }
+            vm.revertToState(snap);
+        }
+        list.isTrue("precondition_dust_vault_sent_qty_1", found);
+    }
+
+    /// @dev Aster's keeper cancels `trade` (its margin refunded): `pendingHedge()` must then
+    /// report nothing pending, as Aster's book does.
+    function _dustRefundCheck(CheckList memory list, address keeper, YieldVault dv, bytes32 trade) private {
+        vm.prank(keeper);
+        (bool okCancel,) = addrs.aster.call(abi.encodeWithSignature("cancelPendingTrade(bytes32)", trade));
+        list.isTrue("precondition_dust_trade_refunded", okCancel);
+        (bool pending, uint256 q, uint256 margin,) = dv.pendingHedge();
+        list.isTrue("dust_pending_hedge_after_refund_vs_aster_book", !pending && q == 0 && margin == 0);
+    }
+
+    /// @dev Deploys a vault, deposits `dust` for Carol, waits one TWAP window and cycles it; the
+    /// vault's pending trade in Aster's book (hash and quantity), if there is exactly one.
+    function _dustVaultFirstCycle(uint256 dust) private returns (YieldVault dv, bytes32 trade, uint256 qty) {
+        try IVaultFactory(_factory).deployVault(addrs, cfg) returns (YieldVault v) {
+            dv = v;
+        } catch {
+            return (dv, trade, qty);
+        }
+        _fund(CAROL, dust);
+        vm.prank(CAROL);
+        IERC20(usdt).approve(address(dv), dust);
+        vm.prank(CAROL);
+        (bool okDeposit,) = address(dv).call(abi.encodeCall(YieldVault.deposit, (dust, CAROL)));
+        vm.warp(block.timestamp + cfg.twapWindow);
+        vm.roll(block.number + 1);
+        vm.prank(KEEPER);
+        (bool okCycle,) = address(dv).call(abi.encodeCall(IVaultEntryPoints.cycle, ()));
+        if (!okDeposit || !okCycle) return (YieldVault(address(0)), trade, qty);
+        (, bytes memory ret) = addrs.aster.staticcall(abi.encodeWithSignature("pendingTradeHashes()"));
+        bytes32[] memory hashes = abi.decode(ret, (bytes32[]));
+        uint256 n;
+        for (uint256 i; i < hashes.length; ++i) {
+            (bool ok, bytes memory t) =
+                addrs.aster.staticcall(abi.encodeWithSignature("pendingTrade(bytes32)", hashes[i]));
+            if (!ok || t.length < 12 * 32) continue;
+            (address user,,,,,,, uint80 tradeQty) =
+                abi.decode(t, (address, uint64, uint32, address, bool, address, uint96, uint80));
+            if (user != address(dv)) continue;
+            (trade, qty) = (hashes[i], tradeQty);
+            n++;
+        }
+        if (n != 1) qty = 0;
     }
 
     function _probeConfigRefused(CheckList memory list, IVaultFactory f) private {

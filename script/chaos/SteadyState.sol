@@ -1199,6 +1199,63 @@ library SteadyState {
         eq(list, string.concat("S7_withdrawn_wei", tag), _int(paid), _int(maxWithdraw));
     }
 
+    /// @notice Realised volatility as a keeper or a frontend reads it (`realisedVolBps()` of the
+    /// vault's TWAP oracle), against the same quantity recomputed here from the oracle's raw ring
+    /// of the pair's cumulative prices (`observation(i)`, `head()`, `count()`): the average price
+    /// of each interval between consecutive observations, the relative change between
+    /// consecutive intervals, their root mean square, at 1e18 precision. The view floors each
+    /// return to a whole bp and the root to a whole bp, so it may be up to 2 bps lower and never
+    /// higher. The precondition asks for at least 3 bps, so that a view stuck at 0 cannot pass.
+    function realisedVol(CheckList memory list, string memory tag, address oracle) internal view {
+        uint256 n = _oracleWord(oracle, "count()");
+        uint256 head = _oracleWord(oracle, "head()");
+        uint256 ring = _oracleWord(oracle, "CARDINALITY()");
+        uint256 sumSq;
+        uint256 samples;
+        uint256 prev;
+        (uint256 tNew, uint256 cNew) = _observation(oracle, head);
+        for (uint256 i = 1; i < n; ++i) {
+            (uint256 tOld, uint256 cOld) = _observation(oracle, (head + ring - i) % ring);
+            // cumulatives are kept modulo 2**224: so is their difference.
+            uint256 p = ((cNew + (1 << 224) - cOld) % (1 << 224)) / (tNew - tOld);
+            if (prev != 0 && p != 0) {
+                uint256 r = _mulDiv(_absDiff(prev, p), 1e22, p);
+                sumSq += r * r;
+                samples += 1;
+            }
+            prev = p;
+            (tNew, cNew) = (tOld, cOld);
+        }
+        uint256 expected = samples == 0 ? 0 : _sqrtFloor(sumSq / samples) / 1e18;
+        (bool ok, bytes memory ret) = oracle.staticcall(abi.encodeWithSignature("realisedVolBps()"));
+        uint256 view_ = ok && ret.length == 32 ? abi.decode(ret, (uint256)) : type(uint128).max;
+        gt(list, string.concat("precondition_realised_vol_from_ring_bps", tag), _int(expected), 2);
+        le(list, string.concat("realised_vol_view_above_ring_bps", tag), _int(view_), _int(expected));
+        ge(list, string.concat("realised_vol_view_vs_ring_bps", tag), _int(view_) + 2, _int(expected));
+    }
+
+    function _oracleWord(address oracle, string memory sig) private view returns (uint256) {
+        (bool ok, bytes memory ret) = oracle.staticcall(abi.encodeWithSignature(sig));
+        return ok && ret.length == 32 ? abi.decode(ret, (uint256)) : 0;
+    }
+
+    function _observation(address oracle, uint256 index) private view returns (uint256 t, uint256 c) {
+        (bool ok, bytes memory ret) =
+            oracle.staticcall(abi.encodeWithSignature("observation(uint256)", index));
+        if (ok && ret.length == 64) (t, c) = abi.decode(ret, (uint256, uint256));
+    }
+
+    /// @dev floor(sqrt(x)) by Newton's method from above (its own, not the vault's).
+    function _sqrtFloor(uint256 x) private pure returns (uint256 y) {
+        if (x == 0) return 0;
+        y = x;
+        uint256 z = x / 2 + 1;
+        while (z < y) {
+            y = z;
+            z = (x / z + z) / 2;
+        }
+    }
+
     /// @notice min(free USDT x shares / supply, shares' shadow value - their part of S9's
     /// tolerance).
     function expectedLiquidShare(Snapshot memory s, uint256 shares) internal pure returns (uint256) {

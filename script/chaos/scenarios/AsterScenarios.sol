@@ -11,6 +11,7 @@ import {YieldVault} from "../../../contracts/vault/YieldVault.sol";
 import {VaultCore} from "../../../contracts/vault/VaultCore.sol";
 import {AlpSkipReason, OracleReading, RiskMode} from "../../../contracts/vault/VaultTypes.sol";
 import {IAsterDiamond} from "../../../contracts/interfaces/IAster.sol";
+import {IERC20} from "../../../contracts/interfaces/IERC20.sol";
 
 /// @title AsterScenarios
 /// @notice Aster failures, injected with the fault proxy on the (replica or real) diamond:
@@ -179,6 +180,9 @@ contract AsterScenarios is ScenarioBase {
         }
         list.eq("S7_alp_held_wei", int256(b.vaultAlp), int256(a.vaultAlp));
         ExitRequest memory req = _exitDuringCooldown(list);
+        // The unwind's price move is in the oracle's ring now: realised volatility as the
+        // oracle's view gives it, against the ring recomputed.
+        list.realisedVol("_after_unwind", address(vault.oracle()));
         _fundAfterCooldown(list, req);
         return _result("cooldown_active", "unwind and full exit inside Aster's ALP cooldown", list);
     }
@@ -252,6 +256,8 @@ contract AsterScenarios is ScenarioBase {
         list.gt("S7_claimable_after_cooldown_plus_one_cycle_wei", int256(vault.claimable(req.claimId)), 0);
         // The funded claims now hold USDT in the vault's balance: none of it is free.
         _checkLiquidAssets(list, "_claims_funded");
+        _refundWhileClaimPaid(list, req);
+        _exitOwingNoAlp(list);
         (bool ok,) = _tryClaim(req.claimId);
         list.isTrue("S7_claim_succeeded", ok);
         uint256 total = vault.usdt().balanceOf(ALICE) - req.usdtBefore;
@@ -262,6 +268,49 @@ contract AsterScenarios is ScenarioBase {
         uint256 budget = alpNow * cfg.swapSlippageBps / BPS + req.toleranceShare;
         list.ge("S7_total_received_wei", int256(total + budget), int256(owed));
         _claimsPayOnce(list, req);
+        _exitAllLiquid(list);
+    }
+
+    /// In a state snapshot, once the unwind and the funding have left the vault holding only
+    /// USDT (ALP's and the LP pair's own balances 0, no position or pending trade in Aster's
+    /// book): Bob exits completely through the queue. Nothing is illiquid, so he is paid his
+    /// shares' shadow value at once (less S9's tolerance on his part) and nothing is left owed:
+    /// the claim id the request returned is unknown to `claim()` (UnknownClaim), which moves no
+    /// USDT. A vault that records a claim whenever it owes no USDT part leaves an empty claim
+    /// in its book for every such exit, which any integrator listing open claims would show.
+    function _exitAllLiquid(CheckList memory list) internal {
+        uint256 snap = vm.snapshotState();
+        uint256 shares = vault.balanceOf(BOB);
+        list.eq("precondition_vault_alp_wei_all_liquid", _int(IERC20(w.alp).balanceOf(address(vault))), 0);
+        list.eq("precondition_vault_lp_all_liquid", _int(IERC20(w.lpPair).balanceOf(address(vault))), 0);
+        list.eq("precondition_aster_positions_all_liquid", _int(_positionsOnAster() + _pendingOnAster()), 0);
+        Snapshot memory now_ = _measure();
+        uint256 value = SteadyState.shareValue(now_, shares);
+        uint256 tolerance = now_.shadow.tolerance * shares / now_.totalSupply + 1;
+        uint256 usdtBefore = vault.usdt().balanceOf(BOB);
+        (, uint256 claimId) = _requestRedeem(BOB, shares);
+        uint256 paid = vault.usdt().balanceOf(BOB) - usdtBefore;
+        list.ge("S7_paid_now_wei_all_liquid", _int(paid + tolerance), _int(value));
+        uint256 vaultUsdt = vault.usdt().balanceOf(address(vault));
+        (bool ok, bytes memory reason) = _tryClaim(MALLORY, claimId);
+        list.isTrue(
+            "claim_nothing_owed_unknown_all_liquid",
+            !ok
+                && keccak256(reason)
+                    == keccak256(abi.encodeWithSelector(VaultCore.UnknownClaim.selector, claimId))
+        );
+        list.eq(
+            "claim_nothing_owed_usdt_moved_wei_all_liquid",
+            _int(vaultUsdt) - _int(vault.usdt().balanceOf(address(vault))),
+            0
+        );
+        vm.revertToState(snap);
+    }
+
+    function _int(uint256 x) private pure returns (int256) {
+        // balances and values here are far below 2**255.
+        // forge-lint: disable-next-line(unsafe-typecast)
+        return int256(x);
     }
 
     /// The vault's free USDT (`liquidAssets()`, what it may spend on margin, investments and
@@ -276,6 +325,105 @@ contract AsterScenarios is ScenarioBase {
             int256(SteadyState._absDiff(vault.liquidAssets(), s.shadow.usdtFree)),
             int256(vault.nextClaimId())
         );
+    }
+
+    /// In a state snapshot while both claims are funded and unpaid (replicas: Aster's keeper
+    /// acts): quiet cycles at the pool's price until the vault is back in NORMAL and a cycle
+    /// sends a hedge trade (precondition), which Aster's keeper then gives up on
+    /// (`cancelPendingTrade`: the margin comes back to the vault, `PendingTradeRefund`); Carol's
+    /// claim is paid before the next cycle. Aster's book now holds no pending trade of the
+    /// vault, so neither may the vault's views: `pendingHedge()` reports nothing pending, and
+    /// the hedge leg of `legs()` is what Aster's book says the shorts are worth (one wei per
+    /// short apart), the refunded margin counted once, in the buffer. The claim's payment must
+    /// not hide the refund (a vault that leaves the claim out of its user flows reads the
+    /// refund as still pending and counts its margin twice in NAV).
+    function _refundWhileClaimPaid(CheckList memory list, ExitRequest memory req) internal {
+        if (!w.isReplica) {
+            // Nothing executes or refunds the vault's trades on a real BSC fork.
+            list.eq("precondition_skipped_refund_on_fork", 0, 0);
+            return;
+        }
+        uint256 snap = vm.snapshotState();
+        uint256 fair = _spot();
+        bool sent;
+        for (uint256 i; i < 8 && !sent; ++i) {
+            _advance(cfg.minCycleInterval);
+            CycleOutcome memory o = _cycle();
+            if (!o.ok) break;
+            sent = _countLogs(o.logs, w.aster, IAsterDiamond.MarketPendingTrade.selector) != 0;
+            _setSpot(fair);
+        }
+        list.isTrue("precondition_trade_sent_refund", sent);
+        list.eq("precondition_refunded_trades", _int(_cancelVaultTrades()), 1);
+        (bool ok,) = _tryClaim(MALLORY, req.otherClaimId);
+        list.isTrue("precondition_claim_paid_refund", ok);
+        Snapshot memory s = _measure();
+        (bool pending, uint256 qty,,) = vault.pendingHedge();
+        list.isTrue(
+            "pending_hedge_after_refund_vs_aster_book", !pending && qty == 0 && s.shadow.pendingQty == 0
+        );
+        list.le(
+            "S9_hedge_leg_vs_aster_wei_refund",
+            _int(SteadyState._absDiff(s.legs.hedge, s.shadow.hedgeValue + s.shadow.pendingMargin)),
+            _int(s.shadow.shorts.length)
+        );
+        SteadyState.s9Nav(list, "_refund", s);
+        vm.revertToState(snap);
+    }
+
+    /// In a state snapshot while the claims are funded: Aster's `mintAlp` reverts (minting
+    /// paused) while quiet cycles take the vault back to NORMAL and reinvest, so it holds LP
+    /// (the pair's balance) and no ALP (ALP's balance): preconditions. Bob exits completely
+    /// through the queue with a quarter of his shares; his claim owes their part of the LP and
+    /// hedge legs in USDT and no ALP. The next cycles fund it (once the buffer covers it, at most
+    /// six) and anyone triggers it: in all Bob receives those shares' shadow
+    /// value at the request less S9's tolerance on his part (a vault that records a claim only
+    /// when it owes ALP drops it, and Bob is paid the liquid part alone).
+    function _exitOwingNoAlp(CheckList memory list) internal {
+        uint256 snap = vm.snapshotState();
+        if (!FaultInjection.isInstalled(w.aster)) FaultInjection.install(w.aster);
+        FaultInjection.revertWith(w.aster, IAsterDiamond.mintAlp.selector, "ASTER: mint paused");
+        uint256 fair = _spot();
+        for (uint256 i; i < 8 && IERC20(w.lpPair).balanceOf(address(vault)) == 0; ++i) {
+            _advance(cfg.minCycleInterval);
+            if (!_cycle().ok) break;
+            _setSpot(fair);
+        }
+        list.gt("precondition_vault_lp_no_alp", _int(IERC20(w.lpPair).balanceOf(address(vault))), 0);
+        list.eq("precondition_vault_alp_wei_no_alp", _int(IERC20(w.alp).balanceOf(address(vault))), 0);
+        // A quarter of his shares: what the claim owes stays within what the buffer refills to.
+        uint256 shares = vault.balanceOf(BOB) / 4;
+        Snapshot memory now_ = _measure();
+        uint256 value = SteadyState.shareValue(now_, shares);
+        uint256 tolerance = now_.shadow.tolerance * shares / now_.totalSupply + 1;
+        uint256 usdtBefore = vault.usdt().balanceOf(BOB);
+        (uint256 assetsNow, uint256 claimId) = _requestRedeem(BOB, shares);
+        list.gt("precondition_owed_beyond_liquid_part_wei_no_alp", _int(value), _int(assetsNow + tolerance));
+        for (uint256 i; i < 6 && vault.claimable(claimId) == 0; ++i) {
+            _advance(cfg.minCycleInterval);
+            _cycle();
+            _setSpot(fair);
+        }
+        (bool claimed,) = _tryClaim(MALLORY, claimId);
+        list.isTrue("S7_claim_succeeded_no_alp", claimed);
+        uint256 total = vault.usdt().balanceOf(BOB) - usdtBefore;
+        list.ge("S7_total_received_wei_no_alp", _int(total + tolerance), _int(value));
+        vm.revertToState(snap);
+    }
+
+    /// Aster's keeper cancels every pending trade of the vault (replicas); returns how many.
+    function _cancelVaultTrades() internal returns (uint256 n) {
+        (bool ok, bytes memory ret) = w.aster.staticcall(abi.encodeWithSignature("pendingTradeHashes()"));
+        if (!ok) return 0;
+        bytes32[] memory hashes = abi.decode(ret, (bytes32[]));
+        for (uint256 i; i < hashes.length; ++i) {
+            (bool ok2, bytes memory t) =
+                w.aster.staticcall(abi.encodeWithSignature("pendingTrade(bytes32)", hashes[i]));
+            if (!ok2 || abi.decode(t, (address)) != address(vault)) continue;
+            vm.prank(w.asterKeeper);
+            (bool ok3,) = w.aster.call(abi.encodeWithSignature("cancelPendingTrade(bytes32)", hashes[i]));
+            if (ok3) n++;
+        }
     }
 
     function _claimsPayOnce(CheckList memory list, ExitRequest memory req) internal {
