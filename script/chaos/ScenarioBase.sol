@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {Vm, VmSafe} from "forge-std/Vm.sol";
+import {Vm} from "forge-std/Vm.sol";
 import {StdStorage, stdStorage} from "forge-std/StdStorage.sol";
 import {Check, ScenarioResult} from "./ScenarioTypes.sol";
 import {ChaosWorld, World} from "./ChaosWorld.sol";
@@ -33,8 +33,6 @@ struct CycleOutcome {
     /// USDT the keeper received during the call.
     uint256 keeperGain;
     Vm.Log[] logs;
-    /// Every call the cycle made (forge's state-diff recording), only while `_traceCycles`.
-    Vm.AccountAccess[] calls;
     /// The record's skip and refusal bits agreed with what was seen (`_tallyActionBits`).
     bool bitsOk;
 }
@@ -97,8 +95,6 @@ abstract contract ScenarioBase {
     SteadyState.Fairness internal s10;
     /// Set at the end of the baseline: from then on `_advance` posts fresh BNB/USD rounds.
     bool internal _feedHeartbeat;
-    /// When set, `_cycle()` also records every call the cycle made (`CycleOutcome.calls`).
-    bool internal _traceCycles;
     /// Successful cycles whose recorded ALP-skip / swap-refusal bits were held to what was seen,
     /// and how many of them disagreed (`_tallyActionBits`, one check in `_result`).
     uint256 internal _bitCycles;
@@ -394,7 +390,6 @@ abstract contract ScenarioBase {
         uint256 keeperBefore = IERC20(w.usdt).balanceOf(KEEPER);
         bool cooldownRunning = _asterCooldownRunning();
         vm.recordLogs();
-        if (_traceCycles) vm.startStateDiffRecording();
         uint256 g = gasleft();
         vm.prank(KEEPER);
         try vault.cycle() returns (CyclePath path, uint256 bounty) {
@@ -406,7 +401,6 @@ abstract contract ScenarioBase {
         }
         cycleGas += g - gasleft();
         cycles += 1;
-        if (_traceCycles) o.calls = vm.stopAndReturnStateDiff();
         o.logs = vm.getRecordedLogs();
         o.keeperGain = IERC20(w.usdt).balanceOf(KEEPER) - keeperBefore;
         if (o.ok) SteadyState.recordCycle(tape);
@@ -475,41 +469,6 @@ abstract contract ScenarioBase {
         if ((actions & A_SWAP_REFUSED != 0) != (refusals != 0)) ok = false;
         _bitCycles += 1;
         if (!ok) _bitMismatches += 1;
-    }
-
-    /// @notice Calls `from` made to `to` with `selector` in a traced cycle, in order: their
-    /// arguments (calldata without the selector) and whether each reverted.
-    function _callsTo(Vm.AccountAccess[] memory calls, address from, address to, bytes4 selector)
-        internal
-        pure
-        returns (bytes[] memory args, bool[] memory reverted)
-    {
-        uint256 n;
-        for (uint256 i; i < calls.length; ++i) {
-            if (_isCall(calls[i], from, to, selector)) n++;
-        }
-        args = new bytes[](n);
-        reverted = new bool[](n);
-        n = 0;
-        for (uint256 i; i < calls.length; ++i) {
-            if (!_isCall(calls[i], from, to, selector)) continue;
-            bytes memory d = calls[i].data;
-            bytes memory a = new bytes(d.length - 4);
-            for (uint256 j; j < a.length; ++j) {
-                a[j] = d[j + 4];
-            }
-            (args[n], reverted[n]) = (a, calls[i].reverted);
-            n++;
-        }
-    }
-
-    function _isCall(Vm.AccountAccess memory c, address from, address to, bytes4 selector)
-        private
-        pure
-        returns (bool)
-    {
-        return c.kind == VmSafe.AccountAccessKind.Call && c.accessor == from && c.account == to
-            && c.data.length >= 4 && bytes4(c.data) == selector;
     }
 
     error SetupCycleFailed(bytes reason);
