@@ -67,6 +67,60 @@ struct RawResult {
     logs: Vec<String>,
 }
 
+/// The result object's fields before `traces`: `logs` (and `returns`, skipped).
+#[derive(Debug, Deserialize)]
+struct RawHead {
+    logs: Vec<String>,
+}
+
+/// The result object's fields after `traces`, in forge's order.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTail {
+    gas_used: u64,
+    #[serde(default, rename = "labeled_addresses")]
+    _labeled_addresses: serde::de::IgnoredAny,
+    #[serde(default)]
+    returned: Option<Bytes>,
+    #[serde(default, rename = "address")]
+    _address: serde::de::IgnoredAny,
+}
+
+/// The result line read without walking its traces. forge writes the object's fields in one
+/// order, `logs`, `returns`, `success`, `raw_logs`, `traces`, `gas_used`, `labeled_addresses`,
+/// `returned`, `address`, and a key's quotes appear unescaped only as a key: so the first
+/// `,"success":` is the object's own (before it only logs and decoded returns, whose keys are
+/// `results`, `internal_type` and `value`), and the last `,"gas_used":` is the object's own
+/// (every trace node's `gas_used` comes before it). The head up to `success` and the tail from
+/// `gas_used` are parsed as objects of their own; the tail must hold exactly forge's last four
+/// fields. A batch's traces are tens of megabytes, which the xtask's unoptimised build takes
+/// seconds to parse per block (and the second pass, [`revert_paths`], is only needed when a
+/// scenario reverted). `None` when the line is not laid out that way (the full parse decides).
+fn parse_result_ends(line: &str) -> Option<RawResult> {
+    const SUCCESS: &str = ",\"success\":";
+    const RAW_LOGS: &str = ",\"raw_logs\":";
+    const GAS_USED: &str = ",\"gas_used\":";
+    let line = line.trim();
+    let success_at = line.find(SUCCESS)?;
+    let after_success = &line[success_at + SUCCESS.len()..];
+    let success = if after_success.starts_with(&format!("true{RAW_LOGS}")) {
+        true
+    } else if after_success.starts_with(&format!("false{RAW_LOGS}")) {
+        false
+    } else {
+        return None;
+    };
+    let head: RawHead = serde_json::from_str(&format!("{}}}", &line[..success_at])).ok()?;
+    let gas_at = line.rfind(GAS_USED)?;
+    let tail: RawTail = serde_json::from_str(&format!("{{{}", &line[gas_at + 1..])).ok()?;
+    Some(RawResult {
+        success,
+        gas_used: tail.gas_used,
+        returned: tail.returned,
+        logs: head.logs,
+    })
+}
+
 /// Find the result object among forge's JSON lines (the last one that has `success` and
 /// `gas_used`).
 pub fn parse_script_output(stdout: &str) -> Option<(bool, u64, Bytes, Vec<String>)> {
@@ -74,7 +128,7 @@ pub fn parse_script_output(stdout: &str) -> Option<(bool, u64, Bytes, Vec<String
         .lines()
         .rev()
         .filter(|l| l.trim_start().starts_with('{'))
-        .find_map(|l| serde_json::from_str::<RawResult>(l).ok())
+        .find_map(|l| parse_result_ends(l).or_else(|| serde_json::from_str::<RawResult>(l).ok()))
         .map(|r| {
             (
                 r.success,
@@ -187,7 +241,9 @@ pub fn run_script(toolchain: &Toolchain, call: &ScriptCall) -> anyhow::Result<Sc
     let output =
         crate::signals::output(cmd.stdin(Stdio::null())).context("starting forge script")?;
     let duration = started.elapsed();
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    // Tens of megabytes for a batch: taken as it is when it is UTF-8 (it is), not copied.
+    let stdout = String::from_utf8(output.stdout)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
     match parse_script_output(&stdout) {
         Some((success, gas_used, returned, logs)) => Ok(ScriptOutput {
             success,
@@ -195,7 +251,7 @@ pub fn run_script(toolchain: &Toolchain, call: &ScriptCall) -> anyhow::Result<Sc
             returned,
             logs,
             duration,
-            stdout: stdout.into_owned(),
+            stdout,
         }),
         None => {
             let stderr = String::from_utf8_lossy(&output.stderr);
@@ -375,4 +431,71 @@ pub fn relative_path(toolchain: &Toolchain, path: &Path) -> PathBuf {
     path.strip_prefix(toolchain.project.root())
         .map(Path::to_path_buf)
         .unwrap_or_else(|_| path.to_path_buf())
+}
+
+#[cfg(test)]
+mod result_line_tests {
+    use super::*;
+
+    fn both(line: &str) -> (Option<RawResult>, Option<RawResult>) {
+        (
+            parse_result_ends(line),
+            serde_json::from_str::<RawResult>(line).ok(),
+        )
+    }
+
+    fn same(a: &RawResult, b: &RawResult) -> bool {
+        a.success == b.success
+            && a.gas_used == b.gas_used
+            && a.returned == b.returned
+            && a.logs == b.logs
+    }
+
+    #[test]
+    fn the_ends_of_a_result_line_read_as_the_whole_line() {
+        // Shaped as forge 1.7 writes it: a trace node's own `gas_used` and a log that names the
+        // keys inside a string come before the object's.
+        let line = r#"{"logs":["said \"success\":true"],"returns":{"results":{"internal_type":"bool","value":"true"}},"success":false,"raw_logs":[],"traces":[["Execution",{"arena":[{"trace":{"gas_used":7,"success":true}}]}]],"gas_used":123456,"labeled_addresses":{"0x01":"Runner"},"returned":"0x0102","address":null}"#;
+        let (fast, full) = both(line);
+        let (fast, full) = (fast.expect("fast path"), full.expect("full parse"));
+        assert!(same(&fast, &full), "{fast:?} != {full:?}");
+        assert!(!fast.success);
+        assert_eq!(fast.gas_used, 123456);
+        assert_eq!(fast.logs, vec![r#"said "success":true"#.to_owned()]);
+        assert_eq!(fast.returned.unwrap().to_vec(), vec![1, 2]);
+    }
+
+    #[test]
+    fn a_line_laid_out_otherwise_is_left_to_the_full_parse() {
+        // Fields in another order, or an unknown field after `gas_used`: no fast answer.
+        for line in [
+            r#"{"success":true,"gas_used":5,"logs":[],"returned":"0x"}"#,
+            r#"{"logs":[],"success":true,"raw_logs":[],"traces":[],"gas_used":5,"extra":1}"#,
+        ] {
+            let (fast, full) = both(line);
+            assert!(fast.is_none(), "{line}");
+            assert!(full.is_some(), "{line}");
+        }
+        assert_eq!(
+            parse_script_output(r#"{"success":true,"gas_used":5,"logs":[],"returned":"0x"}"#)
+                .map(|r| r.1),
+            Some(5)
+        );
+    }
+
+    #[test]
+    #[ignore = "needs a real batch's output in $FORGE_RESULT_LINE (a file)"]
+    fn a_real_batch_reads_the_same_both_ways() {
+        let path = std::env::var("FORGE_RESULT_LINE").unwrap();
+        let text = std::fs::read_to_string(path).unwrap();
+        let started = std::time::Instant::now();
+        let fast = parse_result_ends(text.trim()).expect("fast path");
+        let fast_time = started.elapsed();
+        let full = serde_json::from_str::<RawResult>(text.trim()).unwrap();
+        eprintln!(
+            "ends {fast_time:?}, whole line {:?}",
+            started.elapsed() - fast_time
+        );
+        assert!(same(&fast, &full));
+    }
 }
