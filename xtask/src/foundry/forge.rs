@@ -708,4 +708,17 @@ mod result_file_tests {
         let path = write(dir.path(), "empty.json", "");
         assert_eq!(parse_script_output_file(&path).unwrap(), None);
     }
+
+    #[test]
+    #[ignore = "needs a real batch's output in $FORGE_RESULT_LINE (a file)"]
+    fn a_real_batch_file_reads_as_in_memory() {
+        let path = PathBuf::from(std::env::var("FORGE_RESULT_LINE").unwrap());
+        assert!(parse_file_ends(&path).unwrap().is_some(), "fast path");
+        let started = std::time::Instant::now();
+        let from_file = parse_script_output_file(&path).unwrap();
+        let file_time = started.elapsed();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(from_file, parse_script_output(&text));
+        eprintln!("from the file's ends {file_time:?}");
+    }
 }
