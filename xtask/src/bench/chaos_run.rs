@@ -3,7 +3,6 @@
 
 use crate::project::Project;
 use crate::report::Report;
-use anyhow::Context as _;
 use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -18,23 +17,22 @@ pub(super) fn timed_chaos(
     args: &[&str],
     show_progress: bool,
 ) -> anyhow::Result<(Duration, Report)> {
-    timed_chaos_in(project, out_dir, name, args, show_progress, None)
+    timed_chaos_with(project, out_dir, name, args, show_progress, &[])
 }
 
-/// [`timed_chaos`] with the chain cache in `cache_dir` (`XTASK_CHAIN_CACHE_DIR`) when given.
-pub(super) fn timed_chaos_in(
+/// [`timed_chaos`] with these environment variables set for the run (the chain cache's
+/// directory, a speed-up switched off).
+pub(super) fn timed_chaos_with(
     project: &Project,
     out_dir: &Path,
     name: &str,
     args: &[&str],
     show_progress: bool,
-    cache_dir: Option<&Path>,
+    env: &[(&str, &std::ffi::OsStr)],
 ) -> anyhow::Result<(Duration, Report)> {
     let dir = out_dir.join(name);
     let mut command = crate::project::self_command(project);
-    if let Some(cache_dir) = cache_dir {
-        command.env(crate::chain::cache::DIR_ENV_VAR, cache_dir);
-    }
+    command.envs(env.iter().copied());
     let started = Instant::now();
     let status = crate::signals::status_as_is(
         command
@@ -57,16 +55,17 @@ pub(super) fn timed_chaos_in(
         "cargo xtask chaos ({name}) could not run ({status})"
     );
     let file = dir.join("report.json");
-    let text = std::fs::read_to_string(&file)
-        .with_context(|| format!("the run {name} ({status}) wrote no report"))?;
-    let report: Report =
-        serde_json::from_str(&text).with_context(|| format!("parsing {}", file.display()))?;
+    if !file.is_file() {
+        anyhow::bail!("the run {name} ({status}) wrote no report");
+    }
+    let report = Report::read(&file)?;
     Ok((wall, report))
 }
 
 /// A report without what differs between two runs of the same experiments on the same chain:
-/// ids, times, the chain's URL and where the chain came from.
-pub(super) fn comparable(report: &Report) -> anyhow::Result<serde_json::Value> {
+/// ids, times, the chain's URL and where the chain came from. Two runs agree when their
+/// comparable reports are equal (typed: every verdict, check, digest, gas and count).
+pub(super) fn comparable(report: &Report) -> Report {
     let mut report = report.clone();
     report.run_id.clear();
     report.started_at = 0;
@@ -78,7 +77,7 @@ pub(super) fn comparable(report: &Report) -> anyhow::Result<serde_json::Value> {
             e.duration_ms = 0;
         }
     }
-    Ok(serde_json::to_value(report)?)
+    report
 }
 
 /// `a` / `b`, two decimals.

@@ -140,7 +140,8 @@ struct Window {
     /// cache on) when the cache holds the window, as a repeated sweep finds it.
     wall_ms: u64,
     blocks_per_minute: f64,
-    /// The same sweep one block at a time with the chain built: `--jobs 1 --no-chain-cache`.
+    /// The same sweep as before: one block at a time, the chain built, forge asking solc-js its
+    /// version at every start (`--jobs 1 --no-chain-cache`, `XTASK_SOLC_VERSION_ONCE=off`).
     baseline_wall_ms: u64,
     baseline_blocks_per_minute: f64,
     speedup: f64,

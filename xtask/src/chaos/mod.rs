@@ -217,8 +217,11 @@ fn run_experiments(
     );
 
     let source = upstream.source(&upstream.url);
+    // Every in-EVM batch starts forge, and forge asks its compiler's version at every start.
+    let (batch_toolchain, _version_answer) =
+        crate::toolchain::solc_version::answering_version(&toolchain);
     let context = Executor {
-        toolchain: &toolchain,
+        toolchain: &batch_toolchain,
         project,
         runtime,
         artifact: &artifact,

@@ -65,7 +65,7 @@ pub enum Verdict {
     Interrupted,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Experiment {
     pub id: String,
     pub engine: Engine,
@@ -96,7 +96,7 @@ pub struct RevertRecord {
     pub revert: check::Revert,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Block {
     pub number: u64,
     pub hash: String,
@@ -107,7 +107,7 @@ pub struct Block {
     pub resilience: f64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Chain {
     pub id: u64,
     /// `local-replica` (the generated BSC replica chain) or `bsc` (a real endpoint).
@@ -120,7 +120,7 @@ pub struct Chain {
     pub cache: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
     pub schema_version: u32,
     pub run_id: String,

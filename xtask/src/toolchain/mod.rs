@@ -13,6 +13,7 @@
 //! [`crate::project`], [`crate::shell`], [`crate::signals`] and [`crate::error`].
 
 pub mod doctor;
+pub mod solc_version;
 
 use std::ffi::OsString;
 use std::fmt;

@@ -122,13 +122,16 @@ pub(in crate::chaos) fn run_in_evm(
 pub(in crate::chaos) fn describe_reverts(
     toolchain: &Toolchain,
     batch: &[(ScenarioResult, RawRevert)],
-    stdout: &str,
+    stdout: &forge::ScriptStdout,
 ) -> Vec<Option<crate::chaos::scenario::Revert>> {
     if batch.iter().all(|(_, f)| !f.reverted) {
         return vec![None; batch.len()];
     }
     let decoder = RevertDecoder::load(&toolchain.project.forge_out());
-    let mut paths = forge::revert_paths(stdout, "ScenarioSteps", "run")
+    // The traces are read from forge's output file only here, when some scenario reverted (an
+    // unreadable file leaves the paths empty, as output without traces does).
+    let stdout = stdout.read().unwrap_or_default();
+    let mut paths = forge::revert_paths(&stdout, "ScenarioSteps", "run")
         .unwrap_or_default()
         .into_iter();
     batch
