@@ -184,3 +184,25 @@ fn the_check_sees_an_upward_use_and_ignores_comments() {
         ["error", "rpc", "shell"]
     );
 }
+
+/// A file a newcomer can read in one sitting: no source file of the xtask grows past this many
+/// lines (issue 14's bound); a file that does is split by job, as `chain/cache/key.rs` and
+/// `foundry/forge/result.rs` were.
+#[cfg(test)]
+const MAX_FILE_LINES: usize = 600;
+
+#[test]
+fn no_source_file_is_longer_than_the_bound() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let files = sources(&src);
+    assert!(files.len() >= 50, "found only {} sources", files.len());
+    let long: Vec<String> = files
+        .iter()
+        .filter(|(_, text)| text.lines().count() > MAX_FILE_LINES)
+        .map(|(path, text)| format!("{} ({} lines)", path.display(), text.lines().count()))
+        .collect();
+    assert!(
+        long.is_empty(),
+        "over {MAX_FILE_LINES} lines, split by job: {long:?}"
+    );
+}
