@@ -175,6 +175,24 @@ abstract contract ScenarioBase {
         return ok;
     }
 
+    /// @notice The hashes of the trades Aster holds pending for `user`, from Aster's own book
+    /// (`pendingTradeHashes`, `pendingTrade`); empty where Aster cannot list them.
+    function _asterTradesOf(address user) internal view returns (bytes32[] memory mine) {
+        (bool ok, bytes memory ret) = w.aster.staticcall(abi.encodeWithSignature("pendingTradeHashes()"));
+        if (!ok) return mine;
+        bytes32[] memory hashes = abi.decode(ret, (bytes32[]));
+        mine = new bytes32[](hashes.length);
+        uint256 n;
+        for (uint256 i; i < hashes.length; ++i) {
+            (bool ok2, bytes memory t) =
+                w.aster.staticcall(abi.encodeWithSignature("pendingTrade(bytes32)", hashes[i]));
+            if (ok2 && abi.decode(t, (address)) == user) mine[n++] = hashes[i];
+        }
+        assembly ("memory-safe") {
+            mstore(mine, n)
+        }
+    }
+
     /// @notice On the replicas, Aster's keeper handles (executes, or refunds as too late) every
     /// trade of the vault that would otherwise still be pending `secs` from now beyond the
     /// vault's pendingHedgeTimeout: the vault presumes Aster has cancelled such a trade, and

@@ -413,16 +413,11 @@ contract AsterScenarios is ScenarioBase {
 
     /// Aster's keeper cancels every pending trade of the vault (replicas); returns how many.
     function _cancelVaultTrades() internal returns (uint256 n) {
-        (bool ok, bytes memory ret) = w.aster.staticcall(abi.encodeWithSignature("pendingTradeHashes()"));
-        if (!ok) return 0;
-        bytes32[] memory hashes = abi.decode(ret, (bytes32[]));
+        bytes32[] memory hashes = _asterTradesOf(address(vault));
         for (uint256 i; i < hashes.length; ++i) {
-            (bool ok2, bytes memory t) =
-                w.aster.staticcall(abi.encodeWithSignature("pendingTrade(bytes32)", hashes[i]));
-            if (!ok2 || abi.decode(t, (address)) != address(vault)) continue;
             vm.prank(w.asterKeeper);
-            (bool ok3,) = w.aster.call(abi.encodeWithSignature("cancelPendingTrade(bytes32)", hashes[i]));
-            if (ok3) n++;
+            (bool ok,) = w.aster.call(abi.encodeWithSignature("cancelPendingTrade(bytes32)", hashes[i]));
+            if (ok) n++;
         }
     }
 
@@ -609,19 +604,12 @@ contract AsterScenarios is ScenarioBase {
         return SteadyState.absDeltaBps(s.shadow);
     }
 
-    function _pendingOnAster() internal view returns (uint256 n) {
+    function _pendingOnAster() internal view returns (uint256) {
         if (!w.isReplica) {
             (bool pending,,,) = vault.pendingHedge();
             return pending ? 1 : 0;
         }
-        (bool ok, bytes memory ret) = w.aster.staticcall(abi.encodeWithSignature("pendingTradeHashes()"));
-        if (!ok) return 0;
-        bytes32[] memory hashes = abi.decode(ret, (bytes32[]));
-        for (uint256 i; i < hashes.length; ++i) {
-            (bool ok2, bytes memory t) =
-                w.aster.staticcall(abi.encodeWithSignature("pendingTrade(bytes32)", hashes[i]));
-            if (ok2 && abi.decode(t, (address)) == address(vault)) n++;
-        }
+        return _asterTradesOf(address(vault)).length;
     }
 
     // ---------------------------------------------------------------- share_price_drop
