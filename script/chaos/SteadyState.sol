@@ -1226,7 +1226,7 @@ library SteadyState {
             prev = p;
             (tNew, cNew) = (tOld, cOld);
         }
-        uint256 expected = samples == 0 ? 0 : _sqrtFloor(sumSq / samples) / 1e18;
+        uint256 expected = samples == 0 ? 0 : _sqrt(sumSq / samples) / 1e18;
         (bool ok, bytes memory ret) = oracle.staticcall(abi.encodeWithSignature("realisedVolBps()"));
         uint256 view_ = ok && ret.length == 32 ? abi.decode(ret, (uint256)) : type(uint128).max;
         gt(list, string.concat("precondition_realised_vol_from_ring_bps", tag), _int(expected), 2);
@@ -1243,17 +1243,6 @@ library SteadyState {
         (bool ok, bytes memory ret) =
             oracle.staticcall(abi.encodeWithSignature("observation(uint256)", index));
         if (ok && ret.length == 64) (t, c) = abi.decode(ret, (uint256, uint256));
-    }
-
-    /// @dev floor(sqrt(x)) by Newton's method from above (its own, not the vault's).
-    function _sqrtFloor(uint256 x) private pure returns (uint256 y) {
-        if (x == 0) return 0;
-        y = x;
-        uint256 z = x / 2 + 1;
-        while (z < y) {
-            y = z;
-            z = (x / z + z) / 2;
-        }
     }
 
     /// @notice min(free USDT x shares / supply, shares' shadow value - their part of S9's
