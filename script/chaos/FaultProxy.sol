@@ -26,7 +26,22 @@ enum FaultKind {
     CALLBACK,
     /// Run the real code, then return no data at all on success (its reverts pass through): a
     /// token whose `transfer` returns nothing, as USDT's on Ethereum does.
-    RETURN_NOTHING
+    RETURN_NOTHING,
+    /// Run the real code and keep the caller, the arguments (the calldata after the selector)
+    /// and the return data: a record of the calls in the target's own storage, so reverting a
+    /// snapshot takes it back with the rest of the state, and a call that reverts (itself or
+    /// any frame around it) takes its own entry with it. Reverts with `RecordInStaticCall`
+    /// inside a STATICCALL (the record cannot be written).
+    RECORD
+}
+
+/// @notice One call a `FaultKind.RECORD` selector saw and that went through: who called, the
+/// calldata after the selector (what `abi.decode` takes as the function's parameters) and what
+/// the real code returned.
+struct RecordedCall {
+    address caller;
+    bytes args;
+    bytes returned;
 }
 
 /// @notice One armed selector. The first `nth - 1` calls pass through (0 and 1: none do); from the
@@ -47,6 +62,7 @@ interface IFaultProxyAdmin {
     function faultProxyDisarm(bytes4 selector) external;
     function faultProxyCalls(bytes4 selector) external view returns (uint256);
     function faultProxyShadow() external view returns (address);
+    function faultProxyRecords(bytes4 selector) external view returns (RecordedCall[] memory);
 }
 
 /// @notice A selector-level fault proxy. Its runtime code is etched at a dependency's address after
@@ -61,6 +77,7 @@ contract FaultProxy {
     struct Layout {
         mapping(bytes4 => Fault) faults;
         mapping(bytes4 => uint256) calls;
+        mapping(bytes4 => RecordedCall[]) records;
     }
 
     /// keccak256(abi.encode(uint256(keccak256("chaos.fault-proxy")) - 1)) & ~bytes32(uint256(0xff)),
@@ -81,6 +98,10 @@ contract FaultProxy {
     /// @notice A counted fault (`nth` > 1) was hit inside a STATICCALL, where the proxy cannot keep
     /// its count. Arm view selectors with `nth` 0 or 1 instead.
     error CountedFaultInStaticCall(bytes4 selector);
+
+    /// @notice A recorded selector (`FaultKind.RECORD`) was called inside a STATICCALL, where the
+    /// proxy cannot write its record.
+    error RecordInStaticCall(bytes4 selector);
 
     constructor(address shadow) {
         SHADOW = shadow;
@@ -108,6 +129,8 @@ contract FaultProxy {
             if (_fires(selector, fault)) _callback(selector);
         } else if (fault.kind == FaultKind.RETURN_NOTHING) {
             if (_fires(selector, fault)) _delegateReturningNothing();
+        } else if (fault.kind == FaultKind.RECORD) {
+            _record(selector);
         } else if (fault.kind != FaultKind.NONE && _fires(selector, fault)) {
             _inject(fault);
         }
@@ -168,6 +191,26 @@ contract FaultProxy {
         l.calls[CALLBACK_REVERT] = ret.length >= 4 ? uint256(uint32(bytes4(ret))) : 0;
     }
 
+    /// Runs the real code and records the call; ends the call like `_delegate`.
+    function _record(bytes4 selector) private {
+        (bool writable,) = address(this).call(abi.encodeWithSelector(STATIC_PROBE));
+        if (!writable) revert RecordInStaticCall(selector);
+        RecordedCall[] storage records = _layout().records[selector];
+        // The entry goes in first, so a call of the same selector nested inside keeps its order.
+        records.push(RecordedCall(msg.sender, msg.data[4:], ""));
+        uint256 index = records.length - 1;
+        (bool ok, bytes memory ret) = SHADOW.delegatecall(msg.data);
+        if (!ok) {
+            assembly {
+                revert(add(ret, 32), mload(ret))
+            }
+        }
+        records[index].returned = ret;
+        assembly {
+            return(add(ret, 32), mload(ret))
+        }
+    }
+
     function _delegate() private {
         address shadow = SHADOW;
         assembly {
@@ -200,6 +243,7 @@ contract FaultProxy {
             (bytes4 target, Fault memory fault) = abi.decode(msg.data[4:], (bytes4, Fault));
             l.faults[target] = fault;
             l.calls[target] = 0;
+            delete l.records[target];
         } else if (selector == IFaultProxyAdmin.faultProxyDisarm.selector) {
             bytes4 target = abi.decode(msg.data[4:], (bytes4));
             delete l.faults[target];
@@ -208,6 +252,8 @@ contract FaultProxy {
             result = abi.encode(l.calls[abi.decode(msg.data[4:], (bytes4))]);
         } else if (selector == IFaultProxyAdmin.faultProxyShadow.selector) {
             result = abi.encode(SHADOW);
+        } else if (selector == IFaultProxyAdmin.faultProxyRecords.selector) {
+            result = abi.encode(l.records[abi.decode(msg.data[4:], (bytes4))]);
         } else {
             return; // not an admin call: the admin address is forwarded like anyone else
         }
@@ -312,6 +358,19 @@ library FaultInjection {
     /// @notice Every call of `selector` on `target` runs the real code and returns no data.
     function returnNothing(address target, bytes4 selector) internal {
         arm(target, selector, Fault(FaultKind.RETURN_NOTHING, 1, 0, ""));
+    }
+
+    /// @notice Run every call of `selector` on `target` and record it (caller, arguments, return
+    /// data). Arming again clears the record; disarming keeps it readable.
+    function record(address target, bytes4 selector) internal {
+        arm(target, selector, Fault(FaultKind.RECORD, 1, 0, ""));
+    }
+
+    /// @notice The calls of `selector` on `target` recorded since it was armed, in the order they
+    /// were made (calls that reverted are not among them: their entries rolled back with them).
+    function recorded(address target, bytes4 selector) internal returns (RecordedCall[] memory) {
+        VM.prank(ADMIN);
+        return IFaultProxyAdmin(target).faultProxyRecords(selector);
     }
 
     /// @notice Let `nth - 1` calls through, then fail every call with a reason string.

@@ -7,7 +7,8 @@ import {
     FaultInjection,
     Fault,
     FaultKind,
-    IFaultProxyAdmin
+    IFaultProxyAdmin,
+    RecordedCall
 } from "../../script/chaos/FaultProxy.sol";
 
 /// A plain dependency: storage, events, ether, msg.sender and address(this) all observable.
@@ -276,6 +277,63 @@ contract FaultProxyTest is Test {
         // An uncounted fault works on a view function.
         address(proxied).revertWith(Ledger.snapshot.selector, "reader down");
         vm.expectRevert(bytes("reader down"));
+        proxied.snapshot(ALICE);
+    }
+
+    function test_record_keepsCallerArgumentsAndReturnDataOfCallsThatWentThrough() public {
+        address(proxied).install();
+        address(proxied).record(Ledger.move.selector);
+        vm.prank(ALICE);
+        proxied.credit(ALICE, 500); // another selector: not recorded
+        vm.prank(ALICE);
+        (address self, address caller) = proxied.move(BOB, 200);
+        assertEq(self, address(proxied), "the real code ran at the original address");
+        assertEq(caller, ALICE);
+        vm.prank(BOB);
+        vm.expectRevert(abi.encodeWithSelector(Ledger.Overdrawn.selector, BOB, 1e30, 200));
+        proxied.move(ALICE, 1e30); // reverted: its entry rolls back with it
+        vm.prank(BOB);
+        proxied.move(ALICE, 50);
+
+        RecordedCall[] memory calls = address(proxied).recorded(Ledger.move.selector);
+        assertEq(calls.length, 2, "only the calls that went through");
+        assertEq(calls[0].caller, ALICE);
+        assertEq(calls[0].args, abi.encode(BOB, uint256(200)));
+        assertEq(calls[0].returned, abi.encode(address(proxied), ALICE));
+        assertEq(calls[1].caller, BOB);
+        assertEq(calls[1].args, abi.encode(ALICE, uint256(50)));
+        assertEq(proxied.balanceOf(BOB), 150);
+        assertEq(address(proxied).recorded(Ledger.credit.selector).length, 0);
+
+        address(proxied).record(Ledger.move.selector);
+        assertEq(address(proxied).recorded(Ledger.move.selector).length, 0, "arming again clears the record");
+    }
+
+    /// The property the chaos scenarios rely on: the record lives in the target's storage, so
+    /// reverting a state snapshot takes it (and the proxy) away, and nothing leaks into what
+    /// runs after the revert.
+    function test_record_isUndoneByRevertToState() public {
+        proxied.credit(ALICE, 500);
+        bytes memory original = address(proxied).code;
+        uint256 snap = vm.snapshotState();
+        address(proxied).install();
+        address(proxied).record(Ledger.move.selector);
+        vm.prank(ALICE);
+        proxied.move(BOB, 200);
+        assertEq(address(proxied).recorded(Ledger.move.selector).length, 1);
+        vm.revertToState(snap);
+        assertEq(keccak256(address(proxied).code), keccak256(original), "the proxy is gone");
+        assertEq(proxied.balanceOf(BOB), 0);
+        address(proxied).install();
+        assertEq(address(proxied).recorded(Ledger.move.selector).length, 0, "and so is the record");
+    }
+
+    function test_record_insideAStaticCall_revertsWithATypedError() public {
+        address(proxied).install();
+        address(proxied).record(Ledger.snapshot.selector);
+        vm.expectRevert(
+            abi.encodeWithSelector(FaultProxy.RecordInStaticCall.selector, Ledger.snapshot.selector)
+        );
         proxied.snapshot(ALICE);
     }
 
