@@ -6,7 +6,7 @@ import {ScenarioResult} from "../ScenarioTypes.sol";
 import {World} from "../ChaosWorld.sol";
 import {ScenarioBase, CycleOutcome} from "../ScenarioBase.sol";
 import {SteadyState, Snapshot, CheckList} from "../SteadyState.sol";
-import {FaultInjection} from "../FaultProxy.sol";
+import {FaultInjection, RecordedCall} from "../FaultProxy.sol";
 import {YieldVault} from "../../../contracts/vault/YieldVault.sol";
 import {VaultCore} from "../../../contracts/vault/VaultCore.sol";
 import {OracleReading, Regime, RiskMode} from "../../../contracts/vault/VaultTypes.sol";
@@ -75,6 +75,7 @@ contract MarketScenarios is ScenarioBase {
             uint256 snap = vm.snapshotState();
             if (i == 4) _drainFlashPairToCap(need);
             else _drainPair(w.flashPair, keeps[i]);
+            _recordRemovals();
             FlashRun memory f = _driveToStorm(i == 3 ? SPOT_BELOW_TWAP_BPS : int256(0));
             string memory tag = tags[i];
             list.isTrue(string.concat("precondition_storm_cycle", tag), f.storm);
@@ -91,6 +92,7 @@ contract MarketScenarios is ScenarioBase {
             if (i == 0) need = _flashBorrowSeen(f.o.logs);
             _checkCycle(list, tag, f.a, f.b, f.o);
             _checkFlash(list, tag, f, i);
+            _checkRemovalMinima(list, tag, f.o.logs);
             vm.revertToState(snap);
         }
         _flashUsdtToken1(list);
@@ -174,6 +176,103 @@ contract MarketScenarios is ScenarioBase {
         _setBalance(LOW_TOKEN, pair, rOther);
         _setBalance(w.usdt, pair, rUsdt);
         IPancakePair(pair).mint(MARKET);
+    }
+
+    /// Pancake V2 pair's `Burn(sender, amount0, amount1, to)`.
+    bytes32 internal constant PAIR_BURN_TOPIC = keccak256("Burn(address,uint256,uint256,address)");
+
+    /// A fault proxy in front of the router that records every `removeLiquidity` call which went
+    /// through (caller, arguments, return data) in the router's own storage, the real router code
+    /// running behind it: installed inside the case's state snapshot, so the snapshot's revert
+    /// takes the proxy and its record away with the rest of the state.
+    function _recordRemovals() internal {
+        FaultInjection.install(w.router);
+        FaultInjection.record(w.router, IPancakeRouter02.removeLiquidity.selector);
+    }
+
+    /// Before each cycle of `_driveToStorm`: a fresh record (arming again clears it), so the
+    /// record holds the removals of the cycle whose logs are checked.
+    function _clearRemovalRecord() internal {
+        if (FaultInjection.isInstalled(w.router)) {
+            FaultInjection.record(w.router, IPancakeRouter02.removeLiquidity.selector);
+        }
+    }
+
+    /// Every LP removal of the storm cycle that went through (the vault's `removeLiquidity`
+    /// calls the recording proxy in front of the router kept; a call that reverted, alone or
+    /// with a flash step around it, left no entry): the LP pair's own `Burn` to the vault paid
+    /// what the router returned, and the minima the vault passed equal what that `Burn` paid
+    /// less swapSlippageBps, floored. A minimum below is looser than the configured slippage (a
+    /// removal sandwiched by a pool move would pass), one above tighter (a pool move inside the
+    /// allowance would make the removal revert).
+    function _checkRemovalMinima(CheckList memory list, string memory tag, Vm.Log[] memory logs) internal {
+        RecordedCall[] memory calls =
+            FaultInjection.recorded(w.router, IPancakeRouter02.removeLiquidity.selector);
+        uint256 seen;
+        for (uint256 i; i < calls.length; ++i) {
+            if (calls[i].caller != address(vault)) continue;
+            seen++;
+            _checkRemoval(list, tag, calls[i], logs);
+        }
+        list.ge(string.concat("precondition_lp_removals_seen", tag), int256(seen), 1);
+    }
+
+    /// One recorded `removeLiquidity` of the vault against the pair's `Burn` that paid it.
+    function _checkRemoval(
+        CheckList memory list,
+        string memory tag,
+        RecordedCall memory call,
+        Vm.Log[] memory logs
+    ) internal view {
+        (bool shaped, uint256 minBtc, uint256 minUsdt) = _removalMinima(call.args);
+        list.isTrue(string.concat("lp_removal_call_btcb_usdt_to_vault", tag), shaped);
+        (uint256 retBtc, uint256 retUsdt) = abi.decode(call.returned, (uint256, uint256));
+        (bool burnt, uint256 outBtc, uint256 outUsdt) = _burnPaying(logs, retBtc, retUsdt);
+        list.isTrue(string.concat("lp_removal_burn_seen", tag), burnt);
+        if (!burnt) return;
+        outBtc = _lessSlippage(outBtc);
+        outUsdt = _lessSlippage(outUsdt);
+        list.ge(string.concat("S1_lp_removal_min_btcb_vs_paid_wei", tag), int256(minBtc), int256(outBtc));
+        list.ge(string.concat("S1_lp_removal_min_usdt_vs_paid_wei", tag), int256(minUsdt), int256(outUsdt));
+        list.le(string.concat("S1_lp_removal_min_btcb_max_vs_paid_wei", tag), int256(minBtc), int256(outBtc));
+        list.le(
+            string.concat("S1_lp_removal_min_usdt_max_vs_paid_wei", tag), int256(minUsdt), int256(outUsdt)
+        );
+    }
+
+    /// The minima of `removeLiquidity(tokenA, tokenB, liquidity, amountAMin, amountBMin, to,
+    /// deadline)`'s arguments, and whether the call removes BTCB/USDT (in that order) to the vault.
+    function _removalMinima(bytes memory args)
+        internal
+        view
+        returns (bool shaped, uint256 minBtc, uint256 minUsdt)
+    {
+        (address a, address b,, uint256 minA, uint256 minB, address to,) =
+            abi.decode(args, (address, address, uint256, uint256, uint256, address, uint256));
+        return (a == w.btcb && b == w.usdt && to == address(vault), minA, minB);
+    }
+
+    /// The LP pair's `Burn` to the vault paying `btc` BTCB and `usdt` USDT, if the logs hold one.
+    function _burnPaying(Vm.Log[] memory logs, uint256 btc, uint256 usdt)
+        internal
+        view
+        returns (bool found, uint256 outBtc, uint256 outUsdt)
+    {
+        bool btc0 = IPancakePair(w.lpPair).token0() == w.btcb;
+        for (uint256 i; i < logs.length; ++i) {
+            Vm.Log memory l = logs[i];
+            if (l.emitter != w.lpPair || l.topics.length != 3 || l.topics[0] != PAIR_BURN_TOPIC) continue;
+            if (address(uint160(uint256(l.topics[2]))) != address(vault)) continue;
+            (uint256 a0, uint256 a1) = abi.decode(l.data, (uint256, uint256));
+            (outBtc, outUsdt) = btc0 ? (a0, a1) : (a1, a0);
+            if (outBtc == btc && outUsdt == usdt) return (true, outBtc, outUsdt);
+        }
+        return (false, 0, 0);
+    }
+
+    /// floor(amount x (1 - swapSlippageBps)).
+    function _lessSlippage(uint256 amount) internal view returns (uint256) {
+        return amount * (BPS - cfg.swapSlippageBps) / BPS;
     }
 
     /// The flash pair's reserves scaled (price kept) to the smallest USDT reserve whose
@@ -296,6 +395,7 @@ contract MarketScenarios is ScenarioBase {
                 : int256(type(int16).max);
             f.a = _measure();
             f.cap = SteadyState.usdtReserve(w.flashPair, w.usdt) * cfg.flashCapBps / BPS;
+            _clearRemovalRecord();
             f.o = _cycle();
             f.b = _measure();
             if (f.o.ok && vault.lastCycle().regime == Regime.STORM) {
