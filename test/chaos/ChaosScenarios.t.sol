@@ -567,8 +567,8 @@ contract BrokenVaultsTest is Test, ScenarioRunner, ShortIntervalRun {
     }
 
     /// The oracle writes every update (its spacing skip patched out): a vault cycling every
-    /// minute fills the ring with a quarter of a window, its TWAP is no longer ready, and the
-    /// quiet pool reads as an unready oracle: ONLY_UNWIND, deposits paused.
+    /// minute fills the ring of 16 with 15 minutes, half a window: its TWAP is no longer ready,
+    /// and the quiet pool reads as an unready oracle: ONLY_UNWIND, deposits paused.
     function test_oracleSpacingSkipRemoved_failsShortIntervalCycles() public {
         (string[] memory failed,, uint256 observed) =
             _shortIntervalRun(true, Defect.ORACLE_SPACING_SKIP_REMOVED);
