@@ -140,6 +140,8 @@ struct Snapshot {
     Legs legs;
     RiskMode mode;
     uint256 healthyCount;
+    /// @dev A trade of the vault pending on Aster, and its quantity: from Aster's own book where
+    /// it is enumerable (replicas), else the vault's `pendingHedge()` (see `measure`).
     bool pending;
     uint256 pendingQty;
     bool flashActive;
@@ -599,7 +601,6 @@ library SteadyState {
         s.totalSupply = v.totalSupply();
         s.mode = v.riskMode();
         s.healthyCount = v.healthyCycleCount();
-        (s.pending, s.pendingQty,,) = v.pendingHedge();
         s.flashActive = _flashActive(v);
         s.flashBorrowed = _flashBorrowed(v);
         s.flashAllowance = ITokenReads(d.usdt).allowance(address(v), d.flashPair);
@@ -612,6 +613,14 @@ library SteadyState {
         s.vaultLp = IPairReads(d.lpPair).balanceOf(address(v));
         s.epoch = IClaimBook(address(v)).currentEpoch();
         s.shadow = shadow(d, t, address(v), cfg);
+        // Whether a trade of the vault is pending (S8's precondition) from Aster's own book
+        // where it is enumerable (the replicas), so a vault cannot excuse itself by its report;
+        // the vault's `pendingHedge()` only on the real diamond.
+        if (s.shadow.pendingFromAster) {
+            (s.pending, s.pendingQty) = (s.shadow.pendingQty != 0, s.shadow.pendingQty);
+        } else {
+            (s.pending, s.pendingQty,,) = v.pendingHedge();
+        }
     }
 
     function _flashActive(YieldVault v) private view returns (bool active) {

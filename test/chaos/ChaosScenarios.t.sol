@@ -6,10 +6,40 @@ import {Check, ScenarioResult} from "../../script/chaos/ScenarioTypes.sol";
 import {ScenarioRunner, IVaultFactory} from "../../script/chaos/ScenarioRunner.sol";
 import {ForkChaosScenarios} from "../../script/ForkChaosScenarios.s.sol";
 import {BrokenVaultFactory, Defect} from "./broken/BrokenModules.sol";
+import {OracleSpacingProbe} from "./broken/OracleSpacingProbe.sol";
+import {ChaosWorld, World} from "../../script/chaos/ChaosWorld.sol";
+import {DeployVault} from "../../script/lib/DeployVault.sol";
+import {YieldVault} from "../../contracts/vault/YieldVault.sol";
+import {Config, VaultAddresses} from "../../contracts/vault/VaultTypes.sol";
+
+/// @notice Runs OracleSpacingProbe on a vault (the shipped code, or a broken vault's) configured
+/// with a one-minute `minCycleInterval`, below the oracle's 7.5-minute spacing.
+abstract contract ShortIntervalRun is Test {
+    uint256 internal constant SHORT_INTERVAL_CYCLES = 24;
+
+    function _shortIntervalRun(bool broken, Defect d)
+        internal
+        returns (string[] memory failed, uint256 checks, uint256 observed)
+    {
+        World memory w = ChaosWorld.deployLocal();
+        VaultAddresses memory a = ChaosWorld.vaultAddresses(w);
+        Config memory cfg = DeployVault.defaultConfig();
+        cfg.minCycleInterval = 60;
+        YieldVault v = broken ? new BrokenVaultFactory(d).deployVault(a, cfg) : DeployVault.deploy(a, cfg);
+        return new OracleSpacingProbe(w, v).probe(SHORT_INTERVAL_CYCLES);
+    }
+
+    function _has(string[] memory names, string memory name) internal pure returns (bool) {
+        for (uint256 i; i < names.length; ++i) {
+            if (keccak256(bytes(names[i])) == keccak256(bytes(name))) return true;
+        }
+        return false;
+    }
+}
 
 /// @notice Every scenario of the catalogue holds against the vault as shipped (DeployVault), on
 /// the local replicas; the runner's entry points behave as the xtask expects.
-contract ChaosScenariosTest is Test, ScenarioRunner {
+contract ChaosScenariosTest is Test, ScenarioRunner, ShortIntervalRun {
     ForkChaosScenarios internal script;
 
     function setUp() public {
@@ -92,6 +122,18 @@ contract ChaosScenariosTest is Test, ScenarioRunner {
         _assertHeld("same_block_manipulation");
     }
 
+    /// The oracle's spacing through the vault: a vault cycling every minute for 24 minutes on a
+    /// quiet pool stays NORMAL and takes deposits; its oracle wrote only the updates a quarter
+    /// window apart (fewer than the ring's 16).
+    function test_shortIntervalCycles_holds() public {
+        (string[] memory failed, uint256 checks, uint256 observed) =
+            _shortIntervalRun(false, Defect.GUARD_DISABLED);
+        assertEq(checks, SHORT_INTERVAL_CYCLES + 1);
+        assertEq(failed.length, 0, failed.length == 0 ? "" : failed[0]);
+        emit log_named_uint("oracle observations after the run", observed);
+        assertLt(observed, 16, "observations spaced by a quarter window");
+    }
+
     function test_catalogue_hasEighteenDistinctIds() public pure {
         string[] memory ids = scenarioIds();
         assertEq(ids.length, 18);
@@ -147,7 +189,7 @@ contract ChaosScenariosTest is Test, ScenarioRunner {
 
 /// @notice The suite catches real defects: each deliberately broken vault makes the matching
 /// scenario fail, on the checks that describe its defect.
-contract BrokenVaultsTest is Test, ScenarioRunner {
+contract BrokenVaultsTest is Test, ScenarioRunner, ShortIntervalRun {
     function _failed(string memory id, Defect d) internal returns (ScenarioResult memory r) {
         IVaultFactory broken = new BrokenVaultFactory(d);
         r = runScenarioAgainst(id, broken);
@@ -503,6 +545,38 @@ contract BrokenVaultsTest is Test, ScenarioRunner {
         _assertCheckFailed(r, "S7_claimable_after_cooldown_plus_one_cycle_wei");
         _assertCheckFailed(r, "S7_total_received_wei");
         _assertCheckPassed(r, "S7_alp_burned_events_in_cooldown");
+    }
+
+    /// The token1 branch of the flash borrow asks for token0 too: the pair hands it out, the
+    /// vault's own callback refuses the loan (amounts mismatch) and every step of that branch
+    /// falls back. (This test world's flash pair holds USDT as token1 as well, so its own flash
+    /// cases fail too; on the chaos chain, USDT token0, only the `_usdt_token1` case does.)
+    function test_flashToken1BorrowsToken0_failsUsdtToken1() public {
+        ScenarioResult memory r = _failed("flash_shortfall", Defect.FLASH_TOKEN1_BORROWS_TOKEN0);
+        _assertCheckPassed(r, "precondition_storm_cycle_usdt_token1");
+        _assertCheckFailed(r, "flash_full_step_usdt_token1");
+        _assertCheckFailed(r, "flash_pair_swap_seen_usdt_token1");
+    }
+
+    /// A vault that never hedges and reports a trade pending for ever: S8's precondition, read
+    /// from Aster's book (which holds no trade of the vault), still judges every NORMAL cycle of
+    /// the stress run. Read from the vault's `pendingHedge()`, it skipped all of them.
+    function test_unhedgedExcusedByPending_failsStressS8() public {
+        ScenarioResult memory r = _failed("repeated_cycle_stress", Defect.UNHEDGED_EXCUSED_BY_PENDING);
+        _assertSomeFailed(r, "S8_abs_delta_bps");
+    }
+
+    /// The oracle writes every update (its spacing skip patched out): a vault cycling every
+    /// minute fills the ring of 16 with 15 minutes, half a window: its TWAP is no longer ready,
+    /// and the quiet pool reads as an unready oracle: ONLY_UNWIND, deposits paused.
+    function test_oracleSpacingSkipRemoved_failsShortIntervalCycles() public {
+        (string[] memory failed,, uint256 observed) =
+            _shortIntervalRun(true, Defect.ORACLE_SPACING_SKIP_REMOVED);
+        assertEq(observed, 16, "every update wrote an observation");
+        assertTrue(_has(failed, "S4_risk_mode_short_interval_c24"), "S4_risk_mode_short_interval_c24 held");
+        assertTrue(
+            _has(failed, "S4_deposit_succeeded_short_interval"), "S4_deposit_succeeded_short_interval held"
+        );
     }
 
     /// Deposits priced at the pool's spot, every view at the TWAP: a deposit made with the pool

@@ -702,7 +702,10 @@ enum Defect {
     TWAP_SKIPS_DUST_RESERVE,
     LEVERAGE_BOUND_LOOSENED,
     CLAIMS_FUNDED_WITHOUT_BURN,
-    DEPOSITS_PRICED_AT_SPOT
+    DEPOSITS_PRICED_AT_SPOT,
+    FLASH_TOKEN1_BORROWS_TOKEN0,
+    ORACLE_SPACING_SKIP_REMOVED,
+    UNHEDGED_EXCUSED_BY_PENDING
 }
 
 /// @notice One-byte patches of the real vault's deployed code (the front, YieldVault, or its keeper
@@ -915,6 +918,28 @@ library BytecodePatch {
         );
     }
 
+    /// The flash borrow of a pair holding USDT as token1 asks for some token0 too: in
+    /// CycleModule._flashStep the token1 branch's `swap(0, borrow, this, data)` passes
+    /// `CALLDATASIZE` (4: the keeper's `cycle()`) where `PUSH0` stood, so the pair hands out 4 wei
+    /// of token0 with the USDT, the callback's amounts check refuses the loan and every flash step
+    /// falls back (mutant cd287809dc passes 1). The token0 branch (`swap(borrow, 0, ...)`, `DUP13`
+    /// of borrow before `PUSH0`) is told apart by the order of its arguments.
+    function flashToken1BorrowsToken0(address cycleModule) internal {
+        patch(
+            cycleModule, hex"63022c0d9f90610000905f908d9030", hex"000000000000000101000000000000", 10, 0x36, 1
+        );
+    }
+
+    /// The oracle's skip gone: in TwapOracle.update, `if (now32 - newest.timestamp >= spacing)`'s
+    /// test and jump over the write (`LT`, `PUSH2 <skip>`, `JUMPI`) become `POP POP` and three
+    /// `JUMPDEST`s, so every update writes an observation, however close to the newest (a second
+    /// one in the same second would leave a zero interval that the volatility divides by). The
+    /// oracle is the vault's own, created in its constructor: its runtime code is patched after
+    /// deployment.
+    function oracleSpacingSkipRemoved(address oracle) internal {
+        patchTo(oracle, hex"63ffffffff161061097b57", hex"63ffffffff1650505b5b5b", 1);
+    }
+
     /// Replaces every occurrence of `pattern` in `target`'s code with `replacement` (the same
     /// length): for a defect wider than one byte.
     function patchTo(address target, bytes memory pattern, bytes memory replacement, uint256 expected)
@@ -991,6 +1016,19 @@ contract BrokenVaultFactory is IVaultFactory {
     }
 
     function deployVault(VaultAddresses calldata a, Config calldata cfg) external returns (YieldVault) {
+        if (defect == Defect.UNHEDGED_EXCUSED_BY_PENDING) {
+            // The vault never hedges (deltaBandBps ignored) and its `pendingHedge()` reports a
+            // trade pending for ever (qty 1, no margin, since its deployment), which Aster's
+            // book never held: a vault excusing itself from the hedge band by its own report.
+            // The keeper code is HEDGE_BAND_IGNORED's; only the view's answer is mocked.
+            YieldVault v = new YieldVault(a, cfg, address(new HedgeBandIgnoredModule(a)));
+            VM_.mockCall(
+                address(v),
+                abi.encodeWithSelector(YieldVault.pendingHedge.selector),
+                abi.encode(true, uint256(1), uint256(0), block.timestamp)
+            );
+            return v;
+        }
         if (defect == Defect.NO_VIRTUAL_SHARES) {
             YieldVault v = DeployVault.deploy(a, cfg);
             NoVirtualShares.patch(address(v));
@@ -1124,6 +1162,10 @@ contract BrokenVaultFactory is IVaultFactory {
             BytecodePatch.claimsFundedWithoutBurn(v.cycleModule());
         } else if (defect == Defect.POSITIONS_CAP_NINE) {
             BytecodePatch.positionsCapNine(v.cycleModule());
+        } else if (defect == Defect.FLASH_TOKEN1_BORROWS_TOKEN0) {
+            BytecodePatch.flashToken1BorrowsToken0(v.cycleModule());
+        } else if (defect == Defect.ORACLE_SPACING_SKIP_REMOVED) {
+            BytecodePatch.oracleSpacingSkipRemoved(address(v.oracle()));
         } else {
             BytecodePatch.dustReserveSkipped(address(v.oracle()));
         }
