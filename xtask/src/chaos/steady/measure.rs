@@ -265,9 +265,19 @@ impl Observer {
         let (twap, covered) = tape.shadow_twap(now, self.cfg.twap_window, cumulative_now);
         let range = tape.twap_range(now, self.cfg.twap_window, cumulative_now);
         let shadow = Shadow::value(&reads, twap, range, covered, self.vault.address, d.btcb);
+        // Whether a trade of the vault is pending (S8's precondition): from Aster's own book
+        // where it is enumerable (the replicas), so a vault cannot excuse itself by its report;
+        // the vault's `pendingHedge()` only on the real diamond (as `SteadyState.measure`).
+        let (pending, pending_qty) = if shadow.pending_from_aster {
+            (!shadow.pending_qty.is_zero(), shadow.pending_qty)
+        } else {
+            (views.pending, views.pending_qty)
+        };
         Ok(Snapshot {
             block: n,
             timestamp: now,
+            pending,
+            pending_qty,
             vault_usdt: reads.usdt_balance,
             vault_alp: reads.alp_balance,
             vault_btcb: reads.loose_btc,
@@ -279,7 +289,8 @@ impl Observer {
         })
     }
 
-    /// The vault's own views at block `n`, and the pairs' K (the rest of a [`Snapshot`]).
+    /// The vault's own views at block `n`, and the pairs' K (the rest of a [`Snapshot`]; its
+    /// `pending` is replaced by Aster's book where [`Self::measure`] can read one).
     async fn views(&self, n: u64) -> anyhow::Result<Snapshot> {
         let v = &self.vault;
         let at = Some(n);
