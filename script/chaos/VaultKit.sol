@@ -136,12 +136,18 @@ abstract contract VaultKit is CommonBase {
     function _swap(address tokenIn, address tokenOut, uint256 amountIn) internal {
         if (amountIn == 0) return;
         _setBalance(tokenIn, MARKET, IERC20(tokenIn).balanceOf(MARKET) + amountIn);
+        _routerSwap(MARKET, tokenIn, tokenOut, amountIn);
+    }
+
+    /// @notice `trader` sells `amountIn` of its own `tokenIn` for `tokenOut` through the
+    /// router (exact input, any output), the proceeds to itself.
+    function _routerSwap(address trader, address tokenIn, address tokenOut, uint256 amountIn) internal {
         address[] memory path = new address[](2);
         path[0] = tokenIn;
         path[1] = tokenOut;
-        vm.startPrank(MARKET);
+        vm.startPrank(trader);
         IERC20(tokenIn).approve(w.router, amountIn);
-        IPancakeRouter02(w.router).swapExactTokensForTokens(amountIn, 0, path, MARKET, block.timestamp);
+        IPancakeRouter02(w.router).swapExactTokensForTokens(amountIn, 0, path, trader, block.timestamp);
         vm.stopPrank();
     }
 

@@ -77,8 +77,8 @@ abstract contract VaultFixture is Test, VaultKit {
     }
 
     /// @dev One `cycle()` by the keeper (an EOA, tx.origin too) at GAS_PRICE, on the tape.
-    /// Not ScenarioBase's `_cycle`: a unit test wants the vault's revert (`vm.expectRevert`) and
-    /// its own `vm.recordLogs()` left alone, where a scenario captures both.
+    /// Not ScenarioBase's `_cycle`: here the vault's revert goes through (the test fails on it)
+    /// and the test's own `vm.recordLogs()` is left alone, where a scenario captures both.
     function _cycle() internal returns (CyclePath path, uint256 bounty) {
         SteadyState.record(tape);
         vm.txGasPrice(GAS_PRICE);
