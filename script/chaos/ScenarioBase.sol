@@ -2,27 +2,19 @@
 pragma solidity ^0.8.24;
 
 import {Vm} from "forge-std/Vm.sol";
-import {StdStorage, stdStorage} from "forge-std/StdStorage.sol";
 import {Check, ScenarioResult} from "./ScenarioTypes.sol";
 import {ChaosWorld, World} from "./ChaosWorld.sol";
 import {VaultProbes} from "./Probes.sol";
 import {IVaultFactory} from "./ScenarioRunner.sol";
-import {SteadyState, Snapshot, CheckList, Deps, Tape, CycleInput, depsOf} from "./SteadyState.sol";
+import {SteadyState, Snapshot, CheckList, CycleInput} from "./SteadyState.sol";
+import {VaultKit} from "./VaultKit.sol";
 import {YieldVault} from "../../contracts/vault/YieldVault.sol";
 import {VaultCore} from "../../contracts/vault/VaultCore.sol";
-import {
-    AlpSkipReason,
-    Config,
-    CyclePath,
-    CycleRecord,
-    Regime,
-    RiskMode
-} from "../../contracts/vault/VaultTypes.sol";
+import {AlpSkipReason, CyclePath, CycleRecord, Regime, RiskMode} from "../../contracts/vault/VaultTypes.sol";
 import {IERC20} from "../../contracts/interfaces/IERC20.sol";
-import {IPancakePair, IPancakeRouter02} from "../../contracts/interfaces/IPancake.sol";
+import {IPancakePair} from "../../contracts/interfaces/IPancake.sol";
 import {AggregatorV3Interface} from "../../contracts/interfaces/IChainlink.sol";
 import {FaultInjection} from "./FaultProxy.sol";
-import {PancakeMath} from "../../contracts/replicas/pancake/PancakeMath.sol";
 
 /// @notice What one `cycle()` call did, as seen from outside.
 struct CycleOutcome {
@@ -47,25 +39,22 @@ interface IProbeHost {
 /// @notice Building blocks shared by the scenario groups: the actors, the baseline every
 /// scenario starts from, real-market faults (swaps that move spot, deal + sync that drain a
 /// pair), cycles with gas accounting and log capture, and the steady-state checks
-/// (docs/steady-state.md). It keeps the chaos layer's own record of the LP pair's cumulative
-/// price (the tape the shadow NAV's TWAP comes from) and holds every deposit, withdrawal,
-/// redemption, claim and cycle to S10 (depositor fairness), reported with every scenario.
+/// (docs/steady-state.md). The jobs it shares with the unit tests' fixture (measuring, the
+/// tape of the LP pair the shadow NAV's TWAP comes from, time, funds, Aster's keeper, swaps,
+/// logs) are VaultKit's; what is its own is the scenario side: every deposit, withdrawal,
+/// redemption, claim and cycle held to S10 (depositor fairness), the checks, probes and result.
 /// @dev A scenario group is deployed fresh for each scenario, inside the runner's snapshot and
 /// in the block the vault was deployed in, so its storage (counters, tape, check list) starts
 /// empty every time and the tape starts with the vault's oracle.
-abstract contract ScenarioBase {
-    using stdStorage for StdStorage;
+abstract contract ScenarioBase is VaultKit {
     using SteadyState for CheckList;
 
-    Vm internal constant vm = Vm(address(uint160(uint256(keccak256("hevm cheat code")))));
     uint256 internal constant BPS = 10_000;
 
     address internal constant ALICE = address(uint160(uint256(keccak256("chaos.alice"))));
     address internal constant BOB = address(uint160(uint256(keccak256("chaos.bob"))));
     address internal constant CAROL = address(uint160(uint256(keccak256("chaos.carol"))));
     address internal constant KEEPER = address(uint160(uint256(keccak256("chaos.keeper"))));
-    /// Trades against the pools to move prices (a market participant, not the vault).
-    address internal constant MARKET = address(uint160(uint256(keccak256("chaos.market"))));
     /// An attacker (donation_inflation).
     address internal constant MALLORY = address(uint160(uint256(keccak256("chaos.mallory"))));
 
@@ -80,17 +69,9 @@ abstract contract ScenarioBase {
 
     error UnknownScenario(string id);
 
-    StdStorage private _store;
-    World internal w;
-    YieldVault internal vault;
-    Config internal cfg;
     uint256 internal cycleGas;
     uint256 internal cycles;
     bytes32 internal digestBefore;
-    /// The dependencies as this world knows them (never read back from the vault).
-    Deps internal deps;
-    /// The chaos layer's own observations of the LP pair's cumulative price.
-    Tape internal tape;
     /// S10 over every action of the scenario.
     SteadyState.Fairness internal s10;
     /// Set at the end of the baseline: from then on `_advance` posts fresh BNB/USD rounds.
@@ -105,16 +86,7 @@ abstract contract ScenarioBase {
 
     constructor(World memory world, YieldVault v) {
         _runner = msg.sender;
-        w = world;
-        vault = v;
-        cfg = v.getConfig();
-        deps = depsOf(ChaosWorld.vaultAddresses(world));
-        SteadyState.startTape(tape, world.lpPair, world.btcb);
-    }
-
-    /// @notice The vault's views and the shadow valuation now.
-    function _measure() internal view returns (Snapshot memory) {
-        return SteadyState.measure(deps, tape, vault);
+        _startKit(world, v, v.getConfig());
     }
 
     /// @notice The holders S10 watches.
@@ -170,9 +142,7 @@ abstract contract ScenarioBase {
     /// nothing executes pending trades (Aster's keepers are off-chain), so this does nothing.
     function _executePendingHedges() internal returns (bool executed) {
         if (!w.isReplica) return false;
-        vm.prank(w.asterKeeper);
-        (bool ok,) = w.aster.call(abi.encodeWithSignature("executePendingTrades()"));
-        return ok;
+        return _asterExecute();
     }
 
     /// @notice The hashes of the trades Aster holds pending for `user`, from Aster's own book
@@ -251,10 +221,6 @@ abstract contract ScenarioBase {
 
     // ------------------------------------------------------------------------------ actors
 
-    function _fund(address who, uint256 amount) internal {
-        _setBalance(w.usdt, who, IERC20(w.usdt).balanceOf(who) + amount);
-    }
-
     function _deposit(address who, uint256 amount) internal returns (uint256 shares) {
         (bool ok, bytes memory reason) = _tryDeposit(who, amount);
         if (!ok) revert SetupDepositFailed(reason);
@@ -269,14 +235,7 @@ abstract contract ScenarioBase {
         address[] memory holders = _holders();
         uint256[] memory before = _shares(holders);
         Snapshot memory a = _measure();
-        vm.prank(who);
-        IERC20(w.usdt).approve(address(vault), amount);
-        vm.prank(who);
-        try vault.deposit(amount, who) {
-            ok = true;
-        } catch (bytes memory r) {
-            reason = r;
-        }
+        (ok, reason,) = _depositAttempt(who, amount);
         if (ok) {
             SteadyState.fairness(
                 s10, SteadyState.Action.DEPOSIT, who, amount, holders, before, a, _measure(), vault
@@ -386,21 +345,15 @@ abstract contract ScenarioBase {
     /// (its heartbeat): a stale feed is a fault of its own (stale_bnb_feed), not an effect of
     /// time passing in a scenario.
     function _advance(uint256 secs) internal {
-        vm.warp(block.timestamp + secs);
-        vm.roll(block.number + (secs == 0 ? 1 : secs * 20 / 9 + 1)); // 0.45 s blocks
-        SteadyState.record(tape);
+        _warpTo(block.timestamp + secs, secs == 0 ? 1 : secs * 20 / 9 + 1); // 0.45 s blocks
         if (_feedHeartbeat) _refreshFeed();
-    }
-
-    /// @notice Warps to `timestamp` and rolls `blocks` blocks, keeping the tape.
-    function _warpTo(uint256 timestamp, uint256 blocks) internal {
-        vm.warp(timestamp);
-        vm.roll(block.number + blocks);
-        SteadyState.record(tape);
     }
 
     /// @notice One `cycle()` by the keeper, its logs captured; never reverts. Held to S10: a
     /// cycle moves every holder's value pro rata, so no holder's shares may move.
+    /// @dev Not shared with VaultFixture's `_cycle`, which lets the revert through and leaves
+    /// the test's log recording alone: this one captures logs, the keeper's gain and the gas in
+    /// a window the reports carry (`cycleGas`), and checks the record's action bits.
     function _cycle() internal returns (CycleOutcome memory o) {
         SteadyState.record(tape);
         address[] memory holders = _holders();
@@ -585,15 +538,8 @@ abstract contract ScenarioBase {
     /// @notice On the replicas, Aster's keeper sets its BTC mark to the pool's spot.
     function _followMark() internal {
         if (!w.isReplica) return;
-        // The price is read before the prank: vm.prank applies to the very next external call.
-        bytes memory call =
-            abi.encodeWithSignature("setMarkPrice(address,uint64)", w.btcb, uint64(_spot() / 1e10));
-        vm.prank(w.asterKeeper);
-        (bool ok,) = w.aster.call(call);
-        if (!ok) revert MarkNotSet();
+        _markToSpot();
     }
-
-    error MarkNotSet();
 
     /// @notice Moves the LP pair's spot price to `price` (USDT per BTCB, 18 decimals).
     function _setSpot(uint256 price) internal {
@@ -603,30 +549,6 @@ abstract contract ScenarioBase {
         _moveSpot(bps);
     }
 
-    function _spot() internal view returns (uint256) {
-        (uint256 rBtc, uint256 rUsdt) = _lpReserves();
-        return rUsdt * 1e18 / rBtc;
-    }
-
-    function _swap(address tokenIn, address tokenOut, uint256 amountIn) internal {
-        if (amountIn == 0) return;
-        _setBalance(tokenIn, MARKET, IERC20(tokenIn).balanceOf(MARKET) + amountIn);
-        address[] memory path = new address[](2);
-        path[0] = tokenIn;
-        path[1] = tokenOut;
-        vm.startPrank(MARKET);
-        IERC20(tokenIn).approve(w.router, amountIn);
-        IPancakeRouter02(w.router).swapExactTokensForTokens(amountIn, 0, path, MARKET, block.timestamp);
-        vm.stopPrank();
-    }
-
-    function _lpReserves() internal view returns (uint256 rBtc, uint256 rUsdt) {
-        (uint112 r0, uint112 r1,) = IPancakePair(w.lpPair).getReserves();
-        (rBtc, rUsdt) = IPancakePair(w.lpPair).token0() == w.btcb
-            ? (uint256(r0), uint256(r1))
-            : (uint256(r1), uint256(r0));
-    }
-
     /// @notice Drains `pair` to `keepBps` of its reserves, both sides alike (the price stays):
     /// its token balances are set with `deal`, then `sync()` makes them the reserves.
     function _drainPair(address pair, uint256 keepBps) internal {
@@ -634,36 +556,6 @@ abstract contract ScenarioBase {
         _setBalance(IPancakePair(pair).token0(), pair, uint256(r0) * keepBps / BPS);
         _setBalance(IPancakePair(pair).token1(), pair, uint256(r1) * keepBps / BPS);
         IPancakePair(pair).sync();
-    }
-
-    /// @notice `deal` for any ERC-20 whose balance is a plain mapping (replicas and BSC USDT).
-    function _setBalance(address token, address who, uint256 amount) internal {
-        _store.target(token).sig(IERC20.balanceOf.selector).with_key(who).checked_write(amount);
-    }
-
-    // ------------------------------------------------------------------------------ logs
-
-    function _countLogs(Vm.Log[] memory logs, address emitter, bytes32 topic0)
-        internal
-        pure
-        returns (uint256 n)
-    {
-        for (uint256 i; i < logs.length; ++i) {
-            if (logs[i].emitter == emitter && logs[i].topics.length != 0 && logs[i].topics[0] == topic0) n++;
-        }
-    }
-
-    /// @notice Data of the first log of `topic0` from `emitter`; empty when there is none.
-    function _firstLog(Vm.Log[] memory logs, address emitter, bytes32 topic0)
-        internal
-        pure
-        returns (bool found, bytes memory data)
-    {
-        for (uint256 i; i < logs.length; ++i) {
-            if (logs[i].emitter == emitter && logs[i].topics.length != 0 && logs[i].topics[0] == topic0) {
-                return (true, logs[i].data);
-            }
-        }
     }
 
     // ------------------------------------------------------------------------------ probes
@@ -749,10 +641,5 @@ abstract contract ScenarioBase {
 
     function _is(string calldata id, string memory name) internal pure returns (bool) {
         return keccak256(bytes(id)) == keccak256(bytes(name));
-    }
-
-    /// @dev floor(sqrt(x)): PancakeMath's, as SteadyState's (not the vault's own VaultMath).
-    function _sqrt(uint256 x) internal pure returns (uint256) {
-        return PancakeMath.sqrt(x);
     }
 }
