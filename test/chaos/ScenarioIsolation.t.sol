@@ -316,6 +316,18 @@ contract ScenarioIsolationTest is Test {
         assertEq(afterSpike[2].digestBefore, alone[0].digestBefore);
     }
 
+    /// `flash_shortfall` etches a recording proxy over the router and records the vault's calls
+    /// in its storage, inside each case's state snapshot: the scenario after it in a batch
+    /// starts from the same state as alone (forge's state-diff recording, used there before,
+    /// leaked past `vm.revertToState`).
+    function test_theRouterRecordingLeavesNothingForTheNextScenario() public {
+        (ScenarioResult[] memory alone,) = runner.batch(_ids("stale_bnb_feed"));
+        (ScenarioResult[] memory afterFlash,) = runner.batch(_ids("flash_shortfall", "stale_bnb_feed"));
+        assertTrue(alone[0].held);
+        assertEq(keccak256(abi.encode(afterFlash[1])), keccak256(abi.encode(alone[0])));
+        assertEq(afterFlash[1].cycleGas, alone[0].cycleGas);
+    }
+
     /// A vault computation that panics in one scenario: that scenario is disproved with the
     /// panic (wrapped by the baseline's SetupCycleFailed) and the step; the others run and hold.
     function test_aRevertingVaultEndsOneScenarioOnly() public {
