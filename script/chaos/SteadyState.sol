@@ -436,7 +436,11 @@ library SteadyState {
         (s.mark, s.markFromAster) = _mark(d, s.twap);
         _hedge(s, d, vault);
         _pending(s, d, vault);
-        s.nav = s.usdtFree + s.alpValue + s.lpValue + s.looseBtcValue + s.hedgeValue + s.pendingMargin;
+        // USDT owed beyond the USDT on hand (an unfunded claim larger than the balance) is a
+        // liability of the other legs: the next funding cycle pays it from them.
+        uint256 gross = s.usdtFree + s.alpValue + s.lpValue + s.looseBtcValue + s.hedgeValue + s.pendingMargin;
+        uint256 shortfall = s.usdtOwed > s.usdtBalance ? s.usdtOwed - s.usdtBalance : 0;
+        s.nav = gross > shortfall ? gross - shortfall : 0;
         s.tolerance = navTolerance(s);
     }
 

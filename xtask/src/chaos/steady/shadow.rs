@@ -160,12 +160,15 @@ impl Shadow {
                 }
             }
         }
-        s.nav = s.usdt_free
+        // USDT owed beyond the USDT on hand (an unfunded claim larger than the balance) is a
+        // liability of the other legs: the next funding cycle pays it from them.
+        let gross = s.usdt_free
             + s.alp_value
             + s.lp_value
             + s.loose_btc_value
             + s.hedge_value
             + s.pending_margin;
+        s.nav = gross.saturating_sub(s.usdt_owed.saturating_sub(s.usdt_balance));
         s.tolerance = s.nav_tolerance();
         s
     }

@@ -256,6 +256,37 @@ fn reads() -> ShadowReads {
 }
 
 #[test]
+fn usdt_owed_beyond_the_balance_is_a_liability_of_the_other_legs() {
+    // The claims owe 1,515 USDT and the vault holds 400: free USDT is 0 and the 1,115 USDT the
+    // next funding cycle raises from the other legs comes off the NAV (the campaign found a
+    // shadow that stopped at 0, 4.6k USDT high after a third of the shares were queued).
+    let mut r = reads();
+    r.usdt_balance = wei(400);
+    let s = Shadow::value(
+        &r,
+        wei(90_000),
+        (wei(89_000), wei(91_000)),
+        true,
+        VAULT,
+        deps().btcb,
+    );
+    let full = Shadow::value(
+        &reads(),
+        wei(90_000),
+        (wei(89_000), wei(91_000)),
+        true,
+        VAULT,
+        deps().btcb,
+    );
+    assert_eq!(s.usdt_free, U256::ZERO);
+    assert_eq!(s.nav, full.nav - wei(100_000 - 400));
+    assert_eq!(
+        s.nav,
+        wei(33_000) + wei(180_000) + wei(9_000) + wei(5_498) + wei(300) - wei(1_115)
+    );
+}
+
+#[test]
 fn the_shadow_values_each_part_from_its_primary_source() {
     let s = Shadow::value(
         &reads(),
