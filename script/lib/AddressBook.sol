@@ -14,8 +14,8 @@ import {VaultAddresses} from "../../contracts/vault/VaultTypes.sol";
 /// `Book` is the one record of the dependencies' addresses in Solidity; the others are derived
 /// from it: a freshly deployed `LocalEnvironment` becomes a book (`fromEnvironment`), the chaos
 /// scenarios' `World` is made from a book (`ChaosWorld.fromBook`), and the vault's constructor
-/// input `VaultAddresses` is filled from a book here (`vaultAddresses`), or from such a World
-/// (`ChaosWorld.vaultAddresses`, the same mapping), and nowhere else.
+/// input `VaultAddresses` is filled here and nowhere else (`vaultAddresses`: from a book, or
+/// from the book entries a World carries, which is how `ChaosWorld.vaultAddresses` gets it).
 /// @dev Chain id cannot choose the book: the local upstream anvil also claims chain id 56. The
 /// caller names the file, or sets `ADDRESS_BOOK` (a path relative to the project root).
 library AddressBook {
@@ -130,23 +130,49 @@ library AddressBook {
 
     /// @notice The vault's constructor input from `book`: the LP leg and the TWAP on BTCB/USDT,
     /// flash borrows from WBNB/USDT, ALP and the BTC hedge on Aster (pairs keyed by BTCB), the
-    /// gas bounty priced by the BNB/USD feed consumers read. The one place a `VaultAddresses` is
-    /// filled from a book: DeployLocal, DeployVaultOnFork and the vault's tests
-    /// (`VaultFixture.addresses`, which also derive the shadow's `Deps` from it) call it; the
-    /// chaos scenarios read the same mapping off their World, which is made from a book
-    /// (`ChaosWorld.vaultAddresses`, held equal to this one by `test/chaos/ChaosWorld.t.sol`).
+    /// gas bounty priced by the BNB/USD feed consumers read. DeployLocal, DeployVaultOnFork and
+    /// the vault's tests (`VaultFixture.addresses`, which also derive the shadow's `Deps` from
+    /// it) call this; the chaos scenarios reach the overload below through their World
+    /// (`ChaosWorld.vaultAddresses`), which carries the same book entries.
     function vaultAddresses(Book memory book) internal pure returns (VaultAddresses memory) {
-        return VaultAddresses({
+        return vaultAddresses({
             usdt: book.usdt,
             btcb: book.btcb,
             lpPair: book.lpPair,
             flashPair: book.flashPair,
-            router: book.pancakeRouter,
-            aster: book.asterDiamond,
-            alpToken: book.alp,
-            bnbUsdFeed: book.bnbUsdFeed,
-            hedgePairBase: book.btcb
+            pancakeRouter: book.pancakeRouter,
+            asterDiamond: book.asterDiamond,
+            alp: book.alp,
+            bnbUsdFeed: book.bnbUsdFeed
         });
+    }
+
+    /// @notice The same from the book entries it reads, named as in `Book`: the one place in
+    /// the repository that fills a `VaultAddresses` (which entry goes where, and that the hedge
+    /// pair is keyed by BTCB).
+    /// @dev Fills its return value instead of returning a struct literal: the literal would be a
+    /// second allocation, and through `ChaosWorld.vaultAddresses` the scenarios would hold one
+    /// more struct in the memory of the frame that measures `cycle()`'s gas (the memory a call
+    /// expands is priced on what is already in use: it moved a reported gas figure by 1).
+    function vaultAddresses(
+        address usdt,
+        address btcb,
+        address lpPair,
+        address flashPair,
+        address pancakeRouter,
+        address asterDiamond,
+        address alp,
+        address bnbUsdFeed
+    ) internal pure returns (VaultAddresses memory va) {
+        va.usdt = usdt;
+        va.btcb = btcb;
+        va.lpPair = lpPair;
+        va.flashPair = flashPair;
+        va.router = pancakeRouter;
+        va.aster = asterDiamond;
+        va.alpToken = alp;
+        va.bnbUsdFeed = bnbUsdFeed;
+        va.hedgePairBase = btcb;
     }
 
     function _optionalAddress(string memory json, string memory key) private view returns (address) {

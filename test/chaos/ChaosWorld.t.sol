@@ -7,7 +7,7 @@ import {SteadyState, CheckList} from "../../script/chaos/SteadyState.sol";
 import {Check} from "../../script/chaos/ScenarioTypes.sol";
 import {AddressBook} from "../../script/lib/AddressBook.sol";
 import {DeployVault} from "../../script/lib/DeployVault.sol";
-import {Config} from "../../contracts/vault/VaultTypes.sol";
+import {Config, VaultAddresses} from "../../contracts/vault/VaultTypes.sol";
 
 /// @notice The scenarios' world detection and the steady-state library's own arithmetic.
 contract ChaosWorldTest is Test {
@@ -42,7 +42,8 @@ contract ChaosWorldTest is Test {
         return ChaosWorld.attach(AddressBook.BSC);
     }
 
-    /// The scenarios' VaultAddresses are the address book's (AddressBook.vaultAddresses).
+    /// The scenarios' VaultAddresses are the address book's (AddressBook.vaultAddresses), on the
+    /// local replica's book as DeployLocal writes it.
     function test_vaultAddresses_areTheBooks() public view {
         AddressBook.Book memory b = AddressBook.read(AddressBook.LOCAL);
         b.vault = address(0xBEEF);
@@ -52,6 +53,50 @@ contract ChaosWorldTest is Test {
             keccak256(abi.encode(AddressBook.vaultAddresses(b)))
         );
         assertEq(w.bookVault, b.vault);
+    }
+
+    /// On any book whose entries all differ (so a swapped or misread entry cannot go unseen),
+    /// the VaultAddresses of a World made from it are the book's, and both are the mapping the
+    /// vault's constructor expects, stated here entry by entry.
+    function testFuzz_vaultAddresses_mapEachBookEntryOnce(uint256 seed) public pure {
+        AddressBook.Book memory b = _distinctBook(seed);
+        VaultAddresses memory fromBook = AddressBook.vaultAddresses(b);
+        VaultAddresses memory fromWorld = ChaosWorld.vaultAddresses(ChaosWorld.fromBook(b, true, address(1)));
+        assertEq(keccak256(abi.encode(fromWorld)), keccak256(abi.encode(fromBook)), "World vs book");
+        assertEq(fromBook.usdt, b.usdt, "usdt");
+        assertEq(fromBook.btcb, b.btcb, "btcb");
+        assertEq(fromBook.lpPair, b.lpPair, "lpPair: BTCB/USDT");
+        assertEq(fromBook.flashPair, b.flashPair, "flashPair: WBNB/USDT");
+        assertEq(fromBook.router, b.pancakeRouter, "router");
+        assertEq(fromBook.aster, b.asterDiamond, "aster");
+        assertEq(fromBook.alpToken, b.alp, "alpToken");
+        assertEq(fromBook.bnbUsdFeed, b.bnbUsdFeed, "bnbUsdFeed: what consumers read");
+        assertEq(fromBook.hedgePairBase, b.btcb, "hedgePairBase: BTCB");
+    }
+
+    /// A book whose 15 address entries are 15 different addresses drawn from `seed`.
+    function _distinctBook(uint256 seed) private pure returns (AddressBook.Book memory b) {
+        address[15] memory a;
+        // Consecutive addresses after one 156-bit draw: distinct, none zero, no overflow.
+        uint160 base = uint160(uint256(keccak256(abi.encode(seed))) >> 100);
+        for (uint160 i; i < a.length; ++i) {
+            a[i] = address(base + 1 + i);
+        }
+        b.usdt = a[0];
+        b.btcb = a[1];
+        b.wbnb = a[2];
+        b.pancakeFactory = a[3];
+        b.pancakeRouter = a[4];
+        b.lpPair = a[5];
+        b.flashPair = a[6];
+        b.btcbWbnbPair = a[7];
+        b.asterDiamond = a[8];
+        b.alp = a[9];
+        b.bnbUsdFeed = a[10];
+        b.btcUsdFeed = a[11];
+        b.bnbUsdAggregator = a[12];
+        b.btcUsdAggregator = a[13];
+        b.vault = a[14];
     }
 
     function test_gasCap_usesTheLowerOfGasPriceAndMaxGasPrice() public pure {

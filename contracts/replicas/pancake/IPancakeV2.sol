@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
+import {IEIP20} from "../tokens/IEIP20.sol";
+
 /// @notice PancakeSwap V2's published interfaces (the registry packages' `IPancakeFactory`,
 /// `IPancakePair`, `IPancakeCallee` and `IPancakeRouter02`), declared for the hand-written
 /// replicas so that they depend on the protocol, not on the vault's `contracts/interfaces/`.
@@ -24,10 +26,9 @@ interface IPancakeV2Factory {
     function setFeeToSetter(address) external;
 }
 
-/// @notice A pair: its LP token (with EIP-2612 `permit`) and the pool.
-interface IPancakeV2Pair {
-    event Approval(address indexed owner, address indexed spender, uint256 value);
-    event Transfer(address indexed from, address indexed to, uint256 value);
+/// @notice A pair: its LP token (EIP-20, whose functions and events the published interface
+/// repeats word for word, plus EIP-2612 `permit`) and the pool.
+interface IPancakeV2Pair is IEIP20 {
     event Mint(address indexed sender, uint256 amount0, uint256 amount1);
     event Burn(address indexed sender, uint256 amount0, uint256 amount1, address indexed to);
     event Swap(
@@ -39,16 +40,6 @@ interface IPancakeV2Pair {
         address indexed to
     );
     event Sync(uint112 reserve0, uint112 reserve1);
-
-    function name() external view returns (string memory);
-    function symbol() external view returns (string memory);
-    function decimals() external view returns (uint8);
-    function totalSupply() external view returns (uint256);
-    function balanceOf(address owner) external view returns (uint256);
-    function allowance(address owner, address spender) external view returns (uint256);
-    function approve(address spender, uint256 value) external returns (bool);
-    function transfer(address to, uint256 value) external returns (bool);
-    function transferFrom(address from, address to, uint256 value) external returns (bool);
 
     function DOMAIN_SEPARATOR() external view returns (bytes32);
     function PERMIT_TYPEHASH() external view returns (bytes32);

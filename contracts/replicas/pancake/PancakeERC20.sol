@@ -3,23 +3,23 @@ pragma solidity ^0.8.24;
 
 import {IPancakeV2Pair} from "./IPancakeV2.sol";
 import {PancakeSafeMath} from "./PancakeMath.sol";
+import {EIP20Base} from "../tokens/EIP20Base.sol";
 
 /// @title PancakeERC20
 /// @notice The LP token of a PancakeSwap V2 pair ("Pancake LPs", "Cake-LP", 18 decimals), with
 /// EIP-2612 `permit` over the domain (name, version "1", chain id at deployment, the pair).
+/// The ledger (supply, balances, allowances, approve, transfer, transferFrom) is the replicas'
+/// shared `EIP20Base`; the metadata, `permit` and the arithmetic are Pancake's, here.
 /// @dev Balance, supply and allowance arithmetic reverts with the 0.5 original's SafeMath
 /// strings ("ds-math-sub-underflow"), not 0.8 panics (a difference the differential tests
 /// found); an infinite allowance is not spent, as in the original. It declares the full
 /// `IPancakeV2Pair` so the compiler checks the pair against the published ABI.
-abstract contract PancakeERC20 is IPancakeV2Pair {
+abstract contract PancakeERC20 is EIP20Base, IPancakeV2Pair {
     using PancakeSafeMath for uint256;
 
     string public constant name = "Pancake LPs";
     string public constant symbol = "Cake-LP";
     uint8 public constant decimals = 18;
-    uint256 public totalSupply;
-    mapping(address owner => uint256) public balanceOf;
-    mapping(address owner => mapping(address spender => uint256)) public allowance;
 
     bytes32 public DOMAIN_SEPARATOR;
     /// @dev keccak256("Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)")
@@ -66,25 +66,6 @@ abstract contract PancakeERC20 is IPancakeV2Pair {
         emit Approval(owner, spender, value);
     }
 
-    function approve(address spender, uint256 value) external returns (bool) {
-        allowance[msg.sender][spender] = value;
-        emit Approval(msg.sender, spender, value);
-        return true;
-    }
-
-    function transfer(address to, uint256 value) external returns (bool) {
-        _transfer(msg.sender, to, value);
-        return true;
-    }
-
-    function transferFrom(address from, address to, uint256 value) external returns (bool) {
-        if (allowance[from][msg.sender] != type(uint256).max) {
-            allowance[from][msg.sender] = allowance[from][msg.sender].sub(value);
-        }
-        _transfer(from, to, value);
-        return true;
-    }
-
     function _mint(address to, uint256 value) internal {
         totalSupply = totalSupply.add(value);
         balanceOf[to] = balanceOf[to].add(value);
@@ -97,7 +78,16 @@ abstract contract PancakeERC20 is IPancakeV2Pair {
         emit Transfer(from, address(0), value);
     }
 
-    function _transfer(address from, address to, uint256 value) private {
+    /// @dev Reads the allowance twice, as the 0.5 original does. `transferFrom` (in the base)
+    /// reaches this through an internal call where the original had the check inline: 47 gas
+    /// more per `transferFrom` than before the ledger moved into `EIP20Base`.
+    function _spendAllowance(address owner, address spender, uint256 value) internal override {
+        if (allowance[owner][spender] != type(uint256).max) {
+            allowance[owner][spender] = allowance[owner][spender].sub(value);
+        }
+    }
+
+    function _transfer(address from, address to, uint256 value) internal override {
         balanceOf[from] = balanceOf[from].sub(value);
         balanceOf[to] = balanceOf[to].add(value);
         emit Transfer(from, to, value);

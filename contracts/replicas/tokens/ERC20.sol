@@ -2,22 +2,31 @@
 pragma solidity ^0.8.24;
 
 import {IEIP20} from "./IEIP20.sol";
+import {EIP20Base} from "./EIP20Base.sol";
+
+/// @title TokenMetadata
+/// @notice The replica tokens' name and symbol, which `ERC20`'s constructor sets.
+/// @dev Its own contract only so that `ERC20` lists it before `EIP20Base`: storage follows the
+/// inheritance order, so name and symbol keep slots 0 and 1 and the ledger slots 2 to 4, as
+/// before the ledger moved into the shared base. Slot numbers are compiled into the code
+/// (slot 0 is a one-byte PUSH0), so a reordered layout would move the tokens' gas, and with it
+/// the vault's gas in every report.
+abstract contract TokenMetadata is IEIP20 {
+    string public name;
+    string public symbol;
+}
 
 /// @title ERC20
-/// @notice Minimal ERC-20 base for the local replicas of BSC tokens (BEP-20 has the same ABI).
+/// @notice Minimal ERC-20 for the local replicas of BSC tokens (BEP-20 has the same ABI): the
+/// shared ledger (`EIP20Base`) with custom errors, a zero-address check, minting and burning.
 /// @dev An allowance of `type(uint256).max` is treated as infinite and never decremented, as in
 /// WETH9, Uniswap/Pancake LP tokens and OpenZeppelin: the vault and the router approve once.
-abstract contract ERC20 is IEIP20 {
+abstract contract ERC20 is TokenMetadata, EIP20Base {
     error InsufficientBalance(address account, uint256 balance, uint256 needed);
     error InsufficientAllowance(address owner, address spender, uint256 allowance, uint256 needed);
     error ZeroAddress();
 
-    string public name;
-    string public symbol;
     uint8 public immutable decimals;
-    uint256 public totalSupply;
-    mapping(address account => uint256) public balanceOf;
-    mapping(address owner => mapping(address spender => uint256)) public allowance;
 
     constructor(string memory name_, string memory symbol_, uint8 decimals_) {
         name = name_;
@@ -25,24 +34,7 @@ abstract contract ERC20 is IEIP20 {
         decimals = decimals_;
     }
 
-    function approve(address spender, uint256 amount) external returns (bool) {
-        allowance[msg.sender][spender] = amount;
-        emit Approval(msg.sender, spender, amount);
-        return true;
-    }
-
-    function transfer(address to, uint256 amount) external returns (bool) {
-        _transfer(msg.sender, to, amount);
-        return true;
-    }
-
-    function transferFrom(address from, address to, uint256 amount) external returns (bool) {
-        _spendAllowance(from, msg.sender, amount);
-        _transfer(from, to, amount);
-        return true;
-    }
-
-    function _spendAllowance(address owner, address spender, uint256 amount) internal {
+    function _spendAllowance(address owner, address spender, uint256 amount) internal override {
         uint256 allowed = allowance[owner][spender];
         if (allowed == type(uint256).max) return;
         if (allowed < amount) revert InsufficientAllowance(owner, spender, allowed, amount);
@@ -51,7 +43,7 @@ abstract contract ERC20 is IEIP20 {
         }
     }
 
-    function _transfer(address from, address to, uint256 amount) internal {
+    function _transfer(address from, address to, uint256 amount) internal override {
         if (to == address(0)) revert ZeroAddress();
         uint256 balance = balanceOf[from];
         if (balance < amount) revert InsufficientBalance(from, balance, amount);

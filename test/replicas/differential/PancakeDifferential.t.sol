@@ -10,6 +10,7 @@ import {
     IPancakeV2Factory,
     IPancakeV2Pair
 } from "../../../contracts/replicas/pancake/IPancakeV2.sol";
+import {IEIP20} from "../../../contracts/replicas/tokens/IEIP20.sol";
 
 /// @notice A flash borrower for either pair: repays what it was told from its own balance
 /// inside the callback, or first re-enters the pair that called it.
@@ -509,24 +510,26 @@ contract PancakeDifferentialTest is DifferentialBase {
         address spender = makeAddr("spender");
         if (viaAllowance) {
             vm.startPrank(lp);
-            _bothSame("approve", abi.encodeCall(IPancakeV2Pair.approve, (spender, allowance)));
+            // The LP token's EIP-20 functions are IPancakeV2Pair's by inheritance from IEIP20,
+            // and `abi.encodeCall` takes them from where they are declared.
+            _bothSame("approve", abi.encodeCall(IEIP20.approve, (spender, allowance)));
             vm.stopPrank();
             // A prank reaches only the next call: one per pair.
             vm.prank(spender);
-            (bool okReal, bytes memory retReal) = address(real.pair)
-                .call(abi.encodeCall(IPancakeV2Pair.transferFrom, (lp, address(this), amount)));
+            (bool okReal, bytes memory retReal) =
+                address(real.pair).call(abi.encodeCall(IEIP20.transferFrom, (lp, address(this), amount)));
             vm.prank(spender);
-            (bool okHand, bytes memory retHand) = address(hand.pair)
-                .call(abi.encodeCall(IPancakeV2Pair.transferFrom, (lp, address(this), amount)));
+            (bool okHand, bytes memory retHand) =
+                address(hand.pair).call(abi.encodeCall(IEIP20.transferFrom, (lp, address(this), amount)));
             _assertSameOutcome("transferFrom", okReal, retReal, okHand, retHand);
             assertEq(real.pair.allowance(lp, spender), hand.pair.allowance(lp, spender), "allowance");
         } else {
             vm.prank(lp);
             (bool okReal, bytes memory retReal) =
-                address(real.pair).call(abi.encodeCall(IPancakeV2Pair.transfer, (address(this), amount)));
+                address(real.pair).call(abi.encodeCall(IEIP20.transfer, (address(this), amount)));
             vm.prank(lp);
             (bool okHand, bytes memory retHand) =
-                address(hand.pair).call(abi.encodeCall(IPancakeV2Pair.transfer, (address(this), amount)));
+                address(hand.pair).call(abi.encodeCall(IEIP20.transfer, (address(this), amount)));
             _assertSameOutcome("transfer", okReal, retReal, okHand, retHand);
         }
         _assertSameState("lp transfer");
