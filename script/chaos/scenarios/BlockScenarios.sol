@@ -15,7 +15,6 @@ import {
     Weights
 } from "../../../contracts/vault/VaultTypes.sol";
 import {IERC20} from "../../../contracts/interfaces/IERC20.sol";
-import {IPancakeRouter02} from "../../../contracts/interfaces/IPancake.sol";
 
 /// @title BlockScenarios
 /// @notice What a cycle must not do: pay or change anything when there is nothing to do
@@ -494,13 +493,7 @@ contract BlockScenarios is ScenarioBase {
     function _mallorySwap(address tokenIn, address tokenOut, uint256 amountIn) internal {
         if (amountIn == 0) return;
         if (IERC20(tokenIn).balanceOf(MALLORY) < amountIn) revert AttackerUnderfunded(tokenIn, amountIn);
-        address[] memory path = new address[](2);
-        path[0] = tokenIn;
-        path[1] = tokenOut;
-        vm.startPrank(MALLORY);
-        IERC20(tokenIn).approve(w.router, amountIn);
-        IPancakeRouter02(w.router).swapExactTokensForTokens(amountIn, 0, path, MALLORY, block.timestamp);
-        vm.stopPrank();
+        _routerSwap(MALLORY, tokenIn, tokenOut, amountIn);
     }
 
     error AttackerUnderfunded(address token, uint256 amount);
