@@ -588,4 +588,19 @@ contract BrokenVaultsTest is Test, ScenarioRunner, ShortIntervalRun {
         _assertCheckPassed(r, "S9_nav_vs_shadow_wei_pushed_inside");
         _assertCheckPassed(r, "share_price_moved_by_push_wei_inside");
     }
+
+    /// `mulDiv`'s 512-bit branch broken (mutant 17a1b683f8, a bytecode patch): no amount, supply
+    /// or real price reaches the branch, but a fresh BNB/USD answer of `type(int192).max` does
+    /// (the gas refund's product passes 2^256): `gasRefundUsd()` is no longer the feed's price
+    /// times the gas, and the cycle reverts on the bounty's gas cap (`gasCost * 3` overflows).
+    /// The fresh, stale and at-bound feeds, whose products stay below 2^256, still pay what the
+    /// clean vault pays.
+    function test_mulDivWideBranchBroken_failsStaleBnbFeedAbsurd() public {
+        ScenarioResult memory r = _failed("stale_bnb_feed", Defect.MULDIV_WIDE_BRANCH_BROKEN);
+        _assertCheckFailed(r, "S2_gas_refund_vs_feed_wei_absurd");
+        _assertCheckFailed(r, "cycle_succeeded_absurd");
+        _assertCheckPassed(r, "S2_bounty_wei_stale");
+        _assertCheckPassed(r, "S2_bounty_vs_fresh_feed_bounty_wei_at_bound");
+        _assertCheckPassed(r, "S2_bounty_with_fresh_feed_wei");
+    }
 }

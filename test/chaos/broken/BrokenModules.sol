@@ -705,7 +705,8 @@ enum Defect {
     DEPOSITS_PRICED_AT_SPOT,
     FLASH_TOKEN1_BORROWS_TOKEN0,
     ORACLE_SPACING_SKIP_REMOVED,
-    UNHEDGED_EXCUSED_BY_PENDING
+    UNHEDGED_EXCUSED_BY_PENDING,
+    MULDIV_WIDE_BRANCH_BROKEN
 }
 
 /// @notice One-byte patches of the real vault's deployed code (the front, YieldVault, or its keeper
@@ -940,6 +941,25 @@ library BytecodePatch {
         patchTo(oracle, hex"63ffffffff161061097b57", hex"63ffffffff1650505b5b5b", 1);
     }
 
+    /// `mulDiv`'s 512-bit branch broken as mutant 17a1b683f8 breaks it: the second Newton step of
+    /// the modular inverse, `inverse *= 2 - d * inverse`, divides (`d / inverse`, the step's
+    /// `MUL` becomes `DIV`). solc keeps `mulDiv` as one shared function per contract, so the
+    /// pattern (`(3 * d) ^ 2` and the six steps, `DUP1 DUP11 MUL DUP3 SUB MUL` each) is one site
+    /// in each of the front, the module and the oracle: every `mulDiv` of the vault is the
+    /// mutant's. The branch runs only when `x * y >= 2^256` (after the `prod1 == 0` return), so
+    /// every smaller product is still exact; the inverse is odd after the first step, so the
+    /// `DIV` never divides by zero.
+    function mulDivWideBranchBroken(address code) internal {
+        patch(
+            code,
+            hex"600389028118808a02820302808a02820302808a02820302808a02820302808a02820302808a02",
+            hex"000000000000000000000000000000000000000000000000000000000000000000000000000000",
+            14,
+            0x04,
+            1
+        );
+    }
+
     /// Replaces every occurrence of `pattern` in `target`'s code with `replacement` (the same
     /// length): for a defect wider than one byte.
     function patchTo(address target, bytes memory pattern, bytes memory replacement, uint256 expected)
@@ -1166,6 +1186,10 @@ contract BrokenVaultFactory is IVaultFactory {
             BytecodePatch.flashToken1BorrowsToken0(v.cycleModule());
         } else if (defect == Defect.ORACLE_SPACING_SKIP_REMOVED) {
             BytecodePatch.oracleSpacingSkipRemoved(address(v.oracle()));
+        } else if (defect == Defect.MULDIV_WIDE_BRANCH_BROKEN) {
+            BytecodePatch.mulDivWideBranchBroken(address(v));
+            BytecodePatch.mulDivWideBranchBroken(v.cycleModule());
+            BytecodePatch.mulDivWideBranchBroken(address(v.oracle()));
         } else {
             BytecodePatch.dustReserveSkipped(address(v.oracle()));
         }
