@@ -255,6 +255,18 @@ fn reads() -> ShadowReads {
     }
 }
 
+/// The shadow of `r` at a TWAP of 90,000 whose admissible range is 89,000 to 91,000.
+fn value_at_90k(r: &ShadowReads) -> Shadow {
+    Shadow::value(
+        r,
+        wei(90_000),
+        (wei(89_000), wei(91_000)),
+        true,
+        VAULT,
+        deps().btcb,
+    )
+}
+
 #[test]
 fn usdt_owed_beyond_the_balance_is_a_liability_of_the_other_legs() {
     // The claims owe 1,515 USDT and the vault holds 400: free USDT is 0 and the 1,115 USDT the
@@ -262,22 +274,8 @@ fn usdt_owed_beyond_the_balance_is_a_liability_of_the_other_legs() {
     // shadow that stopped at 0, 4.6k USDT high after a third of the shares were queued).
     let mut r = reads();
     r.usdt_balance = wei(400);
-    let s = Shadow::value(
-        &r,
-        wei(90_000),
-        (wei(89_000), wei(91_000)),
-        true,
-        VAULT,
-        deps().btcb,
-    );
-    let full = Shadow::value(
-        &reads(),
-        wei(90_000),
-        (wei(89_000), wei(91_000)),
-        true,
-        VAULT,
-        deps().btcb,
-    );
+    let s = value_at_90k(&r);
+    let full = value_at_90k(&reads());
     assert_eq!(s.usdt_free, U256::ZERO);
     assert_eq!(s.nav, full.nav - wei(100_000 - 400));
     assert_eq!(
@@ -288,14 +286,7 @@ fn usdt_owed_beyond_the_balance_is_a_liability_of_the_other_legs() {
 
 #[test]
 fn the_shadow_values_each_part_from_its_primary_source() {
-    let s = Shadow::value(
-        &reads(),
-        wei(90_000),
-        (wei(89_000), wei(91_000)),
-        true,
-        VAULT,
-        deps().btcb,
-    );
+    let s = value_at_90k(&reads());
     assert_eq!(s.usdt_owed, wei(1_000 + 15 + 500));
     assert_eq!(s.alp_owed, wei(40));
     assert_eq!(s.usdt_free, wei(100_000 - 1_515));
