@@ -19,21 +19,15 @@ abstract contract ShortIntervalRun is Test {
 
     function _shortIntervalRun(bool broken, Defect d)
         internal
-        returns (string[] memory failed, uint256 checks, uint256 observed)
+        returns (ScenarioResult memory r, uint256 observed)
     {
         World memory w = ChaosWorld.deployLocal();
         VaultAddresses memory a = ChaosWorld.vaultAddresses(w);
         Config memory cfg = DeployVault.defaultConfig();
         cfg.minCycleInterval = 60;
         YieldVault v = broken ? new BrokenVaultFactory(d).deployVault(a, cfg) : DeployVault.deploy(a, cfg);
-        return new OracleSpacingProbe(w, v).probe(SHORT_INTERVAL_CYCLES);
-    }
-
-    function _has(string[] memory names, string memory name) internal pure returns (bool) {
-        for (uint256 i; i < names.length; ++i) {
-            if (keccak256(bytes(names[i])) == keccak256(bytes(name))) return true;
-        }
-        return false;
+        r.id = "short_interval_cycles";
+        (r.checks, r.held, observed) = new OracleSpacingProbe(w, v).probe(SHORT_INTERVAL_CYCLES);
     }
 }
 
@@ -126,10 +120,9 @@ contract ChaosScenariosTest is Test, ScenarioRunner, ShortIntervalRun {
     /// quiet pool stays NORMAL and takes deposits; its oracle wrote only the updates a quarter
     /// window apart (fewer than the ring's 16).
     function test_shortIntervalCycles_holds() public {
-        (string[] memory failed, uint256 checks, uint256 observed) =
-            _shortIntervalRun(false, Defect.GUARD_DISABLED);
-        assertEq(checks, SHORT_INTERVAL_CYCLES + 1);
-        assertEq(failed.length, 0, failed.length == 0 ? "" : failed[0]);
+        (ScenarioResult memory r, uint256 observed) = _shortIntervalRun(false, Defect.GUARD_DISABLED);
+        assertEq(r.checks.length, SHORT_INTERVAL_CYCLES + 1);
+        assertTrue(r.held, script.describe(r));
         emit log_named_uint("oracle observations after the run", observed);
         assertLt(observed, 16, "observations spaced by a quarter window");
     }
@@ -570,13 +563,11 @@ contract BrokenVaultsTest is Test, ScenarioRunner, ShortIntervalRun {
     /// minute fills the ring of 16 with 15 minutes, half a window: its TWAP is no longer ready,
     /// and the quiet pool reads as an unready oracle: ONLY_UNWIND, deposits paused.
     function test_oracleSpacingSkipRemoved_failsShortIntervalCycles() public {
-        (string[] memory failed,, uint256 observed) =
+        (ScenarioResult memory r, uint256 observed) =
             _shortIntervalRun(true, Defect.ORACLE_SPACING_SKIP_REMOVED);
         assertEq(observed, 16, "every update wrote an observation");
-        assertTrue(_has(failed, "S4_risk_mode_short_interval_c24"), "S4_risk_mode_short_interval_c24 held");
-        assertTrue(
-            _has(failed, "S4_deposit_succeeded_short_interval"), "S4_deposit_succeeded_short_interval held"
-        );
+        _assertCheckFailed(r, "S4_risk_mode_short_interval_c24");
+        _assertCheckFailed(r, "S4_deposit_succeeded_short_interval");
     }
 
     /// Deposits priced at the pool's spot, every view at the TWAP: a deposit made with the pool

@@ -3,7 +3,7 @@ pragma solidity ^0.8.24;
 
 import {World} from "../../../script/chaos/ChaosWorld.sol";
 import {ScenarioBase} from "../../../script/chaos/ScenarioBase.sol";
-import {ScenarioResult} from "../../../script/chaos/ScenarioTypes.sol";
+import {Check, ScenarioResult} from "../../../script/chaos/ScenarioTypes.sol";
 import {SteadyState, Snapshot, CheckList} from "../../../script/chaos/SteadyState.sol";
 import {YieldVault} from "../../../contracts/vault/YieldVault.sol";
 import {RiskMode} from "../../../contracts/vault/VaultTypes.sol";
@@ -25,12 +25,9 @@ contract OracleSpacingProbe is ScenarioBase {
         revert UnknownScenario(id);
     }
 
-    /// @return failed the names of the checks that failed; checks how many were made; observed
-    /// the oracle's observation count at the end.
-    function probe(uint256 cycles)
-        external
-        returns (string[] memory failed, uint256 checks, uint256 observed)
-    {
+    /// @return checks the checks made; held whether all of them passed; observed the oracle's
+    /// observation count at the end.
+    function probe(uint256 cycles) external returns (Check[] memory checks, bool held, uint256 observed) {
         _baseline(true);
         CheckList memory list;
         for (uint256 i; i < cycles; ++i) {
@@ -42,15 +39,6 @@ contract OracleSpacingProbe is ScenarioBase {
         (bool ok,) = _tryDeposit(CAROL, 1000e18);
         list.isTrue("S4_deposit_succeeded_short_interval", ok);
         observed = vault.oracle().count();
-        checks = list.length;
-        uint256 n;
-        for (uint256 i; i < list.length; ++i) {
-            if (!list.items[i].passed) n++;
-        }
-        failed = new string[](n);
-        n = 0;
-        for (uint256 i; i < list.length; ++i) {
-            if (!list.items[i].passed) failed[n++] = list.items[i].name;
-        }
+        (checks, held) = SteadyState.finish(list);
     }
 }
