@@ -268,10 +268,9 @@ impl Observer {
         // Whether a trade of the vault is pending (S8's precondition): from Aster's own book
         // where it is enumerable (the replicas), so a vault cannot excuse itself by its report;
         // the vault's `pendingHedge()` only on the real diamond (as `SteadyState.measure`).
-        let (pending, pending_qty) = if shadow.pending_from_aster {
-            (!shadow.pending_qty.is_zero(), shadow.pending_qty)
-        } else {
-            (views.pending, views.pending_qty)
+        let (pending, pending_qty) = match &reads.pending {
+            Pending::Aster(_) => (!shadow.pending_qty.is_zero(), shadow.pending_qty),
+            Pending::Vault(pending, qty, _) => (*pending, *qty),
         };
         Ok(Snapshot {
             block: n,
@@ -289,8 +288,9 @@ impl Observer {
         })
     }
 
-    /// The vault's own views at block `n`, and the pairs' K (the rest of a [`Snapshot`]; its
-    /// `pending` is replaced by Aster's book where [`Self::measure`] can read one).
+    /// The vault's own views at block `n`, and the pairs' K (the rest of a [`Snapshot`] but
+    /// `pending`, which [`Self::measure`] takes from the shadow's reads: Aster's book where it
+    /// has one, else the vault's `pendingHedge()`).
     async fn views(&self, n: u64) -> anyhow::Result<Snapshot> {
         let v = &self.vault;
         let at = Some(n);
@@ -303,8 +303,7 @@ impl Observer {
             v.u256("healthyCycleCount", &[], at),
             v.u256("currentEpoch", &[], at),
         )?;
-        let (pending, flash, flash_allowance, digest, (f0, f1, _), (l0, l1, _)) = tokio::try_join!(
-            v.call("pendingHedge", &[], at),
+        let (flash, flash_allowance, digest, (f0, f1, _), (l0, l1, _)) = tokio::try_join!(
             v.named_outputs("flashState", at),
             self.read(
                 d.usdt,
@@ -324,11 +323,6 @@ impl Observer {
             total_supply,
             mode: u8::try_from(mode)?,
             healthy_count,
-            pending: pending
-                .first()
-                .and_then(DynSolValue::as_bool)
-                .context("pendingHedge().pending")?,
-            pending_qty: uint(pending.get(1).context("pendingHedge().qty")?)?,
             flash_active: flash.boolean("active")?,
             flash_borrowed: flash.uint("borrowed")?,
             flash_allowance,
